@@ -1,0 +1,46 @@
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export CATALOGUE_DATABASE_URL ?= sqlite:///var/catalogue.db
+
+.PHONY: run test install install-dev migrate seed lint format schemas bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install -q -e .
+
+install-dev: $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+
+migrate: install
+	mkdir -p var
+	$(BIN)/catalogue migrate
+
+seed: migrate
+	$(BIN)/catalogue seed
+
+run: seed
+	$(BIN)/catalogue serve --host 127.0.0.1 --port 8000
+
+test: install-dev
+	$(BIN)/python -m pytest
+
+lint: install-dev
+	$(BIN)/ruff check app tests bench seed migrations
+	$(BIN)/ruff format --check app tests bench seed migrations
+
+format: install-dev
+	$(BIN)/ruff format app tests bench seed migrations
+	$(BIN)/ruff check --fix app tests bench seed migrations
+
+schemas: install
+	$(BIN)/catalogue schemas
+
+bench: install-dev
+	$(BIN)/python bench/read.py
+
+clean:
+	rm -rf $(VENV) var

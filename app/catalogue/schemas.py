@@ -1,0 +1,327 @@
+"""The exchange format: what the API reads and writes and what ``schemas/`` publishes.
+
+Field names follow ``domain.md`` in English snake_case. Code-list values (item type, level,
+audience…) are checked against the code lists in the database by the service, since those
+lists are data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+T = TypeVar("T")
+CodeStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- catalogue entry ---------------------------------------------------------------
+
+
+class LegalProvision(Strict):
+    """One provision of the legal basis (设定依据)."""
+
+    law: ShortText = Field(description="Name of the law or regulation, e.g. 《中华人民共和国护照法》")
+    article: str | None = Field(default=None, max_length=100, description="e.g. 第五条")
+    text: str | None = Field(default=None, max_length=4000, description="Text of the provision")
+    url: str | None = Field(default=None, max_length=500)
+
+
+class HandlingItem(Strict):
+    """业务办理项: a way of handling the item (新设/变更/延续/注销…)."""
+
+    code: Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
+    name: ShortText
+    kind: Literal["新设", "变更", "延续", "注销", "其他"] = "新设"
+
+
+class CatalogueEntryIn(Strict):
+    """A catalogue entry (基本目录事项) as written by a catalogue administrator."""
+
+    basic_code: Annotated[str, StringConstraints(pattern=r"^\d{12}$")] | None = Field(
+        default=None, description="12 digits; generated when absent, validated when given"
+    )
+    name: ShortText
+    item_type: CodeStr = Field(description="code list item_types, e.g. 01 行政许可")
+    domain: Annotated[str, StringConstraints(pattern=r"^\d{2}$")] = Field(
+        description="code list domains"
+    )
+    parent_basic_code: Annotated[str, StringConstraints(pattern=r"^\d{12}$")] | None = Field(
+        default=None, description="the main item (主项) of a sub item (子项)"
+    )
+    legal_basis: list[LegalProvision] = Field(min_length=1)
+    handling_items: list[HandlingItem] = Field(default_factory=list)
+
+
+class CatalogueEntryOut(CatalogueEntryIn):
+    basic_code: str
+    status: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    updated_by: str | None = None
+
+
+# --- guide -------------------------------------------------------------------------
+
+
+class TimeLimit(Strict):
+    value: int = Field(ge=0, le=3650)
+    unit: Literal["working_days", "natural_days", "hours"] = "working_days"
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class ProcessStep(Strict):
+    name: ShortText
+    description: str | None = Field(default=None, max_length=2000)
+    channel: Literal["online", "offline", "both"] = "both"
+    time_limit: TimeLimit | None = None
+
+
+class Online(Strict):
+    """网上办理."""
+
+    available: bool
+    depth: list[Literal["咨询", "收件", "预审", "受理", "结果反馈"]] = Field(default_factory=list)
+    url: str | None = Field(default=None, max_length=500)
+
+
+class Window(Strict):
+    """办理窗口."""
+
+    name: ShortText
+    address: ShortText
+    hours: ShortText
+    phone: ShortText
+    traffic: str | None = Field(default=None, max_length=500)
+    map_url: str | None = Field(default=None, max_length=500)
+
+
+class Channel(Strict):
+    """A consultation (咨询) or complaint (监督投诉) channel."""
+
+    phone: str | None = Field(default=None, max_length=100)
+    address: str | None = Field(default=None, max_length=300)
+    url: str | None = Field(default=None, max_length=500)
+    email: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class Attachment(Strict):
+    name: ShortText
+    url: str | None = Field(default=None, max_length=500)
+
+
+class Result(Strict):
+    """办理结果."""
+
+    type: Literal["证照", "批文", "其他"] = "其他"
+    name: ShortText
+    sample: Attachment | None = None
+
+
+class SpecialProcedure(Strict):
+    """特别程序 (hearing, expert review…); its time does not count in the time limit."""
+
+    name: ShortText
+    time_limit: TimeLimit | None = None
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class Remedies(Strict):
+    """救济途径."""
+
+    administrative_review: str | None = Field(default=None, max_length=1000)
+    administrative_litigation: str | None = Field(default=None, max_length=1000)
+
+
+class Faq(Strict):
+    question: ShortText
+    answer: Text
+
+
+class Intermediary(Strict):
+    """中介服务."""
+
+    name: ShortText
+    basis: str | None = Field(default=None, max_length=1000)
+
+
+class Guide(Strict):
+    """办事指南."""
+
+    conditions: list[Text] = Field(min_length=1, description="受理条件")
+    legal_time_limit: TimeLimit = Field(description="法定办结时限")
+    promised_time_limit: TimeLimit = Field(description="承诺办结时限")
+    process: list[ProcessStep] = Field(min_length=1, description="办理流程")
+    online: Online
+    visits: int = Field(ge=0, le=10, description="到办事现场次数; 0 = 全程网办")
+    windows: list[Window] = Field(default_factory=list)
+    consultation: list[Channel] = Field(default_factory=list, description="咨询方式")
+    complaint: list[Channel] = Field(default_factory=list, description="监督投诉方式")
+    results: list[Result] = Field(default_factory=list, description="办理结果")
+    charges_fee: bool = Field(default=False, description="是否收费")
+    special_procedures: list[SpecialProcedure] = Field(default_factory=list)
+    remedies: Remedies | None = None
+    faq: list[Faq] = Field(default_factory=list, description="常见问题")
+    intermediary_services: list[Intermediary] = Field(default_factory=list)
+    joint_bodies: list[ShortText] = Field(default_factory=list, description="联办机构")
+    prerequisite_items: list[ShortText] = Field(default_factory=list, description="前置事项")
+
+
+# --- materials and fees ------------------------------------------------------------
+
+
+class MaterialIn(Strict):
+    """申请材料."""
+
+    code: CodeStr | None = Field(
+        default=None, description="kept across edits; assigned (implementation code + 3 digits)"
+    )
+    name: ShortText
+    shared_material: CodeStr | None = Field(
+        default=None, description="code in the shared material catalogue (GET /materials)"
+    )
+    material_type: CodeStr = Field(description="code list material_types: 原件/复印件/原件和复印件")
+    form: CodeStr = Field(description="code list material_forms: 纸质/电子/纸质和电子")
+    originals: int = Field(default=0, ge=0, le=100)
+    copies: int = Field(default=0, ge=0, le=100)
+    paper_size: str | None = Field(default=None, max_length=20)
+    necessity: CodeStr = Field(description="code list material_necessity: 1 必要, 2 非必要, 3 容缺后补")
+    source: CodeStr = Field(description="code list material_sources: 10 申请人自备…")
+    source_note: str | None = Field(default=None, max_length=1000)
+    blank_form: Attachment | None = None
+    sample: Attachment | None = None
+    instructions: str | None = Field(default=None, max_length=4000, description="填报须知")
+    acceptance_standard: str | None = Field(default=None, max_length=4000)
+    legal_basis: str | None = Field(default=None, max_length=4000)
+    signature_requirement: str | None = Field(default=None, max_length=1000)
+    applies_when: str | None = Field(default=None, max_length=1000, description="材料情形")
+    licence_type: str | None = Field(default=None, max_length=100, description="电子证照")
+
+
+class MaterialOut(MaterialIn):
+    code: str
+    position: int
+
+
+class FeeIn(Strict):
+    """收费."""
+
+    code: CodeStr | None = None
+    name: ShortText
+    standard: Text
+    legal_basis: Text
+    waivable: bool = False
+    waiver_basis: str | None = Field(default=None, max_length=2000)
+
+
+class FeeOut(FeeIn):
+    code: str
+    position: int
+
+
+# --- implementation ----------------------------------------------------------------
+
+
+class ImplementationIn(Strict):
+    """An implementation (实施清单事项) as written by its department's editor."""
+
+    code: Annotated[str, StringConstraints(min_length=31, max_length=31)] | None = Field(
+        default=None,
+        description="31 characters: credit code + level + basic code. Built when absent.",
+    )
+    basic_code: Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+    department: Annotated[str, StringConstraints(min_length=18, max_length=18)] = Field(
+        description="unified social credit code of the implementing body"
+    )
+    region: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+    level: CodeStr = Field(description="code list levels: 2 省级, 3 市级, 4 县级…")
+    power_source: CodeStr = Field(default="1", description="code list power_sources")
+    body_nature: CodeStr = Field(default="1", description="code list body_natures")
+    entrusting_department: str | None = Field(default=None, min_length=18, max_length=18)
+    audience: list[CodeStr] = Field(min_length=1, description="code list audiences")
+    themes: list[CodeStr] = Field(default_factory=list, description="code list themes")
+    case_type: CodeStr = Field(description="code list case_types: 1 即办件, 2 承诺件")
+    guide: Guide
+    materials: list[MaterialIn] = Field(default_factory=list)
+    fees: list[FeeIn] = Field(default_factory=list)
+    local_code: str | None = Field(default=None, max_length=100)
+    source_system: str | None = Field(default=None, max_length=100)
+    # 四级四同: shown from the catalogue entry; given here they must agree with it.
+    name: str | None = Field(default=None, description="read-only, from the catalogue entry")
+    item_type: str | None = Field(default=None, description="read-only, from the catalogue entry")
+    legal_basis: list[LegalProvision] | None = Field(
+        default=None, description="read-only, from the catalogue entry"
+    )
+
+
+class Ref(BaseModel):
+    code: str
+    name: str
+
+
+class ItemOut(BaseModel):
+    """An implementation as citizens and cities read it: catalogue fields, guide, materials
+    and fees inline."""
+
+    code: str
+    version: int
+    status: str
+    basic_code: str
+    name: str
+    item_type: str
+    domain: str
+    legal_basis: list[LegalProvision]
+    department: Ref
+    region: Ref
+    level: str
+    power_source: str
+    body_nature: str
+    entrusting_department: str | None = None
+    audience: list[str]
+    themes: list[str]
+    case_type: str
+    guide: Guide
+    materials: list[MaterialOut]
+    fees: list[FeeOut]
+    local_code: str | None = None
+    source_system: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    updated_by: str | None = None
+
+
+class ItemSummary(BaseModel):
+    code: str
+    version: int
+    status: str
+    basic_code: str
+    name: str
+    item_type: str
+    department: str
+    region: str
+    level: str
+    updated_at: datetime
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+EXCHANGE_MODELS: dict[str, type[BaseModel]] = {
+    "implementation": ImplementationIn,
+    "item": ItemOut,
+    "catalogue-entry": CatalogueEntryIn,
+    "material": MaterialIn,
+    "fee": FeeIn,
+}
+

@@ -1,0 +1,842 @@
+"""Catalogue entries and implementations: validation, writes, versions and reads.
+
+Every write flushes (never commits: the request owns the transaction) the rows, one
+immutable :class:`RecordVersion` holding the full representation, and one
+:class:`ChangeLog` row. Reads of an item return the latest version's stored JSON as-is.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, func, insert
+from sqlmodel import Session, col, select
+
+from app.catalogue.models import (
+    CatalogueEntry,
+    ChangeLog,
+    Implementation,
+    IssuedCode,
+    ItemFee,
+    ItemMaterial,
+    RecordVersion,
+)
+from app.catalogue.schemas import CatalogueEntryIn, ImplementationIn
+from app.codes.rules import (
+    CodeError,
+    implementation_code,
+    next_basic_code,
+    validate_basic_code,
+    validate_implementation_code,
+)
+from app.config import get_settings
+from app.dbtypes import utcnow
+from app.directory.models import Department, Region, SharedMaterial
+from app.directory.service import CodeLists, check_credit_code, check_region
+from app.errors import InvalidInput, NotFound, PreconditionFailed, RuleViolation
+from app.security import Principal, region_prefix
+
+Errors = list[dict[str, Any]]
+FOUR_SAME_FIELDS = ("name", "item_type", "legal_basis")  # basic_code is the identity itself
+STATUS_CANCELLED = "3"
+
+
+# --- cursors -------------------------------------------------------------------------
+
+
+def encode_cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput.field(["query", "cursor"], "not a cursor of this API", "cursor") from None
+
+
+def page(rows: list[Any], limit: int, key: str) -> tuple[list[Any], str | None]:
+    """Rows were fetched with ``limit + 1``: trim and build the next cursor."""
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return rows, encode_cursor(getattr(rows[-1], key))
+    return rows, None
+
+
+# --- versions and the change log ---------------------------------------------------
+
+
+def _dumps(doc: dict[str, Any]) -> str:
+    return orjson.dumps(doc).decode()
+
+
+def record_version(
+    session: Session,
+    *,
+    kind: str,
+    code: str,
+    version: int,
+    event: str,
+    snapshot: dict[str, Any],
+    actor: Principal,
+    reason: str | None = None,
+    decision: dict[str, Any] | None = None,
+    effective_date: date | None = None,
+) -> None:
+    """Append the immutable version and its change-log row (the outbox), in this transaction."""
+    now = utcnow()
+    session.execute(
+        insert(RecordVersion).values(
+            kind=kind,
+            code=code,
+            version=version,
+            event=event,
+            snapshot=_dumps(snapshot),
+            reason=reason,
+            decision=decision,
+            key_name=actor.name,
+            recorded_at=now,
+            effective_date=effective_date,
+        )
+    )
+    session.execute(
+        insert(ChangeLog).values(
+            kind=kind, code=code, version=version, operation=event, recorded_at=now
+        )
+    )
+
+
+def latest_snapshot(session: Session, kind: str, code: str) -> tuple[int, str] | None:
+    row = session.execute(
+        select(RecordVersion.version, RecordVersion.snapshot)
+        .where(RecordVersion.kind == kind, RecordVersion.code == code)
+        .order_by(col(RecordVersion.version).desc())
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def _issue(session: Session, code: str, kind: str) -> None:
+    session.add(IssuedCode(code=code, kind=kind))
+
+
+def _check_version(kind: str, code: str, current: int, expected: int | None) -> None:
+    if expected is not None and expected != current:
+        raise PreconditionFailed(
+            f"{kind} {code} is at version {current}; you sent If-Match {expected}. "
+            "Read it again and re-apply your change.",
+            extra={"current_version": current},
+        )
+
+
+# --- catalogue entries -------------------------------------------------------------
+
+
+def entry_document(entry: CatalogueEntry) -> dict[str, Any]:
+    return {
+        "basic_code": entry.basic_code,
+        "name": entry.name,
+        "item_type": entry.item_type,
+        "domain": entry.domain,
+        "parent_basic_code": entry.parent_basic_code,
+        "legal_basis": entry.legal_basis,
+        "handling_items": entry.handling_items,
+        "status": entry.status,
+        "version": entry.version,
+        "created_at": entry.created_at.isoformat(),
+        "updated_at": entry.updated_at.isoformat(),
+        "updated_by": entry.updated_by,
+    }
+
+
+def get_entry(session: Session, basic_code: str) -> CatalogueEntry:
+    entry = session.get(CatalogueEntry, basic_code)
+    if entry is None:
+        raise NotFound(f"no catalogue entry {basic_code}")
+    return entry
+
+
+def list_entries(
+    session: Session,
+    *,
+    item_type: str | None,
+    domain: str | None,
+    q: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[CatalogueEntry], str | None]:
+    stmt = select(CatalogueEntry).order_by("basic_code")
+    if item_type:
+        stmt = stmt.where(CatalogueEntry.item_type == item_type)
+    if domain:
+        stmt = stmt.where(CatalogueEntry.domain == domain)
+    if q:
+        stmt = stmt.where(col(CatalogueEntry.name).contains(q))
+    after = decode_cursor(cursor)
+    if after:
+        stmt = stmt.where(CatalogueEntry.basic_code > after)
+    return page(list(session.exec(stmt.limit(limit + 1))), limit, "basic_code")
+
+
+def _validate_entry(session: Session, data: CatalogueEntryIn, basic_code: str | None) -> Errors:
+    errors: Errors = []
+    lists = CodeLists(session)
+    lists.check(errors, ["body", "item_type"], "item_types", data.item_type)
+    lists.check(errors, ["body", "domain"], "domains", data.domain)
+    if data.parent_basic_code:
+        parent = session.get(CatalogueEntry, data.parent_basic_code)
+        if parent is None:
+            errors.append(
+                {
+                    "loc": ["body", "parent_basic_code"],
+                    "msg": f"no catalogue entry {data.parent_basic_code}",
+                    "type": "basic_code.unknown",
+                }
+            )
+    if basic_code:
+        try:
+            validate_basic_code(
+                basic_code,
+                item_type=data.item_type,
+                domain=data.domain,
+                parent=data.parent_basic_code,
+            )
+        except CodeError as exc:
+            errors.append({"loc": ["body", "basic_code"], "msg": exc.message, "type": exc.rule})
+    return errors
+
+
+def create_entry(session: Session, data: CatalogueEntryIn, actor: Principal) -> CatalogueEntry:
+    """Add a catalogue entry. Without a basic code, the next provincial code is issued."""
+    actor.require_admin()
+    errors = _validate_entry(session, data, data.basic_code)
+    if errors:
+        raise InvalidInput("the catalogue entry is not valid", errors=errors)
+    code = data.basic_code
+    if code is None:
+        owner = region_prefix(get_settings().province)[:2]
+        head = (
+            data.parent_basic_code[:9]
+            if data.parent_basic_code
+            else f"{owner}{data.item_type}{data.domain}"
+        )
+        issued = session.exec(
+            select(IssuedCode.code).where(col(IssuedCode.code).startswith(head))
+        ).all()
+        code = next_basic_code(
+            owner, data.item_type, data.domain, issued, parent=data.parent_basic_code
+        )
+    elif session.get(IssuedCode, code) is not None:
+        raise RuleViolation(
+            f"basic code {code} was issued before; a code is never issued twice (一事一码)",
+            type="code-already-issued",
+        )
+    _issue(session, code, "basic")
+    entry = CatalogueEntry(
+        **data.model_dump(mode="json", exclude={"basic_code"}),
+        basic_code=code,
+        updated_by=actor.name,
+    )
+    session.add(entry)
+    session.flush()
+    record_version(
+        session,
+        kind="entry",
+        code=code,
+        version=1,
+        event="create",
+        snapshot=entry_document(entry),
+        actor=actor,
+    )
+    return entry
+
+
+def replace_entry(
+    session: Session,
+    basic_code: str,
+    data: CatalogueEntryIn,
+    actor: Principal,
+    expected_version: int | None = None,
+) -> CatalogueEntry:
+    """Replace an entry. Its implementations show the new catalogue fields (四级四同), so
+    each gets a new version too."""
+    actor.require_admin()
+    entry = get_entry(session, basic_code)
+    _check_version("catalogue entry", basic_code, entry.version, expected_version)
+    errors = _validate_entry(session, data, basic_code)
+    if data.basic_code and data.basic_code != basic_code:
+        errors.append(
+            {
+                "loc": ["body", "basic_code"],
+                "msg": "the basic code is the identity of the entry and cannot change",
+                "type": "basic_code.immutable",
+            }
+        )
+    if errors:
+        raise InvalidInput("the catalogue entry is not valid", errors=errors)
+    for field, value in data.model_dump(mode="json", exclude={"basic_code"}).items():
+        setattr(entry, field, value)
+    entry.version += 1
+    entry.updated_at = utcnow()
+    entry.updated_by = actor.name
+    session.add(entry)
+    session.flush()
+    record_version(
+        session,
+        kind="entry",
+        code=basic_code,
+        version=entry.version,
+        event="revise",
+        snapshot=entry_document(entry),
+        actor=actor,
+    )
+    refresh_items(session, col(Implementation.basic_code) == basic_code, actor, "entry_revised")
+    return entry
+
+
+def refresh_items(session: Session, where: Any, actor: Principal, event: str) -> int:
+    """Give every implementation matched by ``where`` a new version showing what changed
+    around it (catalogue entry, department name)."""
+    count = 0
+    for item in session.exec(select(Implementation).where(where)):
+        item.version += 1
+        item.updated_at = utcnow()
+        item.updated_by = actor.name
+        session.add(item)
+        session.flush()
+        _record_item(session, item, actor, event)
+        count += 1
+    return count
+
+
+# --- implementations ---------------------------------------------------------------
+
+
+def item_document(
+    session: Session,
+    item: Implementation,
+    *,
+    entry: CatalogueEntry | None = None,
+    department: Department | None = None,
+    region: Region | None = None,
+) -> dict[str, Any]:
+    """The representation of an implementation: what GET /items/{code} returns."""
+    entry = entry or session.get(CatalogueEntry, item.basic_code)
+    department = department or session.get(Department, item.department_code)
+    region = region or session.get(Region, item.region_code)
+    assert entry and department and region
+    materials = session.exec(
+        select(ItemMaterial)
+        .where(ItemMaterial.implementation_code == item.code)
+        .order_by("position")
+    ).all()
+    fees = session.exec(
+        select(ItemFee).where(ItemFee.implementation_code == item.code).order_by("position")
+    ).all()
+    return {
+        "code": item.code,
+        "version": item.version,
+        "status": item.status,
+        "basic_code": entry.basic_code,
+        "name": entry.name,
+        "item_type": entry.item_type,
+        "domain": entry.domain,
+        "legal_basis": entry.legal_basis,
+        "department": {"code": department.credit_code, "name": department.name},
+        "region": {"code": region.code, "name": region.name},
+        "level": item.level,
+        "power_source": item.power_source,
+        "body_nature": item.body_nature,
+        "entrusting_department": item.entrusting_department,
+        "audience": item.audience,
+        "themes": item.themes,
+        "case_type": item.case_type,
+        "guide": item.guide,
+        "materials": [_material_document(m) for m in materials],
+        "fees": [
+            {
+                "code": f.code,
+                "position": f.position,
+                "name": f.name,
+                "standard": f.standard,
+                "legal_basis": f.legal_basis,
+                "waivable": f.waivable,
+                "waiver_basis": f.waiver_basis,
+            }
+            for f in fees
+        ],
+        "local_code": item.local_code,
+        "source_system": item.source_system,
+        "created_at": item.created_at.isoformat(),
+        "updated_at": item.updated_at.isoformat(),
+        "updated_by": item.updated_by,
+    }
+
+
+_MATERIAL_FIELDS = (
+    "name",
+    "material_type",
+    "form",
+    "originals",
+    "copies",
+    "paper_size",
+    "necessity",
+    "source",
+    "source_note",
+    "blank_form",
+    "sample",
+    "instructions",
+    "acceptance_standard",
+    "legal_basis",
+    "signature_requirement",
+    "applies_when",
+    "licence_type",
+)
+
+
+def _material_document(m: ItemMaterial) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "code": m.code,
+        "position": m.position,
+        "shared_material": m.shared_material_code,
+    }
+    doc.update({f: getattr(m, f) for f in _MATERIAL_FIELDS})
+    return doc
+
+
+def _record_item(
+    session: Session,
+    item: Implementation,
+    actor: Principal,
+    event: str,
+    **context: Any,
+) -> dict[str, Any]:
+    doc = item_document(session, item, **context)
+    record_version(
+        session,
+        kind="item",
+        code=item.code,
+        version=item.version,
+        event=event,
+        snapshot=doc,
+        actor=actor,
+    )
+    return doc
+
+
+def get_item_json(session: Session, code: str) -> tuple[int, str]:
+    """The current representation as stored JSON text, with its version."""
+    found = latest_snapshot(session, "item", code)
+    if found is None:
+        raise NotFound(f"no implementation {code}")
+    return found
+
+
+def list_items(
+    session: Session,
+    *,
+    region: str | None = None,
+    department: str | None = None,
+    item_type: str | None = None,
+    status: str | None = None,
+    level: str | None = None,
+    updated_since: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Implementations by code. ``region`` includes the regions under it."""
+    stmt = (
+        select(Implementation, CatalogueEntry.name, CatalogueEntry.item_type)
+        .join(CatalogueEntry, col(CatalogueEntry.basic_code) == Implementation.basic_code)
+        .order_by(col(Implementation.code))
+    )
+    if region:
+        stmt = stmt.where(col(Implementation.region_code).startswith(region_prefix(region)))
+    if department:
+        stmt = stmt.where(Implementation.department_code == department)
+    if item_type:
+        stmt = stmt.where(CatalogueEntry.item_type == item_type)
+    if status:
+        stmt = stmt.where(Implementation.status == status)
+    if level:
+        stmt = stmt.where(Implementation.level == level)
+    if updated_since:
+        stmt = stmt.where(col(Implementation.updated_at) >= updated_since)
+    after = decode_cursor(cursor)
+    if after:
+        stmt = stmt.where(Implementation.code > after)
+    rows = session.exec(stmt.limit(limit + 1)).all()
+    summaries = [
+        {
+            "code": item.code,
+            "version": item.version,
+            "status": item.status,
+            "basic_code": item.basic_code,
+            "name": name,
+            "item_type": item_type_,
+            "department": item.department_code,
+            "region": item.region_code,
+            "level": item.level,
+            "updated_at": item.updated_at,
+        }
+        for item, name, item_type_ in rows
+    ]
+    if len(summaries) > limit:
+        summaries = summaries[:limit]
+        return summaries, encode_cursor(summaries[-1]["code"])
+    return summaries, None
+
+
+class _Context:
+    """What an implementation write was checked against."""
+
+    def __init__(self, entry: CatalogueEntry, department: Department, region: Region) -> None:
+        self.entry = entry
+        self.department = department
+        self.region = region
+
+
+def _validate_item(
+    session: Session, data: ImplementationIn, path_code: str | None
+) -> tuple[str, _Context]:
+    """Check every rule an implementation must keep; raise 422 with every bad field, or 409
+    for a 四级四同 field that disagrees with the catalogue entry."""
+    errors: Errors = []
+    body = ["body"]
+    lists = CodeLists(session)
+    lists.check(errors, [*body, "level"], "levels", data.level)
+    lists.check(errors, [*body, "power_source"], "power_sources", data.power_source)
+    lists.check(errors, [*body, "body_nature"], "body_natures", data.body_nature)
+    lists.check(errors, [*body, "case_type"], "case_types", data.case_type)
+    for i, code in enumerate(data.audience):
+        lists.check(errors, [*body, "audience", i], "audiences", code)
+    for i, code in enumerate(data.themes):
+        lists.check(errors, [*body, "themes", i], "themes", code)
+    shared_codes = {m.shared_material for m in data.materials if m.shared_material}
+    known_shared = (
+        set(
+            session.exec(
+                select(SharedMaterial.code).where(col(SharedMaterial.code).in_(shared_codes))
+            )
+        )
+        if shared_codes
+        else set()
+    )
+    for i, m in enumerate(data.materials):
+        loc = [*body, "materials", i]
+        lists.check(errors, [*loc, "material_type"], "material_types", m.material_type)
+        lists.check(errors, [*loc, "form"], "material_forms", m.form)
+        lists.check(errors, [*loc, "necessity"], "material_necessity", m.necessity)
+        lists.check(errors, [*loc, "source"], "material_sources", m.source)
+        if m.shared_material and m.shared_material not in known_shared:
+            errors.append(
+                {
+                    "loc": [*loc, "shared_material"],
+                    "msg": f"no shared material {m.shared_material} (GET /api/v1/materials)",
+                    "type": "material.unknown",
+                }
+            )
+    if bool(data.fees) and not data.guide.charges_fee:
+        errors.append(
+            {
+                "loc": [*body, "guide", "charges_fee"],
+                "msg": "the item lists fees, so charges_fee must be true",
+                "type": "guide.charges_fee",
+            }
+        )
+    if data.body_nature == "3" and not data.entrusting_department:
+        errors.append(
+            {
+                "loc": [*body, "entrusting_department"],
+                "msg": "a 受委托组织 names the entrusting department",
+                "type": "implementation.entrusting_department",
+            }
+        )
+
+    entry = session.get(CatalogueEntry, data.basic_code)
+    if entry is None:
+        errors.append(
+            {
+                "loc": [*body, "basic_code"],
+                "msg": f"basic code {data.basic_code} is not in the catalogue",
+                "type": "implementation_code.basic_code",
+            }
+        )
+    department = None
+    if check_credit_code(errors, [*body, "department"], data.department):
+        department = session.get(Department, data.department)
+        if department is None:
+            errors.append(
+                {
+                    "loc": [*body, "department"],
+                    "msg": f"no department {data.department} (GET /api/v1/departments)",
+                    "type": "department.unknown",
+                }
+            )
+    region = check_region(session, errors, [*body, "region"], data.region, date.today())
+    if department is not None:
+        if data.level != department.level:
+            errors.append(
+                {
+                    "loc": [*body, "level"],
+                    "msg": f"department {department.credit_code} exercises level "
+                    f"{department.level}, not {data.level}",
+                    "type": "implementation_code.level",
+                }
+            )
+        if region is not None and department.region_code != region.code:
+            errors.append(
+                {
+                    "loc": [*body, "region"],
+                    "msg": f"department {department.credit_code} is in region "
+                    f"{department.region_code}, not {region.code}",
+                    "type": "implementation.region",
+                }
+            )
+    built = implementation_code(data.department, data.level, data.basic_code)
+    for loc, given in (([*body, "code"], data.code), (["path", "code"], path_code)):
+        if given is None:
+            continue
+        try:
+            validate_implementation_code(
+                given,
+                basic_code_exists=session.get(CatalogueEntry, given[19:]) is not None,
+                department_level=department.level if department else None,
+            )
+        except CodeError as exc:
+            errors.append({"loc": loc, "msg": exc.message, "type": exc.rule})
+            continue
+        if given != built:
+            errors.append(
+                {
+                    "loc": loc,
+                    "msg": f"code {given} does not match department + level + basic code "
+                    f"({built})",
+                    "type": "implementation_code.mismatch",
+                }
+            )
+    if errors:
+        raise InvalidInput("the implementation is not valid", errors=errors)
+    assert entry and department and region
+    _check_four_same(data, entry)
+    return built, _Context(entry, department, region)
+
+
+def _check_four_same(data: ImplementationIn, entry: CatalogueEntry) -> None:
+    """四级四同: name, basic code, type and legal basis come from the catalogue entry."""
+    given = data.model_dump(mode="json", include=set(FOUR_SAME_FIELDS), exclude_none=True)
+    current = {"name": entry.name, "item_type": entry.item_type, "legal_basis": entry.legal_basis}
+    changed = [f for f, v in given.items() if v != current[f]]
+    if changed:
+        raise RuleViolation(
+            f"四级四同: {', '.join(changed)} of an implementation come from catalogue entry "
+            f"{entry.basic_code} and cannot be changed here; change the catalogue entry",
+            type="four-same",
+            errors=[
+                {"loc": ["body", f], "msg": "read-only: set by the catalogue entry", "type": "four-same"}
+                for f in changed
+            ],
+        )
+
+
+def _apply_item(
+    session: Session,
+    item: Implementation,
+    data: ImplementationIn,
+    actor: Principal,
+) -> None:
+    """Write the rows of an implementation: its own fields, its materials and fees."""
+    fields = data.model_dump(
+        mode="json",
+        include={
+            "level",
+            "power_source",
+            "body_nature",
+            "entrusting_department",
+            "audience",
+            "themes",
+            "case_type",
+            "guide",
+            "local_code",
+            "source_system",
+        },
+    )
+    for field, value in fields.items():
+        setattr(item, field, value)
+    item.updated_at = utcnow()
+    item.updated_by = actor.name
+    session.add(item)
+    session.flush()
+    _replace_children(session, item.code, data)
+
+
+def _replace_children(session: Session, code: str, data: ImplementationIn) -> None:
+    """Replace materials and fees, keeping each one's code (given, or matched by name) so
+    that history can match them across edits; new ones get the next unused sequence."""
+    for model, rows, prefix in (
+        (ItemMaterial, data.materials, ""),
+        (ItemFee, data.fees, "F"),
+    ):
+        old = {
+            r.name: r.code
+            for r in session.exec(select(model).where(model.implementation_code == code))
+        }
+        issued = session.exec(
+            select(IssuedCode.code).where(col(IssuedCode.code).startswith(code + prefix))
+        ).all()
+        seqs = [int(c[len(code) + len(prefix) :]) for c in issued if c[len(code) + len(prefix) :].isdigit()]
+        next_seq = max(seqs, default=0) + 1
+        session.execute(delete(model).where(col(model.implementation_code) == code))
+        used: set[str] = set()
+        values = []
+        for position, row in enumerate(rows, start=1):
+            own = row.code if row.code and row.code.startswith(code) and row.code not in used else None
+            own = own or (old.get(row.name) if old.get(row.name) not in used else None)
+            if own is None:
+                own = f"{code}{prefix}{next_seq:03d}"
+                next_seq += 1
+                session.add(IssuedCode(code=own, kind="material" if not prefix else "fee"))
+            used.add(own)
+            doc = row.model_dump(mode="json", exclude={"code", "shared_material"})
+            if model is ItemMaterial:
+                doc["shared_material_code"] = row.shared_material
+            values.append({**doc, "code": own, "position": position, "implementation_code": code})
+        if values:
+            session.execute(insert(model), values)
+    session.flush()
+
+
+def create_item(session: Session, data: ImplementationIn, actor: Principal) -> dict[str, Any]:
+    """Add an implementation. Its code is built from department + level + basic code."""
+    code, ctx = _validate_item(session, data, None)
+    actor.require_item_scope(data.department, data.region)
+    if session.get(IssuedCode, code) is not None:
+        existing = session.get(Implementation, code)
+        raise RuleViolation(
+            f"implementation code {code} was issued before"
+            + (f" (status {existing.status})" if existing else "")
+            + "; a code is never issued twice (一事一码). Change the existing item instead.",
+            type="code-already-issued",
+        )
+    _issue(session, code, "implementation")
+    item = Implementation(
+        code=code,
+        basic_code=data.basic_code,
+        department_code=data.department,
+        region_code=data.region,
+        level=data.level,
+        power_source=data.power_source,
+        body_nature=data.body_nature,
+        case_type=data.case_type,
+        created_at=utcnow(),
+    )
+    _apply_item(session, item, data, actor)
+    return _record_item(
+        session, item, actor, "create", entry=ctx.entry, department=ctx.department, region=ctx.region
+    )
+
+
+def _load_for_write(
+    session: Session, code: str, actor: Principal, expected_version: int | None
+) -> Implementation:
+    item = session.get(Implementation, code)
+    if item is None:
+        raise NotFound(f"no implementation {code}")
+    actor.require_item_scope(item.department_code, item.region_code)
+    _check_version("implementation", code, item.version, expected_version)
+    if item.status == STATUS_CANCELLED:
+        raise RuleViolation(
+            f"implementation {code} is cancelled (取消); a cancelled item cannot be edited",
+            type="item-cancelled",
+        )
+    return item
+
+
+def replace_item(
+    session: Session,
+    code: str,
+    data: ImplementationIn,
+    actor: Principal,
+    expected_version: int | None = None,
+) -> dict[str, Any]:
+    """Full replace (PUT). The identity (department, level, basic code) cannot change."""
+    item = _load_for_write(session, code, actor, expected_version)
+    built, ctx = _validate_item(session, data, code)
+    actor.require_item_scope(data.department, data.region)
+    if built != code:  # unreachable after _validate_item, kept as a guard on identity
+        raise InvalidInput.field(["body", "basic_code"], "identity cannot change", "identity")
+    context = {"entry": ctx.entry, "department": ctx.department, "region": ctx.region}
+    before = item_document(session, item, **context)
+    attempt = session.begin_nested()
+    _apply_item(session, item, data, actor)
+    if _content(before) == _content(item_document(session, item, **context)):
+        attempt.rollback()  # unchanged content makes no version and touches no row
+        return before
+    attempt.commit()
+    item.version += 1
+    session.add(item)
+    session.flush()
+    return _record_item(session, item, actor, "revise", **context)
+
+
+def _content(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k not in ("version", "updated_at", "updated_by")}
+
+
+def item_input(doc: dict[str, Any]) -> dict[str, Any]:
+    """The writable part of a stored representation, in the shape of ``ImplementationIn``."""
+    writable = set(ImplementationIn.model_fields) - set(FOUR_SAME_FIELDS)
+    out = {k: v for k, v in doc.items() if k in writable}
+    out["department"] = doc["department"]["code"]
+    out["region"] = doc["region"]["code"]
+    out["materials"] = [{k: v for k, v in m.items() if k != "position"} for m in doc["materials"]]
+    out["fees"] = [{k: v for k, v in f.items() if k != "position"} for f in doc["fees"]]
+    return out
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def patch_item(
+    session: Session,
+    code: str,
+    patch: dict[str, Any],
+    actor: Principal,
+    expected_version: int | None = None,
+) -> dict[str, Any]:
+    """JSON merge patch (PATCH) over the current writable fields, then a full replace."""
+    from pydantic import ValidationError
+
+    item = _load_for_write(session, code, actor, expected_version)
+    _, current = get_item_json(session, code)
+    merged = merge_patch(item_input(orjson.loads(current)), patch)
+    try:
+        data = ImplementationIn.model_validate(merged)
+    except ValidationError as exc:
+        raise InvalidInput(
+            "the patched implementation is not valid",
+            errors=[
+                {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+                for e in exc.errors(include_url=False)
+            ],
+        ) from None
+    return replace_item(session, code, data, actor, item.version)
+
+
+def count_items(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Implementation)).one()

@@ -1,0 +1,31 @@
+"""Settings, read from ``CATALOGUE_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CATALOGUE_", env_file=".env", extra="ignore")
+
+    #: SQLAlchemy URL. A relative SQLite path resolves against the working directory.
+    database_url: str = "sqlite:///var/catalogue.db"
+    #: Empty: the embedded index next to the database. ``http(s)://…``: Elasticsearch.
+    search_url: str = ""
+    #: Send plain ``application/json`` to Elasticsearch (OpenSearch-compatible clusters).
+    search_compat_json: bool = True
+    #: Province whose catalogue this instance keeps (GB/T 2260 code).
+    province: str = "230000"
+    #: Directory of the seed data loaded by ``catalogue seed``.
+    seed_dir: str = str(Path(__file__).resolve().parent.parent / "seed")
+    log_level: str = "INFO"
+    #: Connection pool size for PostgreSQL.
+    pool_size: int = 10
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,55 @@
+"""Request dependencies: sessions, the caller's key, conditional-request headers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header
+from sqlmodel import Session
+
+from app.db import read_session, write_session
+from app.errors import InvalidInput
+from app.security import Principal, authenticate
+
+ReadSession = Annotated[Session, Depends(read_session)]
+# scope="function": commit before the response is sent, so a failed commit is a 5xx
+WriteSession = Annotated[Session, Depends(write_session, scope="function")]
+
+
+def current_principal(
+    session: WriteSession,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Principal:
+    return authenticate(session, authorization)
+
+
+Caller = Annotated[Principal, Depends(current_principal)]
+
+
+def expected_version(
+    if_match: Annotated[
+        str | None,
+        Header(description="The version you read (ETag); a stale one gets 412"),
+    ] = None,
+) -> int | None:
+    """Parse ``If-Match``: ``"3"``, ``W/"3"`` or ``3``; ``*`` means any version."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise InvalidInput.field(["header", "If-Match"], "If-Match must be a version ETag", "etag")
+    return int(value)
+
+
+ExpectedVersion = Annotated[int | None, Depends(expected_version)]
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def not_modified(if_none_match: str | None, version: int) -> bool:
+    if not if_none_match:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return "*" in tags or etag(version) in tags

@@ -1,0 +1,70 @@
+"""Directory representations."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+
+class RegionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    level: int
+    kind: str
+    parent_code: str | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+
+class RegionDetail(RegionOut):
+    parent: RegionOut | None = None
+    children: list[RegionOut] = Field(default_factory=list)
+
+
+class DepartmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    credit_code: Annotated[str, StringConstraints(min_length=18, max_length=18)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    short_name: str | None = Field(default=None, max_length=100)
+    region_code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+    level: str = Field(description="code list levels")
+    parent_credit_code: str | None = None
+
+
+class DepartmentOut(DepartmentIn):
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int
+    updated_at: datetime
+    updated_by: str | None = None
+
+
+class CodeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    label: str
+    note: str | None = None
+
+
+class CodeListOut(BaseModel):
+    name: str
+    codes: list[CodeOut]
+
+
+class SharedMaterialOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    material_type: str
+    form: str
+    source: str
+    issuer: str | None = None
+    description: str | None = None
+    licence_type: str | None = None

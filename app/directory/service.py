@@ -1,0 +1,219 @@
+"""Regions, departments, code lists and the shared material catalogue."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.codes.rules import CodeError, RegionFacts, validate_credit_code, validate_region_code
+from app.directory.models import CodeListEntry, Department, Region, SharedMaterial
+from app.directory.schemas import DepartmentIn
+from app.errors import InvalidInput, NotFound, PreconditionFailed
+from app.security import Principal
+from app.dbtypes import utcnow
+
+
+class CodeLists:
+    """The code lists, read once per unit of work."""
+
+    def __init__(self, session: Session) -> None:
+        self._codes: dict[str, dict[str, str]] = {}
+        for row in session.exec(select(CodeListEntry)):
+            self._codes.setdefault(row.list_name, {})[row.code] = row.label
+
+    def label(self, list_name: str, code: str) -> str | None:
+        return self._codes.get(list_name, {}).get(code)
+
+    def check(
+        self, errors: list[dict[str, Any]], loc: list[str | int], list_name: str, code: str | None
+    ) -> None:
+        """Append an error for ``loc`` unless ``code`` is in ``list_name``."""
+        if code is None or code in self._codes.get(list_name, {}):
+            return
+        errors.append(
+            {
+                "loc": loc,
+                "msg": f"{code!r} is not in code list {list_name} "
+                f"(GET /api/v1/code-lists/{list_name})",
+                "type": f"code_list.{list_name}",
+            }
+        )
+
+
+def code_list(session: Session, name: str) -> list[CodeListEntry]:
+    rows = list(
+        session.exec(
+            select(CodeListEntry)
+            .where(CodeListEntry.list_name == name)
+            .order_by(CodeListEntry.position, CodeListEntry.code)
+        )
+    )
+    if not rows:
+        raise NotFound(f"no code list named {name!r}")
+    return rows
+
+
+def code_list_names(session: Session) -> list[str]:
+    return list(session.exec(select(CodeListEntry.list_name).distinct().order_by("list_name")))
+
+
+def get_region(session: Session, code: str) -> Region:
+    region = session.get(Region, code)
+    if region is None:
+        raise NotFound(f"no region {code}")
+    return region
+
+
+def region_children(session: Session, code: str) -> list[Region]:
+    return list(session.exec(select(Region).where(Region.parent_code == code).order_by("code")))
+
+
+def list_regions(
+    session: Session, *, parent: str | None, level: int | None, after: str | None, limit: int
+) -> list[Region]:
+    q = select(Region).order_by("code")
+    if parent:
+        q = q.where(Region.parent_code == parent)
+    if level:
+        q = q.where(Region.level == level)
+    if after:
+        q = q.where(Region.code > after)
+    return list(session.exec(q.limit(limit)))
+
+
+def check_region(
+    session: Session, errors: list[dict[str, Any]], loc: list[str | int], code: str, on: date
+) -> Region | None:
+    region = session.get(Region, code)
+    facts = RegionFacts(code, region.valid_from, region.valid_to) if region else None
+    try:
+        validate_region_code(code, facts, on)
+    except CodeError as exc:
+        errors.append({"loc": loc, "msg": exc.message, "type": exc.rule})
+        return None
+    return region
+
+
+def check_credit_code(errors: list[dict[str, Any]], loc: list[str | int], code: str) -> bool:
+    try:
+        validate_credit_code(code)
+    except CodeError as exc:
+        errors.append({"loc": loc, "msg": exc.message, "type": exc.rule})
+        return False
+    return True
+
+
+def get_department(session: Session, credit_code: str) -> Department:
+    dept = session.get(Department, credit_code)
+    if dept is None:
+        raise NotFound(f"no department {credit_code}")
+    return dept
+
+
+def list_departments(
+    session: Session,
+    *,
+    region: str | None,
+    level: str | None,
+    q: str | None,
+    after: str | None,
+    limit: int,
+) -> list[Department]:
+    stmt = select(Department).order_by("credit_code")
+    if region:
+        stmt = stmt.where(Department.region_code == region)
+    if level:
+        stmt = stmt.where(Department.level == level)
+    if q:
+        stmt = stmt.where(col(Department.name).contains(q))
+    if after:
+        stmt = stmt.where(Department.credit_code > after)
+    return list(session.exec(stmt.limit(limit)))
+
+
+def save_department(
+    session: Session,
+    data: DepartmentIn,
+    actor: Principal,
+    *,
+    credit_code: str | None = None,
+    expected_version: int | None = None,
+) -> tuple[Department, bool]:
+    """Create (``credit_code`` None) or replace a department. Admin only.
+
+    Returns the department and whether its name changed (items then show the new name).
+    """
+    actor.require_admin()
+    errors: list[dict[str, Any]] = []
+    code = credit_code or data.credit_code
+    check_credit_code(errors, ["body", "credit_code"], data.credit_code)
+    if credit_code and data.credit_code != credit_code:
+        errors.append(
+            {
+                "loc": ["body", "credit_code"],
+                "msg": "the credit code in the body differs from the one in the path",
+                "type": "credit_code.mismatch",
+            }
+        )
+    check_region(session, errors, ["body", "region_code"], data.region_code, date.today())
+    CodeLists(session).check(errors, ["body", "level"], "levels", data.level)
+    if data.parent_credit_code and session.get(Department, data.parent_credit_code) is None:
+        errors.append(
+            {
+                "loc": ["body", "parent_credit_code"],
+                "msg": f"no department {data.parent_credit_code}",
+                "type": "department.unknown",
+            }
+        )
+    existing = session.get(Department, code)
+    if credit_code is None and existing is not None:
+        errors.append(
+            {
+                "loc": ["body", "credit_code"],
+                "msg": f"department {code} exists; PUT /departments/{code} changes it",
+                "type": "department.exists",
+            }
+        )
+    if credit_code is not None and existing is None:
+        raise NotFound(f"no department {credit_code}")
+    if errors:
+        raise InvalidInput("the department is not valid", errors=errors)
+    if existing is not None:
+        if expected_version is not None and expected_version != existing.version:
+            raise PreconditionFailed(
+                f"department {code} is at version {existing.version}, not {expected_version}",
+                extra={"current_version": existing.version},
+            )
+        renamed = existing.name != data.name
+        for field, value in data.model_dump().items():
+            setattr(existing, field, value)
+        existing.version += 1
+        existing.updated_at = utcnow()
+        existing.updated_by = actor.name
+        session.add(existing)
+        session.flush()
+        return existing, renamed
+    dept = Department(**data.model_dump(), updated_by=actor.name)
+    session.add(dept)
+    session.flush()
+    return dept, False
+
+
+def get_material(session: Session, code: str) -> SharedMaterial:
+    m = session.get(SharedMaterial, code)
+    if m is None:
+        raise NotFound(f"no shared material {code}")
+    return m
+
+
+def list_materials(
+    session: Session, *, q: str | None, after: str | None, limit: int
+) -> list[SharedMaterial]:
+    stmt = select(SharedMaterial).order_by("code")
+    if q:
+        stmt = stmt.where(col(SharedMaterial.name).contains(q))
+    if after:
+        stmt = stmt.where(SharedMaterial.code > after)
+    return list(session.exec(stmt.limit(limit)))

@@ -1,0 +1,106 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.catalogue.router import router as catalogue_router
+from app.config import get_settings
+from app.db import get_engine
+from app.directory.router import router as directory_router
+from app.errors import PROBLEM_BASE, DomainError
+from app.observability import MetricsMiddleware, configure_logging, metrics_text
+
+PROBLEM = "application/problem+json"
+
+DESCRIPTION = """
+The unified catalogue of government-service items (政务服务事项目录).
+
+* **Catalogue entries** (基本目录, 12-digit basic code) are written by admins.
+* **Items** (实施清单, 31-character implementation code) carry the guide, materials and fees
+  and are written by the editors of the implementing department.
+* Reads need no key. Writes need `Authorization: Bearer <key>`; keys are scoped by role,
+  department and region.
+* Every representation carries `version` and an `ETag`; send `If-Match` to write safely
+  (a stale one gets 412) and `If-None-Match` to read cheaply (304).
+* Errors are `application/problem+json` with the path of every bad field.
+"""
+
+
+def _problem(status: int, body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
+    return _problem(exc.status, exc.problem())
+
+
+async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [
+        {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+    ]
+    return _problem(
+        422,
+        {
+            "type": PROBLEM_BASE + "validation",
+            "title": "Invalid input",
+            "status": 422,
+            "detail": f"{len(errors)} field(s) are not valid",
+            "errors": errors,
+        },
+    )
+
+
+async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    return _problem(
+        exc.status_code,
+        {"type": "about:blank", "title": str(exc.detail), "status": exc.status_code, "detail": str(exc.detail)},
+    )
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="service-catalogue",
+        version="1.0",
+        description=DESCRIPTION,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/docs",
+    )
+    app.add_exception_handler(DomainError, domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
+    app.add_middleware(MetricsMiddleware)
+    app.include_router(catalogue_router, prefix="/api/v1")
+    app.include_router(directory_router, prefix="/api/v1")
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    def readyz() -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            with get_engine().connect() as conn:
+                conn.execute(text("SELECT 1 FROM alembic_version"))
+            checks["database"] = "ok"
+        except Exception as exc:  # an operator wants the reason, not a stack trace
+            checks["database"] = f"error: {type(exc).__name__}: {exc}"[:300]
+        checks["search"] = "embedded" if not settings.search_url else "not checked"
+        ok = all(v in ("ok", "embedded", "not checked") for v in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
+
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    def metrics() -> PlainTextResponse:
+        body, content_type = metrics_text()
+        return PlainTextResponse(body, media_type=content_type)
+
+    return app

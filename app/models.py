@@ -1,0 +1,33 @@
+"""Every table, imported in one place for Alembic and the tests."""
+
+from sqlmodel import SQLModel
+
+from app.catalogue.models import (
+    CatalogueEntry,
+    ChangeLog,
+    Implementation,
+    IssuedCode,
+    ItemFee,
+    ItemMaterial,
+    RecordVersion,
+)
+from app.directory.models import CodeListEntry, Department, Region, SharedMaterial
+from app.security import ApiKey
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "ApiKey",
+    "CatalogueEntry",
+    "ChangeLog",
+    "CodeListEntry",
+    "Department",
+    "Implementation",
+    "IssuedCode",
+    "ItemFee",
+    "ItemMaterial",
+    "RecordVersion",
+    "Region",
+    "SharedMaterial",
+    "metadata",
+]

@@ -1,0 +1,158 @@
+"""API keys, roles and scopes.
+
+A key is ``sc_<prefix>_<secret>``. Only the SHA-256 of the whole key is stored: the secret is
+256 random bits, so a slow password hash would add latency to every write and no safety.
+Roles: ``admin`` (everything), ``editor`` (implementations of its departments, optionally
+within a region prefix), ``sync`` (implementations within its region prefix).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime
+from sqlmodel import Field, Session, SQLModel, select
+
+from app.dbtypes import JSONType, utcnow
+from app.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+
+ROLES = ("admin", "editor", "sync")
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    prefix: str = Field(max_length=16, unique=True)
+    secret_hash: str = Field(max_length=64)
+    role: str = Field(max_length=10)
+    departments: list[str] = Field(default_factory=list, sa_column=Column(JSONType))
+    region_prefix: str | None = Field(default=None, max_length=12)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who makes a request: the key's name, role and scopes."""
+
+    name: str
+    role: str
+    departments: tuple[str, ...] = ()
+    region_prefix: str | None = None
+
+    def require_admin(self) -> None:
+        if self.role != "admin":
+            raise Forbidden(f"key {self.name!r} ({self.role}) may not change this; admin only")
+
+    def require_item_scope(self, department: str, region: str) -> None:
+        """May this key write an implementation of ``department`` in ``region``?"""
+        if self.role == "admin":
+            return
+        if self.role == "editor" and department not in self.departments:
+            raise Forbidden(
+                f"key {self.name!r} edits departments {list(self.departments)}, not {department}"
+            )
+        if self.region_prefix and not region.startswith(self.region_prefix):
+            raise Forbidden(
+                f"key {self.name!r} is limited to regions {self.region_prefix}*, not {region}"
+            )
+        if self.role not in ("editor", "sync"):
+            raise Forbidden(f"role {self.role!r} may not write implementations")
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def region_prefix(code: str) -> str:
+    """``230100`` → ``2301``: the prefix shared by a region and everything under it."""
+    code = code.rstrip()
+    while len(code) > 2 and code.endswith("00"):
+        code = code[:-2]
+    return code
+
+
+def create_key(
+    session: Session,
+    *,
+    name: str,
+    role: str,
+    departments: list[str] | None = None,
+    region: str | None = None,
+) -> str:
+    """Create a key and return its secret, which is never stored nor shown again."""
+    if role not in ROLES:
+        raise InvalidInput.field(["role"], f"role must be one of {', '.join(ROLES)}", "role")
+    if role == "editor" and not departments:
+        raise InvalidInput.field(
+            ["departments"], "an editor key needs at least one department", "scope"
+        )
+    if role == "sync" and not region:
+        raise InvalidInput.field(["region"], "a sync key needs a region prefix", "scope")
+    if session.exec(select(ApiKey).where(ApiKey.name == name)).first():
+        raise InvalidInput.field(["name"], f"a key named {name!r} exists", "unique")
+    prefix = secrets.token_hex(4)
+    secret = f"sc_{prefix}_{secrets.token_urlsafe(32)}"
+    session.add(
+        ApiKey(
+            name=name,
+            prefix=prefix,
+            secret_hash=_hash(secret),
+            role=role,
+            departments=list(departments or []),
+            region_prefix=region_prefix(region) if region else None,
+        )
+    )
+    session.flush()
+    return secret
+
+
+def revoke_key(session: Session, name: str) -> None:
+    key = session.exec(select(ApiKey).where(ApiKey.name == name)).first()
+    if key is None:
+        raise NotFound(f"no key named {name!r}")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.add(key)
+        session.flush()
+
+
+def list_keys(session: Session) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": k.name,
+            "role": k.role,
+            "departments": k.departments,
+            "region_prefix": k.region_prefix,
+            "created_at": k.created_at.isoformat() if k.created_at else None,
+            "revoked": k.revoked_at is not None,
+        }
+        for k in session.exec(select(ApiKey).order_by(ApiKey.name))
+    ]
+
+
+def authenticate(session: Session, authorization: str | None) -> Principal:
+    if not authorization or not authorization.startswith("Bearer "):
+        raise Unauthorized("this endpoint needs an API key: Authorization: Bearer <key>")
+    secret = authorization[len("Bearer ") :].strip()
+    parts = secret.split("_", 2)
+    if len(parts) != 3 or parts[0] != "sc":
+        raise Unauthorized("malformed API key")
+    key = session.exec(select(ApiKey).where(ApiKey.prefix == parts[1])).first()
+    if key is None or key.revoked_at is not None or not hmac.compare_digest(
+        key.secret_hash, _hash(secret)
+    ):
+        raise Unauthorized("unknown or revoked API key")
+    return Principal(
+        name=key.name,
+        role=key.role,
+        departments=tuple(key.departments or ()),
+        region_prefix=key.region_prefix,
+    )

@@ -1,0 +1,151 @@
+"""Test databases: built by the Alembic migrations (not create_all) and seeded once per
+backend; each test runs inside a transaction that is rolled back at its end.
+
+SQLite always runs. PostgreSQL runs when CATALOGUE_TEST_DATABASE_URL points at a server
+(``.ci/run`` sets it); each run creates and drops its own database there.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, select
+
+from app.config import get_settings
+from app.db import make_engine, normalise_url, read_session, write_session
+from app.directory.models import Department
+from app.main import create_app
+from app.migrate import upgrade
+from app.security import create_key
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+PG_ENV = "CATALOGUE_TEST_DATABASE_URL"
+
+
+def _postgres_database() -> Iterator[str]:
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/postgres)")
+    url = make_url(normalise_url(base))
+    name = f"catalogue_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def build_database(url: str) -> Engine:
+    """Migrate and seed a database, as ``make run`` does."""
+    from app.seed import load_reference, load_sample
+
+    upgrade(url)
+    engine = make_engine(url)
+    seed_dir = Path(get_settings().seed_dir)
+    with Session(engine) as session:
+        load_reference(session, seed_dir)
+        load_sample(session, seed_dir)
+        session.commit()
+    return engine
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'catalogue.db'}"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture(scope="session")
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = build_database(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    connection = engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def client(session: Session) -> Iterator[TestClient]:
+    app = create_app()
+
+    def _read() -> Iterator[Session]:
+        yield session
+
+    def _write() -> Iterator[Session]:
+        # as app.db.write_session: commit when the endpoint returns, else roll back
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+    app.dependency_overrides[read_session] = _read
+    app.dependency_overrides[write_session] = _write
+    with TestClient(app, raise_server_exceptions=True) as test_client:
+        yield test_client
+
+
+class Keys:
+    """Keys of each role, created in the test's transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._n = 0
+
+    def make(self, role: str, departments: list[str] | None = None, region: str | None = None) -> dict[str, str]:
+        self._n += 1
+        secret = create_key(
+            self.session, name=f"{role}-{self._n}", role=role, departments=departments, region=region
+        )
+        self.session.commit()
+        return {"Authorization": f"Bearer {secret}"}
+
+    def admin(self) -> dict[str, str]:
+        return self.make("admin")
+
+    def editor(self, *departments: str) -> dict[str, str]:
+        return self.make("editor", list(departments))
+
+    def sync(self, region: str) -> dict[str, str]:
+        return self.make("sync", region=region)
+
+
+@pytest.fixture
+def keys(session: Session) -> Keys:
+    return Keys(session)
+
+
+def department_at(session: Session, level: str, region_prefix: str = "23") -> Department:
+    dept = session.exec(
+        select(Department)
+        .where(Department.level == level, Department.region_code.startswith(region_prefix))  # type: ignore[attr-defined]
+        .order_by(Department.credit_code)
+    ).first()
+    assert dept is not None, f"the seed has no level-{level} department in {region_prefix}*"
+    return dept
