@@ -12,7 +12,9 @@ from sqlmodel import Session
 from app.config import get_settings
 from app.db import get_engine
 
-app = typer.Typer(help="service-catalogue: the government-service item catalogue", no_args_is_help=True)
+app = typer.Typer(
+    help="service-catalogue: the government-service item catalogue", no_args_is_help=True
+)
 keys = typer.Typer(help="API keys", no_args_is_help=True)
 app.add_typer(keys, name="keys")
 
@@ -74,7 +76,9 @@ def keys_create(
     department: Annotated[
         list[str] | None, typer.Option(help="credit code an editor may write (repeatable)")
     ] = None,
-    region: Annotated[str | None, typer.Option(help="region code or prefix the key is limited to")] = None,
+    region: Annotated[
+        str | None, typer.Option(help="region code or prefix the key is limited to")
+    ] = None,
 ) -> None:
     """Create a key and print its secret (shown once, stored hashed)."""
     from app.errors import DomainError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 from sqlmodel import Session
 
 from app.db import read_session, write_session
@@ -17,10 +17,13 @@ WriteSession = Annotated[Session, Depends(write_session, scope="function")]
 
 
 def current_principal(
+    request: Request,
     session: WriteSession,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
-    return authenticate(session, authorization)
+    principal = authenticate(session, authorization)
+    request.state.key_name = principal.name  # for the access log and metrics
+    return principal
 
 
 Caller = Annotated[Principal, Depends(current_principal)]

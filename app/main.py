@@ -42,9 +42,7 @@ async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
 
 
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [
-        {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
-    ]
+    errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
     return _problem(
         422,
         {
@@ -60,7 +58,12 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
 async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     return _problem(
         exc.status_code,
-        {"type": "about:blank", "title": str(exc.detail), "status": exc.status_code, "detail": str(exc.detail)},
+        {
+            "type": "about:blank",
+            "title": str(exc.detail),
+            "status": exc.status_code,
+            "detail": str(exc.detail),
+        },
     )
 
 
@@ -78,8 +81,8 @@ def create_app() -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_middleware(MetricsMiddleware)
-    app.include_router(catalogue_router, prefix="/api/v1")
-    app.include_router(directory_router, prefix="/api/v1")
+    app.include_router(catalogue_router)
+    app.include_router(directory_router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
@@ -96,7 +99,9 @@ def create_app() -> FastAPI:
             checks["database"] = f"error: {type(exc).__name__}: {exc}"[:300]
         checks["search"] = "embedded" if not settings.search_url else "not checked"
         ok = all(v in ("ok", "embedded", "not checked") for v in checks.values())
-        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503
+        )
 
     @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:

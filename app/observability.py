@@ -10,9 +10,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
-REQUESTS = Counter(
-    "catalogue_http_requests_total", "HTTP requests", ["method", "route", "status"]
-)
+REQUESTS = Counter("catalogue_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
     "catalogue_http_request_duration_seconds",
     "HTTP request duration",

@@ -26,4 +26,6 @@ def json_bytes(
             return Response(status_code=304, headers=hdrs)
     if isinstance(content, dict):
         content = orjson.dumps(content)
-    return Response(content=content, status_code=status_code, media_type="application/json", headers=hdrs)
+    return Response(
+        content=content, status_code=status_code, media_type="application/json", headers=hdrs
+    )

@@ -146,8 +146,10 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
     if len(parts) != 3 or parts[0] != "sc":
         raise Unauthorized("malformed API key")
     key = session.exec(select(ApiKey).where(ApiKey.prefix == parts[1])).first()
-    if key is None or key.revoked_at is not None or not hmac.compare_digest(
-        key.secret_hash, _hash(secret)
+    if (
+        key is None
+        or key.revoked_at is not None
+        or not hmac.compare_digest(key.secret_hash, _hash(secret))
     ):
         raise Unauthorized("unknown or revoked API key")
     return Principal(

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from app.catalogue import service as catalogue
 from app.catalogue.models import CatalogueEntry
 from app.catalogue.schemas import CatalogueEntryIn, ImplementationIn
+from app.dbtypes import utcnow
 from app.directory.models import CodeListEntry, Department, Region, SharedMaterial
 from app.security import Principal
 
@@ -65,8 +66,14 @@ def load_sample(
         return False
     departments = _load(seed_dir, "departments.json")
     # parents before children
-    ordered = sorted(departments, key=lambda d: (d.get("parent_credit_code") is not None, d["level"]))
-    session.execute(insert(Department), [{**d, "updated_by": SEED_KEY.name} for d in ordered])
+    ordered = sorted(
+        departments, key=lambda d: (d.get("parent_credit_code") is not None, d["level"])
+    )
+    now = utcnow()
+    session.execute(
+        insert(Department),
+        [{**d, "updated_by": SEED_KEY.name, "created_at": now, "updated_at": now} for d in ordered],
+    )
     session.execute(insert(SharedMaterial), _load(seed_dir, "shared_materials.json"))
     session.flush()
     entries = _load(seed_dir, "catalogue_entries.json")

@@ -33,7 +33,11 @@ PG_ENV = "CATALOGUE_TEST_DATABASE_URL"
 def _postgres_database() -> Iterator[str]:
     base = os.environ.get(PG_ENV)
     if not base:
-        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/postgres)")
+        if os.environ.get("CATALOGUE_TEST_REQUIRE_POSTGRES"):
+            pytest.fail(f"{PG_ENV} is not set but CATALOGUE_TEST_REQUIRE_POSTGRES is")
+        pytest.skip(
+            f"PostgreSQL tests need {PG_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/postgres)"
+        )
     url = make_url(normalise_url(base))
     name = f"catalogue_test_{uuid.uuid4().hex[:8]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
@@ -62,7 +66,9 @@ def build_database(url: str) -> Engine:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'catalogue.db'}"
     else:
@@ -118,10 +124,16 @@ class Keys:
         self.session = session
         self._n = 0
 
-    def make(self, role: str, departments: list[str] | None = None, region: str | None = None) -> dict[str, str]:
+    def make(
+        self, role: str, departments: list[str] | None = None, region: str | None = None
+    ) -> dict[str, str]:
         self._n += 1
         secret = create_key(
-            self.session, name=f"{role}-{self._n}", role=role, departments=departments, region=region
+            self.session,
+            name=f"{role}-{self._n}",
+            role=role,
+            departments=departments,
+            region=region,
         )
         self.session.commit()
         return {"Authorization": f"Bearer {secret}"}

@@ -131,7 +131,8 @@ class RecordVersion(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("kind", "code", "version", name="uq_record_version"),)
 
     id: int | None = Field(
-        default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
     )
     kind: str = Field(max_length=10)
     code: str = Field(max_length=40)
@@ -153,7 +154,8 @@ class ChangeLog(SQLModel, table=True):
     __tablename__ = "change_log"
 
     seq: int | None = Field(
-        default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
     )
     kind: str = Field(max_length=10)
     code: str = Field(max_length=40, index=True)

@@ -19,7 +19,7 @@ from app.catalogue.schemas import (
 from app.deps import Caller, ExpectedVersion, ReadSession, WriteSession
 from app.responses import json_bytes
 
-router = APIRouter()
+router = APIRouter(prefix="/api/v1")
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
@@ -29,7 +29,9 @@ IfNoneMatch = Annotated[str | None, Header(include_in_schema=False)]
 # --- catalogue entries -------------------------------------------------------------
 
 
-@router.get("/catalogue-entries", response_model=Page[CatalogueEntryOut], tags=["catalogue entries"])
+@router.get(
+    "/catalogue-entries", response_model=Page[CatalogueEntryOut], tags=["catalogue entries"]
+)
 def list_entries(
     session: ReadSession,
     type: str | None = None,
@@ -47,7 +49,9 @@ def list_entries(
     )
 
 
-@router.get("/catalogue-entries/{basic_code}", response_model=CatalogueEntryOut, tags=["catalogue entries"])
+@router.get(
+    "/catalogue-entries/{basic_code}", response_model=CatalogueEntryOut, tags=["catalogue entries"]
+)
 def get_entry(session: ReadSession, basic_code: str, if_none_match: IfNoneMatch = None) -> Response:
     entry = service.get_entry(session, basic_code)
     return json_bytes(
@@ -72,7 +76,9 @@ def create_entry(session: WriteSession, caller: Caller, data: CatalogueEntryIn) 
     )
 
 
-@router.put("/catalogue-entries/{basic_code}", response_model=CatalogueEntryOut, tags=["catalogue entries"])
+@router.put(
+    "/catalogue-entries/{basic_code}", response_model=CatalogueEntryOut, tags=["catalogue entries"]
+)
 def replace_entry(
     session: WriteSession,
     caller: Caller,
@@ -90,7 +96,9 @@ def replace_entry(
 @router.get("/items", response_model=Page[ItemSummary], tags=["items"])
 def list_items(
     session: ReadSession,
-    region: Annotated[str | None, Query(description="region code; includes the regions under it")] = None,
+    region: Annotated[
+        str | None, Query(description="region code; includes the regions under it")
+    ] = None,
     department: Annotated[str | None, Query(description="credit code")] = None,
     type: Annotated[str | None, Query(description="item type code")] = None,
     status: str | None = None,
@@ -110,7 +118,9 @@ def list_items(
         cursor=cursor,
         limit=limit,
     )
-    return Page[ItemSummary](items=[ItemSummary.model_validate(r) for r in rows], next_cursor=next_cursor)
+    return Page[ItemSummary](
+        items=[ItemSummary.model_validate(r) for r in rows], next_cursor=next_cursor
+    )
 
 
 @router.get(
@@ -141,7 +151,9 @@ def create_item(session: WriteSession, caller: Caller, data: ImplementationIn) -
     return _item_response(service.create_item(session, data, caller), 201)
 
 
-@router.put("/items/{code}", response_model=ItemOut, tags=["items"], summary="Replace an implementation")
+@router.put(
+    "/items/{code}", response_model=ItemOut, tags=["items"], summary="Replace an implementation"
+)
 def replace_item(
     session: WriteSession,
     caller: Caller,

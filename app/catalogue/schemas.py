@@ -28,7 +28,9 @@ class Strict(BaseModel):
 class LegalProvision(Strict):
     """One provision of the legal basis (设定依据)."""
 
-    law: ShortText = Field(description="Name of the law or regulation, e.g. 《中华人民共和国护照法》")
+    law: ShortText = Field(
+        description="Name of the law or regulation, e.g. 《中华人民共和国护照法》"
+    )
     article: str | None = Field(default=None, max_length=100, description="e.g. 第五条")
     text: str | None = Field(default=None, max_length=4000, description="Text of the provision")
     url: str | None = Field(default=None, max_length=500)
@@ -194,7 +196,9 @@ class MaterialIn(Strict):
     originals: int = Field(default=0, ge=0, le=100)
     copies: int = Field(default=0, ge=0, le=100)
     paper_size: str | None = Field(default=None, max_length=20)
-    necessity: CodeStr = Field(description="code list material_necessity: 1 必要, 2 非必要, 3 容缺后补")
+    necessity: CodeStr = Field(
+        description="code list material_necessity: 1 必要, 2 非必要, 3 容缺后补"
+    )
     source: CodeStr = Field(description="code list material_sources: 10 申请人自备…")
     source_note: str | None = Field(default=None, max_length=1000)
     blank_form: Attachment | None = None
@@ -324,4 +328,3 @@ EXCHANGE_MODELS: dict[str, type[BaseModel]] = {
     "material": MaterialIn,
     "fee": FeeIn,
 }
-

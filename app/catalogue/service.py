@@ -57,7 +57,9 @@ def decode_cursor(cursor: str | None) -> str | None:
     try:
         return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (ValueError, UnicodeDecodeError):
-        raise InvalidInput.field(["query", "cursor"], "not a cursor of this API", "cursor") from None
+        raise InvalidInput.field(
+            ["query", "cursor"], "not a cursor of this API", "cursor"
+        ) from None
 
 
 def page(rows: list[Any], limit: int, key: str) -> tuple[list[Any], str | None]:
@@ -615,8 +617,7 @@ def _validate_item(
             errors.append(
                 {
                     "loc": loc,
-                    "msg": f"code {given} does not match department + level + basic code "
-                    f"({built})",
+                    "msg": f"code {given} does not match department + level + basic code ({built})",
                     "type": "implementation_code.mismatch",
                 }
             )
@@ -638,7 +639,11 @@ def _check_four_same(data: ImplementationIn, entry: CatalogueEntry) -> None:
             f"{entry.basic_code} and cannot be changed here; change the catalogue entry",
             type="four-same",
             errors=[
-                {"loc": ["body", f], "msg": "read-only: set by the catalogue entry", "type": "four-same"}
+                {
+                    "loc": ["body", f],
+                    "msg": "read-only: set by the catalogue entry",
+                    "type": "four-same",
+                }
                 for f in changed
             ],
         )
@@ -689,13 +694,21 @@ def _replace_children(session: Session, code: str, data: ImplementationIn) -> No
         issued = session.exec(
             select(IssuedCode.code).where(col(IssuedCode.code).startswith(code + prefix))
         ).all()
-        seqs = [int(c[len(code) + len(prefix) :]) for c in issued if c[len(code) + len(prefix) :].isdigit()]
+        seqs = [
+            int(c[len(code) + len(prefix) :])
+            for c in issued
+            if c[len(code) + len(prefix) :].isdigit()
+        ]
         next_seq = max(seqs, default=0) + 1
         session.execute(delete(model).where(col(model.implementation_code) == code))
         used: set[str] = set()
         values = []
         for position, row in enumerate(rows, start=1):
-            own = row.code if row.code and row.code.startswith(code) and row.code not in used else None
+            own = (
+                row.code
+                if row.code and row.code.startswith(code) and row.code not in used
+                else None
+            )
             own = own or (old.get(row.name) if old.get(row.name) not in used else None)
             if own is None:
                 own = f"{code}{prefix}{next_seq:03d}"
@@ -713,8 +726,8 @@ def _replace_children(session: Session, code: str, data: ImplementationIn) -> No
 
 def create_item(session: Session, data: ImplementationIn, actor: Principal) -> dict[str, Any]:
     """Add an implementation. Its code is built from department + level + basic code."""
-    code, ctx = _validate_item(session, data, None)
     actor.require_item_scope(data.department, data.region)
+    code, ctx = _validate_item(session, data, None)
     if session.get(IssuedCode, code) is not None:
         existing = session.get(Implementation, code)
         raise RuleViolation(
@@ -737,7 +750,13 @@ def create_item(session: Session, data: ImplementationIn, actor: Principal) -> d
     )
     _apply_item(session, item, data, actor)
     return _record_item(
-        session, item, actor, "create", entry=ctx.entry, department=ctx.department, region=ctx.region
+        session,
+        item,
+        actor,
+        "create",
+        entry=ctx.entry,
+        department=ctx.department,
+        region=ctx.region,
     )
 
 

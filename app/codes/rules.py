@@ -23,7 +23,9 @@ from datetime import date
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError
 
-BASIC_CODE = re.compile(r"^(?P<owner>\d{2})(?P<type>\d{2})(?P<domain>\d{2})(?P<main>\d{3})(?P<sub>\d{3})$")
+BASIC_CODE = re.compile(
+    r"^(?P<owner>\d{2})(?P<type>\d{2})(?P<domain>\d{2})(?P<main>\d{3})(?P<sub>\d{3})$"
+)
 REGION_CODE = re.compile(r"^\d{6}$")
 LEVELS = frozenset("123456")
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
@@ -222,6 +224,8 @@ def validate_region_code(code: str, region: RegionFacts | None, on: date) -> str
         raise CodeError("region_code.layout", f"a GB/T 2260 region code has 6 digits, got {code!r}")
     if region is None:
         raise CodeError("region_code.unknown", f"region {code} is not in GB/T 2260")
-    if (region.valid_from and on < region.valid_from) or (region.valid_to and on >= region.valid_to):
+    if (region.valid_from and on < region.valid_from) or (
+        region.valid_to and on >= region.valid_to
+    ):
         raise CodeError("region_code.not_valid", f"region {code} is not valid on {on.isoformat()}")
     return code

@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
-from sqlmodel import col
 
-from app.catalogue.models import Implementation
 from app.catalogue.schemas import Page
-from app.catalogue.service import decode_cursor, encode_cursor, page, refresh_items
+from app.catalogue.service import decode_cursor, page
 from app.deps import Caller, ExpectedVersion, ReadSession, WriteSession
 from app.directory import service
 from app.directory.schemas import (
@@ -23,7 +21,7 @@ from app.directory.schemas import (
 )
 from app.responses import json_bytes
 
-router = APIRouter()
+router = APIRouter(prefix="/api/v1")
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
@@ -39,7 +37,9 @@ def list_regions(
         session, parent=parent, level=level, after=decode_cursor(cursor), limit=limit + 1
     )
     rows, next_cursor = page(rows, limit, "code")
-    return Page[RegionOut](items=[RegionOut.model_validate(r) for r in rows], next_cursor=next_cursor)
+    return Page[RegionOut](
+        items=[RegionOut.model_validate(r) for r in rows], next_cursor=next_cursor
+    )
 
 
 @router.get("/regions/{code}", response_model=RegionDetail, tags=["directory"])
@@ -77,19 +77,14 @@ def get_department(
     if_none_match: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     dept = service.get_department(session, credit_code)
-    body = DepartmentOut.model_validate(dept).model_dump(mode="json")
+    body = service.department_document(dept)
     return json_bytes(body, version=dept.version, if_none_match=if_none_match)
-
-
-def _department_written(session: WriteSession, caller: Caller, dept, renamed: bool) -> None:  # type: ignore[no-untyped-def]
-    if renamed:  # items show their department's name
-        refresh_items(session, col(Implementation.department_code) == dept.credit_code, caller, "department_renamed")
 
 
 @router.post("/departments", response_model=DepartmentOut, status_code=201, tags=["directory"])
 def create_department(session: WriteSession, caller: Caller, data: DepartmentIn) -> Response:
-    dept, _ = service.save_department(session, data, caller)
-    body = DepartmentOut.model_validate(dept).model_dump(mode="json")
+    dept = service.save_department(session, data, caller)
+    body = service.department_document(dept)
     return json_bytes(
         body,
         version=dept.version,
@@ -106,11 +101,10 @@ def replace_department(
     data: DepartmentIn,
     version: ExpectedVersion,
 ) -> Response:
-    dept, renamed = service.save_department(
+    dept = service.save_department(
         session, data, caller, credit_code=credit_code, expected_version=version
     )
-    _department_written(session, caller, dept, renamed)
-    body = DepartmentOut.model_validate(dept).model_dump(mode="json")
+    body = service.department_document(dept)
     return json_bytes(body, version=dept.version)
 
 

@@ -8,11 +8,11 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.codes.rules import CodeError, RegionFacts, validate_credit_code, validate_region_code
+from app.dbtypes import utcnow
 from app.directory.models import CodeListEntry, Department, Region, SharedMaterial
-from app.directory.schemas import DepartmentIn
+from app.directory.schemas import DepartmentIn, DepartmentOut
 from app.errors import InvalidInput, NotFound, PreconditionFailed
 from app.security import Principal
-from app.dbtypes import utcnow
 
 
 class CodeLists:
@@ -133,6 +133,10 @@ def list_departments(
     return list(session.exec(stmt.limit(limit)))
 
 
+def department_document(dept: Department) -> dict[str, Any]:
+    return DepartmentOut.model_validate(dept).model_dump(mode="json")
+
+
 def save_department(
     session: Session,
     data: DepartmentIn,
@@ -140,11 +144,13 @@ def save_department(
     *,
     credit_code: str | None = None,
     expected_version: int | None = None,
-) -> tuple[Department, bool]:
-    """Create (``credit_code`` None) or replace a department. Admin only.
+) -> Department:
+    """Create (``credit_code`` None) or replace a department. Admin only. Each write is a
+    version; a renamed department's items get a version showing the new name."""
+    # imported here: the catalogue service imports this module
+    from app.catalogue.models import Implementation
+    from app.catalogue.service import record_version, refresh_items
 
-    Returns the department and whether its name changed (items then show the new name).
-    """
     actor.require_admin()
     errors: list[dict[str, Any]] = []
     code = credit_code or data.credit_code
@@ -194,11 +200,32 @@ def save_department(
         existing.updated_by = actor.name
         session.add(existing)
         session.flush()
-        return existing, renamed
+        _record(session, existing, actor, "revise", record_version)
+        if renamed:
+            refresh_items(
+                session,
+                col(Implementation.department_code) == code,
+                actor,
+                "department_renamed",
+            )
+        return existing
     dept = Department(**data.model_dump(), updated_by=actor.name)
     session.add(dept)
     session.flush()
-    return dept, False
+    _record(session, dept, actor, "create", record_version)
+    return dept
+
+
+def _record(session: Session, dept: Department, actor: Principal, event: str, record) -> None:  # type: ignore[no-untyped-def]
+    record(
+        session,
+        kind="department",
+        code=dept.credit_code,
+        version=dept.version,
+        event=event,
+        snapshot=department_document(dept),
+        actor=actor,
+    )
 
 
 def get_material(session: Session, code: str) -> SharedMaterial:
