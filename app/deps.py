@@ -12,6 +12,7 @@ from app.errors import InvalidInput
 from app.security import Principal, authenticate
 
 ReadSession = Annotated[Session, Depends(read_session)]
+
 # scope="function": commit before the response is sent, so a failed commit is a 5xx
 WriteSession = Annotated[Session, Depends(write_session, scope="function")]
 

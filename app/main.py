@@ -11,6 +11,7 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.catalogue.router import router as catalogue_router
+from app.catalogue.service import PooledSnapshots
 from app.config import get_settings
 from app.db import get_engine
 from app.directory.router import router as directory_router
@@ -81,6 +82,8 @@ def create_app() -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_middleware(MetricsMiddleware)
+    # the hot read path reads snapshots through this (tests swap in their session's)
+    app.state.snapshots = PooledSnapshots(get_engine())
     app.include_router(catalogue_router)
     app.include_router(directory_router)
 

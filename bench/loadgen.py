@@ -1,7 +1,7 @@
 """A small HTTP/1.1 keep-alive load generator (asyncio + uvloop), run in its own process so
 that it and the server each have a core. Prints one JSON line: requests/s and latencies.
 
-    python bench/loadgen.py --port 8000 --connections 32 --seconds 10 PATH [PATH ...]
+    python bench/loadgen.py --port 8000 --connections 32 --seconds 10 PATHS_FILE
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("paths", nargs="+")
+    parser.add_argument("paths_file", help="a file with one request path per line")
     args = parser.parse_args()
     try:
         import uvloop
@@ -78,7 +78,9 @@ def main() -> None:
         uvloop.install()
     except ImportError:
         pass
-    result = asyncio.run(run(args.host, args.port, args.paths, args.connections, args.seconds))
+    with open(args.paths_file) as f:
+        paths = [line.strip() for line in f if line.strip()]
+    result = asyncio.run(run(args.host, args.port, paths, args.connections, args.seconds))
     print(json.dumps(result))
 
 

@@ -32,14 +32,14 @@ def create() -> object:
     from sqlmodel import Session, select
 
     from app.catalogue.models import Implementation
-    from app.catalogue.service import get_item_json
+    from app.catalogue.service import SessionSnapshots, get_item_json
     from app.db import get_engine
     from app.main import create_app
 
     app = create_app()
     with Session(get_engine()) as session:
         cache = {
-            code: get_item_json(session, code)[1].encode()
+            code: get_item_json(SessionSnapshots(session), code)[1].encode()
             for code in session.exec(select(Implementation.code))
         }
 
@@ -111,7 +111,7 @@ def main() -> None:
                 "item": [f"/api/v1/items/{c}" for c in codes],
             }
             results: dict[str, list[dict[str, float]]] = {"bare": [], "item": []}
-            for name, paths in targets.items():  # warm-up
+            for paths in targets.values():  # warm-up
                 load(port, paths, args.connections, 2)
             for _ in range(args.rounds):
                 for name, paths in targets.items():
@@ -143,22 +143,26 @@ def main() -> None:
 
 
 def load(port: int, paths: list[str], connections: int, seconds: float) -> dict[str, float]:
-    out = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "loadgen.py"),
-            "--port",
-            str(port),
-            "--connections",
-            str(connections),
-            "--seconds",
-            str(seconds),
-            *paths,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    with tempfile.NamedTemporaryFile("w", suffix=".txt") as f:
+        f.write("\n".join(paths))
+        f.flush()
+        out = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "loadgen.py"),
+                "--port",
+                str(port),
+                "--connections",
+                str(connections),
+                "--seconds",
+                str(seconds),
+                f.name,
+            ],
+            capture_output=True,
+            text=True,
+        )
+    if out.returncode:
+        sys.exit(f"load generator failed: {out.stderr[-2000:]}")
     return json.loads(out.stdout)
 
 

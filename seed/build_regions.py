@@ -50,7 +50,9 @@ def build() -> list[dict]:
             pcode = pad(str(pref["code"]))
             out.append(region(pcode, pref["name"], 2, pref.get("type"), code))
             for county in pref.get("children") or []:
-                out.append(region(str(county["code"]), county["name"], 3, county.get("type"), pcode))
+                out.append(
+                    region(str(county["code"]), county["name"], 3, county.get("type"), pcode)
+                )
     return out
 
 
@@ -68,7 +70,16 @@ def check(regions: list[dict]) -> None:
             sys.exit(f"build_regions: {r['code']} has unknown parent {r['parent_code']}")
         if r["level"] > 1 and not r["code"].startswith(r["parent_code"][: 2 * (r["level"] - 1)]):
             sys.exit(f"build_regions: {r['code']} does not extend its parent {r['parent_code']}")
-    for required in ("230000", "230100", "230102", "230103", "230600", "230602", "230900", "230921"):
+    for required in (
+        "230000",
+        "230100",
+        "230102",
+        "230103",
+        "230600",
+        "230602",
+        "230900",
+        "230921",
+    ):
         if required not in known:
             sys.exit(f"build_regions: required region {required} missing")
 

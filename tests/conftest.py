@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
+from app.catalogue.service import SessionSnapshots
 from app.config import get_settings
 from app.db import make_engine, normalise_url, read_session, write_session
 from app.directory.models import Department
@@ -111,6 +112,7 @@ def client(session: Session) -> Iterator[TestClient]:
             session.rollback()
             raise
 
+    app.state.snapshots = SessionSnapshots(session)  # sees the test's uncommitted writes
     app.dependency_overrides[read_session] = _read
     app.dependency_overrides[write_session] = _write
     with TestClient(app, raise_server_exceptions=True) as test_client:

@@ -295,3 +295,34 @@ def test_items_list_pages_and_filters(client: TestClient, session: Session) -> N
     ]
     assert typed and all(i["item_type"] == "01" and i["level"] == "4" for i in typed)
     problem(client.get(f"{API}/items", params={"limit": 5000}), 422)
+
+
+def test_pooled_read_path_returns_what_the_session_reads(engine, session: Session) -> None:  # type: ignore[no-untyped-def]
+    from app.catalogue.service import PooledSnapshots, SessionSnapshots
+
+    codes = session.execute(select(Implementation.code).limit(20)).scalars().all()
+    pooled, plain = PooledSnapshots(engine), SessionSnapshots(session)
+    for code in codes:
+        assert pooled.latest("item", code) == plain.latest("item", code)
+    assert pooled.latest("item", "0" * 31) is None
+
+
+def test_every_seeded_code_passes_the_validators(session: Session) -> None:
+    from app.codes.rules import validate_basic_code, validate_implementation_code
+    from app.directory.models import Department
+
+    entries = {e.basic_code: e for e in session.execute(select(CatalogueEntry)).scalars()}
+    assert len(entries) >= 40
+    for e in entries.values():
+        validate_basic_code(
+            e.basic_code, item_type=e.item_type, domain=e.domain, parent=e.parent_basic_code
+        )
+    levels = dict(session.execute(select(Department.credit_code, Department.level)).all())
+    items = session.execute(select(Implementation)).scalars().all()
+    assert len(items) >= 150 and {i.level for i in items} >= {"2", "3", "4"}
+    for i in items:
+        validate_implementation_code(
+            i.code,
+            basic_code_exists=i.basic_code in entries,
+            department_level=levels[i.department_code],
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Response
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 
 from app.catalogue import service
 from app.catalogue.schemas import (
@@ -129,10 +129,11 @@ def list_items(
     tags=["items"],
     summary="An implementation with its guide, materials and fees",
 )
-def get_item(session: ReadSession, code: str, if_none_match: IfNoneMatch = None) -> Response:
-    # The stored representation is returned as-is: it was validated when written.
-    version, body = service.get_item_json(session, code)
-    return json_bytes(body, version=version, if_none_match=if_none_match)
+async def get_item(request: Request, code: str) -> Response:
+    # The hot path: no dependency to resolve, the stored representation returned as-is (it
+    # was validated when written).
+    version, body = service.get_item_json(request.app.state.snapshots, code)
+    return json_bytes(body, version=version, if_none_match=request.headers.get("if-none-match"))
 
 
 def _item_response(doc: dict[str, Any], status_code: int = 200) -> Response:

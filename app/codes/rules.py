@@ -121,12 +121,11 @@ def validate_basic_code(
             "basic_code.domain",
             f"basic code {code} embeds domain {parsed.domain}, the entry is {domain}",
         )
-    if parent is not None:
-        if parsed.sub == "000" or parsed.main_item != parent:
-            raise CodeError(
-                "basic_code.sub_item",
-                f"a sub item of {parent} has a code {parent[:9]}NNN with NNN > 000",
-            )
+    if parent is not None and (parsed.sub == "000" or parsed.main_item != parent):
+        raise CodeError(
+            "basic_code.sub_item",
+            f"a sub item of {parent} has a code {parent[:9]}NNN with NNN > 000",
+        )
     return parsed
 
 
