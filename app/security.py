@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime
+from sqlalchemy import Column
 from sqlmodel import Field, Session, SQLModel, select
 
-from app.dbtypes import JSONType, utcnow
+from app.dbtypes import JSONType, UTCDateTime, utcnow
 from app.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 
 ROLES = ("admin", "editor", "sync")
@@ -34,8 +34,8 @@ class ApiKey(SQLModel, table=True):
     role: str = Field(max_length=10)
     departments: list[str] = Field(default_factory=list, sa_column=Column(JSONType))
     region_prefix: str | None = Field(default=None, max_length=12)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))
-    revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 @dataclass(frozen=True)

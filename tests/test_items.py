@@ -294,6 +294,7 @@ def test_items_list_pages_and_filters(client: TestClient, session: Session) -> N
         "items"
     ]
     assert typed and all(i["item_type"] == "01" and i["level"] == "4" for i in typed)
+    assert all(i["updated_at"].endswith(("Z", "+00:00")) for i in typed)  # ISO 8601 with offset
     problem(client.get(f"{API}/items", params={"limit": 5000}), 422)
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.dbtypes import JSONType, utcnow
+from app.dbtypes import JSONType, UTCDateTime, utcnow
 
 
 class CatalogueEntry(SQLModel, table=True):
@@ -29,8 +29,8 @@ class CatalogueEntry(SQLModel, table=True):
     handling_items: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONType))
     status: str = Field(default="1", max_length=2)
     version: int = 1
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
     updated_by: str | None = Field(default=None, max_length=100)
 
 
@@ -60,8 +60,8 @@ class Implementation(SQLModel, table=True):
     local_code: str | None = Field(default=None, max_length=100)
     source_system: str | None = Field(default=None, max_length=100)
     version: int = 1
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
     updated_by: str | None = Field(default=None, max_length=100)
 
 
@@ -120,7 +120,7 @@ class IssuedCode(SQLModel, table=True):
 
     code: str = Field(primary_key=True, max_length=40)
     kind: str = Field(max_length=20)
-    issued_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))
+    issued_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
 
 
 class RecordVersion(SQLModel, table=True):
@@ -143,7 +143,7 @@ class RecordVersion(SQLModel, table=True):
     reason: str | None = None
     decision: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))
     key_name: str | None = Field(default=None, max_length=100)
-    recorded_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))
+    recorded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
     effective_date: date | None = None
 
 
@@ -161,4 +161,4 @@ class ChangeLog(SQLModel, table=True):
     code: str = Field(max_length=40, index=True)
     version: int
     operation: str = Field(max_length=20)
-    recorded_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))
+    recorded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, DateTime, Index
+from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
-from app.dbtypes import utcnow
+from app.dbtypes import UTCDateTime, utcnow
 
 
 class Region(SQLModel, table=True):
@@ -35,8 +35,8 @@ class Department(SQLModel, table=True):
     level: str = Field(max_length=1)
     parent_credit_code: str | None = Field(default=None, foreign_key="department.credit_code")
     version: int = 1
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
     updated_by: str | None = Field(default=None, max_length=100)
 
 
