@@ -59,6 +59,9 @@ class Implementation(SQLModel, table=True):
     guide: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType))
     local_code: str | None = Field(default=None, max_length=100)
     source_system: str | None = Field(default=None, max_length=100)
+    #: the implementation whose delegation (下放/委托) created this one
+    delegated_from: str | None = Field(default=None, max_length=31)
+    handover_date: date | None = None
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
@@ -145,6 +148,13 @@ class RecordVersion(SQLModel, table=True):
     key_name: str | None = Field(default=None, max_length=100)
     recorded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
     effective_date: date | None = None
+    #: lifecycle events: the status the item has once the event is in force
+    status_after: str | None = Field(default=None, max_length=2)
+    #: lifecycle events: what the event did (mode, receiving codes, survivor…)
+    details: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))
+    #: earliest effective date of an event still scheduled when this version was written:
+    #: from that day the stored snapshot is no longer the state in force
+    next_change: date | None = None
 
 
 class ChangeLog(SQLModel, table=True):

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
-from app.catalogue import service
+from app.catalogue import history, lifecycle, service
 from app.catalogue.schemas import (
+    Adjustment,
     CatalogueEntryIn,
     CatalogueEntryOut,
+    DiffOut,
     ImplementationIn,
     ItemOut,
     ItemSummary,
     Page,
+    VersionMeta,
+    VersionOut,
 )
+from app.catalogue.service import decode_cursor, encode_cursor
 from app.deps import Caller, ExpectedVersion, ReadSession, WriteSession
 from app.responses import json_bytes
 
@@ -104,6 +111,8 @@ def list_items(
     status: str | None = None,
     level: str | None = None,
     updated_since: datetime | None = None,
+    basic_code: str | None = None,
+    as_of: Annotated[date | None, Query(description="statuses in force on this day")] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[ItemSummary]:
@@ -112,9 +121,11 @@ def list_items(
         region=region,
         department=department,
         item_type=type,
+        basic_code=basic_code,
         status=status,
         level=level,
         updated_since=updated_since,
+        as_of=as_of,
         cursor=cursor,
         limit=limit,
     )
@@ -129,10 +140,18 @@ def list_items(
     tags=["items"],
     summary="An implementation with its guide, materials and fees",
 )
-async def get_item(request: Request, code: str) -> Response:
+async def get_item(
+    request: Request,
+    code: str,
+    as_of: Annotated[date | None, Query(description="the state in force on this day")] = None,
+) -> Response:
     # The hot path: no dependency to resolve, the stored representation returned as-is (it
-    # was validated when written).
-    version, body = service.get_item_json(request.app.state.snapshots, code)
+    # was validated when written). Past states and stale snapshots take the slower path.
+    snapshots = request.app.state.snapshots
+    if as_of is None:
+        version, body = service.get_item_json(snapshots, code)
+    else:
+        version, body = await run_in_threadpool(service.get_item_json, snapshots, code, as_of)
     return json_bytes(body, version=version, if_none_match=request.headers.get("if-none-match"))
 
 
@@ -179,3 +198,111 @@ def patch_item(
     patch: Annotated[dict[str, Any], Body(description="JSON merge patch")],
 ) -> Response:
     return _item_response(service.patch_item(session, code, patch, caller, version))
+
+
+# --- lifecycle ---------------------------------------------------------------------
+
+
+def _event_endpoint(event: str, model: type[lifecycle.EventIn], summary: str) -> None:
+    def endpoint(
+        session: WriteSession,
+        caller: Caller,
+        code: str,
+        version: ExpectedVersion,
+        body: model,  # type: ignore[valid-type]
+    ) -> lifecycle.EventOut:
+        if event in ("cancel", "suspend", "resume"):
+            return lifecycle.simple_event(session, code, event, body, caller, version)  # type: ignore[arg-type]
+        return getattr(lifecycle, event)(session, code, body, caller, version)
+
+    router.add_api_route(
+        f"/items/{{code}}/{event}",
+        endpoint,
+        methods=["POST"],
+        response_model=lifecycle.EventOut,
+        tags=["lifecycle"],
+        summary=summary,
+        name=f"{event}_item",
+    )
+
+
+for _event, _model, _summary in (
+    ("cancel", lifecycle.EventIn, "Cancel (取消) an implementation on its effective date"),
+    ("suspend", lifecycle.EventIn, "Suspend (暂停)"),
+    ("resume", lifecycle.EventIn, "Resume a suspended implementation"),
+    ("delegate", lifecycle.DelegateIn, "Delegate (下放) or entrust (委托) to lower bodies"),
+    ("accept", lifecycle.AcceptIn, "Accept (承接) a delegation: the receiving department"),
+    ("reclaim", lifecycle.EventIn, "Reclaim (收回) a delegation"),
+    ("merge", lifecycle.MergeIn, "Merge (合并) into a surviving implementation"),
+    ("split", lifecycle.SplitIn, "Split (拆分) into new implementations"),
+):
+    _event_endpoint(_event, _model, _summary)
+
+
+# --- history -------------------------------------------------------------------------
+
+
+@router.get("/items/{code}/versions", response_model=Page[VersionMeta], tags=["history"])
+def list_versions(
+    session: ReadSession, code: str, cursor: Cursor = None, limit: Limit = 100
+) -> Page[VersionMeta]:
+    after = decode_cursor(cursor)
+    rows = history.list_versions(session, code, int(after) if after else None, limit)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page[VersionMeta](
+        items=[VersionMeta.model_validate(history.version_meta(v)) for v in rows],
+        next_cursor=encode_cursor(str(rows[-1].version)) if more else None,
+    )
+
+
+@router.get("/items/{code}/versions/{number}", response_model=VersionOut, tags=["history"])
+def get_version(session: ReadSession, code: str, number: int) -> Response:
+    v = history.get_version(session, code, number)
+    body = (
+        b'{"meta":'
+        + orjson.dumps(history.version_meta(v))
+        + b',"item":'
+        + v.snapshot.encode()
+        + b"}"
+    )
+    return json_bytes(body, version=v.version)
+
+
+@router.get("/items/{code}/diff", response_model=DiffOut, tags=["history"])
+def diff_versions(
+    session: ReadSession,
+    code: str,
+    from_: Annotated[int, Query(alias="from", ge=1)],
+    to: Annotated[int, Query(ge=1)],
+) -> DiffOut:
+    return DiffOut.model_validate(history.diff_versions(session, code, from_, to))
+
+
+@router.get("/adjustments", response_model=Page[Adjustment], tags=["lifecycle"])
+def list_adjustments(
+    session: ReadSession,
+    since: Annotated[date | None, Query(description="recorded on or after this day")] = None,
+    type: Annotated[str | None, Query(description="event: cancel, delegate, merge…")] = None,
+    region: str | None = None,
+    department: str | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[Adjustment]:
+    """动态调整公示: the public list of lifecycle events, newest first."""
+    before = decode_cursor(cursor)
+    rows = history.list_adjustments(
+        session,
+        since=since,
+        event=type,
+        region=region,
+        department=department,
+        before_id=int(before) if before else None,
+        limit=limit,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page[Adjustment](
+        items=[Adjustment.model_validate(r) for r in rows],
+        next_cursor=encode_cursor(str(rows[-1]["id"])) if more else None,
+    )

@@ -7,8 +7,8 @@ lists are data.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from datetime import date, datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -267,6 +267,16 @@ class ImplementationIn(Strict):
     )
 
 
+class LifecycleEvent(BaseModel):
+    event: str
+    status: str
+    effective_date: date
+    decision: dict[str, Any] | None = None
+    reason: str | None = None
+    details: dict[str, Any] | None = None
+    version: int
+
+
 class Ref(BaseModel):
     code: str
     name: str
@@ -298,6 +308,16 @@ class ItemOut(BaseModel):
     fees: list[FeeOut]
     local_code: str | None = None
     source_system: str | None = None
+    delegated_from: str | None = Field(
+        default=None, description="the implementation whose delegation created this one"
+    )
+    handover_date: date | None = None
+    lifecycle: LifecycleEvent | None = Field(
+        default=None, description="the lifecycle event in force (cancel, merge, delegate…)"
+    )
+    scheduled: list[LifecycleEvent] = Field(
+        default_factory=list, description="lifecycle events decided but not yet in force"
+    )
     created_at: datetime
     updated_at: datetime
     updated_by: str | None = None
@@ -328,3 +348,50 @@ EXCHANGE_MODELS: dict[str, type[BaseModel]] = {
     "material": MaterialIn,
     "fee": FeeIn,
 }
+
+
+class VersionMeta(BaseModel):
+    """One version of an item: who, when, why, under which decision."""
+
+    version: int
+    event: str
+    decision: dict[str, Any] | None = None
+    reason: str | None = None
+    key: str | None = None
+    recorded_at: datetime
+    effective_date: date | None = None
+    status_after: str | None = None
+    details: dict[str, Any] | None = None
+
+
+class VersionOut(BaseModel):
+    meta: VersionMeta
+    item: ItemOut
+
+
+class Change(BaseModel):
+    path: list[str | int]
+    op: Literal["added", "removed", "changed"]
+    from_: Any = Field(default=None, alias="from")
+    to: Any = None
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class DiffOut(BaseModel):
+    code: str
+    from_: VersionMeta = Field(alias="from")
+    to: VersionMeta
+    changes: list[Change]
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class Adjustment(VersionMeta):
+    """动态调整公示: one lifecycle event, as published."""
+
+    id: int
+    code: str
+    name: str
+    department: str
+    region: str

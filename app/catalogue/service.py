@@ -15,6 +15,7 @@ import orjson
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert
 from sqlmodel import Session, col, select
 
+from app.catalogue.history import Event, end_of, item_as_of, lifecycle_events, overlay
 from app.catalogue.models import (
     CatalogueEntry,
     ChangeLog,
@@ -42,6 +43,17 @@ from app.security import Principal, region_prefix
 Errors = list[dict[str, Any]]
 FOUR_SAME_FIELDS = ("name", "item_type", "legal_basis")  # basic_code is the identity itself
 STATUS_CANCELLED = "3"
+STATUS_MERGED = "6"
+STATUS_PENDING = "4"
+STATUS_LABELS = {"1": "在用", "2": "暂停", "3": "取消", "4": "待承接", "5": "已下放", "6": "已合并"}
+STATUS_LABELS_EN = {
+    "1": "active",
+    "2": "suspended",
+    "3": "cancelled",
+    "4": "pending",
+    "5": "delegated",
+    "6": "merged",
+}
 
 
 # --- cursors -------------------------------------------------------------------------
@@ -89,6 +101,9 @@ def record_version(
     reason: str | None = None,
     decision: dict[str, Any] | None = None,
     effective_date: date | None = None,
+    status_after: str | None = None,
+    details: dict[str, Any] | None = None,
+    next_change: date | None = None,
 ) -> None:
     """Append the immutable version and its change-log row (the outbox), in this transaction."""
     now = utcnow()
@@ -103,7 +118,10 @@ def record_version(
             decision=decision,
             key_name=actor.name,
             recorded_at=now,
-            effective_date=effective_date,
+            effective_date=effective_date or now.date(),
+            status_after=status_after,
+            details=details,
+            next_change=next_change,
         )
     )
     session.execute(
@@ -114,17 +132,20 @@ def record_version(
 
 
 _LATEST = (
-    select(RecordVersion.version, RecordVersion.snapshot)
+    select(RecordVersion.version, RecordVersion.snapshot, RecordVersion.next_change)
     .where(RecordVersion.kind == bindparam("kind"), RecordVersion.code == bindparam("code"))
     .order_by(col(RecordVersion.version).desc())
     .limit(1)
 )
 
 
-def latest_snapshot(db: Session | Connection, kind: str, code: str) -> tuple[int, str] | None:
-    """The newest version's stored JSON: one lookup on the (kind, code, version) index."""
+def latest_snapshot(
+    db: Session | Connection, kind: str, code: str
+) -> tuple[int, str, date | None] | None:
+    """The newest version's stored JSON and the day it stops being the state in force
+    (a scheduled event takes effect): one lookup on the (kind, code, version) index."""
     row = db.execute(_LATEST, {"kind": kind, "code": code}).first()
-    return (row[0], row[1]) if row else None
+    return (row[0], row[1], row[2]) if row else None
 
 
 def _issue(session: Session, code: str, kind: str) -> None:
@@ -315,7 +336,7 @@ def refresh_items(session: Session, where: Any, actor: Principal, event: str) ->
         item.updated_by = actor.name
         session.add(item)
         session.flush()
-        _record_item(session, item, actor, event)
+        record_item(session, item, actor, event)
         count += 1
     return count
 
@@ -378,6 +399,8 @@ def item_document(
         ],
         "local_code": item.local_code,
         "source_system": item.source_system,
+        "delegated_from": item.delegated_from,
+        "handover_date": item.handover_date.isoformat() if item.handover_date else None,
         "created_at": item.created_at.isoformat(),
         "updated_at": item.updated_at.isoformat(),
         "updated_by": item.updated_by,
@@ -415,14 +438,42 @@ def _material_document(m: ItemMaterial) -> dict[str, Any]:
     return doc
 
 
-def _record_item(
+def record_item(
     session: Session,
     item: Implementation,
     actor: Principal,
     event: str,
+    *,
+    status_after: str | None = None,
+    decision: dict[str, Any] | None = None,
+    reason: str | None = None,
+    effective_date: date | None = None,
+    details: dict[str, Any] | None = None,
     **context: Any,
 ) -> dict[str, Any]:
+    """Append a version of ``item``: its content now, with the status, the lifecycle event in
+    force and the scheduled ones as of today (this event included)."""
+    today = date.today()
     doc = item_document(session, item, **context)
+    events = lifecycle_events(session, item.code)
+    if status_after is not None:
+        events.append(
+            Event(
+                item.version,
+                event,
+                status_after,
+                effective_date or today,
+                decision,
+                reason,
+                details,
+            )
+        )
+        events.sort(key=lambda e: (e.effective_date, e.version))
+    next_change = overlay(doc, events, today)
+    if item.status != doc["status"]:
+        item.status = doc["status"]
+        session.add(item)
+        session.flush()
     record_version(
         session,
         kind="item",
@@ -431,22 +482,33 @@ def _record_item(
         event=event,
         snapshot=doc,
         actor=actor,
+        reason=reason,
+        decision=decision,
+        effective_date=effective_date,
+        status_after=status_after,
+        details=details,
+        next_change=next_change,
     )
     return doc
 
 
 class SnapshotReader(Protocol):
-    def latest(self, kind: str, code: str) -> tuple[int, str] | None: ...
+    def latest(self, kind: str, code: str) -> tuple[int, str, date | None] | None: ...
+
+    def as_of(self, code: str, on: date) -> tuple[int, dict[str, Any]]: ...
 
 
 class SessionSnapshots:
-    """Snapshots through a session or connection (sees its uncommitted writes)."""
+    """Snapshots through a session (sees its uncommitted writes)."""
 
-    def __init__(self, db: Session | Connection) -> None:
+    def __init__(self, db: Session) -> None:
         self.db = db
 
-    def latest(self, kind: str, code: str) -> tuple[int, str] | None:
+    def latest(self, kind: str, code: str) -> tuple[int, str, date | None] | None:
         return latest_snapshot(self.db, kind, code)
+
+    def as_of(self, code: str, on: date) -> tuple[int, dict[str, Any]]:
+        return item_as_of(self.db, code, on)
 
 
 class PooledSnapshots:
@@ -459,11 +521,15 @@ class PooledSnapshots:
         self.engine = engine
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self.sql = (
-            "SELECT version, snapshot FROM record_version "
+            "SELECT version, snapshot, next_change FROM record_version "
             f"WHERE kind = {mark} AND code = {mark} ORDER BY version DESC LIMIT 1"
         )
 
-    def latest(self, kind: str, code: str) -> tuple[int, str] | None:
+    def as_of(self, code: str, on: date) -> tuple[int, dict[str, Any]]:
+        with Session(self.engine) as session:
+            return item_as_of(session, code, on)
+
+    def latest(self, kind: str, code: str) -> tuple[int, str, date | None] | None:
         raw = self.engine.raw_connection()
         try:
             cursor = raw.cursor()
@@ -472,15 +538,29 @@ class PooledSnapshots:
             cursor.close()
         finally:
             raw.close()
-        return (row[0], row[1]) if row else None
+        if row is None:
+            return None
+        next_change = row[2]
+        if isinstance(next_change, str):  # SQLite hands dates back as text
+            next_change = date.fromisoformat(next_change)
+        return row[0], row[1], next_change
 
 
-def get_item_json(snapshots: SnapshotReader, code: str) -> tuple[int, str]:
-    """The current representation as stored JSON text, with its version."""
-    found = snapshots.latest("item", code)
-    if found is None:
-        raise NotFound(f"no implementation {code}")
-    return found
+def get_item_json(
+    snapshots: SnapshotReader, code: str, as_of: date | None = None
+) -> tuple[int, str | bytes]:
+    """The representation in force today (or on ``as_of``), as JSON, with its version. The
+    stored snapshot is returned as-is unless a scheduled event has taken effect since."""
+    today = date.today()
+    if as_of is None or as_of == today:
+        found = snapshots.latest("item", code)
+        if found is None:
+            raise NotFound(f"no implementation {code}")
+        version, body, next_change = found
+        if next_change is None or next_change > today:
+            return version, body
+    version, doc = snapshots.as_of(code, as_of or today)
+    return version, orjson.dumps(doc)
 
 
 def list_items(
@@ -489,13 +569,18 @@ def list_items(
     region: str | None = None,
     department: str | None = None,
     item_type: str | None = None,
+    basic_code: str | None = None,
     status: str | None = None,
     level: str | None = None,
     updated_since: datetime | None = None,
+    as_of: date | None = None,
     cursor: str | None = None,
     limit: int = 50,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Implementations by code. ``region`` includes the regions under it."""
+    """Implementations by code, with their status in force today (or on ``as_of``).
+    ``region`` includes the regions under it. Items pending acceptance (待承接) are left out
+    unless ``status`` asks for them; so are items created after ``as_of``."""
+    on = as_of or date.today()
     stmt = (
         select(Implementation, CatalogueEntry.name, CatalogueEntry.item_type)
         .join(CatalogueEntry, col(CatalogueEntry.basic_code) == Implementation.basic_code)
@@ -507,35 +592,62 @@ def list_items(
         stmt = stmt.where(Implementation.department_code == department)
     if item_type:
         stmt = stmt.where(CatalogueEntry.item_type == item_type)
-    if status:
-        stmt = stmt.where(Implementation.status == status)
+    if basic_code:
+        stmt = stmt.where(Implementation.basic_code == basic_code)
     if level:
         stmt = stmt.where(Implementation.level == level)
     if updated_since:
         stmt = stmt.where(col(Implementation.updated_at) >= updated_since)
+    if as_of:
+        stmt = stmt.where(col(Implementation.created_at) < end_of(as_of))
+    wanted = {status} if status else set(STATUS_LABELS) - {STATUS_PENDING}
     after = decode_cursor(cursor)
-    if after:
-        stmt = stmt.where(Implementation.code > after)
-    rows = session.exec(stmt.limit(limit + 1)).all()
-    summaries = [
-        {
-            "code": item.code,
-            "version": item.version,
-            "status": item.status,
-            "basic_code": item.basic_code,
-            "name": name,
-            "item_type": item_type_,
-            "department": item.department_code,
-            "region": item.region_code,
-            "level": item.level,
-            "updated_at": item.updated_at,
-        }
-        for item, name, item_type_ in rows
-    ]
+    summaries: list[dict[str, Any]] = []
+    while len(summaries) <= limit:
+        batch = stmt.where(Implementation.code > after) if after else stmt
+        rows = session.exec(batch.limit(limit + 1)).all()
+        if not rows:
+            break
+        statuses = statuses_on(session, [item.code for item, _, _ in rows], on)
+        for item, name, item_type_ in rows:
+            item_status = statuses.get(item.code, item.status)
+            if item_status in wanted:
+                summaries.append(
+                    {
+                        "code": item.code,
+                        "version": item.version,
+                        "status": item_status,
+                        "basic_code": item.basic_code,
+                        "name": name,
+                        "item_type": item_type_,
+                        "department": item.department_code,
+                        "region": item.region_code,
+                        "level": item.level,
+                        "updated_at": item.updated_at,
+                    }
+                )
+        after = rows[-1][0].code
+        if len(rows) <= limit:
+            break
     if len(summaries) > limit:
         summaries = summaries[:limit]
         return summaries, encode_cursor(summaries[-1]["code"])
     return summaries, None
+
+
+def statuses_on(session: Session, codes: list[str], on: date) -> dict[str, str]:
+    """Each item's status in force on ``on``, from its lifecycle events (one query)."""
+    rows = session.execute(
+        select(RecordVersion.code, RecordVersion.status_after)
+        .where(
+            RecordVersion.kind == "item",
+            col(RecordVersion.code).in_(codes),
+            col(RecordVersion.status_after).is_not(None),
+            col(RecordVersion.effective_date) <= on,
+        )
+        .order_by(col(RecordVersion.effective_date), col(RecordVersion.version))
+    ).all()
+    return {code: status for code, status in rows}
 
 
 class _Context:
@@ -768,9 +880,21 @@ def _replace_children(session: Session, code: str, data: ImplementationIn) -> No
     session.flush()
 
 
-def create_item(session: Session, data: ImplementationIn, actor: Principal) -> dict[str, Any]:
+def create_item(
+    session: Session,
+    data: ImplementationIn,
+    actor: Principal,
+    *,
+    check_scope: bool = True,
+    status: str = "1",
+    delegated_from: str | None = None,
+    handover_date: date | None = None,
+    decision: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
     """Add an implementation. Its code is built from department + level + basic code."""
-    actor.require_item_scope(data.department, data.region)
+    if check_scope:
+        actor.require_item_scope(data.department, data.region)
     code, ctx = _validate_item(session, data, None)
     if session.get(IssuedCode, code) is not None:
         existing = session.get(Implementation, code)
@@ -790,32 +914,56 @@ def create_item(session: Session, data: ImplementationIn, actor: Principal) -> d
         power_source=data.power_source,
         body_nature=data.body_nature,
         case_type=data.case_type,
+        status=status,
+        delegated_from=delegated_from,
+        handover_date=handover_date,
         created_at=utcnow(),
     )
     _apply_item(session, item, data, actor)
-    return _record_item(
+    return record_item(
         session,
         item,
         actor,
         "create",
+        status_after=status,
+        decision=decision,
+        reason=reason,
+        details={"delegated_from": delegated_from} if delegated_from else None,
         entry=ctx.entry,
         department=ctx.department,
         region=ctx.region,
     )
 
 
-def _load_for_write(
-    session: Session, code: str, actor: Principal, expected_version: int | None
+def status_today(session: Session, code: str) -> str | None:
+    """The status in force today, from the lifecycle events (scheduled ones may have taken
+    effect since the last write)."""
+    in_force = [e for e in lifecycle_events(session, code) if e.effective_date <= date.today()]
+    return in_force[-1].status_after if in_force else None
+
+
+def load_for_write(
+    session: Session,
+    code: str,
+    actor: Principal,
+    expected_version: int | None,
+    *,
+    refuse: tuple[str, ...] = (STATUS_CANCELLED, STATUS_MERGED),
 ) -> Implementation:
-    item = session.get(Implementation, code)
+    """Lock the implementation row (two editors cannot both pass the version check), check
+    the caller's scope, the expected version and that the item's status allows a change."""
+    item = session.get(Implementation, code, with_for_update=True)
     if item is None:
         raise NotFound(f"no implementation {code}")
     actor.require_item_scope(item.department_code, item.region_code)
     _check_version("implementation", code, item.version, expected_version)
-    if item.status == STATUS_CANCELLED:
+    status = status_today(session, code) or item.status
+    if status in refuse:
         raise RuleViolation(
-            f"implementation {code} is cancelled (取消); a cancelled item cannot be edited",
-            type="item-cancelled",
+            f"implementation {code} has status {status} "
+            f"({STATUS_LABELS.get(status, status)}); it cannot be changed this way",
+            type="item-" + STATUS_LABELS_EN.get(status, "status"),
+            extra={"status": status},
         )
     return item
 
@@ -828,7 +976,7 @@ def replace_item(
     expected_version: int | None = None,
 ) -> dict[str, Any]:
     """Full replace (PUT). The identity (department, level, basic code) cannot change."""
-    item = _load_for_write(session, code, actor, expected_version)
+    item = load_for_write(session, code, actor, expected_version)
     built, ctx = _validate_item(session, data, code)
     actor.require_item_scope(data.department, data.region)
     if built != code:  # unreachable after _validate_item, kept as a guard on identity
@@ -844,7 +992,7 @@ def replace_item(
     item.version += 1
     session.add(item)
     session.flush()
-    return _record_item(session, item, actor, "revise", **context)
+    return record_item(session, item, actor, "revise", **context)
 
 
 def _content(doc: dict[str, Any]) -> dict[str, Any]:
@@ -885,7 +1033,7 @@ def patch_item(
     """JSON merge patch (PATCH) over the current writable fields, then a full replace."""
     from pydantic import ValidationError
 
-    item = _load_for_write(session, code, actor, expected_version)
+    item = load_for_write(session, code, actor, expected_version)
     _, current = get_item_json(SessionSnapshots(session), code)
     merged = merge_patch(item_input(orjson.loads(current)), patch)
     try:

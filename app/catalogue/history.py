@@ -1,0 +1,256 @@
+"""Reading the version log: the state in force on a date, version lists, diffs.
+
+Content (guide, materials, fees…) takes effect when it is recorded; a lifecycle event
+(取消, 暂停, 下放, 承接…) takes effect on its effective date, which may lie in the future. The
+state in force on day D is therefore the content of the last version recorded by the end of
+D, with the status of the last lifecycle event whose effective date is on or before D.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, select
+from sqlmodel import Session, col
+
+from app.catalogue.models import RecordVersion
+from app.errors import InvalidInput, NotFound
+
+#: event → the status it leaves (code list item_statuses)
+LIFECYCLE_STATUS = {
+    "cancel": "3",
+    "suspend": "2",
+    "resume": "1",
+    "delegate": "5",
+    "accept": "1",
+    "reclaim": "1",  # on the reclaiming item; the reclaimed one is cancelled ("3")
+    "reclaimed": "3",
+    "merge": "6",
+    "split": "3",
+}
+ADJUSTMENT_EVENTS = tuple(LIFECYCLE_STATUS)
+#: fields that change on every version and say nothing about the item
+VOLATILE = ("version", "updated_at", "updated_by", "scheduled", "lifecycle")
+
+
+@dataclass(frozen=True)
+class Event:
+    version: int
+    event: str
+    status_after: str
+    effective_date: date
+    decision: dict[str, Any] | None
+    reason: str | None
+    details: dict[str, Any] | None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "event": self.event,
+            "status": self.status_after,
+            "effective_date": self.effective_date.isoformat(),
+            "decision": self.decision,
+            "reason": self.reason,
+            "details": self.details,
+            "version": self.version,
+        }
+
+
+def lifecycle_events(db: Session | Connection, code: str) -> list[Event]:
+    rows = db.execute(
+        select(
+            RecordVersion.version,
+            RecordVersion.event,
+            RecordVersion.status_after,
+            RecordVersion.effective_date,
+            RecordVersion.decision,
+            RecordVersion.reason,
+            RecordVersion.details,
+        )
+        .where(
+            RecordVersion.kind == "item",
+            RecordVersion.code == code,
+            col(RecordVersion.status_after).is_not(None),
+        )
+        .order_by(col(RecordVersion.effective_date), col(RecordVersion.version))
+    ).all()
+    return [Event(*row) for row in rows]
+
+
+def overlay(doc: dict[str, Any], events: list[Event], on: date) -> date | None:
+    """Set the status, the lifecycle event in force and the scheduled ones, as of ``on``.
+    Returns the date of the next scheduled change (None when nothing is scheduled)."""
+    in_force = [e for e in events if e.effective_date <= on]
+    scheduled = [e for e in events if e.effective_date > on]
+    if in_force:
+        doc["status"] = in_force[-1].status_after
+    doc["lifecycle"] = (
+        in_force[-1].public() if in_force and in_force[-1].event != "create" else None
+    )
+    doc["scheduled"] = [e.public() for e in scheduled]
+    return min((e.effective_date for e in scheduled), default=None)
+
+
+def end_of(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def item_as_of(db: Session | Connection, code: str, on: date) -> tuple[int, dict[str, Any]]:
+    """The implementation as it stood in force on ``on``."""
+    row = db.execute(
+        select(RecordVersion.version, RecordVersion.snapshot)
+        .where(
+            RecordVersion.kind == "item",
+            RecordVersion.code == code,
+            col(RecordVersion.recorded_at) < end_of(on),
+        )
+        .order_by(col(RecordVersion.version).desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        exists = db.execute(
+            select(RecordVersion.version).where(
+                RecordVersion.kind == "item", RecordVersion.code == code
+            )
+        ).first()
+        raise NotFound(
+            f"implementation {code} did not exist on {on.isoformat()}"
+            if exists
+            else f"no implementation {code}"
+        )
+    doc = orjson.loads(row[1])
+    overlay(doc, lifecycle_events(db, code), on)
+    return row[0], doc
+
+
+def list_versions(
+    session: Session, code: str, after: int | None, limit: int
+) -> list[RecordVersion]:
+    stmt = (
+        select(RecordVersion)
+        .where(RecordVersion.kind == "item", RecordVersion.code == code)
+        .order_by(col(RecordVersion.version))
+    )
+    if after is not None:
+        stmt = stmt.where(RecordVersion.version > after)
+    rows = list(session.exec(stmt.limit(limit + 1)))  # type: ignore[call-overload]
+    if not rows and after is None:
+        raise NotFound(f"no implementation {code}")
+    return rows
+
+
+def get_version(session: Session, code: str, version: int) -> RecordVersion:
+    row = session.exec(
+        select(RecordVersion).where(  # type: ignore[call-overload]
+            RecordVersion.kind == "item",
+            RecordVersion.code == code,
+            RecordVersion.version == version,
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"implementation {code} has no version {version}")
+    return row[0] if isinstance(row, tuple) else row
+
+
+def version_meta(v: RecordVersion) -> dict[str, Any]:
+    return {
+        "version": v.version,
+        "event": v.event,
+        "decision": v.decision,
+        "reason": v.reason,
+        "key": v.key_name,
+        "recorded_at": v.recorded_at.isoformat(),
+        "effective_date": v.effective_date.isoformat() if v.effective_date else None,
+        "status_after": v.status_after,
+        "details": v.details,
+    }
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """Field-level changes. Materials and fees are matched by their own codes, so a
+    reordered list is not a change."""
+    changes: list[dict[str, Any]] = []
+    _diff([], _comparable(before), _comparable(after), changes)
+    return changes
+
+
+def _comparable(doc: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in doc.items() if k not in VOLATILE}
+    for key in ("materials", "fees"):
+        out[key] = {
+            row["code"]: {k: v for k, v in row.items() if k not in ("code", "position")}
+            for row in doc.get(key, [])
+        }
+    return out
+
+
+def _diff(path: list[Any], a: Any, b: Any, out: list[dict[str, Any]]) -> None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b), key=str):
+            if key not in a:
+                out.append({"path": [*path, key], "op": "added", "to": b[key]})
+            elif key not in b:
+                out.append({"path": [*path, key], "op": "removed", "from": a[key]})
+            else:
+                _diff([*path, key], a[key], b[key], out)
+    elif a != b:
+        out.append({"path": path, "op": "changed", "from": a, "to": b})
+
+
+def diff_versions(session: Session, code: str, old: int, new: int) -> dict[str, Any]:
+    if old < 1 or new < 1:
+        raise InvalidInput.field(["query", "from"], "versions start at 1", "version")
+    a = get_version(session, code, old)
+    b = get_version(session, code, new)
+    return {
+        "code": code,
+        "from": version_meta(a),
+        "to": version_meta(b),
+        "changes": diff(orjson.loads(a.snapshot), orjson.loads(b.snapshot)),
+    }
+
+
+def list_adjustments(
+    session: Session,
+    *,
+    since: date | None,
+    event: str | None,
+    region: str | None,
+    department: str | None,
+    before_id: int | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """动态调整公示: lifecycle events, newest first."""
+    from app.catalogue.models import CatalogueEntry, Implementation
+    from app.security import region_prefix
+
+    stmt = (
+        select(RecordVersion, Implementation, CatalogueEntry.name)
+        .join(Implementation, col(Implementation.code) == RecordVersion.code)
+        .join(CatalogueEntry, col(CatalogueEntry.basic_code) == Implementation.basic_code)
+        .where(RecordVersion.kind == "item", col(RecordVersion.event).in_(ADJUSTMENT_EVENTS))
+        .order_by(col(RecordVersion.id).desc())
+    )
+    if since:
+        stmt = stmt.where(col(RecordVersion.recorded_at) >= end_of(since) - timedelta(days=1))
+    if event:
+        stmt = stmt.where(RecordVersion.event == event)
+    if region:
+        stmt = stmt.where(col(Implementation.region_code).startswith(region_prefix(region)))
+    if department:
+        stmt = stmt.where(Implementation.department_code == department)
+    if before_id:
+        stmt = stmt.where(col(RecordVersion.id) < before_id)
+    return [
+        {
+            "id": v.id,
+            "code": v.code,
+            "name": name,
+            "department": item.department_code,
+            "region": item.region_code,
+            **version_meta(v),
+        }
+        for v, item, name in session.execute(stmt.limit(limit + 1)).all()
+    ]

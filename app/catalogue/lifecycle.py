@@ -1,0 +1,379 @@
+"""Lifecycle events: cancel (取消), suspend (暂停), resume, delegate (下放) or entrust (委托),
+accept (承接), reclaim (收回), merge (合并), split (拆分).
+
+Each is a version of the item with its decision, reason and effective date; the status it
+leaves takes effect on that date (see ``app.catalogue.history``). A refused event writes
+nothing: every check runs before the first row is written.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlmodel import Session, select
+
+from app.catalogue import service
+from app.catalogue.history import LIFECYCLE_STATUS
+from app.catalogue.models import Implementation, IssuedCode
+from app.catalogue.schemas import Guide, ImplementationIn
+from app.codes.rules import implementation_code
+from app.config import get_settings
+from app.dbtypes import utcnow
+from app.directory.models import Department
+from app.errors import Forbidden, InvalidInput, NotFound, RuleViolation
+from app.security import Principal, region_prefix
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+
+
+class Decision(BaseModel):
+    """The decision document: 文号, title, link."""
+
+    model_config = ConfigDict(extra="forbid")
+    number: ShortText = Field(description="文号, e.g. 黑政规〔2026〕9号")
+    title: ShortText
+    url: str | None = Field(default=None, max_length=500)
+
+
+class EventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Decision
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    effective_date: date = Field(
+        description="the day the change takes effect; may be in the future"
+    )
+
+
+class DelegationTarget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    department: Annotated[str, StringConstraints(min_length=18, max_length=18)]
+    region: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+
+
+class DelegateIn(EventIn):
+    mode: Literal["delegate", "entrust"] = Field(description="delegate 下放 or entrust 委托")
+    handover_date: date = Field(description="from this day the receiving bodies take new cases")
+    to: list[DelegationTarget] = Field(min_length=1, max_length=200)
+
+
+class AcceptIn(EventIn):
+    guide: dict[str, Any] = Field(
+        default_factory=dict, description="local guide details (windows, phones, hours) merged in"
+    )
+
+
+class MergeIn(EventIn):
+    into: Annotated[str, StringConstraints(min_length=31, max_length=31)]
+
+
+class SplitIn(EventIn):
+    into: list[ImplementationIn] = Field(min_length=2, max_length=50)
+
+
+class EventOut(BaseModel):
+    code: str
+    version: int
+    event: str
+    status_after: str
+    effective_date: date
+    created: list[str] = Field(default_factory=list, description="codes of new implementations")
+
+
+def _record(
+    session: Session,
+    item: Implementation,
+    actor: Principal,
+    event: str,
+    body: EventIn,
+    *,
+    status_after: str | None = None,
+    effective_date: date | None = None,
+    details: dict[str, Any] | None = None,
+) -> EventOut:
+    item.version += 1
+    item.updated_at = utcnow()
+    item.updated_by = actor.name
+    session.add(item)
+    session.flush()
+    status = status_after or LIFECYCLE_STATUS[event]
+    effective = effective_date or body.effective_date
+    service.record_item(
+        session,
+        item,
+        actor,
+        event,
+        status_after=status,
+        decision=body.decision.model_dump(),
+        reason=body.reason,
+        effective_date=effective,
+        details=details,
+    )
+    return EventOut(
+        code=item.code,
+        version=item.version,
+        event=event,
+        status_after=status,
+        effective_date=effective,
+    )
+
+
+def simple_event(
+    session: Session,
+    code: str,
+    event: Literal["cancel", "suspend", "resume"],
+    body: EventIn,
+    actor: Principal,
+    expected_version: int | None = None,
+) -> EventOut:
+    """取消 / 暂停 / 恢复 by the implementing department (or an admin)."""
+    item = service.load_for_write(session, code, actor, expected_version)
+    status = service.status_today(session, code)
+    if event == "suspend" and status != "1":
+        raise RuleViolation(
+            f"only an item in use can be suspended (status {status})", type="lifecycle-order"
+        )
+    if event == "resume" and status != "2":
+        raise RuleViolation(
+            f"only a suspended item can be resumed (status {status})", type="lifecycle-order"
+        )
+    if any(e["event"] == "cancel" for e in _scheduled(session, code)):
+        raise RuleViolation(f"{code} already has a scheduled cancellation", type="lifecycle-order")
+    return _record(session, item, actor, event, body)
+
+
+def _scheduled(session: Session, code: str) -> list[dict[str, Any]]:
+    from app.catalogue.history import lifecycle_events
+
+    return [e.public() for e in lifecycle_events(session, code) if e.effective_date > date.today()]
+
+
+def delegate(
+    session: Session,
+    code: str,
+    body: DelegateIn,
+    actor: Principal,
+    expected_version: int | None = None,
+) -> EventOut:
+    """下放 / 委托 to one or more receiving bodies: each gets an implementation pending
+    acceptance (待承接), built from its credit code and level; the delegating one stops taking
+    new cases on the handover date."""
+    source = service.load_for_write(session, code, actor, expected_version)
+    if service.status_today(session, code) != "1":
+        raise RuleViolation("only an item in use can be delegated", type="lifecycle-order")
+    if body.handover_date < body.effective_date:
+        raise InvalidInput.field(
+            ["body", "handover_date"],
+            "the handover date cannot precede the effective date",
+            "delegation.handover_date",
+        )
+    province = region_prefix(get_settings().province)
+    errors: list[dict[str, Any]] = []
+    targets: list[tuple[Department, str]] = []
+    for i, target in enumerate(body.to):
+        loc = ["body", "to", i]
+        dept = session.get(Department, target.department)
+        if dept is None:
+            errors.append(
+                {
+                    "loc": [*loc, "department"],
+                    "msg": f"no department {target.department}",
+                    "type": "department.unknown",
+                }
+            )
+            continue
+        if not dept.region_code.startswith(province):
+            errors.append(
+                {
+                    "loc": [*loc, "department"],
+                    "msg": f"department {dept.credit_code} is outside the province ({province}*)",
+                    "type": "delegation.outside_province",
+                }
+            )
+            continue
+        if dept.region_code != target.region:
+            errors.append(
+                {
+                    "loc": [*loc, "region"],
+                    "msg": f"department {dept.credit_code} is in {dept.region_code}",
+                    "type": "implementation.region",
+                }
+            )
+            continue
+        if int(dept.level) <= int(source.level):
+            errors.append(
+                {
+                    "loc": [*loc, "department"],
+                    "msg": f"a delegation goes down: level {dept.level} is not below {source.level}",
+                    "type": "delegation.level",
+                }
+            )
+            continue
+        new_code = implementation_code(dept.credit_code, dept.level, source.basic_code)
+        if session.get(IssuedCode, new_code) is not None:
+            errors.append(
+                {
+                    "loc": [*loc, "department"],
+                    "msg": f"code {new_code} was issued before",
+                    "type": "code-already-issued",
+                }
+            )
+            continue
+        targets.append((dept, new_code))
+    if errors:
+        raise InvalidInput("the delegation is not valid", errors=errors)
+
+    template = service.item_input(service.item_document(session, source))
+    created = []
+    for dept, new_code in targets:
+        data = ImplementationIn.model_validate(
+            {
+                **template,
+                "code": None,
+                "department": dept.credit_code,
+                "region": dept.region_code,
+                "level": dept.level,
+                "power_source": "2" if body.mode == "delegate" else "5",
+                "body_nature": "1" if body.mode == "delegate" else "3",
+                "entrusting_department": None
+                if body.mode == "delegate"
+                else source.department_code,
+                "materials": [{**m, "code": None} for m in template["materials"]],
+                "fees": [{**f, "code": None} for f in template["fees"]],
+                "local_code": None,
+            }
+        )
+        service.create_item(
+            session,
+            data,
+            actor,
+            check_scope=False,  # the delegating department creates it for the receiving one
+            status="4",
+            delegated_from=source.code,
+            handover_date=body.handover_date,
+            decision=body.decision.model_dump(),
+            reason=body.reason,
+        )
+        created.append(new_code)
+    out = _record(
+        session,
+        source,
+        actor,
+        "delegate",
+        body,
+        effective_date=body.handover_date,
+        details={"mode": body.mode, "to": created, "handover_date": body.handover_date.isoformat()},
+    )
+    out.created = created
+    return out
+
+
+def accept(
+    session: Session,
+    code: str,
+    body: AcceptIn,
+    actor: Principal,
+    expected_version: int | None = None,
+) -> EventOut:
+    """承接 by the receiving department's editor, completing the local guide. It takes
+    effect on the handover date (or the given effective date, if later)."""
+    item = session.get(Implementation, code, with_for_update=True)
+    if item is None:
+        raise NotFound(f"no implementation {code}")
+    if actor.role != "admin" and item.department_code not in actor.departments:
+        raise Forbidden(f"only the receiving department {item.department_code} may accept {code}")
+    item = service.load_for_write(session, code, actor, expected_version)
+    if service.status_today(session, code) != "4" or item.delegated_from is None:
+        raise RuleViolation(f"{code} is not pending acceptance", type="lifecycle-order")
+    guide = service.merge_patch(item.guide, body.guide)
+    try:
+        item.guide = Guide.model_validate(guide).model_dump(mode="json")
+    except Exception as exc:  # pydantic.ValidationError
+        errors = getattr(exc, "errors", lambda **_: [])(include_url=False)
+        raise InvalidInput(
+            "the local guide is not valid",
+            errors=[
+                {"loc": ["body", "guide", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+                for e in errors
+            ],
+        ) from None
+    session.add(item)
+    effective = max(body.effective_date, item.handover_date or body.effective_date)
+    return _record(session, item, actor, "accept", body, effective_date=effective)
+
+
+def reclaim(
+    session: Session,
+    code: str,
+    body: EventIn,
+    actor: Principal,
+    expected_version: int | None = None,
+) -> EventOut:
+    """收回: the delegating implementation takes the power back; the implementations its
+    delegation created are cancelled on the same date."""
+    source = service.load_for_write(session, code, actor, expected_version)
+    if service.status_today(session, code) != "5" and not _scheduled_delegation(session, code):
+        raise RuleViolation(f"{code} has not been delegated", type="lifecycle-order")
+    receivers = session.exec(
+        select(Implementation).where(Implementation.delegated_from == code)
+    ).all()
+    for receiver in receivers:
+        _record(session, receiver, actor, "reclaimed", body, details={"reclaimed_by": code})
+    out = _record(
+        session, source, actor, "reclaim", body, details={"reclaimed": [r.code for r in receivers]}
+    )
+    return out
+
+
+def _scheduled_delegation(session: Session, code: str) -> bool:
+    return any(e["event"] == "delegate" for e in _scheduled(session, code))
+
+
+def merge(
+    session: Session,
+    code: str,
+    body: MergeIn,
+    actor: Principal,
+    expected_version: int | None = None,
+) -> EventOut:
+    """合并: this code is retired and points to the surviving one."""
+    if body.into == code:
+        raise InvalidInput.field(
+            ["body", "into"], "an item cannot be merged into itself", "merge.into"
+        )
+    survivor = session.get(Implementation, body.into)
+    if survivor is None:
+        raise InvalidInput.field(["body", "into"], f"no implementation {body.into}", "merge.into")
+    if service.status_today(session, body.into) in (
+        service.STATUS_CANCELLED,
+        service.STATUS_MERGED,
+    ):
+        raise RuleViolation(
+            f"{body.into} is not in use and cannot survive a merge", type="lifecycle-order"
+        )
+    item = service.load_for_write(session, code, actor, expected_version)
+    return _record(session, item, actor, "merge", body, details={"into": body.into})
+
+
+def split(
+    session: Session,
+    code: str,
+    body: SplitIn,
+    actor: Principal,
+    expected_version: int | None = None,
+) -> EventOut:
+    """拆分: new implementations (of sub items) replace this one, which is cancelled."""
+    item = service.load_for_write(session, code, actor, expected_version)
+    created = []
+    for data in body.into:
+        if data.department != item.department_code:
+            raise InvalidInput.field(
+                ["body", "into", len(created), "department"],
+                "the new items belong to the same department",
+                "split.department",
+            )
+        created.append(service.create_item(session, data, actor)["code"])
+    out = _record(session, item, actor, "split", body, details={"into": created})
+    out.created = created
+    return out
