@@ -48,7 +48,9 @@ def writable(client: TestClient, code: str) -> dict[str, Any]:
     return item_input(resp.json())
 
 
-def new_item_body(session: Session, client: TestClient, department: Department) -> dict[str, Any]:
+def new_item_body(
+    session: Session, client: TestClient, department: Department, nth: int = 0
+) -> dict[str, Any]:
     """A valid body for an implementation the department does not have yet: an existing item's
     guide and materials, moved to an entry the department does not implement."""
     template = session.execute(
@@ -66,6 +68,7 @@ def new_item_body(session: Session, client: TestClient, department: Department) 
         select(CatalogueEntry.basic_code)
         .where(CatalogueEntry.basic_code.not_in(taken))  # type: ignore[union-attr]
         .order_by(CatalogueEntry.basic_code)
+        .offset(nth)
         .limit(1)
     ).scalar_one()
     body.update(

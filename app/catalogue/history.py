@@ -135,23 +135,27 @@ def list_versions(
     )
     if after is not None:
         stmt = stmt.where(RecordVersion.version > after)
-    rows = list(session.exec(stmt.limit(limit + 1)))  # type: ignore[call-overload]
+    rows = list(session.execute(stmt.limit(limit + 1)).scalars())
     if not rows and after is None:
         raise NotFound(f"no implementation {code}")
     return rows
 
 
 def get_version(session: Session, code: str, version: int) -> RecordVersion:
-    row = session.exec(
-        select(RecordVersion).where(  # type: ignore[call-overload]
-            RecordVersion.kind == "item",
-            RecordVersion.code == code,
-            RecordVersion.version == version,
+    row = (
+        session.execute(
+            select(RecordVersion).where(
+                RecordVersion.kind == "item",
+                RecordVersion.code == code,
+                RecordVersion.version == version,
+            )
         )
-    ).first()
+        .scalars()
+        .first()
+    )
     if row is None:
         raise NotFound(f"implementation {code} has no version {version}")
-    return row[0] if isinstance(row, tuple) else row
+    return row
 
 
 def version_meta(v: RecordVersion) -> dict[str, Any]:

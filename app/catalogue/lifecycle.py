@@ -105,7 +105,7 @@ def _record(
         actor,
         event,
         status_after=status,
-        decision=body.decision.model_dump(),
+        decision=body.decision.model_dump(exclude_none=True),
         reason=body.reason,
         effective_date=effective,
         details=details,
@@ -252,7 +252,7 @@ def delegate(
             status="4",
             delegated_from=source.code,
             handover_date=body.handover_date,
-            decision=body.decision.model_dump(),
+            decision=body.decision.model_dump(exclude_none=True),
             reason=body.reason,
         )
         created.append(new_code)

@@ -215,6 +215,8 @@ def _event_endpoint(event: str, model: type[lifecycle.EventIn], summary: str) ->
             return lifecycle.simple_event(session, code, event, body, caller, version)  # type: ignore[arg-type]
         return getattr(lifecycle, event)(session, code, body, caller, version)
 
+    endpoint.__annotations__["body"] = model  # a real class: "model" would not resolve
+
     router.add_api_route(
         f"/items/{{code}}/{event}",
         endpoint,
