@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import seeded_database, server  # noqa: E402
 
 
 def create() -> object:
@@ -50,12 +49,6 @@ def create() -> object:
     return app
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10)
@@ -64,46 +57,10 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "CATALOGUE_DATABASE_URL": f"sqlite:///{tmp}/bench.db",
-            "CATALOGUE_LOG_LEVEL": "WARNING",
-        }
-        for step in (["migrate"], ["seed"]):
-            subprocess.run(
-                [sys.executable, "-m", "app.cli", *step],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                capture_output=True,
-            )
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "bench.read:create",
-                "--factory",
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        try:
+        url = f"sqlite:///{tmp}/bench.db"
+        seeded_database(url)
+        with server(url, "bench.read:create") as port:
             base = f"http://127.0.0.1:{port}"
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(f"{base}/healthz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.2)
             page = json.load(urllib.request.urlopen(f"{base}/api/v1/items?limit=1000"))
             codes = [i["code"] for i in page["items"]]
             targets = {
@@ -116,9 +73,6 @@ def main() -> None:
             for _ in range(args.rounds):
                 for name, paths in targets.items():
                     results[name].append(load(port, paths, args.connections, args.seconds))
-        finally:
-            server.terminate()
-            server.wait()
 
     summary = {}
     for name, runs in results.items():

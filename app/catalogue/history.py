@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 from sqlmodel import Session, col
 
 from app.catalogue.models import RecordVersion
@@ -58,25 +58,42 @@ class Event:
         }
 
 
+# Statements are built once: building them per call cost more than running them.
+_EVENTS = (
+    select(
+        RecordVersion.version,
+        RecordVersion.event,
+        RecordVersion.status_after,
+        RecordVersion.effective_date,
+        RecordVersion.decision,
+        RecordVersion.reason,
+        RecordVersion.details,
+    )
+    .where(
+        RecordVersion.kind == "item",
+        RecordVersion.code == bindparam("code"),
+        col(RecordVersion.status_after).is_not(None),
+    )
+    .order_by(col(RecordVersion.effective_date), col(RecordVersion.version))
+)
+_RECORDED_BY = (
+    select(RecordVersion.version, RecordVersion.snapshot)
+    .where(
+        RecordVersion.kind == "item",
+        RecordVersion.code == bindparam("code"),
+        col(RecordVersion.recorded_at) < bindparam("before", type_=RecordVersion.recorded_at.type),
+    )
+    # versions are recorded in order, so the latest recorded is the highest version
+    .order_by(col(RecordVersion.recorded_at).desc(), col(RecordVersion.version).desc())
+    .limit(1)
+)
+_ANY_VERSION = select(RecordVersion.version).where(
+    RecordVersion.kind == "item", RecordVersion.code == bindparam("code")
+)
+
+
 def lifecycle_events(db: Session | Connection, code: str) -> list[Event]:
-    rows = db.execute(
-        select(
-            RecordVersion.version,
-            RecordVersion.event,
-            RecordVersion.status_after,
-            RecordVersion.effective_date,
-            RecordVersion.decision,
-            RecordVersion.reason,
-            RecordVersion.details,
-        )
-        .where(
-            RecordVersion.kind == "item",
-            RecordVersion.code == code,
-            col(RecordVersion.status_after).is_not(None),
-        )
-        .order_by(col(RecordVersion.effective_date), col(RecordVersion.version))
-    ).all()
-    return [Event(*row) for row in rows]
+    return [Event(*row) for row in db.execute(_EVENTS, {"code": code}).all()]
 
 
 def overlay(doc: dict[str, Any], events: list[Event], on: date) -> date | None:
@@ -99,22 +116,9 @@ def end_of(day: date) -> datetime:
 
 def item_as_of(db: Session | Connection, code: str, on: date) -> tuple[int, dict[str, Any]]:
     """The implementation as it stood in force on ``on``."""
-    row = db.execute(
-        select(RecordVersion.version, RecordVersion.snapshot)
-        .where(
-            RecordVersion.kind == "item",
-            RecordVersion.code == code,
-            col(RecordVersion.recorded_at) < end_of(on),
-        )
-        .order_by(col(RecordVersion.version).desc())
-        .limit(1)
-    ).first()
+    row = db.execute(_RECORDED_BY, {"code": code, "before": end_of(on)}).first()
     if row is None:
-        exists = db.execute(
-            select(RecordVersion.version).where(
-                RecordVersion.kind == "item", RecordVersion.code == code
-            )
-        ).first()
+        exists = db.execute(_ANY_VERSION, {"code": code}).first()
         raise NotFound(
             f"implementation {code} did not exist on {on.isoformat()}"
             if exists
@@ -141,24 +145,41 @@ def list_versions(
     return rows
 
 
-def get_version(session: Session, code: str, version: int) -> RecordVersion:
-    row = (
-        session.execute(
-            select(RecordVersion).where(
-                RecordVersion.kind == "item",
-                RecordVersion.code == code,
-                RecordVersion.version == version,
-            )
-        )
-        .scalars()
-        .first()
-    )
-    if row is None:
-        raise NotFound(f"implementation {code} has no version {version}")
-    return row
+_VERSION_COLUMNS = (
+    RecordVersion.version,
+    RecordVersion.event,
+    RecordVersion.decision,
+    RecordVersion.reason,
+    RecordVersion.key_name,
+    RecordVersion.recorded_at,
+    RecordVersion.effective_date,
+    RecordVersion.status_after,
+    RecordVersion.details,
+    RecordVersion.snapshot,
+)
 
 
-def version_meta(v: RecordVersion) -> dict[str, Any]:
+_VERSIONS = select(*_VERSION_COLUMNS).where(
+    RecordVersion.kind == "item",
+    RecordVersion.code == bindparam("code"),
+    col(RecordVersion.version).in_(bindparam("versions", expanding=True)),
+)
+
+
+def get_versions(db: Session | Connection, code: str, *versions: int) -> list[Any]:
+    """Versions (rows with the columns of ``RecordVersion``), in the order asked, one query."""
+    rows = {r.version: r for r in db.execute(_VERSIONS, {"code": code, "versions": list(versions)})}
+    missing = [v for v in versions if v not in rows]
+    if missing:
+        raise NotFound(f"implementation {code} has no version {missing[0]}")
+    return [rows[v] for v in versions]
+
+
+def get_version(db: Session | Connection, code: str, version: int) -> Any:
+    return get_versions(db, code, version)[0]
+
+
+def version_meta(v: Any) -> dict[str, Any]:
     return {
         "version": v.version,
         "event": v.event,
@@ -203,11 +224,10 @@ def _diff(path: list[Any], a: Any, b: Any, out: list[dict[str, Any]]) -> None:
         out.append({"path": path, "op": "changed", "from": a, "to": b})
 
 
-def diff_versions(session: Session, code: str, old: int, new: int) -> dict[str, Any]:
+def diff_versions(db: Session | Connection, code: str, old: int, new: int) -> dict[str, Any]:
     if old < 1 or new < 1:
         raise InvalidInput.field(["query", "from"], "versions start at 1", "version")
-    a = get_version(session, code, old)
-    b = get_version(session, code, new)
+    a, b = get_versions(db, code, old, new)
     return {
         "code": code,
         "from": version_meta(a),

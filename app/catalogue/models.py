@@ -131,7 +131,13 @@ class RecordVersion(SQLModel, table=True):
     (``kind='entry'``): the full state at that point, who, when, why, under which decision."""
 
     __tablename__ = "record_version"
-    __table_args__ = (UniqueConstraint("kind", "code", "version", name="uq_record_version"),)
+    __table_args__ = (
+        UniqueConstraint("kind", "code", "version", name="uq_record_version"),
+        # as_of: the last version recorded by a day, without reading the snapshots before it
+        Index("ix_record_version_recorded", "kind", "code", "recorded_at"),
+        # lifecycle events of an item, without reading its content versions
+        Index("ix_record_version_lifecycle", "kind", "code", "status_after", "effective_date"),
+    )
 
     id: int | None = Field(
         default=None,

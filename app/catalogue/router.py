@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Body, Header, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
 from app.catalogue import history, lifecycle, service
 from app.catalogue.schemas import (
@@ -147,11 +146,7 @@ async def get_item(
 ) -> Response:
     # The hot path: no dependency to resolve, the stored representation returned as-is (it
     # was validated when written). Past states and stale snapshots take the slower path.
-    snapshots = request.app.state.snapshots
-    if as_of is None:
-        version, body = service.get_item_json(snapshots, code)
-    else:
-        version, body = await run_in_threadpool(service.get_item_json, snapshots, code, as_of)
+    version, body = service.get_item_json(request.app.state.snapshots, code, as_of)
     return json_bytes(body, version=version, if_none_match=request.headers.get("if-none-match"))
 
 
@@ -259,8 +254,9 @@ def list_versions(
 
 
 @router.get("/items/{code}/versions/{number}", response_model=VersionOut, tags=["history"])
-def get_version(session: ReadSession, code: str, number: int) -> Response:
-    v = history.get_version(session, code, number)
+async def get_version(request: Request, code: str, number: int) -> Response:
+    with request.app.state.snapshots.connection() as db:
+        v = history.get_version(db, code, number)
     body = (
         b'{"meta":'
         + orjson.dumps(history.version_meta(v))
@@ -272,13 +268,14 @@ def get_version(session: ReadSession, code: str, number: int) -> Response:
 
 
 @router.get("/items/{code}/diff", response_model=DiffOut, tags=["history"])
-def diff_versions(
-    session: ReadSession,
+async def diff_versions(
+    request: Request,
     code: str,
     from_: Annotated[int, Query(alias="from", ge=1)],
     to: Annotated[int, Query(ge=1)],
-) -> DiffOut:
-    return DiffOut.model_validate(history.diff_versions(session, code, from_, to))
+) -> Response:
+    with request.app.state.snapshots.connection() as db:
+        return json_bytes(history.diff_versions(db, code, from_, to))
 
 
 @router.get("/adjustments", response_model=Page[Adjustment], tags=["lifecycle"])
