@@ -58,7 +58,7 @@ class InvalidInput(DomainError):
 
     @classmethod
     def field(cls, loc: list[str | int], msg: str, rule: str) -> InvalidInput:
-        return cls(msg, errors=[{"loc": loc, "msg": msg, "type": rule}])
+        return cls(msg, errors=[field_error(loc, msg, rule)])
 
 
 class RuleViolation(DomainError):
@@ -84,3 +84,8 @@ class Forbidden(DomainError):
     status = 403
     title = "Forbidden"
     type = PROBLEM_BASE + "out-of-scope"
+
+
+def field_error(loc: list[str | int], msg: str, rule: str) -> dict[str, Any]:
+    """One entry of a problem's ``errors``: where, what is wrong, which rule."""
+    return {"loc": loc, "msg": msg, "type": rule}

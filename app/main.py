@@ -15,7 +15,7 @@ from app.catalogue.service import PooledSnapshots
 from app.config import get_settings
 from app.db import get_engine
 from app.directory.router import router as directory_router
-from app.errors import PROBLEM_BASE, DomainError
+from app.errors import PROBLEM_BASE, DomainError, field_error
 from app.observability import MetricsMiddleware, configure_logging, metrics_text
 
 PROBLEM = "application/problem+json"
@@ -43,7 +43,7 @@ async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
 
 
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    errors = [field_error(list(e["loc"]), e["msg"], e["type"]) for e in exc.errors()]
     return _problem(
         422,
         {

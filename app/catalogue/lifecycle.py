@@ -22,7 +22,7 @@ from app.codes.rules import implementation_code
 from app.config import get_settings
 from app.dbtypes import utcnow
 from app.directory.models import Department
-from app.errors import Forbidden, InvalidInput, NotFound, RuleViolation
+from app.errors import Forbidden, InvalidInput, NotFound, RuleViolation, field_error
 from app.security import Principal, region_prefix
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -176,48 +176,46 @@ def delegate(
         dept = session.get(Department, target.department)
         if dept is None:
             errors.append(
-                {
-                    "loc": [*loc, "department"],
-                    "msg": f"no department {target.department}",
-                    "type": "department.unknown",
-                }
+                field_error(
+                    [*loc, "department"], f"no department {target.department}", "department.unknown"
+                )
             )
             continue
         if not dept.region_code.startswith(province):
             errors.append(
-                {
-                    "loc": [*loc, "department"],
-                    "msg": f"department {dept.credit_code} is outside the province ({province}*)",
-                    "type": "delegation.outside_province",
-                }
+                field_error(
+                    [*loc, "department"],
+                    f"department {dept.credit_code} is outside the province ({province}*)",
+                    "delegation.outside_province",
+                )
             )
             continue
         if dept.region_code != target.region:
             errors.append(
-                {
-                    "loc": [*loc, "region"],
-                    "msg": f"department {dept.credit_code} is in {dept.region_code}",
-                    "type": "implementation.region",
-                }
+                field_error(
+                    [*loc, "region"],
+                    f"department {dept.credit_code} is in {dept.region_code}",
+                    "implementation.region",
+                )
             )
             continue
         if int(dept.level) <= int(source.level):
             errors.append(
-                {
-                    "loc": [*loc, "department"],
-                    "msg": f"a delegation goes down: level {dept.level} is not below {source.level}",
-                    "type": "delegation.level",
-                }
+                field_error(
+                    [*loc, "department"],
+                    f"a delegation goes down: level {dept.level} is not below {source.level}",
+                    "delegation.level",
+                )
             )
             continue
         new_code = implementation_code(dept.credit_code, dept.level, source.basic_code)
         if session.get(IssuedCode, new_code) is not None:
             errors.append(
-                {
-                    "loc": [*loc, "department"],
-                    "msg": f"code {new_code} was issued before",
-                    "type": "code-already-issued",
-                }
+                field_error(
+                    [*loc, "department"],
+                    f"code {new_code} was issued before",
+                    "code-already-issued",
+                )
             )
             continue
         targets.append((dept, new_code))
@@ -293,10 +291,7 @@ def accept(
         errors = getattr(exc, "errors", lambda **_: [])(include_url=False)
         raise InvalidInput(
             "the local guide is not valid",
-            errors=[
-                {"loc": ["body", "guide", *e["loc"]], "msg": e["msg"], "type": e["type"]}
-                for e in errors
-            ],
+            errors=[field_error(["body", "guide", *e["loc"]], e["msg"], e["type"]) for e in errors],
         ) from None
     session.add(item)
     effective = max(body.effective_date, item.handover_date or body.effective_date)

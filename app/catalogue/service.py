@@ -39,7 +39,7 @@ from app.config import get_settings
 from app.dbtypes import utcnow
 from app.directory.models import Department, Region, SharedMaterial
 from app.directory.service import CodeLists, check_credit_code, check_region
-from app.errors import InvalidInput, NotFound, PreconditionFailed, RuleViolation
+from app.errors import InvalidInput, NotFound, PreconditionFailed, RuleViolation, field_error
 from app.security import Principal, region_prefix
 
 Errors = list[dict[str, Any]]
@@ -221,11 +221,11 @@ def _validate_entry(session: Session, data: CatalogueEntryIn, basic_code: str | 
         parent = session.get(CatalogueEntry, data.parent_basic_code)
         if parent is None:
             errors.append(
-                {
-                    "loc": ["body", "parent_basic_code"],
-                    "msg": f"no catalogue entry {data.parent_basic_code}",
-                    "type": "basic_code.unknown",
-                }
+                field_error(
+                    ["body", "parent_basic_code"],
+                    f"no catalogue entry {data.parent_basic_code}",
+                    "basic_code.unknown",
+                )
             )
     if basic_code:
         try:
@@ -236,7 +236,7 @@ def _validate_entry(session: Session, data: CatalogueEntryIn, basic_code: str | 
                 parent=data.parent_basic_code,
             )
         except CodeError as exc:
-            errors.append({"loc": ["body", "basic_code"], "msg": exc.message, "type": exc.rule})
+            errors.append(field_error(["body", "basic_code"], exc.message, exc.rule))
     return errors
 
 
@@ -300,11 +300,11 @@ def replace_entry(
     errors = _validate_entry(session, data, basic_code)
     if data.basic_code and data.basic_code != basic_code:
         errors.append(
-            {
-                "loc": ["body", "basic_code"],
-                "msg": "the basic code is the identity of the entry and cannot change",
-                "type": "basic_code.immutable",
-            }
+            field_error(
+                ["body", "basic_code"],
+                "the basic code is the identity of the entry and cannot change",
+                "basic_code.immutable",
+            )
         )
     if errors:
         raise InvalidInput("the catalogue entry is not valid", errors=errors)
@@ -699,68 +699,72 @@ def _validate_item(
         lists.check(errors, [*loc, "source"], "material_sources", m.source)
         if m.shared_material and m.shared_material not in known_shared:
             errors.append(
-                {
-                    "loc": [*loc, "shared_material"],
-                    "msg": f"no shared material {m.shared_material} (GET /api/v1/materials)",
-                    "type": "material.unknown",
-                }
+                field_error(
+                    [*loc, "shared_material"],
+                    f"no shared material {m.shared_material} (GET /api/v1/materials)",
+                    "material.unknown",
+                )
             )
     if bool(data.fees) and not data.guide.charges_fee:
         errors.append(
-            {
-                "loc": [*body, "guide", "charges_fee"],
-                "msg": "the item lists fees, so charges_fee must be true",
-                "type": "guide.charges_fee",
-            }
+            field_error(
+                [*body, "guide", "charges_fee"],
+                "the item lists fees, so charges_fee must be true",
+                "guide.charges_fee",
+            )
         )
     if data.body_nature == "3" and not data.entrusting_department:
         errors.append(
-            {
-                "loc": [*body, "entrusting_department"],
-                "msg": "a 受委托组织 names the entrusting department",
-                "type": "implementation.entrusting_department",
-            }
+            field_error(
+                [*body, "entrusting_department"],
+                "a 受委托组织 names the entrusting department",
+                "implementation.entrusting_department",
+            )
         )
 
     entry = session.get(CatalogueEntry, data.basic_code)
     if entry is None:
         errors.append(
-            {
-                "loc": [*body, "basic_code"],
-                "msg": f"basic code {data.basic_code} is not in the catalogue",
-                "type": "implementation_code.basic_code",
-            }
+            field_error(
+                [*body, "basic_code"],
+                f"basic code {data.basic_code} is not in the catalogue",
+                "implementation_code.basic_code",
+            )
         )
     department = None
     if check_credit_code(errors, [*body, "department"], data.department):
         department = session.get(Department, data.department)
         if department is None:
             errors.append(
-                {
-                    "loc": [*body, "department"],
-                    "msg": f"no department {data.department} (GET /api/v1/departments)",
-                    "type": "department.unknown",
-                }
+                field_error(
+                    [*body, "department"],
+                    f"no department {data.department} (GET /api/v1/departments)",
+                    "department.unknown",
+                )
             )
     region = check_region(session, errors, [*body, "region"], data.region, date.today())
     if department is not None:
         if data.level != department.level:
             errors.append(
-                {
-                    "loc": [*body, "level"],
-                    "msg": f"department {department.credit_code} exercises level "
-                    f"{department.level}, not {data.level}",
-                    "type": "implementation_code.level",
-                }
+                field_error(
+                    [*body, "level"],
+                    (
+                        f"department {department.credit_code} exercises level "
+                        f"{department.level}, not {data.level}"
+                    ),
+                    "implementation_code.level",
+                )
             )
         if region is not None and department.region_code != region.code:
             errors.append(
-                {
-                    "loc": [*body, "region"],
-                    "msg": f"department {department.credit_code} is in region "
-                    f"{department.region_code}, not {region.code}",
-                    "type": "implementation.region",
-                }
+                field_error(
+                    [*body, "region"],
+                    (
+                        f"department {department.credit_code} is in region "
+                        f"{department.region_code}, not {region.code}"
+                    ),
+                    "implementation.region",
+                )
             )
     built = implementation_code(data.department, data.level, data.basic_code)
     for loc, given in (([*body, "code"], data.code), (["path", "code"], path_code)):
@@ -773,15 +777,15 @@ def _validate_item(
                 department_level=department.level if department else None,
             )
         except CodeError as exc:
-            errors.append({"loc": loc, "msg": exc.message, "type": exc.rule})
+            errors.append(field_error(loc, exc.message, exc.rule))
             continue
         if given != built:
             errors.append(
-                {
-                    "loc": loc,
-                    "msg": f"code {given} does not match department + level + basic code ({built})",
-                    "type": "implementation_code.mismatch",
-                }
+                field_error(
+                    loc,
+                    f"code {given} does not match department + level + basic code ({built})",
+                    "implementation_code.mismatch",
+                )
             )
     if errors:
         raise InvalidInput("the implementation is not valid", errors=errors)
@@ -801,11 +805,7 @@ def _check_four_same(data: ImplementationIn, entry: CatalogueEntry) -> None:
             f"{entry.basic_code} and cannot be changed here; change the catalogue entry",
             type="four-same",
             errors=[
-                {
-                    "loc": ["body", f],
-                    "msg": "read-only: set by the catalogue entry",
-                    "type": "four-same",
-                }
+                field_error(["body", f], "read-only: set by the catalogue entry", "four-same")
                 for f in changed
             ],
         )
@@ -1048,7 +1048,7 @@ def patch_item(
         raise InvalidInput(
             "the patched implementation is not valid",
             errors=[
-                {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+                field_error(["body", *e["loc"]], e["msg"], e["type"])
                 for e in exc.errors(include_url=False)
             ],
         ) from None

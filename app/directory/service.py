@@ -11,7 +11,7 @@ from app.codes.rules import CodeError, RegionFacts, validate_credit_code, valida
 from app.dbtypes import utcnow
 from app.directory.models import CodeListEntry, Department, Region, SharedMaterial
 from app.directory.schemas import DepartmentIn, DepartmentOut
-from app.errors import InvalidInput, NotFound, PreconditionFailed
+from app.errors import InvalidInput, NotFound, PreconditionFailed, field_error
 from app.security import Principal
 
 
@@ -33,12 +33,11 @@ class CodeLists:
         if code is None or code in self._codes.get(list_name, {}):
             return
         errors.append(
-            {
-                "loc": loc,
-                "msg": f"{code!r} is not in code list {list_name} "
-                f"(GET /api/v1/code-lists/{list_name})",
-                "type": f"code_list.{list_name}",
-            }
+            field_error(
+                loc,
+                (f"{code!r} is not in code list {list_name} (GET /api/v1/code-lists/{list_name})"),
+                f"code_list.{list_name}",
+            )
         )
 
 
@@ -91,7 +90,7 @@ def check_region(
     try:
         validate_region_code(code, facts, on)
     except CodeError as exc:
-        errors.append({"loc": loc, "msg": exc.message, "type": exc.rule})
+        errors.append(field_error(loc, exc.message, exc.rule))
         return None
     return region
 
@@ -100,7 +99,7 @@ def check_credit_code(errors: list[dict[str, Any]], loc: list[str | int], code: 
     try:
         validate_credit_code(code)
     except CodeError as exc:
-        errors.append({"loc": loc, "msg": exc.message, "type": exc.rule})
+        errors.append(field_error(loc, exc.message, exc.rule))
         return False
     return True
 
@@ -157,30 +156,30 @@ def save_department(
     check_credit_code(errors, ["body", "credit_code"], data.credit_code)
     if credit_code and data.credit_code != credit_code:
         errors.append(
-            {
-                "loc": ["body", "credit_code"],
-                "msg": "the credit code in the body differs from the one in the path",
-                "type": "credit_code.mismatch",
-            }
+            field_error(
+                ["body", "credit_code"],
+                "the credit code in the body differs from the one in the path",
+                "credit_code.mismatch",
+            )
         )
     check_region(session, errors, ["body", "region_code"], data.region_code, date.today())
     CodeLists(session).check(errors, ["body", "level"], "levels", data.level)
     if data.parent_credit_code and session.get(Department, data.parent_credit_code) is None:
         errors.append(
-            {
-                "loc": ["body", "parent_credit_code"],
-                "msg": f"no department {data.parent_credit_code}",
-                "type": "department.unknown",
-            }
+            field_error(
+                ["body", "parent_credit_code"],
+                f"no department {data.parent_credit_code}",
+                "department.unknown",
+            )
         )
     existing = session.get(Department, code)
     if credit_code is None and existing is not None:
         errors.append(
-            {
-                "loc": ["body", "credit_code"],
-                "msg": f"department {code} exists; PUT /departments/{code} changes it",
-                "type": "department.exists",
-            }
+            field_error(
+                ["body", "credit_code"],
+                f"department {code} exists; PUT /departments/{code} changes it",
+                "department.exists",
+            )
         )
     if credit_code is not None and existing is None:
         raise NotFound(f"no department {credit_code}")
