@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export CATALOGUE_DATABASE_URL ?= sqlite:///var/catalogue.db
 
-.PHONY: run test install install-dev migrate seed lint format schemas bench clean
+.PHONY: run test install install-dev migrate seed lint format schemas bench bench-history clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -41,6 +41,9 @@ schemas: install
 
 bench: install-dev
 	$(BIN)/python bench/read.py
+
+bench-history: install-dev
+	$(BIN)/python bench/history.py
 
 clean:
 	rm -rf $(VENV) var
