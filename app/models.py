@@ -13,6 +13,7 @@ from app.catalogue.models import (
 )
 from app.directory.models import CodeListEntry, Department, Region, SharedMaterial
 from app.security import ApiKey
+from app.sync.models import IdempotencyRecord, SyncPosition
 
 metadata = SQLModel.metadata
 
@@ -23,11 +24,13 @@ __all__ = [
     "CodeListEntry",
     "Department",
     "Implementation",
+    "IdempotencyRecord",
     "IssuedCode",
     "ItemFee",
     "ItemMaterial",
     "RecordVersion",
     "Region",
     "SharedMaterial",
+    "SyncPosition",
     "metadata",
 ]

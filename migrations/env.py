@@ -10,6 +10,13 @@ from app.models import metadata
 config = context.config
 
 
+def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    """Render the app's column types as plain SQLAlchemy ones: revisions never import app."""
+    if type_ == "type" and type(obj).__name__ == "UTCDateTime":
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),
@@ -32,6 +39,7 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=metadata,
             render_as_batch=connection.dialect.name == "sqlite",
+            render_item=render_item,
         )
         with context.begin_transaction():
             context.run_migrations()
