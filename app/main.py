@@ -17,6 +17,7 @@ from app.db import get_engine
 from app.directory.router import router as directory_router
 from app.errors import PROBLEM_BASE, DomainError, field_error
 from app.observability import MetricsMiddleware, configure_logging, metrics_text
+from app.sync.router import router as sync_router
 
 PROBLEM = "application/problem+json"
 
@@ -86,6 +87,7 @@ def create_app() -> FastAPI:
     app.state.snapshots = PooledSnapshots(get_engine())
     app.include_router(catalogue_router)
     app.include_router(directory_router)
+    app.include_router(sync_router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

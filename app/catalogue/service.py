@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, text
 from sqlmodel import Session, col, select
 
 from app.catalogue.history import Event, end_of, item_as_of, lifecycle_events, overlay
@@ -108,6 +108,7 @@ def record_version(
     next_change: date | None = None,
 ) -> None:
     """Append the immutable version and its change-log row (the outbox), in this transaction."""
+    take_feed_lock(session)
     now = utcnow()
     session.execute(
         insert(RecordVersion).values(
@@ -139,6 +140,21 @@ _LATEST = (
     .order_by(col(RecordVersion.version).desc())
     .limit(1)
 )
+
+
+FEED_LOCK = 7_253_001  # PostgreSQL advisory lock key of the change feed
+
+
+def take_feed_lock(session: Session) -> None:
+    """Hold the feed lock until this transaction ends, so that change-log ``seq`` values
+    become visible in the order they were assigned (no gaps for a reader; see
+    ``app.sync.service``). SQLite has one writer at a time already."""
+    root = session.get_transaction()
+    if session.info.get("feed_locked") is root or root is None:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
+    session.info["feed_locked"] = root
 
 
 def latest_snapshot(

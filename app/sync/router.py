@@ -1,0 +1,116 @@
+"""City platforms: the change feed, bulk upserts, digests."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+
+from app.deps import Caller, ReadSession, WriteSession
+from app.errors import InvalidInput, field_error
+from app.sync import service
+from app.sync.schemas import BulkResult, ChangePage, Digest
+
+router = APIRouter(prefix="/api/v1", tags=["sync"])
+
+
+@router.get("/changes", response_model=ChangePage)
+def changes(
+    session: ReadSession,
+    after: Annotated[int, Query(ge=0, description="the last seq you hold (0 from the start)")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    region: Annotated[str | None, Query(description="items of this region and below")] = None,
+) -> ChangePage:
+    """Every change that alters what GET /items/{code} returns (and every change of a
+    catalogue entry or department), in commit order, with the full state at that version.
+    Store ``last_seq`` and ask again with ``after=last_seq``: no change is missed or repeated."""
+    rows, last = service.read_changes(session, after=after, limit=limit, region=region)
+    return ChangePage.model_validate({"changes": rows, "last_seq": last})
+
+
+def parse_items(body: bytes, content_type: str) -> list[Any]:
+    """A JSON array, or NDJSON (one item per line)."""
+    try:
+        if "ndjson" in content_type or "jsonl" in content_type:
+            return [orjson.loads(line) for line in body.splitlines() if line.strip()]
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput.field(["body"], f"not valid JSON: {exc}", "json") from None
+    if not isinstance(parsed, list):
+        raise InvalidInput(
+            "the body is a JSON array of items",
+            errors=[field_error(["body"], "expected an array", "bulk.array")],
+        )
+    return parsed
+
+
+@router.post(
+    "/sync/items",
+    response_model=BulkResult,
+    summary="Create or replace up to 1,000 implementations (JSON array or NDJSON)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/ImplementationIn"},
+                    }
+                },
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def bulk_upsert(
+    request: Request,
+    session: WriteSession,
+    caller: Caller,
+    idempotency_key: Annotated[
+        str | None, Header(description="a retry with the same key returns the first answer")
+    ] = None,
+) -> BulkResult:
+    body = await request.body()
+    items = parse_items(body, request.headers.get("content-type", ""))
+
+    def work() -> dict[str, Any]:
+        digest = service.request_hash(body)
+        if idempotency_key:
+            first = service.replay(session, caller, idempotency_key, digest)
+            if first is not None:
+                return first
+        result = service.bulk_upsert(session, items, caller)
+        if idempotency_key:
+            service.remember(session, caller, idempotency_key, digest, result)
+        return result
+
+    return BulkResult.model_validate(await run_in_threadpool(work))
+
+
+@router.get("/sync/digest", response_model=Digest)
+def digest(
+    session: ReadSession,
+    region: str | None = None,
+    department: str | None = None,
+    code_from: Annotated[str | None, Query(alias="from")] = None,
+    code_to: Annotated[str | None, Query(alias="to")] = None,
+    by: Annotated[str | None, Query(description="department or range: split the digest")] = None,
+    parts: Annotated[int, Query(ge=1, le=256)] = 16,
+    items: Annotated[bool, Query(description="list each item's code, version and hash")] = False,
+) -> Digest:
+    """Count and content hash of the items in scope, to prove a copy equal in a few requests."""
+    return Digest.model_validate(
+        service.digest(
+            session,
+            region=region,
+            department=department,
+            code_from=code_from,
+            code_to=code_to,
+            by=by,
+            parts=parts,
+            items=items,
+        )
+    )

@@ -1,0 +1,78 @@
+"""What city platforms exchange with the province."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class Change(BaseModel):
+    """One entry of the change feed, with the full state at that version."""
+
+    seq: int
+    kind: Literal["item", "entry", "department"]
+    code: str
+    version: int
+    operation: str
+    event: str
+    recorded_at: datetime
+    effective_date: date | None = None
+    decision: dict[str, Any] | None = None
+    reason: str | None = None
+    key: str | None = None
+    status_after: str | None = None
+    details: dict[str, Any] | None = None
+    next_change: date | None = None
+    item: dict[str, Any] | None = Field(
+        default=None, description="kind item: the implementation as GET /items/{code} returned it"
+    )
+    record: dict[str, Any] | None = Field(
+        default=None, description="kind entry or department: its representation"
+    )
+
+
+class ChangePage(BaseModel):
+    changes: list[Change]
+    last_seq: int = Field(description="ask again with after=last_seq")
+
+
+class ItemResult(BaseModel):
+    index: int
+    code: str | None = None
+    result: Literal["created", "updated", "unchanged", "conflict", "rejected"]
+    version: int | None = None
+    errors: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class BulkResult(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    conflict: int
+    rejected: int
+    items: list[ItemResult]
+
+
+class DigestPart(BaseModel):
+    key: str
+    count: int
+    hash: str
+    first_code: str | None = None
+    last_code: str | None = None
+
+
+class Digest(BaseModel):
+    region: str | None = None
+    department: str | None = None
+    code_from: str | None = None
+    code_to: str | None = None
+    count: int
+    hash: str
+    parts: list[DigestPart] = Field(
+        default_factory=list, description="the same by department or by code range (drill down)"
+    )
+    items: list[dict[str, Any]] | None = Field(
+        default=None, description="code, version and hash of each item (with items=true)"
+    )

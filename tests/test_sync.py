@@ -1,0 +1,259 @@
+"""City platform sync through the API: the change feed, bulk upserts, digests."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import orjson
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.catalogue.models import CatalogueEntry, Implementation
+from app.codes.rules import implementation_code
+from app.directory.models import Department
+from tests.conftest import Keys
+from tests.helpers import API, counts, problem, writable
+
+
+def read_feed(
+    client: TestClient, after: int = 0, limit: int = 97, **params: Any
+) -> tuple[list[dict[str, Any]], int]:
+    changes: list[dict[str, Any]] = []
+    while True:
+        page = client.get(
+            f"{API}/changes", params={"after": after, "limit": limit, **params}
+        ).json()
+        changes += page["changes"]
+        if page["last_seq"] == after:
+            return changes, after
+        after = page["last_seq"]
+
+
+def test_feed_pages_hold_every_item_once_with_its_state(
+    client: TestClient, session: Session
+) -> None:
+    changes, last = read_feed(client)
+    seqs = [c["seq"] for c in changes]
+    assert seqs == sorted(set(seqs))  # strictly increasing, no repeats
+    latest = {}
+    for c in changes:
+        if c["kind"] == "item":
+            latest[c["code"]] = c
+    codes = set(session.execute(select(Implementation.code)).scalars())
+    assert set(latest) == codes
+    some = next(iter(codes))
+    assert latest[some]["item"] == client.get(f"{API}/items/{some}").json()
+    assert {c["code"] for c in changes if c["kind"] == "entry"} == set(
+        session.execute(select(CatalogueEntry.basic_code)).scalars()
+    )
+    # nothing new: the same last_seq comes back
+    assert client.get(f"{API}/changes", params={"after": last}).json() == {
+        "changes": [],
+        "last_seq": last,
+    }
+
+
+def test_feed_carries_edits_cancellations_and_region_filter(
+    client: TestClient, session: Session, keys: Keys
+) -> None:
+    _, last = read_feed(client)
+    item = (
+        session.execute(select(Implementation).where(Implementation.region_code == "230102"))
+        .scalars()
+        .first()
+    )
+    other = (
+        session.execute(select(Implementation).where(Implementation.region_code == "230602"))
+        .scalars()
+        .first()
+    )
+    code, other_code = item.code, other.code
+    headers = keys.admin()
+    doc = client.get(f"{API}/items/{code}").json()
+    materials = [{k: v for k, v in m.items() if k != "position"} for m in doc["materials"]]
+    materials[0]["copies"] += 1
+    assert (
+        client.patch(
+            f"{API}/items/{code}", json={"materials": materials}, headers=headers
+        ).status_code
+        == 200
+    )
+    cancel = {
+        "decision": {"number": "哈政发〔2026〕1号", "title": "取消事项"},
+        "reason": "法律修订",
+        "effective_date": "2026-12-01",
+    }
+    assert (
+        client.post(f"{API}/items/{other_code}/cancel", json=cancel, headers=headers).status_code
+        == 200
+    )
+    changes, _ = read_feed(client, after=last)
+    assert [(c["code"], c["event"]) for c in changes] == [(code, "revise"), (other_code, "cancel")]
+    assert changes[0]["item"]["materials"][0]["copies"] == materials[0]["copies"]
+    assert (
+        changes[1]["decision"]["number"] == "哈政发〔2026〕1号"
+        and changes[1]["effective_date"] == "2026-12-01"
+    )
+    harbin, _ = read_feed(client, after=last, region="230100")
+    assert [c["code"] for c in harbin] == [code]
+
+
+def _fresh_bodies(session: Session, client: TestClient, n: int) -> list[dict[str, Any]]:
+    """n valid implementations that do not exist yet: a seeded item's guide and materials,
+    given to (department, entry) pairs that have none."""
+    template = writable(
+        client,
+        session.execute(select(Implementation.code).order_by(Implementation.code))
+        .scalars()
+        .first(),
+    )
+    taken = set(session.execute(select(Implementation.code)).scalars())
+    entries = (
+        session.execute(select(CatalogueEntry.basic_code).order_by(CatalogueEntry.basic_code))
+        .scalars()
+        .all()
+    )
+    depts = (
+        session.execute(
+            select(Department)
+            .where(Department.region_code.startswith("23"))
+            .order_by(Department.credit_code)
+        )
+        .scalars()
+        .all()
+    )  # type: ignore[attr-defined]
+    bodies = []
+    for dept in depts:
+        for basic in entries:
+            code = implementation_code(dept.credit_code, dept.level, basic)
+            if code in taken:
+                continue
+            bodies.append(
+                {
+                    **copy.deepcopy(template),
+                    "code": None,
+                    "basic_code": basic,
+                    "department": dept.credit_code,
+                    "region": dept.region_code,
+                    "level": dept.level,
+                    "materials": [{**m, "code": None} for m in template["materials"]],
+                    "fees": [{**f, "code": None} for f in template["fees"]],
+                }
+            )
+            if len(bodies) == n:
+                return bodies
+    raise AssertionError("not enough free (department, entry) pairs")
+
+
+def test_bulk_1000_with_3_bad_items(client: TestClient, session: Session, keys: Keys) -> None:
+    bodies = _fresh_bodies(session, client, 1000)
+    bodies[10]["region"] = "239999"  # unknown region
+    bodies[500]["guide"]["visits"] = -1  # out of range
+    bodies[999]["materials"][0]["necessity"] = "7"  # not in the code list
+    before = counts(session)
+    resp = client.post(f"{API}/sync/items", json=bodies, headers=keys.admin())
+    assert resp.status_code == 200, resp.text[:500]
+    result = resp.json()
+    assert (result["created"], result["rejected"]) == (997, 3)
+    rejected = {r["index"]: r["errors"] for r in result["items"] if r["result"] == "rejected"}
+    assert (
+        rejected[10][0]["loc"] == [10, "region"]
+        and rejected[10][0]["type"] == "region_code.unknown"
+    )
+    assert rejected[500][0]["loc"] == [500, "guide", "visits"]
+    assert rejected[999][0]["loc"] == [999, "materials", 0, "necessity"]
+    after = counts(session)
+    assert after["Implementation"] == before["Implementation"] + 997
+    for i in (10, 500, 999):
+        code = implementation_code(
+            bodies[i]["department"], bodies[i]["level"], bodies[i]["basic_code"]
+        )
+        assert client.get(f"{API}/items/{code}").status_code == 404
+
+
+def test_bulk_is_idempotent_and_unchanged_content_makes_no_version(
+    client: TestClient, session: Session, keys: Keys
+) -> None:
+    bodies = _fresh_bodies(session, client, 20)
+    headers = keys.sync("230000")
+    ndjson = b"\n".join(orjson.dumps(b) for b in bodies)
+    send = {**headers, "Content-Type": "application/x-ndjson", "Idempotency-Key": "batch-1"}
+    first = client.post(f"{API}/sync/items", content=ndjson, headers=send)
+    assert first.status_code == 200 and first.json()["created"] == 20
+    after_first = counts(session)
+    again = client.post(f"{API}/sync/items", content=ndjson, headers=send)
+    assert again.json() == first.json() and counts(session) == after_first
+    other_key = client.post(
+        f"{API}/sync/items", content=ndjson, headers={**send, "Idempotency-Key": "batch-2"}
+    )
+    assert (
+        other_key.json()["unchanged"] == 20
+        and counts(session)["RecordVersion"] == after_first["RecordVersion"] + 0
+    )
+    reused = problem(
+        client.post(
+            f"{API}/sync/items", json=bodies[:1], headers={**headers, "Idempotency-Key": "batch-1"}
+        ),
+        409,
+    )
+    assert reused["type"].endswith("idempotency-key-reused")
+
+
+def test_bulk_conflict_and_region_scope(client: TestClient, session: Session, keys: Keys) -> None:
+    harbin = (
+        session.execute(select(Implementation).where(Implementation.region_code.startswith("2301")))
+        .scalars()
+        .first()
+    )
+    daqing = (
+        session.execute(select(Implementation).where(Implementation.region_code.startswith("2306")))
+        .scalars()
+        .first()
+    )
+    version = harbin.version
+    body = writable(client, harbin.code)
+    body["guide"]["visits"] = (body["guide"]["visits"] + 1) % 3
+    outside = writable(client, daqing.code)
+    outside["guide"]["visits"] = (outside["guide"]["visits"] + 1) % 3
+    headers = keys.sync("230100")
+    resp = client.post(
+        f"{API}/sync/items",
+        json=[{**body, "version": version + 5}, outside, body],
+        headers=headers,
+    ).json()
+    assert [r["result"] for r in resp["items"]] == ["conflict", "rejected", "updated"]
+    assert resp["items"][0]["version"] == version
+    assert resp["items"][1]["errors"][0]["type"] == "out-of-scope"
+    problem(client.post(f"{API}/sync/items", json=[body]), 401)
+
+
+def test_digest_drills_down_to_the_changed_item(
+    client: TestClient, session: Session, keys: Keys
+) -> None:
+    whole = client.get(f"{API}/sync/digest", params={"region": "230100"}).json()
+    by_dept = client.get(
+        f"{API}/sync/digest", params={"region": "230100", "by": "department"}
+    ).json()
+    assert sum(p["count"] for p in by_dept["parts"]) == whole["count"] > 0
+    item = (
+        session.execute(select(Implementation).where(Implementation.region_code == "230102"))
+        .scalars()
+        .first()
+    )
+    code, dept = item.code, item.department_code
+    client.patch(f"{API}/items/{code}", json={"guide": {"visits": 3}}, headers=keys.admin())
+    changed = client.get(f"{API}/sync/digest", params={"region": "230100"}).json()
+    assert changed["count"] == whole["count"] and changed["hash"] != whole["hash"]
+    parts = client.get(
+        f"{API}/sync/digest", params={"region": "230100", "by": "department"}
+    ).json()["parts"]
+    differing = [
+        p["key"] for p, q in zip(parts, by_dept["parts"], strict=True) if p["hash"] != q["hash"]
+    ]
+    assert differing == [dept]
+    listed = client.get(f"{API}/sync/digest", params={"department": dept, "items": True}).json()[
+        "items"
+    ]
+    assert code in {i["code"] for i in listed}
