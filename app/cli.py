@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -10,13 +11,22 @@ import typer
 from sqlmodel import Session
 
 from app.config import get_settings
-from app.db import get_engine
+from app.db import for_writing, get_engine
 
 app = typer.Typer(
     help="service-catalogue: the government-service item catalogue", no_args_is_help=True
 )
 keys = typer.Typer(help="API keys", no_args_is_help=True)
 app.add_typer(keys, name="keys")
+sync = typer.Typer(
+    help="keep this instance in step with another (a city with its province)", no_args_is_help=True
+)
+app.add_typer(sync, name="sync")
+
+# exit codes of `catalogue sync` and `catalogue import`, for scripts
+EXIT_UNREACHABLE = 1
+EXIT_REJECTED = 2
+EXIT_DIFFERENT = 3
 
 
 @app.command()
@@ -26,8 +36,12 @@ def serve(
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
 ) -> None:
     """Serve the API (OpenAPI docs at /docs)."""
+    import os
+
     import uvicorn
 
+    # the app applies the change log to the search index in a background thread
+    os.environ.setdefault("CATALOGUE_SEARCH_INDEXER", "true")
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -131,6 +145,138 @@ def schemas(
 
     for path in write_schemas(out):
         typer.echo(f"wrote {path}")
+
+
+def _progress(label: str):  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=False,
+        disable=not sys.stderr.isatty(),
+        console=None,
+    )
+
+
+@sync.command("pull")
+def sync_pull(
+    from_: Annotated[str, typer.Option("--from", help="base URL of the instance to follow")],
+    key: Annotated[str | None, typer.Option(help="API key (reads need none)")] = None,
+    region: Annotated[str | None, typer.Option(help="only items of this region and below")] = None,
+    batch: Annotated[int, typer.Option(help="changes per request and transaction")] = 500,
+) -> None:
+    """Apply the other instance's change feed from the stored position, then compare digests.
+
+    Exit codes: 0 the copies are equal, 1 the other side cannot be reached, 3 digests differ."""
+    from app.sync.mirror import MirrorError, pull
+
+    with _progress("pulling changes") as bar:
+        task = bar.add_task("pull", total=None)
+        try:
+            result = pull(
+                lambda: Session(for_writing(get_engine())),
+                from_,
+                region=region,
+                batch=batch,
+                key=key,
+                progress=lambda done, head: bar.update(task, completed=done, total=head),
+            )
+        except MirrorError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(EXIT_UNREACHABLE) from None
+    typer.echo(
+        f"applied {result['applied']} of {result['seen']} changes, position {result['last_seq']}; "
+        f"{result['count']} items here, {result['remote_count']} there: "
+        + ("digests equal" if result["equal"] else "DIGESTS DIFFER")
+    )
+    if not result["equal"]:
+        raise typer.Exit(EXIT_DIFFERENT)
+
+
+@sync.command("push")
+def sync_push(
+    to: Annotated[str, typer.Option(help="base URL of the instance to send to")],
+    key: Annotated[str, typer.Option(help="a sync key of that instance")],
+    region: Annotated[str | None, typer.Option(help="only items of this region and below")] = None,
+    batch: Annotated[int, typer.Option(help="items per request (at most 1000)")] = 500,
+) -> None:
+    """Send the local implementations through the other instance's bulk endpoint.
+
+    Exit codes: 0 all accepted, 1 unreachable, 2 some items rejected or in conflict."""
+    from app.sync.mirror import MirrorError, push
+
+    with Session(get_engine()) as session, _progress("pushing items") as bar:
+        task = bar.add_task("push", total=None)
+        try:
+            result = push(
+                session,
+                to,
+                key,
+                region=region,
+                batch=batch,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        except MirrorError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(EXIT_UNREACHABLE) from None
+    typer.echo(
+        f"sent {result['sent']}: {result['created']} created, {result['updated']} updated, "
+        f"{result['unchanged']} unchanged, {result['conflict']} in conflict, {result['rejected']} rejected"
+    )
+    for problem in result["problems"][:20]:
+        typer.echo(f"  {problem['code']}: {problem['result']}: {problem['errors']}", err=True)
+    if result["problems"]:
+        raise typer.Exit(EXIT_REJECTED)
+
+
+def _indexer():  # type: ignore[no-untyped-def]
+    from app.search.indexer import Indexer
+    from app.search.service import SearchService, backend_from_settings
+
+    return Indexer(SearchService(backend_from_settings(get_settings())))
+
+
+@app.command()
+def reindex() -> None:
+    """Build a new search index from the database and swap it in (no downtime)."""
+    indexer = _indexer()
+    with Session(get_engine()) as session:
+        n = indexer.rebuild(session)
+        session.commit()
+        indexer.catch_up(session)
+    typer.echo(f"indexed {n} items into the {indexer.backend.name} index")
+
+
+@app.command("search-check")
+def search_check(
+    repair: Annotated[bool, typer.Option(help="index what is missing or stale")] = True,
+) -> None:
+    """Compare the search index with the database; report (and repair) differences."""
+    indexer = _indexer()
+    with Session(get_engine()) as session:
+        report = indexer.check(session, repair=repair)
+        session.commit()
+    typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+    if not report.clean and not repair:
+        raise typer.Exit(1)
+
+
+@app.command()
+def index(
+    once: Annotated[bool, typer.Option(help="catch up and exit")] = False,
+) -> None:
+    """Apply the change log to the search index (a loop; retries while the backend is down)."""
+    import threading
+
+    indexer = _indexer()
+    if once:
+        with Session(get_engine()) as session:
+            typer.echo(f"applied {indexer.catch_up(session)} changes")
+        return
+    indexer.run_forever(get_engine(), threading.Event())
 
 
 if __name__ == "__main__":

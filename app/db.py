@@ -75,12 +75,15 @@ def read_session() -> Iterator[Session]:
         yield session
 
 
+def for_writing(engine: Engine) -> Engine:
+    """The engine for transactions that write: on SQLite they take the write lock at BEGIN,
+    so a transaction that reads first never fails to upgrade its lock."""
+    return engine.execution_options(sqlite_begin="IMMEDIATE") if is_sqlite(engine) else engine
+
+
 def write_session() -> Iterator[Session]:
     """The request owns the transaction: commit when the endpoint returns, else roll back."""
-    engine = get_engine()
-    if is_sqlite(engine):
-        engine = engine.execution_options(sqlite_begin="IMMEDIATE")
-    with Session(engine) as session:
+    with Session(for_writing(get_engine())) as session:
         try:
             yield session
             session.commit()

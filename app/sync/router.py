@@ -27,7 +27,9 @@ def changes(
     catalogue entry or department), in commit order, with the full state at that version.
     Store ``last_seq`` and ask again with ``after=last_seq``: no change is missed or repeated."""
     rows, last = service.read_changes(session, after=after, limit=limit, region=region)
-    return ChangePage.model_validate({"changes": rows, "last_seq": last})
+    return ChangePage.model_validate(
+        {"changes": rows, "last_seq": last, "head_seq": service.head_seq(session)}
+    )
 
 
 def parse_items(body: bytes, content_type: str) -> list[Any]:

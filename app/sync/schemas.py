@@ -36,6 +36,7 @@ class Change(BaseModel):
 class ChangePage(BaseModel):
     changes: list[Change]
     last_seq: int = Field(description="ask again with after=last_seq")
+    head_seq: int = Field(description="the newest change's seq: how far behind you are")
 
 
 class ItemResult(BaseModel):

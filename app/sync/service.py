@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlmodel import Session, col
 
 from app.catalogue import service as catalogue
@@ -28,6 +28,11 @@ from app.security import Principal, region_prefix
 from app.sync.models import IdempotencyRecord
 
 MAX_BATCH = 1000
+
+
+def head_seq(session: Session) -> int:
+    """The newest change's seq: how far a consumer is behind."""
+    return session.execute(select(func.max(ChangeLog.seq))).scalar_one() or 0
 
 
 def read_changes(

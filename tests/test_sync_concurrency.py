@@ -1,0 +1,105 @@
+"""The feed under concurrent writers: a reader that follows it never misses a change."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import orjson
+import pytest
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from app.catalogue import service
+from app.catalogue.models import Implementation
+from app.catalogue.schemas import ImplementationIn
+from app.db import for_writing
+from app.security import Principal
+from app.sync.service import read_changes
+from tests.conftest import _postgres_database, build_database
+
+WRITERS = 4
+WRITES_EACH = 25
+
+
+@pytest.fixture
+def own_engine(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A database of its own: the writers commit for real."""
+    databases: Iterator[str] = (
+        iter([f"sqlite:///{tmp_path_factory.mktemp('feed') / 'feed.db'}"])
+        if db_url.startswith("sqlite")
+        else _postgres_database()
+    )
+    engine = build_database(next(databases))
+    yield engine
+    engine.dispose()
+    for _ in databases:
+        pass
+
+
+def test_reader_following_the_feed_ends_equal_to_the_database(own_engine: Engine) -> None:
+    with Session(own_engine) as session:
+        codes = (
+            session.execute(
+                select(Implementation.code).order_by(Implementation.code).limit(WRITERS * 3)
+            )
+            .scalars()
+            .all()
+        )
+        _, start = read_changes(session, after=0, limit=100000)
+    actor = Principal(name="writer", role="admin")
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            mine = codes[n * 3 : n * 3 + 3]
+            for i in range(WRITES_EACH):
+                code = mine[i % 3]
+                with Session(for_writing(own_engine)) as session:
+                    _, body = service.get_item_json(service.SessionSnapshots(session), code)
+                    data = service.item_input(orjson.loads(body))
+                    data["guide"]["visits"] = (data["guide"]["visits"] + 1) % 5
+                    service.replace_item(
+                        session, code, ImplementationIn.model_validate(data), actor
+                    )
+                    session.commit()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    copy: dict[str, int] = {}
+    seen: list[int] = []
+
+    def follow() -> None:
+        after = start
+        while True:
+            finished = done.is_set()
+            with Session(own_engine) as session:
+                changes, after = read_changes(session, after=after, limit=7)
+            for c in changes:
+                seen.append(c["seq"])
+                if c["kind"] == "item":
+                    copy[c["code"]] = c["item"]["version"]
+            if finished and not changes:
+                return
+
+    writers = [threading.Thread(target=write, args=(n,)) for n in range(WRITERS)]
+    reader = threading.Thread(target=follow)
+    reader.start()
+    for t in writers:
+        t.start()
+    for t in writers:
+        t.join()
+    done.set()
+    reader.join(timeout=120)
+    assert not errors, errors
+    assert seen == sorted(set(seen)) and len(seen) == WRITERS * WRITES_EACH
+    with Session(own_engine) as session:
+        current = dict(
+            session.execute(
+                select(Implementation.code, Implementation.version).where(
+                    Implementation.code.in_(codes)
+                )
+            ).all()
+        )  # type: ignore[attr-defined]
+    assert copy == current
