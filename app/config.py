@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     search_url: str = ""
     #: Send plain ``application/json`` to Elasticsearch (OpenSearch-compatible clusters).
     search_compat_json: bool = True
+    #: Apply the change log to the search index in a thread of the app (``catalogue serve``
+    #: turns it on; ``catalogue index`` runs the same loop on its own).
+    search_indexer: bool = False
     #: Province whose catalogue this instance keeps (GB/T 2260 code).
     province: str = "230000"
     #: Directory of the seed data loaded by ``catalogue seed``.

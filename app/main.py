@@ -17,6 +17,7 @@ from app.db import get_engine
 from app.directory.router import router as directory_router
 from app.errors import PROBLEM_BASE, DomainError, field_error
 from app.observability import MetricsMiddleware, configure_logging, metrics_text
+from app.search.router import router as search_router
 from app.sync.router import router as sync_router
 
 PROBLEM = "application/problem+json"
@@ -88,6 +89,7 @@ def create_app() -> FastAPI:
     app.include_router(catalogue_router)
     app.include_router(directory_router)
     app.include_router(sync_router)
+    app.include_router(search_router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

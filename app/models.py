@@ -12,6 +12,7 @@ from app.catalogue.models import (
     RecordVersion,
 )
 from app.directory.models import CodeListEntry, Department, Region, SharedMaterial
+from app.search.models import SearchGap, SearchPosition, SynonymSet
 from app.security import ApiKey
 from app.sync.models import IdempotencyRecord, SyncPosition
 
@@ -30,7 +31,10 @@ __all__ = [
     "ItemMaterial",
     "RecordVersion",
     "Region",
+    "SearchGap",
+    "SearchPosition",
     "SharedMaterial",
     "SyncPosition",
+    "SynonymSet",
     "metadata",
 ]

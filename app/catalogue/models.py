@@ -27,6 +27,8 @@ class CatalogueEntry(SQLModel, table=True):
     legal_basis: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONType))
     #: 业务办理项: [{code, name, kind}]
     handling_items: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONType))
+    #: 俗称 that citizens use; indexed for search with the entry's implementations
+    aliases: list[str] | None = Field(default=None, sa_column=Column(JSONType))
     status: str = Field(default="1", max_length=2)
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))

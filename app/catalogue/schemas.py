@@ -60,6 +60,13 @@ class CatalogueEntryIn(Strict):
     )
     legal_basis: list[LegalProvision] = Field(min_length=1)
     handling_items: list[HandlingItem] = Field(default_factory=list)
+    aliases: list[
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+    ] = Field(
+        default_factory=list,
+        max_length=30,
+        description="俗称: what citizens call the item (驾照, 社保卡…); search finds it by these",
+    )
 
 
 class CatalogueEntryOut(CatalogueEntryIn):

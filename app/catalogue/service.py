@@ -197,6 +197,7 @@ def entry_document(entry: CatalogueEntry) -> dict[str, Any]:
         "updated_at": entry.updated_at.isoformat(),
         "updated_by": entry.updated_by,
     }
+        "aliases": entry.aliases or [],
 
 
 def get_entry(session: Session, basic_code: str) -> CatalogueEntry:

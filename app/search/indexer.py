@@ -1,0 +1,261 @@
+"""The indexer: applies the change log (the transactional outbox) to the search backend.
+
+Every write commits a ``change_log`` row in its own transaction; the indexer reads the
+rows after its stored position, in ``seq`` order, loads each item's representation in force
+today, and indexes it (external versions: an older update never overwrites a newer one).
+The position moves only after the backend has taken the batch, so nothing is lost while
+the backend is down: :meth:`Indexer.run_forever` retries with backoff and catches up.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, func
+from sqlmodel import Session, col, select
+
+from app.catalogue.models import CatalogueEntry, ChangeLog, Implementation, RecordVersion
+from app.catalogue.service import SessionSnapshots, get_item_json
+from app.errors import NotFound
+from app.search.backends import SearchBackend, chunks
+from app.search.models import SearchPosition
+from app.search.service import SearchService, item_search_document
+
+log = logging.getLogger("app.search.indexer")
+
+
+@dataclass
+class CheckReport:
+    missing: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    repaired: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return not (self.missing or self.stale or self.extra)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "missing": len(self.missing),
+            "stale": len(self.stale),
+            "extra": len(self.extra),
+            "repaired": self.repaired,
+            "examples": (self.missing + self.stale + self.extra)[:10],
+        }
+
+
+class Indexer:
+    def __init__(self, service: SearchService, name: str | None = None) -> None:
+        self.service = service
+        self.backend: SearchBackend = service.backend
+        self.name = name or self.backend.name
+
+    # --- position ----------------------------------------------------------------------
+
+    def position(self, session: Session) -> SearchPosition:
+        pos = session.get(SearchPosition, self.name)
+        if pos is None:
+            pos = SearchPosition(name=self.name, last_seq=0)
+            session.add(pos)
+            session.flush()
+        return pos
+
+    # --- documents ---------------------------------------------------------------------
+
+    def documents(
+        self, session: Session, codes: list[str]
+    ) -> tuple[list[dict[str, Any]], list[tuple[str, int]]]:
+        """Index documents of the items as they stand today; (code, version) to delete for
+        codes that no longer exist."""
+        self.service.prepare(session)
+        snapshots = SessionSnapshots(session)
+        aliases: dict[str, list[str]] = {}
+        docs, gone = [], []
+        for code in codes:
+            try:
+                _, body = get_item_json(snapshots, code)
+            except NotFound:
+                gone.append((code, 1 << 40))
+                continue
+            item = orjson.loads(body)
+            basic = item["basic_code"]
+            if basic not in aliases:
+                entry = session.get(CatalogueEntry, basic)
+                aliases[basic] = list(entry.aliases or []) if entry else []
+            docs.append(
+                item_search_document(
+                    item, aliases[basic], self.service.analyzer, self.service.labels()
+                )
+            )
+        return docs, gone
+
+    def _codes_for(self, session: Session, rows: list[ChangeLog]) -> list[str]:
+        codes: dict[str, None] = {}
+        for row in rows:
+            if row.kind == "item":
+                codes[row.code] = None
+            elif row.kind == "entry":  # aliases live on the entry
+                for c in session.exec(
+                    select(Implementation.code).where(Implementation.basic_code == row.code)
+                ):
+                    codes[c] = None
+            elif row.kind == "department":
+                for c in session.exec(
+                    select(Implementation.code).where(Implementation.department_code == row.code)
+                ):
+                    codes[c] = None
+        return list(codes)
+
+    # --- applying the log -------------------------------------------------------------
+
+    def run_once(self, session: Session, batch: int = 500) -> int:
+        """Apply the next batch of changes; returns how many change rows were applied.
+        Raises if the backend fails (the position is not moved). The caller commits."""
+        pos = self.position(session)
+        rows = list(
+            session.exec(
+                select(ChangeLog)
+                .where(col(ChangeLog.seq) > pos.last_seq)
+                .order_by(col(ChangeLog.seq))
+                .limit(batch)
+            )
+        )
+        swept = self._sweep_due(session, pos)
+        if not rows:
+            return swept
+        docs, gone = self.documents(session, self._codes_for(session, rows))
+        self.backend.upsert(docs)
+        self.backend.delete(gone)
+        pos.last_seq = int(rows[-1].seq or 0)
+        session.add(pos)
+        session.flush()
+        return len(rows)
+
+    def _sweep_due(self, session: Session, pos: SearchPosition) -> int:
+        """Items whose scheduled lifecycle event took effect since the last sweep (a
+        handover date, a future cancellation) show another status without a new change
+        row: index them again once a day."""
+        today = date.today()
+        since = pos.swept_on or today
+        if since >= today and pos.swept_on is not None:
+            return 0
+        codes = list(
+            session.exec(
+                select(RecordVersion.code)
+                .where(
+                    RecordVersion.kind == "item",
+                    col(RecordVersion.next_change) > since,
+                    col(RecordVersion.next_change) <= today,
+                )
+                .distinct()
+            )
+        )
+        if codes:
+            docs, gone = self.documents(session, codes)
+            self.backend.upsert(docs)
+            self.backend.delete(gone)
+        pos.swept_on = today
+        session.add(pos)
+        session.flush()
+        return len(codes)
+
+    def catch_up(self, session: Session, batch: int = 500) -> int:
+        total = 0
+        while n := self.run_once(session, batch):
+            total += n
+            session.commit()
+        session.commit()
+        return total
+
+    def run_forever(
+        self,
+        engine: Engine,
+        stop: threading.Event,
+        interval: float = 0.5,
+        max_backoff: float = 30.0,
+    ) -> None:
+        """Poll the change log until ``stop`` is set; back off while the backend is down."""
+        delay = interval
+        while not stop.is_set():
+            try:
+                with Session(engine) as session:
+                    applied = self.run_once(session)
+                    session.commit()
+                delay = interval
+                if applied:
+                    continue
+            except Exception as exc:  # the backend is down or refused: retry later
+                log.warning("search indexer: %s: %s; retrying in %.1fs", type(exc).__name__,
+                            str(exc)[:200], delay)  # fmt: skip
+                stop.wait(delay)
+                delay = min(delay * 2, max_backoff)
+                continue
+            stop.wait(interval)
+
+    # --- rebuilding and checking -------------------------------------------------------
+
+    def _all_codes(self, session: Session) -> list[str]:
+        return list(session.exec(select(Implementation.code).order_by(Implementation.code)))
+
+    def build(self, session: Session, batch: int = 1000) -> int:
+        """Build a new index from the database and swap it in (the position is left)."""
+        codes = self._all_codes(session)
+
+        def batches() -> Iterator[list[dict[str, Any]]]:
+            for part in chunks(codes, batch):
+                yield self.documents(session, part)[0]
+
+        self.backend.rebuild(batches())
+        return len(codes)
+
+    def rebuild(self, session: Session, batch: int = 1000) -> int:
+        """Build a new index from the database and swap it in; the position moves to the
+        change-log head read before the build (later changes are applied after)."""
+        head = session.exec(select(func.max(ChangeLog.seq))).one() or 0
+        n = self.build(session, batch)
+        pos = self.position(session)
+        pos.last_seq = int(head)
+        pos.swept_on = date.today()
+        session.add(pos)
+        session.flush()
+        return n
+
+    def check(self, session: Session, repair: bool = False) -> CheckReport:
+        """Compare every item's version and status in force today with the index."""
+        indexed = self.backend.versions()
+        report = CheckReport()
+        wanted: dict[str, dict[str, Any]] = {}
+        for part in chunks(self._all_codes(session), 500):
+            for doc in self.documents(session, part)[0]:
+                wanted[doc["code"]] = doc
+        for code, doc in wanted.items():
+            have = indexed.get(code)
+            if have is None:
+                report.missing.append(code)
+            elif have != (doc["version"], doc["status"]):
+                report.stale.append(code)
+        report.extra = [c for c in indexed if c not in wanted]
+        if repair and not report.clean:
+            fix = [wanted[c] for c in report.missing + report.stale]
+            for part in chunks(fix, 500):
+                self.backend.upsert(part)
+            self.backend.delete([(c, indexed[c][0]) for c in report.extra])
+            report.repaired = len(fix) + len(report.extra)
+        return report
+
+
+def wait_for(predicate: Any, timeout: float = 10.0, step: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return bool(predicate())

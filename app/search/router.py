@@ -1,0 +1,146 @@
+"""Citizen search, suggestions, search gaps and the synonym table. Thin: see the service."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
+from pydantic import BaseModel, Field
+
+from app.config import get_settings
+from app.db import get_engine
+from app.deps import Caller, ExpectedVersion, ReadSession, WriteSession
+from app.errors import Forbidden
+from app.search import service
+from app.search.indexer import Indexer
+from app.search.service import SearchService, backend_from_settings
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """With ``CATALOGUE_SEARCH_INDEXER=true`` (``catalogue serve`` sets it) the app applies
+    the change log to the index in a background thread, never in a request."""
+    stop = threading.Event()
+    thread = None
+    if get_settings().search_indexer:
+        indexer = Indexer(search_service_of(app))
+        thread = threading.Thread(
+            target=indexer.run_forever,
+            args=(get_engine(), stop),
+            name="search-indexer",
+            daemon=True,
+        )
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        if thread:
+            thread.join(timeout=5)
+
+
+router = APIRouter(prefix="/api/v1", tags=["search"], lifespan=lifespan)
+
+
+def search_service_of(app: FastAPI) -> SearchService:
+    found = getattr(app.state, "search", None)
+    if found is None:
+        found = app.state.search = SearchService(backend_from_settings(get_settings()))
+    return found
+
+
+def search_service(request: Request) -> SearchService:
+    return search_service_of(request.app)
+
+
+Search = Annotated[SearchService, Depends(search_service)]
+
+
+@router.get("/search")
+def search(
+    session: ReadSession,
+    svc: Search,
+    q: Annotated[str | None, Query(description="what the citizen wants done, in any words")] = None,
+    region: Annotated[
+        str | None, Query(description="where the citizen is: one hit per catalogue entry")
+    ] = None,
+    department: Annotated[str | None, Query(description="credit code(s), comma-separated")] = None,
+    type: Annotated[str | None, Query(description="item type code(s)")] = None,
+    audience: Annotated[str | None, Query(description="audience code(s)")] = None,
+    theme: Annotated[str | None, Query(description="theme code(s)")] = None,
+    online: Annotated[str | None, Query(description="true: handled online")] = None,
+    status: Annotated[
+        str | None, Query(description="status code(s); default leaves out 3 and 4")
+    ] = None,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict[str, Any]:
+    """Search items. With ``region``, what applies there: that region's implementation, or
+    its city's or province's where the item is handled higher up."""
+    result = svc.search(
+        session,
+        q=q,
+        region=region,
+        department=department,
+        item_type=type,
+        audience=audience,
+        theme=theme,
+        online=online,
+        status=status,
+        cursor=cursor,
+        limit=limit,
+    )
+    session.commit()  # a zero/low-result query was recorded
+    return result
+
+
+@router.get("/suggest")
+def suggest(
+    session: ReadSession,
+    svc: Search,
+    q: Annotated[str, Query(min_length=1, max_length=50, description="what has been typed")],
+    region: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=20)] = 10,
+) -> dict[str, Any]:
+    """As-you-type completion: Chinese prefixes, pinyin and initials."""
+    return svc.suggest(session, q, region, limit)
+
+
+@router.get("/search/gaps")
+def search_gaps(
+    session: ReadSession,
+    caller: Caller,
+    days: Annotated[int, Query(ge=1, le=365)] = 30,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """Queries that found nothing or little, with counts: the aliases and synonyms to add."""
+    if caller.role not in ("editor", "admin"):
+        raise Forbidden(f"key {caller.name!r} ({caller.role}) may not read search gaps")
+    return service.list_gaps(session, days=days, limit=limit)
+
+
+class SynonymsIn(BaseModel):
+    groups: list[list[str]] = Field(
+        max_length=5000, description='groups of equivalent terms, e.g. [["驾照", "驾驶证"]]'
+    )
+
+
+@router.get("/synonyms")
+def get_synonyms(session: ReadSession) -> dict[str, Any]:
+    """The synonym table in use (version 0: the built-in vocabulary)."""
+    return service.synonym_document(session)
+
+
+@router.put("/synonyms")
+def put_synonyms(
+    session: WriteSession,
+    caller: Caller,
+    expected: ExpectedVersion,
+    body: Annotated[SynonymsIn, Body()],
+) -> dict[str, Any]:
+    """Replace the synonym table (admin). Applies to the next query; no reindex needed."""
+    caller.require_admin()
+    return service.replace_synonyms(session, body.groups, caller.name, expected)

@@ -1,0 +1,554 @@
+"""Citizen search: query analysis, filters, region collapse, facets, suggestions, gaps and
+synonyms. Framework-free: the router turns these results and errors into HTTP.
+
+:class:`SearchEngine` needs only a backend (the relevance suite drives it directly);
+:class:`SearchService` adds what lives in the database (regions, labels, synonyms, gaps).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, col, select
+
+from app.catalogue.models import CatalogueEntry
+from app.catalogue.service import decode_cursor, encode_cursor
+from app.config import Settings
+from app.db import normalise_url
+from app.dbtypes import utcnow
+from app.directory.models import CodeListEntry, Department, Region
+from app.errors import InvalidInput, field_error
+from app.search.analysis import (
+    DEFAULT_SYNONYMS,
+    Analyzer,
+    QueryTerms,
+    Synonyms,
+    add_user_words,
+    corpus_stop_words,
+    highlight,
+    normalise,
+    words,
+)
+from app.search.backends import (
+    ElasticsearchBackend,
+    Filters,
+    Hit,
+    Result,
+    SearchBackend,
+    TantivyBackend,
+    Terms,
+)
+from app.search.models import SearchGap, SynonymSet
+
+#: statuses a citizen sees unless ``status`` asks otherwise (3 cancelled and 4 pending out)
+DEFAULT_STATUSES = ["1", "2", "5", "6"]
+ALL_STATUSES = {"1", "2", "3", "4", "5", "6"}
+#: a query with at most this many results is recorded as a gap
+LOW_RESULTS = 2
+#: with a region, how many matches are collapsed (one per catalogue entry)
+COLLAPSE_WINDOW = 2000
+
+
+def backend_from_settings(settings: Settings) -> SearchBackend:
+    """Empty ``search_url``: the embedded index next to the SQLite database (or in ``var/``);
+    ``http(s)://…``: Elasticsearch."""
+    if settings.search_url:
+        return ElasticsearchBackend(settings.search_url, compat_json=settings.search_compat_json)
+    url = make_url(normalise_url(settings.database_url))
+    if url.drivername.startswith("sqlite") and url.database not in (None, "", ":memory:"):
+        directory = Path(url.database).parent / "search-index"  # type: ignore[arg-type]
+    else:
+        directory = Path.cwd() / "var" / "search-index"
+    return TantivyBackend(directory)
+
+
+# --- the engine: analysis + backend, no database ------------------------------------
+
+
+@dataclass
+class SearchRequest:
+    q: str = ""
+    region_chain: list[str] | None = None  # the region and its ancestors, most specific first
+    filters: Filters = field(default_factory=dict)
+    statuses: list[str] = field(default_factory=lambda: list(DEFAULT_STATUSES))
+    offset: int = 0
+    limit: int = 20
+    facets: bool = True
+
+
+@dataclass
+class SearchPage:
+    total: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+    terms: QueryTerms
+    next_offset: int | None
+    took_ms: float
+
+
+class SearchEngine:
+    def __init__(self, backend: SearchBackend, analyzer: Analyzer | None = None) -> None:
+        self.backend = backend
+        self.analyzer = analyzer or Analyzer()
+
+    def search(self, req: SearchRequest, synonyms: Synonyms | None = None) -> SearchPage:
+        started = time.perf_counter()
+        terms = self.analyzer.query_terms(req.q, synonyms) if req.q.strip() else QueryTerms()
+        if req.q.strip() and not terms:
+            return SearchPage(0, [], {}, terms, None, (time.perf_counter() - started) * 1000)
+        filters = dict(req.filters)
+        filters["status"] = req.statuses
+        weighted = terms.weighted()
+        if req.region_chain:
+            filters["region_code"] = req.region_chain
+            raw = self.backend.search(
+                weighted,
+                filters,
+                offset=0,
+                limit=COLLAPSE_WINDOW,
+                facets=False,
+                prefer=terms.prefer,
+            )
+            rank = {code: i for i, code in enumerate(req.region_chain)}
+            best: dict[str, Hit] = {}
+            for hit in raw.hits:  # the most specific region wins, then the better score
+                key = hit.doc["basic_code"]
+                seen = best.get(key)
+                if seen is None or (rank[hit.doc["region_code"]], -hit.score) < (
+                    rank[seen.doc["region_code"]],
+                    -seen.score,
+                ):
+                    best[key] = hit
+            chosen = [h for h in raw.hits if best.get(h.doc["basic_code"]) is h]
+            facets: dict[str, dict[str, int]] = {}
+            if req.facets:
+                for name, fld in (("type", "item_type"), ("department", "department_code"),
+                                  ("region", "region_code"), ("theme", "themes")):  # fmt: skip
+                    counts: dict[str, int] = {}
+                    for h in chosen:
+                        values = h.doc.get(fld)
+                        for v in values if isinstance(values, list) else [values]:
+                            if v:
+                                counts[v] = counts.get(v, 0) + 1
+                    facets[name] = counts
+            total = len(chosen)
+            hits = chosen[req.offset : req.offset + req.limit]
+        else:
+            raw = self._window(weighted, filters, req.offset + req.limit, req.facets, terms.prefer)
+            total, facets = raw.total, raw.facets
+            hits = raw.hits[req.offset : req.offset + req.limit]
+        end = req.offset + len(hits)
+        return SearchPage(
+            total=total,
+            hits=hits,
+            facets=facets,
+            terms=terms,
+            next_offset=end if end < total and hits else None,
+            took_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def _window(
+        self, terms: Terms, filters: Filters, want: int, facets: bool, prefer: Terms = ()
+    ) -> Result:
+        """The first ``want`` hits in (score, code) order: equal scores straddling the cut
+        are all fetched, so that pages never overlap and both backends agree."""
+        n = want + 20
+        raw = self.backend.search(terms, filters, offset=0, limit=n, facets=facets, prefer=prefer)
+        while len(raw.hits) >= n and len(raw.hits) > want:
+            boundary = round(raw.hits[want - 1].score, 3)
+            if min(round(h.score, 3) for h in raw.hits) < boundary:
+                break
+            n *= 4
+            again = self.backend.search(
+                terms, filters, offset=0, limit=n, facets=False, prefer=prefer
+            )
+            raw = Result(raw.total, again.hits, raw.facets)
+        return raw
+
+    def suggest(
+        self, q: str, region_chain: list[str] | None, limit: int = 10
+    ) -> list[dict[str, str]]:
+        key = re.sub(r"\s+", "", normalise(q))
+        if not key:
+            return []
+        filters: Filters = {"status": list(DEFAULT_STATUSES)}
+        if region_chain:
+            filters["region_code"] = region_chain
+        raw = self.backend.search(
+            [("prefix", key[:24], 1.0)], filters, offset=0, limit=200, facets=False
+        )
+        rank = {code: i for i, code in enumerate(region_chain or [])}
+        best: dict[str, Hit] = {}
+        for hit in raw.hits:
+            k = hit.doc["basic_code"] if region_chain else hit.doc["name"]
+            seen = best.get(k)
+            if seen is None or rank.get(hit.doc["region_code"], 0) < rank.get(
+                seen.doc["region_code"], 0
+            ):
+                best[k] = hit
+        ordered = sorted(best.values(), key=lambda h: (len(h.doc["name"]), h.doc["name"]))
+        return [{"text": h.doc["name"], "code": h.doc["code"]} for h in ordered[:limit]]
+
+
+# --- documents ---------------------------------------------------------------------
+
+
+def item_search_document(
+    item: dict[str, Any],
+    aliases: list[str],
+    analyzer: Analyzer,
+    labels: dict[str, dict[str, str]],
+) -> dict[str, Any]:
+    """What the backends index for one item (the representation GET /items returns)."""
+    guide = item.get("guide") or {}
+    online = bool((guide.get("online") or {}).get("available"))
+    type_label = labels.get("item_types", {}).get(item["item_type"], "")
+    theme_labels = [labels.get("themes", {}).get(t, "") for t in item.get("themes") or []]
+    doc: dict[str, Any] = {
+        "code": item["code"],
+        "basic_code": item["basic_code"],
+        "name": item["name"],
+        "department_code": item["department"]["code"],
+        "department_name": item["department"]["name"],
+        "region_code": item["region"]["code"],
+        "region_name": item["region"]["name"],
+        "level": item.get("level") or "",
+        "item_type": item["item_type"],
+        "audience": list(item.get("audience") or []),
+        "themes": list(item.get("themes") or []),
+        "online": "true" if online else "false",
+        "status": item["status"],
+        "version": int(item["version"]),
+    }
+    doc.update(
+        analyzer.document_fields(
+            item["name"],
+            aliases,
+            [item["department"]["name"], item["region"]["name"], type_label, *theme_labels],
+        )
+    )
+    return doc
+
+
+# --- the service: what lives in the database ------------------------------------------
+
+
+class SearchService:
+    """One per process: caches regions, labels and the synonym version it last read."""
+
+    def __init__(self, backend: SearchBackend) -> None:
+        self.backend = backend
+        self.engine = SearchEngine(backend)
+        self._lock = threading.Lock()
+        self._prepared = False
+        self._regions: dict[str, tuple[str, str | None]] = {}
+        self._region_names: list[tuple[str, str]] = []
+        self._labels: dict[str, dict[str, str]] = {}
+        self._departments: dict[str, str] = {}
+        self._synonyms: Synonyms | None = None
+
+    @property
+    def analyzer(self) -> Analyzer:
+        return self.engine.analyzer
+
+    def prepare(self, session: Session) -> None:
+        """Load the user dictionary (the catalogue's names and aliases), corpus stop words,
+        regions and labels: once per process."""
+        if self._prepared:
+            return
+        with self._lock:
+            if self._prepared:
+                return
+            entries = session.exec(select(CatalogueEntry.name, CatalogueEntry.aliases)).all()
+            names = [n for n, _ in entries]
+            add_user_words([*names, *[a for _, al in entries for a in al or []]])
+            self.analyzer.stop |= corpus_stop_words(names)
+            for r in session.exec(select(Region)):
+                self._regions[r.code] = (r.name, r.parent_code)
+            self._labels = {}
+            for c in session.exec(select(CodeListEntry)):
+                self._labels.setdefault(c.list_name, {})[c.code] = c.label
+            self._departments = {d.credit_code: d.name for d in session.exec(select(Department))}
+            self._region_names = self._region_keys()
+            self._prepared = True
+
+    def refresh(self) -> None:
+        self._prepared = False
+
+    def labels(self) -> dict[str, dict[str, str]]:
+        return self._labels
+
+    def _region_keys(self) -> list[tuple[str, str]]:
+        """(name, code) of the province's regions, full and short names, longest first."""
+        from app.config import get_settings
+
+        province = get_settings().province[:2]
+        keys: dict[str, str] = {}
+        for code, (name, _) in self._regions.items():
+            if not code.startswith(province):
+                continue
+            keys.setdefault(name, code)
+            short = re.sub(r"(特别行政区|自治州|自治县|地区|省|市|区|县|盟|旗)$", "", name)
+            if len(short) >= 2:
+                keys.setdefault(short, code)
+        return sorted(keys.items(), key=lambda kv: -len(kv[0]))
+
+    def region_chain(self, code: str) -> list[str]:
+        chain = []
+        seen: str | None = code
+        while seen and seen in self._regions and seen not in chain:
+            chain.append(seen)
+            seen = self._regions[seen][1]
+        return chain
+
+    def synonyms(self, session: Session) -> Synonyms:
+        version = session.exec(select(func.max(SynonymSet.version))).one() or 0
+        cached = self._synonyms
+        if cached is None or cached.version != version:
+            if version:
+                row = session.get(SynonymSet, version)
+                groups = row.groups if row else []
+            else:
+                groups = DEFAULT_SYNONYMS
+            cached = self._synonyms = Synonyms(groups, version)
+        return cached
+
+    # --- search ------------------------------------------------------------------------
+
+    def search(
+        self,
+        session: Session,
+        *,
+        q: str | None,
+        region: str | None,
+        department: str | None,
+        item_type: str | None,
+        audience: str | None,
+        theme: str | None,
+        online: str | None,
+        status: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> dict[str, Any]:
+        started = time.perf_counter()
+        self.prepare(session)
+        errors: list[dict[str, Any]] = []
+        text = (q or "").strip()
+        if len(text) > 100:
+            errors.append(field_error(["query", "q"], "at most 100 characters", "q.length"))
+        filters: Filters = {}
+        for fld, value in (("department_code", department), ("item_type", item_type),
+                           ("audience", audience), ("themes", theme)):  # fmt: skip
+            if value:
+                filters[fld] = [v.strip() for v in value.split(",") if v.strip()]
+        if online is not None:
+            if online.lower() not in ("true", "false"):
+                errors.append(field_error(["query", "online"], "true or false", "online"))
+            else:
+                filters["online"] = [online.lower()]
+        statuses = list(DEFAULT_STATUSES)
+        if status:
+            statuses = [s.strip() for s in status.split(",") if s.strip()]
+            bad = [s for s in statuses if s not in ALL_STATUSES]
+            if bad:
+                errors.append(
+                    field_error(
+                        ["query", "status"],
+                        f"unknown status {', '.join(bad)} (code list item_statuses: 1–6)",
+                        "code_list.item_statuses",
+                    )
+                )
+        chain: list[str] | None = None
+        if region:
+            if region not in self._regions:
+                errors.append(
+                    field_error(
+                        ["query", "region"], f"unknown region {region}", "region_code.unknown"
+                    )
+                )
+            else:
+                chain = self.region_chain(region)
+        offset = 0
+        raw_cursor = decode_cursor(cursor)
+        if raw_cursor is not None:
+            if not raw_cursor.startswith("o:") or not raw_cursor[2:].isdigit():
+                errors.append(
+                    field_error(["query", "cursor"], "not a cursor of this API", "cursor")
+                )
+            else:
+                offset = int(raw_cursor[2:])
+        if errors:
+            raise InvalidInput(f"{len(errors)} query parameter(s) are not valid", errors=errors)
+        detected = None
+        if text and chain is None:  # 道里区 社保: the region named in the query applies
+            for name, code in self._region_names:
+                if name in normalise(text) and normalise(text).replace(name, "").strip():
+                    detected = code
+                    text = normalise(text).replace(name, " ").strip()
+                    chain = self.region_chain(code)
+                    break
+        page = self.engine.search(
+            SearchRequest(
+                q=text,
+                region_chain=chain,
+                filters=filters,
+                statuses=statuses,
+                offset=offset,
+                limit=limit,
+            ),
+            self.synonyms(session),
+        )
+        if text and offset == 0 and page.total <= LOW_RESULTS:
+            session.add(
+                SearchGap(query=(q or "").strip()[:200], region=region or detected, hits=page.total)
+            )
+        return {
+            "total": page.total,
+            "took_ms": round((time.perf_counter() - started) * 1000, 2),
+            "region": detected or region,
+            "hits": [self._hit(h, page.terms) for h in page.hits],
+            "facets": self._facets(page.facets),
+            "next_cursor": encode_cursor(f"o:{page.next_offset}") if page.next_offset else None,
+        }
+
+    def _hit(self, hit: Hit, terms: QueryTerms) -> dict[str, Any]:
+        d = hit.doc
+        fragments = highlight(d["name"], terms)
+        return {
+            "code": d["code"],
+            "basic_code": d["basic_code"],
+            "name": d["name"],
+            "department": {"code": d["department_code"], "name": d.get("department_name")},
+            "region": {"code": d["region_code"], "name": d.get("region_name")},
+            "type": {
+                "code": d["item_type"],
+                "label": self._labels.get("item_types", {}).get(d["item_type"]),
+            },
+            "status": d["status"],
+            "online": d.get("online") == "true",
+            "score": round(hit.score, 4),
+            "highlight": {"name": fragments} if fragments else {},
+        }
+
+    def _facets(self, facets: dict[str, dict[str, int]]) -> dict[str, list[dict[str, Any]]]:
+        def label(name: str, key: str) -> str | None:
+            if name == "type":
+                return self._labels.get("item_types", {}).get(key)
+            if name == "theme":
+                return self._labels.get("themes", {}).get(key)
+            if name == "department":
+                return self._departments.get(key)
+            return self._regions.get(key, (None, None))[0]
+
+        return {
+            name: [
+                {"key": k, "label": label(name, k), "count": c}
+                for k, c in sorted(facets.get(name, {}).items(), key=lambda kv: (-kv[1], kv[0]))
+            ]
+            for name in ("type", "department", "region", "theme")
+        }
+
+    def suggest(self, session: Session, q: str, region: str | None, limit: int) -> dict[str, Any]:
+        self.prepare(session)
+        chain = None
+        if region:
+            if region not in self._regions:
+                raise InvalidInput.field(
+                    ["query", "region"], f"unknown region {region}", "region_code.unknown"
+                )
+            chain = self.region_chain(region)
+        return {"suggestions": self.engine.suggest(q, chain, limit)}
+
+
+# --- gaps and synonyms -----------------------------------------------------------------
+
+
+def list_gaps(session: Session, *, days: int, limit: int) -> dict[str, Any]:
+    since = utcnow() - timedelta(days=days)
+    rows = session.exec(
+        select(
+            SearchGap.query,
+            SearchGap.region,
+            func.count(),
+            func.max(SearchGap.hits),
+            func.max(SearchGap.recorded_at),
+        )
+        .where(col(SearchGap.recorded_at) >= since)
+        .group_by(SearchGap.query, SearchGap.region)
+        .order_by(func.count().desc(), SearchGap.query)
+        .limit(limit)
+    ).all()
+    return {
+        "since": since.isoformat(),
+        "gaps": [
+            {
+                "query": q,
+                "region": r,
+                "count": n,
+                "max_hits": h,
+                "last_seen": last.isoformat() if isinstance(last, datetime) else str(last),
+            }
+            for q, r, n, h, last in rows
+        ],
+    }
+
+
+def synonym_document(session: Session) -> dict[str, Any]:
+    row = session.exec(select(SynonymSet).order_by(col(SynonymSet.version).desc())).first()
+    if row is None:
+        return {"version": 0, "groups": DEFAULT_SYNONYMS, "updated_at": None, "updated_by": None}
+    return {
+        "version": row.version,
+        "groups": row.groups,
+        "updated_at": row.updated_at.isoformat(),
+        "updated_by": row.updated_by,
+    }
+
+
+def replace_synonyms(
+    session: Session, groups: list[list[str]], actor_name: str, expected: int | None
+) -> dict[str, Any]:
+    """Append a new version of the synonym table (versions are kept; the newest applies)."""
+    from app.errors import PreconditionFailed
+
+    current = session.exec(select(func.max(SynonymSet.version))).one() or 0
+    if expected is not None and expected != current:
+        raise PreconditionFailed(
+            f"the synonym table is at version {current}; you sent If-Match {expected}",
+            extra={"current_version": current},
+        )
+    errors = []
+    for i, group in enumerate(groups):
+        terms = [t.strip() for t in group]
+        if len({normalise(t) for t in terms if t}) < 2:
+            errors.append(
+                field_error(
+                    ["body", "groups", i], "a group needs two different terms", "synonyms.group"
+                )
+            )
+        for j, t in enumerate(terms):
+            if not t or len(t) > 50 or not words(normalise(t)):
+                errors.append(
+                    field_error(
+                        ["body", "groups", i, j], "1–50 characters of text", "synonyms.term"
+                    )
+                )
+    if errors:
+        raise InvalidInput("the synonym table is not valid", errors=errors)
+    session.add(
+        SynonymSet(
+            version=current + 1,
+            groups=[[t.strip() for t in g] for g in groups],
+            updated_by=actor_name,
+        )
+    )
+    session.flush()
+    return synonym_document(session)
