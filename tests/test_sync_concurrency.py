@@ -79,7 +79,7 @@ def test_reader_following_the_feed_ends_equal_to_the_database(own_engine: Engine
             for c in changes:
                 seen.append(c["seq"])
                 if c["kind"] == "item":
-                    copy[c["code"]] = c["item"]["version"]
+                    copy[c["code"]] = c["version"]
             if finished and not changes:
                 return
 

@@ -248,6 +248,7 @@ def list_adjustments(
 ) -> list[dict[str, Any]]:
     """动态调整公示: lifecycle events, newest first."""
     from app.catalogue.models import CatalogueEntry, Implementation
+    from app.catalogue.service import with_prefix
     from app.security import region_prefix
 
     stmt = (
@@ -262,7 +263,7 @@ def list_adjustments(
     if event:
         stmt = stmt.where(RecordVersion.event == event)
     if region:
-        stmt = stmt.where(col(Implementation.region_code).startswith(region_prefix(region)))
+        stmt = stmt.where(*with_prefix(Implementation.region_code, region_prefix(region)))
     if department:
         stmt = stmt.where(Implementation.department_code == department)
     if before_id:

@@ -58,6 +58,12 @@ STATUS_LABELS_EN = {
 }
 
 
+def with_prefix(column: Any, prefix: str) -> tuple[Any, Any]:
+    """``column`` starts with ``prefix``, as a range an index can serve (SQLite will not use
+    an index for LIKE 'prefix%'). Codes are ASCII, so "~" sorts after every character."""
+    return col(column) >= prefix, col(column) < prefix + "~"
+
+
 # --- cursors -------------------------------------------------------------------------
 
 
@@ -191,13 +197,13 @@ def entry_document(entry: CatalogueEntry) -> dict[str, Any]:
         "parent_basic_code": entry.parent_basic_code,
         "legal_basis": entry.legal_basis,
         "handling_items": entry.handling_items,
+        "aliases": entry.aliases or [],
         "status": entry.status,
         "version": entry.version,
         "created_at": entry.created_at.isoformat(),
         "updated_at": entry.updated_at.isoformat(),
         "updated_by": entry.updated_by,
     }
-        "aliases": entry.aliases or [],
 
 
 def get_entry(session: Session, basic_code: str) -> CatalogueEntry:
@@ -272,7 +278,7 @@ def create_entry(session: Session, data: CatalogueEntryIn, actor: Principal) -> 
             else f"{owner}{data.item_type}{data.domain}"
         )
         issued = session.exec(
-            select(IssuedCode.code).where(col(IssuedCode.code).startswith(head))
+            select(IssuedCode.code).where(*with_prefix(IssuedCode.code, head))
         ).all()
         code = next_basic_code(
             owner, data.item_type, data.domain, issued, parent=data.parent_basic_code
@@ -384,6 +390,30 @@ def item_document(
     fees = session.exec(
         select(ItemFee).where(ItemFee.implementation_code == item.code).order_by("position")
     ).all()
+    return compose_item_document(
+        item,
+        entry,
+        department,
+        region,
+        [_material_document(m) for m in materials],
+        [{f: getattr(fee, f) for f in FEE_FIELDS} for fee in fees],
+    )
+
+
+FEE_FIELDS = ("code", "position", "name", "standard", "legal_basis", "waivable", "waiver_basis")
+
+
+def compose_item_document(
+    item: Any,
+    entry: CatalogueEntry,
+    department: Department,
+    region: Region,
+    materials: list[dict[str, Any]],
+    fees: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The representation of an implementation from its parts: ``item`` is an
+    :class:`Implementation` or anything with its attributes (the bulk path composes the
+    representation without reading the rows back)."""
     return {
         "code": item.code,
         "version": item.version,
@@ -403,19 +433,8 @@ def item_document(
         "themes": item.themes,
         "case_type": item.case_type,
         "guide": item.guide,
-        "materials": [_material_document(m) for m in materials],
-        "fees": [
-            {
-                "code": f.code,
-                "position": f.position,
-                "name": f.name,
-                "standard": f.standard,
-                "legal_basis": f.legal_basis,
-                "waivable": f.waivable,
-                "waiver_basis": f.waiver_basis,
-            }
-            for f in fees
-        ],
+        "materials": materials,
+        "fees": fees,
         "local_code": item.local_code,
         "source_system": item.source_system,
         "delegated_from": item.delegated_from,
@@ -448,12 +467,19 @@ _MATERIAL_FIELDS = (
 
 
 def _material_document(m: ItemMaterial) -> dict[str, Any]:
+    return material_document(
+        {f: getattr(m, f) for f in ("code", "position", "shared_material_code", *_MATERIAL_FIELDS)}
+    )
+
+
+def material_document(row: dict[str, Any]) -> dict[str, Any]:
+    """A material as the representation shows it, from its row's values."""
     doc: dict[str, Any] = {
-        "code": m.code,
-        "position": m.position,
-        "shared_material": m.shared_material_code,
+        "code": row["code"],
+        "position": row["position"],
+        "shared_material": row.get("shared_material_code"),
     }
-    doc.update({f: getattr(m, f) for f in _MATERIAL_FIELDS})
+    doc.update({f: row.get(f) for f in _MATERIAL_FIELDS})
     return doc
 
 
@@ -610,7 +636,7 @@ def list_items(
         .order_by(col(Implementation.code))
     )
     if region:
-        stmt = stmt.where(col(Implementation.region_code).startswith(region_prefix(region)))
+        stmt = stmt.where(*with_prefix(Implementation.region_code, region_prefix(region)))
     if department:
         stmt = stmt.where(Implementation.department_code == department)
     if item_type:
@@ -673,6 +699,73 @@ def statuses_on(session: Session, codes: list[str], on: date) -> dict[str, str]:
     return {code: status for code, status in rows}
 
 
+class ItemLookups:
+    """What validating an implementation looks up, one item at a time."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._lists: CodeLists | None = None
+
+    @property
+    def code_lists(self) -> CodeLists:
+        if self._lists is None:
+            self._lists = CodeLists(self.session)
+        return self._lists
+
+    def entry(self, basic_code: str) -> CatalogueEntry | None:
+        return self.session.get(CatalogueEntry, basic_code)
+
+    def department(self, credit_code: str) -> Department | None:
+        return self.session.get(Department, credit_code)
+
+    def region(self, code: str) -> Region | None:
+        return self.session.get(Region, code)
+
+    def shared_materials(self, codes: set[str]) -> set[str]:
+        if not codes:
+            return set()
+        found = select(SharedMaterial.code).where(col(SharedMaterial.code).in_(codes))
+        return set(self.session.exec(found))
+
+
+class BatchLookups(ItemLookups):
+    """The same, preloaded for a batch: a few queries in all instead of several per item."""
+
+    def __init__(self, session: Session, items: list[ImplementationIn]) -> None:
+        super().__init__(session)
+        basic = {d.basic_code for d in items} | {d.code[19:] for d in items if d.code}
+        self._entries = {
+            e.basic_code: e
+            for e in session.exec(
+                select(CatalogueEntry).where(col(CatalogueEntry.basic_code).in_(basic))
+            )
+        }
+        depts = {d.department for d in items}
+        self._departments = {
+            d.credit_code: d
+            for d in session.exec(select(Department).where(col(Department.credit_code).in_(depts)))
+        }
+        regions = {d.region for d in items}
+        self._regions = {
+            r.code: r for r in session.exec(select(Region).where(col(Region.code).in_(regions)))
+        }
+        self._shared = super().shared_materials(
+            {m.shared_material for d in items for m in d.materials if m.shared_material}
+        )
+
+    def entry(self, basic_code: str) -> CatalogueEntry | None:
+        return self._entries.get(basic_code)
+
+    def department(self, credit_code: str) -> Department | None:
+        return self._departments.get(credit_code)
+
+    def region(self, code: str) -> Region | None:
+        return self._regions.get(code)
+
+    def shared_materials(self, codes: set[str]) -> set[str]:
+        return codes & self._shared
+
+
 class _Context:
     """What an implementation write was checked against."""
 
@@ -682,14 +775,14 @@ class _Context:
         self.region = region
 
 
-def _validate_item(
-    session: Session, data: ImplementationIn, path_code: str | None
+def validate_item(
+    lookups: ItemLookups, data: ImplementationIn, path_code: str | None
 ) -> tuple[str, _Context]:
     """Check every rule an implementation must keep; raise 422 with every bad field, or 409
     for a 四级四同 field that disagrees with the catalogue entry."""
     errors: Errors = []
     body = ["body"]
-    lists = CodeLists(session)
+    lists = lookups.code_lists
     lists.check(errors, [*body, "level"], "levels", data.level)
     lists.check(errors, [*body, "power_source"], "power_sources", data.power_source)
     lists.check(errors, [*body, "body_nature"], "body_natures", data.body_nature)
@@ -698,15 +791,8 @@ def _validate_item(
         lists.check(errors, [*body, "audience", i], "audiences", code)
     for i, code in enumerate(data.themes):
         lists.check(errors, [*body, "themes", i], "themes", code)
-    shared_codes = {m.shared_material for m in data.materials if m.shared_material}
-    known_shared = (
-        set(
-            session.exec(
-                select(SharedMaterial.code).where(col(SharedMaterial.code).in_(shared_codes))
-            )
-        )
-        if shared_codes
-        else set()
+    known_shared = lookups.shared_materials(
+        {m.shared_material for m in data.materials if m.shared_material}
     )
     for i, m in enumerate(data.materials):
         loc = [*body, "materials", i]
@@ -739,7 +825,7 @@ def _validate_item(
             )
         )
 
-    entry = session.get(CatalogueEntry, data.basic_code)
+    entry = lookups.entry(data.basic_code)
     if entry is None:
         errors.append(
             field_error(
@@ -750,7 +836,7 @@ def _validate_item(
         )
     department = None
     if check_credit_code(errors, [*body, "department"], data.department):
-        department = session.get(Department, data.department)
+        department = lookups.department(data.department)
         if department is None:
             errors.append(
                 field_error(
@@ -759,7 +845,9 @@ def _validate_item(
                     "department.unknown",
                 )
             )
-    region = check_region(session, errors, [*body, "region"], data.region, date.today())
+    region = check_region(
+        errors, [*body, "region"], data.region, lookups.region(data.region), date.today()
+    )
     if department is not None:
         if data.level != department.level:
             errors.append(
@@ -790,7 +878,7 @@ def _validate_item(
         try:
             validate_implementation_code(
                 given,
-                basic_code_exists=session.get(CatalogueEntry, given[19:]) is not None,
+                basic_code_exists=lookups.entry(given[19:]) is not None,
                 department_level=department.level if department else None,
             )
         except CodeError as exc:
@@ -828,6 +916,21 @@ def _check_four_same(data: ImplementationIn, entry: CatalogueEntry) -> None:
         )
 
 
+#: the implementation's own writable fields (the rest is identity, status or children)
+ITEM_FIELDS = {
+    "level",
+    "power_source",
+    "body_nature",
+    "entrusting_department",
+    "audience",
+    "themes",
+    "case_type",
+    "guide",
+    "local_code",
+    "source_system",
+}
+
+
 def _apply_item(
     session: Session,
     item: Implementation,
@@ -835,21 +938,7 @@ def _apply_item(
     actor: Principal,
 ) -> None:
     """Write the rows of an implementation: its own fields, its materials and fees."""
-    fields = data.model_dump(
-        mode="json",
-        include={
-            "level",
-            "power_source",
-            "body_nature",
-            "entrusting_department",
-            "audience",
-            "themes",
-            "case_type",
-            "guide",
-            "local_code",
-            "source_system",
-        },
-    )
+    fields = data.model_dump(mode="json", include=ITEM_FIELDS)
     for field, value in fields.items():
         setattr(item, field, value)
     item.updated_at = utcnow()
@@ -859,27 +948,26 @@ def _apply_item(
     _replace_children(session, item.code, data)
 
 
-def _replace_children(session: Session, code: str, data: ImplementationIn) -> None:
-    """Replace materials and fees, keeping each one's code (given, or matched by name) so
-    that history can match them across edits; new ones get the next unused sequence."""
-    for model, rows, prefix in (
-        (ItemMaterial, data.materials, ""),
-        (ItemFee, data.fees, "F"),
-    ):
-        old = {
-            r.name: r.code
-            for r in session.exec(select(model).where(model.implementation_code == code))
-        }
-        issued = session.exec(
-            select(IssuedCode.code).where(col(IssuedCode.code).startswith(code + prefix))
-        ).all()
+def child_rows(
+    code: str,
+    data: ImplementationIn,
+    old: dict[str, dict[str, str]] | None = None,
+    issued: list[str] | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """Material and fee rows of ``data`` for implementation ``code``, each keeping its code
+    (given, or matched by name in ``old``) so that history can match them across edits;
+    new ones get the next sequence never issued. Returns the rows and the new codes."""
+    out: list[list[dict[str, Any]]] = []
+    fresh: list[str] = []
+    for rows, prefix, key in ((data.materials, "", "materials"), (data.fees, "F", "fees")):
+        known = (old or {}).get(key, {})
+        head = code + prefix
         seqs = [
-            int(c[len(code) + len(prefix) :])
-            for c in issued
-            if c[len(code) + len(prefix) :].isdigit()
+            int(c[len(head) :])
+            for c in issued or []
+            if c.startswith(head) and c[len(head) :].isdigit()
         ]
         next_seq = max(seqs, default=0) + 1
-        session.execute(delete(model).where(col(model.implementation_code) == code))
         used: set[str] = set()
         values = []
         for position, row in enumerate(rows, start=1):
@@ -888,18 +976,45 @@ def _replace_children(session: Session, code: str, data: ImplementationIn) -> No
                 if row.code and row.code.startswith(code) and row.code not in used
                 else None
             )
-            own = own or (old.get(row.name) if old.get(row.name) not in used else None)
+            own = own or (known.get(row.name) if known.get(row.name) not in used else None)
             if own is None:
-                own = f"{code}{prefix}{next_seq:03d}"
+                own = f"{head}{next_seq:03d}"
                 next_seq += 1
-                session.add(IssuedCode(code=own, kind="material" if not prefix else "fee"))
+                fresh.append(own)
             used.add(own)
             doc = row.model_dump(mode="json", exclude={"code", "shared_material"})
-            if model is ItemMaterial:
+            if prefix == "":
                 doc["shared_material_code"] = row.shared_material
             values.append({**doc, "code": own, "position": position, "implementation_code": code})
-        if values:
-            session.execute(insert(model), values)
+        out.append(values)
+    return out[0], out[1], fresh
+
+
+def _replace_children(session: Session, code: str, data: ImplementationIn) -> None:
+    """Replace materials and fees (see :func:`child_rows`)."""
+    old = {
+        "materials": {
+            r.name: r.code
+            for r in session.exec(
+                select(ItemMaterial).where(ItemMaterial.implementation_code == code)
+            )
+        },
+        "fees": {
+            r.name: r.code
+            for r in session.exec(select(ItemFee).where(ItemFee.implementation_code == code))
+        },
+    }
+    issued = session.exec(select(IssuedCode.code).where(*with_prefix(IssuedCode.code, code))).all()
+    materials, fees, fresh = child_rows(code, data, old, list(issued))
+    for new in fresh:
+        session.add(IssuedCode(code=new, kind="fee" if new[31:32] == "F" else "material"))
+    session.flush()
+    session.execute(delete(ItemMaterial).where(col(ItemMaterial.implementation_code) == code))
+    session.execute(delete(ItemFee).where(col(ItemFee.implementation_code) == code))
+    if materials:
+        session.execute(insert(ItemMaterial), materials)
+    if fees:
+        session.execute(insert(ItemFee), fees)
     session.flush()
 
 
@@ -918,7 +1033,7 @@ def create_item(
     """Add an implementation. Its code is built from department + level + basic code."""
     if check_scope:
         actor.require_item_scope(data.department, data.region)
-    code, ctx = _validate_item(session, data, None)
+    code, ctx = validate_item(ItemLookups(session), data, None)
     if session.get(IssuedCode, code) is not None:
         existing = session.get(Implementation, code)
         raise RuleViolation(
@@ -1000,7 +1115,7 @@ def replace_item(
 ) -> dict[str, Any]:
     """Full replace (PUT). The identity (department, level, basic code) cannot change."""
     item = load_for_write(session, code, actor, expected_version)
-    built, ctx = _validate_item(session, data, code)
+    built, ctx = validate_item(ItemLookups(session), data, code)
     actor.require_item_scope(data.department, data.region)
     if built != code:  # unreachable after _validate_item, kept as a guard on identity
         raise InvalidInput.field(["body", "basic_code"], "identity cannot change", "identity")

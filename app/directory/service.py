@@ -83,9 +83,9 @@ def list_regions(
 
 
 def check_region(
-    session: Session, errors: list[dict[str, Any]], loc: list[str | int], code: str, on: date
+    errors: list[dict[str, Any]], loc: list[str | int], code: str, region: Region | None, on: date
 ) -> Region | None:
-    region = session.get(Region, code)
+    """``region`` is what the caller found for ``code`` (None: not in GB/T 2260)."""
     facts = RegionFacts(code, region.valid_from, region.valid_to) if region else None
     try:
         validate_region_code(code, facts, on)
@@ -162,7 +162,13 @@ def save_department(
                 "credit_code.mismatch",
             )
         )
-    check_region(session, errors, ["body", "region_code"], data.region_code, date.today())
+    check_region(
+        errors,
+        ["body", "region_code"],
+        data.region_code,
+        session.get(Region, data.region_code),
+        date.today(),
+    )
     CodeLists(session).check(errors, ["body", "level"], "levels", data.level)
     if data.parent_credit_code and session.get(Department, data.parent_credit_code) is None:
         errors.append(

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app.deps import Caller, ReadSession, WriteSession
 from app.errors import InvalidInput, field_error
+from app.responses import json_bytes
 from app.sync import service
 from app.sync.schemas import BulkResult, ChangePage, Digest
 
@@ -17,19 +18,19 @@ router = APIRouter(prefix="/api/v1", tags=["sync"])
 
 
 @router.get("/changes", response_model=ChangePage)
-def changes(
-    session: ReadSession,
+async def changes(
+    request: Request,
     after: Annotated[int, Query(ge=0, description="the last seq you hold (0 from the start)")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     region: Annotated[str | None, Query(description="items of this region and below")] = None,
-) -> ChangePage:
+) -> Response:
     """Every change that alters what GET /items/{code} returns (and every change of a
     catalogue entry or department), in commit order, with the full state at that version.
     Store ``last_seq`` and ask again with ``after=last_seq``: no change is missed or repeated."""
-    rows, last = service.read_changes(session, after=after, limit=limit, region=region)
-    return ChangePage.model_validate(
-        {"changes": rows, "last_seq": last, "head_seq": service.head_seq(session)}
-    )
+    with request.app.state.snapshots.connection() as db:
+        rows, last = service.read_changes(db, after=after, limit=limit, region=region)
+        head = service.head_seq(db)
+    return json_bytes({"changes": rows, "last_seq": last, "head_seq": head})
 
 
 def parse_items(body: bytes, content_type: str) -> list[Any]:

@@ -12,17 +12,28 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Connection, and_, func, insert, or_, select
 from sqlmodel import Session, col
 
 from app.catalogue import service as catalogue
-from app.catalogue.models import ChangeLog, Implementation, RecordVersion
+from app.catalogue.history import Event, overlay
+from app.catalogue.models import (
+    ChangeLog,
+    Implementation,
+    IssuedCode,
+    ItemFee,
+    ItemMaterial,
+    RecordVersion,
+)
 from app.catalogue.schemas import ImplementationIn
+from app.catalogue.service import with_prefix
 from app.codes.rules import implementation_code
+from app.dbtypes import utcnow
 from app.errors import DomainError, InvalidInput, RuleViolation, field_error
 from app.security import Principal, region_prefix
 from app.sync.models import IdempotencyRecord
@@ -30,19 +41,35 @@ from app.sync.models import IdempotencyRecord
 MAX_BATCH = 1000
 
 
-def head_seq(session: Session) -> int:
+def head_seq(db: Session | Connection) -> int:
     """The newest change's seq: how far a consumer is behind."""
-    return session.execute(select(func.max(ChangeLog.seq))).scalar_one() or 0
+    return db.execute(select(func.max(ChangeLog.seq))).scalar_one() or 0
 
 
 def read_changes(
-    session: Session, *, after: int, limit: int, region: str | None = None
+    db: Session | Connection, *, after: int, limit: int, region: str | None = None
 ) -> tuple[list[dict[str, Any]], int]:
     """Changes with ``seq > after``, oldest first, each with the full state at its version.
     ``region`` keeps the items of that region (and below); entries and departments, which
     every copy needs, always come."""
     stmt = (
-        select(ChangeLog, RecordVersion)
+        select(
+            ChangeLog.seq,
+            ChangeLog.kind,
+            ChangeLog.code,
+            ChangeLog.version,
+            ChangeLog.operation,
+            RecordVersion.event,
+            RecordVersion.recorded_at,
+            RecordVersion.effective_date,
+            RecordVersion.decision,
+            RecordVersion.reason,
+            RecordVersion.key_name,
+            RecordVersion.status_after,
+            RecordVersion.details,
+            RecordVersion.next_change,
+            RecordVersion.snapshot,
+        )
         .join(
             RecordVersion,
             and_(
@@ -63,31 +90,30 @@ def read_changes(
             )
         )
     changes = []
-    last = after
-    for change, version in session.execute(stmt).all():
-        doc = orjson.loads(version.snapshot)
+    for row in db.execute(stmt).all():
+        # the stored JSON goes out as it is: the feed never parses a snapshot
+        state = orjson.Fragment(row.snapshot)
         changes.append(
             {
-                "seq": change.seq,
-                "kind": change.kind,
-                "code": change.code,
-                "version": change.version,
-                "operation": change.operation,
-                "event": version.event,
-                "recorded_at": version.recorded_at,
-                "effective_date": version.effective_date,
-                "decision": version.decision,
-                "reason": version.reason,
-                "key": version.key_name,
-                "status_after": version.status_after,
-                "details": version.details,
-                "next_change": version.next_change,
-                "item": doc if change.kind == "item" else None,
-                "record": doc if change.kind != "item" else None,
+                "seq": row.seq,
+                "kind": row.kind,
+                "code": row.code,
+                "version": row.version,
+                "operation": row.operation,
+                "event": row.event,
+                "recorded_at": row.recorded_at,
+                "effective_date": row.effective_date,
+                "decision": row.decision,
+                "reason": row.reason,
+                "key": row.key_name,
+                "status_after": row.status_after,
+                "details": row.details,
+                "next_change": row.next_change,
+                "item": state if row.kind == "item" else None,
+                "record": state if row.kind != "item" else None,
             }
         )
-        last = change.seq
-    return changes, last
+    return changes, changes[-1]["seq"] if changes else after
 
 
 # --- bulk upsert -----------------------------------------------------------------------
@@ -129,64 +155,157 @@ def bulk_upsert(session: Session, rows: list[Any], actor: Principal) -> dict[str
     """Create or replace up to 1,000 implementations, each on its own: a bad one is rejected
     with its errors and leaves nothing behind, the others apply. An item whose content is
     unchanged makes no version. An item may carry ``version``: the version the sender last
-    saw; if the item has moved on since, the answer is ``conflict`` and nothing changes."""
+    saw; if the item has moved on since, the answer is ``conflict`` and nothing changes.
+
+    The batch is checked against lookups loaded once, by the same rules as a single write;
+    new items are written with multi-row Core inserts, changed ones go through the single
+    item path (each in a savepoint)."""
     if len(rows) > MAX_BATCH:
         raise InvalidInput.field(
             ["body"], f"at most {MAX_BATCH} items per request, got {len(rows)}", "bulk.size"
         )
-    results = [_upsert_one(session, i, row, actor) for i, row in enumerate(rows)]
+    results: dict[int, dict[str, Any]] = {}
+    valid: list[tuple[int, ImplementationIn, int | None]] = []
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict):
+            results[index] = _rejected(
+                index, None, [field_error([index], "an item is a JSON object", "bulk.item")]
+            )
+            continue
+        row = dict(row)
+        expected = row.pop("version", None)
+        try:
+            valid.append((index, ImplementationIn.model_validate(row), expected))
+        except ValidationError as exc:
+            errors = [
+                field_error([index, *e["loc"]], e["msg"], e["type"])
+                for e in exc.errors(include_url=False)
+            ]
+            results[index] = _rejected(index, row.get("code"), errors)
+
+    lookups = catalogue.BatchLookups(session, [data for _, data, _ in valid])
+    codes = {
+        i: data.code or implementation_code(data.department, data.level, data.basic_code)
+        for i, data, _ in valid
+    }
+    current = _current(session, set(codes.values()))
+    issued = set(
+        session.execute(
+            select(IssuedCode.code).where(col(IssuedCode.code).in_(set(codes.values())))
+        ).scalars()
+    )
+    fresh: list[tuple[int, ImplementationIn, str, Any]] = []
+    for index, data, expected in valid:
+        code = codes[index]
+        try:
+            actor.require_item_scope(data.department, data.region)
+            code, ctx = catalogue.validate_item(lookups, data, None)
+            if code in current:
+                results[index] = _update_one(
+                    session, index, code, data, expected, current[code], actor
+                )
+            elif code in issued:
+                raise RuleViolation(
+                    f"implementation code {code} was issued before; a code is never issued twice",
+                    type="code-already-issued",
+                )
+            else:
+                issued.add(code)
+                fresh.append((index, data, code, ctx))
+        except DomainError as exc:
+            errors = exc.errors or [field_error([index], exc.detail, exc.type.rsplit("/", 1)[-1])]
+            results[index] = _rejected(index, code, [_reindex(e, index) for e in errors])
+    for index, code in _insert_new(session, fresh, actor):
+        results[index] = {
+            "index": index,
+            "code": code,
+            "result": "created",
+            "version": 1,
+            "errors": [],
+        }
+    ordered = [results[i] for i in sorted(results)]
     totals = {k: 0 for k in ("created", "updated", "unchanged", "conflict", "rejected")}
-    for r in results:
+    for r in ordered:
         totals[r["result"]] += 1
-    return {**totals, "items": results}
+    return {**totals, "items": ordered}
 
 
-def _upsert_one(session: Session, index: int, row: Any, actor: Principal) -> dict[str, Any]:
-    if not isinstance(row, dict):
-        return _rejected(
-            index, None, [field_error([index], "an item is a JSON object", "bulk.item")]
+def _current(session: Session, codes: set[str]) -> dict[str, tuple[int, str]]:
+    """Each existing item's version and stored representation, one query."""
+    rows = session.execute(
+        select(Implementation.code, Implementation.version, RecordVersion.snapshot)
+        .join(
+            RecordVersion,
+            and_(
+                RecordVersion.kind == "item",
+                col(RecordVersion.code) == Implementation.code,
+                col(RecordVersion.version) == Implementation.version,
+            ),
         )
-    row = dict(row)
-    expected = row.pop("version", None)
-    try:
-        data = ImplementationIn.model_validate(row)
-    except ValidationError as exc:
-        errors = [
-            field_error([index, *e["loc"]], e["msg"], e["type"])
-            for e in exc.errors(include_url=False)
-        ]
-        return _rejected(index, row.get("code"), errors)
-    code = data.code or implementation_code(data.department, data.level, data.basic_code)
+        .where(col(Implementation.code).in_(codes))
+    ).all()
+    return {code: (version, snapshot) for code, version, snapshot in rows}
+
+
+def _writable(data: ImplementationIn) -> dict[str, Any]:
+    """What a sender controls, without the codes the catalogue assigns to materials and fees."""
+    doc = data.model_dump(mode="json", exclude={"code", *catalogue.FOUR_SAME_FIELDS})
+    for key in ("materials", "fees"):
+        for row in doc[key]:
+            row.pop("code", None)
+    return doc
+
+
+def _stored_writable(snapshot: str) -> dict[str, Any]:
+    """The same from a stored representation (validated when it was written)."""
+    doc = catalogue.item_input(orjson.loads(snapshot))
+    doc.pop("code", None)
+    for key in ("materials", "fees"):
+        for row in doc[key]:
+            row.pop("code", None)
+    return doc
+
+
+def _update_one(
+    session: Session,
+    index: int,
+    code: str,
+    data: ImplementationIn,
+    expected: int | None,
+    current: tuple[int, str],
+    actor: Principal,
+) -> dict[str, Any]:
+    version, snapshot = current
+    if expected is not None and expected != version:
+        return {
+            "index": index,
+            "code": code,
+            "result": "conflict",
+            "version": version,
+            "errors": [
+                field_error(
+                    [index, "version"],
+                    f"the item is at version {version}, you sent {expected}",
+                    "stale-version",
+                )
+            ],
+        }
+    if _stored_writable(snapshot) == _writable(data):
+        return {
+            "index": index,
+            "code": code,
+            "result": "unchanged",
+            "version": version,
+            "errors": [],
+        }
     attempt = session.begin_nested()  # one item's failure undoes only that item
     try:
-        existing = session.get(Implementation, code)
-        if existing is None:
-            doc = catalogue.create_item(session, data, actor)
-            outcome = "created"
-        else:
-            if expected is not None and expected != existing.version:
-                attempt.rollback()
-                return {
-                    "index": index,
-                    "code": code,
-                    "result": "conflict",
-                    "version": existing.version,
-                    "errors": [
-                        field_error(
-                            [index, "version"],
-                            f"the item is at version {existing.version}, you sent {expected}",
-                            "stale-version",
-                        )
-                    ],
-                }
-            before = existing.version
-            doc = catalogue.replace_item(session, code, data, actor)
-            outcome = "updated" if doc["version"] != before else "unchanged"
-        attempt.commit()
-    except DomainError as exc:
+        doc = catalogue.replace_item(session, code, data, actor)
+    except DomainError:
         attempt.rollback()
-        errors = exc.errors or [field_error([index], exc.detail, exc.type.rsplit("/", 1)[-1])]
-        return _rejected(index, code, [_reindex(e, index) for e in errors])
+        raise
+    attempt.commit()
+    outcome = "updated" if doc["version"] != version else "unchanged"
     return {
         "index": index,
         "code": code,
@@ -194,6 +313,84 @@ def _upsert_one(session: Session, index: int, row: Any, actor: Principal) -> dic
         "version": doc["version"],
         "errors": [],
     }
+
+
+def _insert_new(
+    session: Session, fresh: list[tuple[int, ImplementationIn, str, Any]], actor: Principal
+) -> list[tuple[int, str]]:
+    """Write new implementations with multi-row inserts: rows, materials, fees, issued codes,
+    the first version and the change-log entry of each."""
+    if not fresh:
+        return []
+    now = utcnow()
+    today = now.date()
+    items, materials, fees, issued, versions, changes = [], [], [], [], [], []
+    for _, data, code, ctx in fresh:
+        row = {
+            "code": code,
+            "basic_code": data.basic_code,
+            "department_code": data.department,
+            "region_code": data.region,
+            "status": "1",
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+            "updated_by": actor.name,
+            "delegated_from": None,
+            "handover_date": None,
+            **data.model_dump(mode="json", include=catalogue.ITEM_FIELDS),
+        }
+        item = SimpleNamespace(**row)  # what compose_item_document reads
+        mats, fee_rows, new_codes = catalogue.child_rows(code, data)
+        doc = catalogue.compose_item_document(
+            item,
+            ctx.entry,
+            ctx.department,
+            ctx.region,
+            [catalogue.material_document(m) for m in mats],
+            [{f: r[f] for f in catalogue.FEE_FIELDS} for r in fee_rows],
+        )
+        next_change = overlay(doc, [Event(1, "create", "1", today, None, None, None)], today)
+        items.append(row)
+        materials += mats
+        fees += fee_rows
+        issued += [{"code": code, "kind": "implementation", "issued_at": now}]
+        issued += [
+            {"code": c, "kind": "fee" if c[31:32] == "F" else "material", "issued_at": now}
+            for c in new_codes
+        ]
+        versions.append(
+            {
+                "kind": "item",
+                "code": code,
+                "version": 1,
+                "event": "create",
+                "snapshot": orjson.dumps(doc).decode(),
+                "reason": None,
+                "decision": None,
+                "key_name": actor.name,
+                "recorded_at": now,
+                "effective_date": today,
+                "status_after": "1",
+                "details": None,
+                "next_change": next_change,
+            }
+        )
+        changes.append(
+            {"kind": "item", "code": code, "version": 1, "operation": "create", "recorded_at": now}
+        )
+    catalogue.take_feed_lock(session)
+    for model, values in (
+        (Implementation, items),
+        (ItemMaterial, materials),
+        (ItemFee, fees),
+        (IssuedCode, issued),
+        (RecordVersion, versions),
+        (ChangeLog, changes),
+    ):
+        if values:
+            session.execute(insert(model.__table__), values)  # type: ignore[attr-defined]
+    return [(index, code) for index, _, code, _ in fresh]
 
 
 def _reindex(error: dict[str, Any], index: int) -> dict[str, Any]:
@@ -236,7 +433,7 @@ def item_hashes(
         .order_by(col(RecordVersion.code))
     )
     if region:
-        latest = latest.where(col(Implementation.region_code).startswith(region_prefix(region)))
+        latest = latest.where(*with_prefix(Implementation.region_code, region_prefix(region)))
     if department:
         latest = latest.where(Implementation.department_code == department)
     if code_from:

@@ -1,0 +1,296 @@
+"""Bulk upsert and the change feed against the raw SQLAlchemy Core upsert of the same rows.
+
+    .venv/bin/python bench/sync.py [--items 100000] [--database-url URL ...]
+
+For each database (SQLite in a temporary folder, and PostgreSQL when a URL is given or
+127.0.0.1:5432 answers): seeds a catalogue, adds synthetic county departments so that
+there are enough new (department, entry) pairs, then times
+  1. ``bulk_upsert`` (the code behind POST /sync/items) of N new implementations, 1,000 a batch;
+  2. the same N again, unchanged;
+  3. the baseline: a Core INSERT … ON CONFLICT DO UPDATE of the same implementation,
+     material and fee rows into a fresh copy of the schema;
+  4. reading the whole feed, 1,000 changes a request (``read_changes``).
+Targets (issue 5): new >= 0.5x the baseline and >= 10,000 items/s on SQLite; unchanged
+>= 30,000 items/s; feed >= 20,000 changes/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def build(url: str) -> Any:
+    from sqlmodel import Session
+
+    from app.db import make_engine
+    from app.migrate import upgrade
+    from app.seed import load_reference, load_sample
+
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        load_reference(session, ROOT / "seed")
+        load_sample(session, ROOT / "seed")
+        session.commit()
+    return engine
+
+
+def bodies(engine: Any, n: int) -> list[dict[str, Any]]:
+    """n new implementations: a seeded item's content for (department, entry) pairs that
+    have none, adding synthetic county departments (valid credit codes) as needed."""
+    import orjson
+    from sqlalchemy import insert, select
+    from sqlmodel import Session
+
+    from app.catalogue import service
+    from app.catalogue.models import CatalogueEntry, Implementation
+    from app.codes.rules import make_credit_code
+    from app.dbtypes import utcnow
+    from app.directory.models import Department, Region
+
+    with Session(engine) as session:
+        entries = (
+            session.execute(select(CatalogueEntry.basic_code).order_by(CatalogueEntry.basic_code))
+            .scalars()
+            .all()
+        )
+        counties = (
+            session.execute(
+                select(Region.code).where(Region.level == 3, Region.code.startswith("23"))
+            )
+            .scalars()
+            .all()
+        )  # type: ignore[attr-defined]
+        need = n // len(entries) + 2
+        alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+        depts = []
+        for i in range(need):
+            org = "BN" + "".join(
+                alphabet[(i // len(alphabet) ** k) % len(alphabet)] for k in range(6)
+            )
+            region = counties[i % len(counties)]
+            depts.append(
+                {
+                    "credit_code": make_credit_code("1", "1", region, org),
+                    "name": f"基准测试局{i}",
+                    "region_code": region,
+                    "level": "4",
+                    "created_at": utcnow(),
+                    "updated_at": utcnow(),
+                    "version": 1,
+                }
+            )
+        session.execute(insert(Department), depts)
+        session.commit()
+        first = (
+            session.execute(select(Implementation.code).order_by(Implementation.code))
+            .scalars()
+            .first()
+        )
+        template = service.item_input(
+            orjson.loads(service.get_item_json(service.SessionSnapshots(session), first)[1])
+        )
+    out = []
+    for d in depts:
+        for basic in entries:
+            body = copy.deepcopy(template)
+            body.update(
+                code=None,
+                basic_code=basic,
+                department=d["credit_code"],
+                region=d["region_code"],
+                level="4",
+            )
+            for m in body["materials"]:
+                m["code"] = None
+            for f in body["fees"]:
+                f["code"] = None
+            out.append(body)
+            if len(out) == n:
+                return out
+    return out
+
+
+def bulk(engine: Any, rows: list[dict[str, Any]]) -> tuple[float, dict[str, int]]:
+    from sqlmodel import Session
+
+    from app.db import for_writing
+    from app.security import Principal
+    from app.sync.service import bulk_upsert
+
+    actor = Principal(name="bench", role="admin")
+    totals: dict[str, int] = {}
+    batches = [
+        copy.deepcopy(rows[s : s + 1000]) for s in range(0, len(rows), 1000)
+    ]  # as parsed from a request
+    t = time.perf_counter()
+    for batch in batches:
+        with Session(for_writing(engine)) as session:
+            result = bulk_upsert(session, batch, actor)
+            session.commit()
+        for k in ("created", "updated", "unchanged", "rejected", "conflict"):
+            totals[k] = totals.get(k, 0) + result[k]
+    return time.perf_counter() - t, totals
+
+
+def raw_core(url: str, engine: Any, rows: list[dict[str, Any]]) -> float:
+    """The baseline: the same rows written by a Core upsert, no validation, no history."""
+    from sqlalchemy import insert
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    from app.catalogue.models import Implementation, ItemFee, ItemMaterial
+    from app.codes.rules import implementation_code
+    from app.dbtypes import utcnow
+
+    upsert = sqlite_insert if engine.dialect.name == "sqlite" else pg_insert
+    now = utcnow()
+    t = time.perf_counter()
+    with engine.begin() as conn:
+        for start in range(0, len(rows), 1000):
+            items, materials, fees = [], [], []
+            for r in rows[start : start + 1000]:
+                code = implementation_code(r["department"], r["level"], r["basic_code"])
+                items.append(
+                    {
+                        "code": code,
+                        "basic_code": r["basic_code"],
+                        "department_code": r["department"],
+                        "region_code": r["region"],
+                        "level": r["level"],
+                        "power_source": r["power_source"],
+                        "body_nature": r["body_nature"],
+                        "audience": r["audience"],
+                        "themes": r["themes"],
+                        "case_type": r["case_type"],
+                        "status": "1",
+                        "guide": r["guide"],
+                        "version": 1,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+                for i, m in enumerate(r["materials"], 1):
+                    materials.append(
+                        {
+                            **{k: v for k, v in m.items() if k not in ("code", "shared_material")},
+                            "shared_material_code": m["shared_material"],
+                            "code": f"{code}{i:03d}",
+                            "implementation_code": code,
+                            "position": i,
+                        }
+                    )
+                for i, f in enumerate(r["fees"], 1):
+                    fees.append(
+                        {
+                            **{k: v for k, v in f.items() if k != "code"},
+                            "code": f"{code}F{i:03d}",
+                            "implementation_code": code,
+                            "position": i,
+                        }
+                    )
+            stmt = upsert(Implementation.__table__).values(items)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["code"],
+                    set_={"guide": stmt.excluded.guide, "updated_at": stmt.excluded.updated_at},
+                )
+            )
+            if materials:
+                conn.execute(insert(ItemMaterial.__table__), materials)
+            if fees:
+                conn.execute(insert(ItemFee.__table__), fees)
+    return time.perf_counter() - t
+
+
+def feed(engine: Any) -> tuple[float, int]:
+    from sqlmodel import Session
+
+    from app.sync.service import read_changes
+
+    t = time.perf_counter()
+    after, total = 0, 0
+    with Session(engine) as session:
+        while True:
+            changes, after = read_changes(session, after=after, limit=1000)
+            if not changes:
+                break
+            total += len(changes)
+    return time.perf_counter() - t, total
+
+
+def run(url: str, baseline_url: str, n: int) -> None:
+    os.environ["CATALOGUE_LOG_LEVEL"] = "WARNING"
+    engine = build(url)
+    rows = bodies(engine, n)
+    new_s, new_totals = bulk(engine, rows)
+    same_s, same_totals = bulk(engine, rows)
+    base_engine = build(baseline_url)
+    bodies(base_engine, n)  # the same departments
+    raw_s = raw_core(baseline_url, base_engine, rows)
+    feed_s, changes = feed(engine)
+    name = engine.dialect.name
+    print(f"sync bench on {name}, {len(rows)} implementations, 1,000 a batch")
+    print(
+        f"  bulk upsert, new        {len(rows) / new_s:9.0f} items/s  ({new_s:.1f} s) {new_totals}"
+    )
+    print(
+        f"  bulk upsert, unchanged  {len(rows) / same_s:9.0f} items/s  ({same_s:.1f} s) {same_totals}"
+    )
+    print(f"  raw Core upsert (base)  {len(rows) / raw_s:9.0f} items/s  ({raw_s:.1f} s)")
+    print(f"  new / baseline          {raw_s / new_s:9.3f}x  (target >= 0.5)")
+    print(
+        f"  feed read               {changes / feed_s:9.0f} changes/s ({changes} changes, {feed_s:.1f} s)"
+    )
+    engine.dispose()
+    base_engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument(
+        "--database-url",
+        action="append",
+        default=[],
+        help="a PostgreSQL server URL (a database is created on it)",
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        run(f"sqlite:///{tmp}/sync.db", f"sqlite:///{tmp}/baseline.db", args.items)
+    for server_url in args.database_url:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        from app.db import normalise_url
+
+        base = make_url(normalise_url(server_url))
+        names = [f"bench_sync_{uuid.uuid4().hex[:6]}", f"bench_base_{uuid.uuid4().hex[:6]}"]
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            run(
+                *(base.set(database=name).render_as_string(hide_password=False) for name in names),
+                args.items,
+            )
+        finally:
+            with admin.connect() as conn:
+                for name in names:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+if __name__ == "__main__":
+    main()
