@@ -65,6 +65,9 @@ def test_reader_following_the_feed_ends_equal_to_the_database(own_engine: Engine
                     )
                     session.commit()
         except BaseException as exc:  # surfaced below
+            import traceback
+
+            traceback.print_exc()
             errors.append(exc)
 
     copy: dict[str, int] = {}

@@ -13,10 +13,22 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import (
+    Connection,
+    Date,
+    String,
+    Text,
+    bindparam,
+    cast,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlmodel import Session, col
 
 from app.catalogue.models import RecordVersion
+from app.dbtypes import JSONType
 from app.errors import InvalidInput, NotFound
 
 #: event → the status it leaves (code list item_statuses)
@@ -114,9 +126,58 @@ def end_of(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
 
 
+_BASE = _RECORDED_BY.subquery()
+# the content version and the lifecycle events in one round trip
+_AS_OF = union_all(
+    select(
+        literal(0).label("part"),
+        _BASE.c.version,
+        _BASE.c.snapshot,
+        cast(null(), String).label("event"),
+        cast(null(), String).label("status_after"),
+        cast(null(), Date).label("effective_date"),
+        cast(null(), JSONType).label("decision"),
+        cast(null(), String).label("reason"),
+        cast(null(), JSONType).label("details"),
+    ),
+    select(
+        literal(1),
+        RecordVersion.version,
+        cast(null(), Text),
+        RecordVersion.event,
+        RecordVersion.status_after,
+        RecordVersion.effective_date,
+        RecordVersion.decision,
+        RecordVersion.reason,
+        RecordVersion.details,
+    ).where(
+        RecordVersion.kind == "item",
+        RecordVersion.code == bindparam("code"),
+        col(RecordVersion.status_after).is_not(None),
+    ),
+)
+
+
 def item_as_of(db: Session | Connection, code: str, on: date) -> tuple[int, dict[str, Any]]:
     """The implementation as it stood in force on ``on``."""
-    row = db.execute(_RECORDED_BY, {"code": code, "before": end_of(on)}).first()
+    row = None
+    events = []
+    for r in db.execute(_AS_OF, {"code": code, "before": end_of(on)}).all():
+        if r.part == 0:
+            row = r
+        else:
+            events.append(
+                Event(
+                    r.version,
+                    r.event,
+                    r.status_after,
+                    r.effective_date,
+                    r.decision,
+                    r.reason,
+                    r.details,
+                )
+            )
+    events.sort(key=lambda e: (e.effective_date, e.version))
     if row is None:
         exists = db.execute(_ANY_VERSION, {"code": code}).first()
         raise NotFound(
@@ -124,9 +185,9 @@ def item_as_of(db: Session | Connection, code: str, on: date) -> tuple[int, dict
             if exists
             else f"no implementation {code}"
         )
-    doc = orjson.loads(row[1])
-    overlay(doc, lifecycle_events(db, code), on)
-    return row[0], doc
+    doc = orjson.loads(row.snapshot)
+    overlay(doc, events, on)
+    return row.version, doc
 
 
 def list_versions(
