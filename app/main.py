@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.catalogue.router import router as catalogue_router
@@ -58,6 +59,23 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
     )
 
 
+async def database_busy(request: Request, exc: OperationalError) -> JSONResponse:
+    """SQLite reports lock contention it could not wait out: tell the client to retry."""
+    if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
+        raise exc
+    response = _problem(
+        503,
+        {
+            "type": PROBLEM_BASE + "busy",
+            "title": "The database is busy",
+            "status": 503,
+            "detail": "another write holds the database; nothing was written, retry shortly",
+        },
+    )
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     return _problem(
         exc.status_code,
@@ -83,6 +101,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(DomainError, domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(OperationalError, database_busy)  # type: ignore[arg-type]
     app.add_middleware(MetricsMiddleware)
     # the hot read path reads snapshots through this (tests swap in their session's)
     app.state.snapshots = PooledSnapshots(get_engine())

@@ -50,6 +50,7 @@ def test_reader_following_the_feed_ends_equal_to_the_database(own_engine: Engine
     actor = Principal(name="writer", role="admin")
     done = threading.Event()
     errors: list[BaseException] = []
+    retries: list[str] = []
 
     def write(n: int) -> None:
         try:
@@ -95,7 +96,7 @@ def test_reader_following_the_feed_ends_equal_to_the_database(own_engine: Engine
         t.join()
     done.set()
     reader.join(timeout=120)
-    assert not errors, errors
+    assert not errors, (errors, f"{len(retries)} busy retries")
     assert seen == sorted(set(seen)) and len(seen) == WRITERS * WRITES_EACH
     with Session(own_engine) as session:
         current = dict(
