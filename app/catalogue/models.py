@@ -136,7 +136,7 @@ class RecordVersion(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("kind", "code", "version", name="uq_record_version"),
         # as_of: the last version recorded by a day, without reading the snapshots before it
-        Index("ix_record_version_recorded", "kind", "code", "recorded_at"),
+        Index("ix_record_version_recorded", "kind", "code", "recorded_at", "version"),
         # lifecycle events of an item, without reading its content versions
         Index("ix_record_version_lifecycle", "kind", "code", "status_after", "effective_date"),
     )

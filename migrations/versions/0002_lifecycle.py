@@ -39,7 +39,7 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column("next_change", sa.Date(), nullable=True))
         batch_op.create_index(
-            "ix_record_version_recorded", ["kind", "code", "recorded_at"], unique=False
+            "ix_record_version_recorded", ["kind", "code", "recorded_at", "version"], unique=False
         )
         batch_op.create_index(
             "ix_record_version_lifecycle",
