@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, text
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, text
 from sqlmodel import Session, col, select
 
 from app.catalogue.history import Event, end_of, item_as_of, lifecycle_events, overlay
@@ -1185,7 +1185,3 @@ def patch_item(
             ],
         ) from None
     return replace_item(session, code, data, actor, item.version)
-
-
-def count_items(session: Session) -> int:
-    return session.exec(select(func.count()).select_from(Implementation)).one()

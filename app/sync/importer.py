@@ -18,7 +18,7 @@ from typing import Any
 from sqlmodel import Session
 
 from app.security import Principal
-from app.sync.service import MAX_BATCH, bulk_upsert
+from app.sync.service import MAX_BATCH, RESULTS, bulk_upsert
 
 NESTED = {"guide", "materials", "fees", "audience", "themes", "legal_basis"}
 FORMATS = ("json", "ndjson", "csv", "xlsx")
@@ -92,7 +92,7 @@ def import_file(
     (row, field, rule, message)."""
     fmt = fmt or detect_format(path)
     actor = Principal(name=f"import:{path.name}"[:100], role="admin")
-    totals = {k: 0 for k in ("created", "updated", "unchanged", "conflict", "rejected")}
+    totals = dict.fromkeys(RESULTS, 0)
     report: list[dict[str, Any]] = []
     batch: list[tuple[int, Any]] = []
 

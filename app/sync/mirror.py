@@ -27,7 +27,7 @@ from app.catalogue.models import (
     ItemMaterial,
     RecordVersion,
 )
-from app.catalogue.service import item_input
+from app.catalogue.service import ITEM_FIELDS, item_input
 from app.dbtypes import utcnow
 from app.directory.models import Department, SharedMaterial
 from app.sync import service
@@ -119,22 +119,7 @@ def _upsert_item(session: Session, doc: dict[str, Any]) -> None:
     item.basic_code = doc["basic_code"]
     item.department_code = doc["department"]["code"]
     item.region_code = doc["region"]["code"]
-    for field in (
-        "level",
-        "power_source",
-        "body_nature",
-        "entrusting_department",
-        "audience",
-        "themes",
-        "case_type",
-        "status",
-        "guide",
-        "local_code",
-        "source_system",
-        "delegated_from",
-        "version",
-        "updated_by",
-    ):
+    for field in (*ITEM_FIELDS, "status", "delegated_from", "version", "updated_by"):
         setattr(item, field, doc.get(field))
     item.handover_date = _d(doc.get("handover_date"))
     item.created_at = _dt(doc["created_at"])
@@ -285,7 +270,7 @@ def push(
     province answers ``unchanged`` for what it holds already; each batch carries an
     Idempotency-Key derived from its content, so a retried batch applies once."""
     codes = [row[0] for row in service.item_hashes(session, region=region)]
-    totals = {k: 0 for k in ("created", "updated", "unchanged", "conflict", "rejected")}
+    totals = dict.fromkeys(service.RESULTS, 0)
     rejected: list[dict[str, Any]] = []
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}
     with httpx.Client(base_url=url, headers=headers, timeout=300, transport=transport) as client:

@@ -39,6 +39,8 @@ from app.security import Principal, region_prefix
 from app.sync.models import IdempotencyRecord
 
 MAX_BATCH = 1000
+#: what a bulk upsert says of each item
+RESULTS = ("created", "updated", "unchanged", "conflict", "rejected")
 
 
 def head_seq(db: Session | Connection) -> int:
@@ -224,7 +226,7 @@ def bulk_upsert(session: Session, rows: list[Any], actor: Principal) -> dict[str
             "errors": [],
         }
     ordered = [results[i] for i in sorted(results)]
-    totals = {k: 0 for k in ("created", "updated", "unchanged", "conflict", "rejected")}
+    totals = dict.fromkeys(RESULTS, 0)
     for r in ordered:
         totals[r["result"]] += 1
     return {**totals, "items": ordered}
