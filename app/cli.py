@@ -296,7 +296,8 @@ def reindex() -> None:
     with Session(get_engine()) as session:
         n = indexer.rebuild(session)
         session.commit()
-        indexer.catch_up(session)
+    while indexer.step(get_engine()):
+        pass
     typer.echo(f"indexed {n} items into the {indexer.backend.name} index")
 
 
@@ -323,8 +324,10 @@ def index(
 
     indexer = _indexer()
     if once:
-        with Session(get_engine()) as session:
-            typer.echo(f"applied {indexer.catch_up(session)} changes")
+        total = 0
+        while n := indexer.step(get_engine()):
+            total += n
+        typer.echo(f"applied {total} changes")
         return
     indexer.run_forever(get_engine(), threading.Event())
 

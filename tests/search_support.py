@@ -73,6 +73,8 @@ class Proxy:
 
     def stop(self) -> None:
         if self._listener:
+            with contextlib.suppress(OSError):  # wakes the accepting thread
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
         with self._lock:

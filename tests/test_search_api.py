@@ -22,7 +22,9 @@ def search(client: TestClient, **params: Any) -> dict[str, Any]:
 
 
 def names(body: dict[str, Any]) -> list[str]:
-    return [h["name"] for h in body["hits"]]
+    """Distinct item names in rank order (without a region, one item's implementations in
+    several regions are one answer)."""
+    return list(dict.fromkeys(h["name"] for h in body["hits"]))
 
 
 def test_official_name_colloquial_and_typo_find_the_item(

@@ -258,7 +258,7 @@ def guangan_documents(analyzer: Analyzer) -> list[dict[str, Any]]:
             "status": "1",
             "version": 1,
         }
-        doc.update(analyzer.document_fields(it["name"], [], [it["department"], it["type"]]))
+        doc.update(analyzer.document_fields(it["name"], [], [it["department"]]))
         docs.append(doc)
     return docs
 

@@ -178,21 +178,33 @@ class QueryTerms:
     pinyins: set[str] = field(default_factory=set)
     #: scoring-only terms: they rank what matched, never make a match
     prefer: list[tuple[str, str, float]] = field(default_factory=list)
+    #: recall terms (pinyin of character stretches, bigrams): needed when the words and
+    #: their pinyin find little (a typo), costly when they find much (a common word)
+    fuzzy: set[tuple[str, str]] = field(default_factory=set)
 
-    def add(self, fld: str, token: str, weight: float) -> None:
+    def add(self, fld: str, token: str, weight: float, fuzzy: bool = False) -> None:
         if not token:
             return
         key = (fld, token)
+        new = key not in self.terms
         if self.terms.get(key, 0.0) < weight:
             self.terms[key] = weight
+        if not fuzzy:  # fuzzy only while every source of the term is
+            self.fuzzy.discard(key)
+        elif new:
+            self.fuzzy.add(key)
 
-    def weighted(self) -> list[tuple[str, str, float]]:
+    def weighted(self, core_only: bool = False) -> list[tuple[str, str, float]]:
         """(field, token, boost) for the backends' term queries, in a stable order."""
         return [
             (f, t, round(FIELD_BOOSTS[f] * w, 4))
             for (f, t), w in sorted(self.terms.items())
-            if f in FIELD_BOOSTS
+            if f in FIELD_BOOSTS and not (core_only and (f, t) in self.fuzzy)
         ]
+
+    @property
+    def has_fuzzy(self) -> bool:
+        return bool(self.fuzzy)
 
     def __bool__(self) -> bool:
         return bool(self.terms)
@@ -375,7 +387,7 @@ class Analyzer:
                 for n in (2, 3, 4):
                     for i in range(len(syllables) - n + 1):
                         gram = "".join(syllables[i : i + n])
-                        out.add("name_py", gram, 0.6)
+                        out.add("name_py", gram, 0.6, fuzzy=True)
                         out.pinyins.add(gram)
                         if synonyms:
                             expansions |= synonyms.expand(gram)
@@ -393,7 +405,7 @@ class Analyzer:
                 out.add("name_t", w, 1.0)
                 out.add("alias_t", w, 1.0)
                 out.add("text_t", w, 1.0)
-                out.add("name_py", pinyin(w), 0.8)
+                out.add("name_py", pinyin(w), 0.8, fuzzy=True)
                 out.words.append(w)
                 if synonyms:
                     expansions |= synonyms.expand(w)
@@ -402,20 +414,19 @@ class Analyzer:
                 if gram in self.stop or all(c in self.stop for c in gram):
                     continue
                 p = pinyin(gram)
-                out.add("name_py", p, 0.6)
+                out.add("name_py", p, 0.6, fuzzy=True)
                 out.pinyins.add(p)
                 if synonyms:  # 社宝卡 sounds like 社保卡
                     expansions |= synonyms.expand(gram) | synonyms.expand(p)
             for g in _grams(run, (2,)):
                 if g not in self.stop:
-                    out.add("name_c", g, 1.0)
+                    out.add("name_c", g, 1.0, fuzzy=True)
         for exp in sorted(expansions):
             for w in words(exp):
                 if w in self.stop:
                     continue
                 out.add("name_t", w, 0.6)
                 out.add("alias_t", w, 0.6)
-                out.add("name_py", pinyin(w), 0.4)
                 out.words.append(w)
         said = qn + " " + " ".join(out.words)
         if out.terms and not any(v in said for v in FOLLOW_UPS):

@@ -7,6 +7,7 @@ they rank alike. Neither knows about the catalogue database.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import threading
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 
 import tantivy
 
+from app.errors import PROBLEM_BASE, DomainError
 from app.search.analysis import FIELD_BOOSTS, PREFIX_FIELD
 
 #: exact-match fields: filters, facets and what a hit shows
@@ -42,8 +44,17 @@ FACET_FIELDS = {"type": "item_type", "department": "department_code", "region": 
                 "theme": "themes"}  # fmt: skip
 
 
-class BackendUnavailable(RuntimeError):
-    """The search engine cannot be reached; the caller retries later."""
+#: with a region, the best matches collapsed to one per catalogue entry (a county, its city
+#: and the province hold a few thousand implementations at most)
+COLLAPSE_WINDOW = 5000
+
+
+class BackendUnavailable(DomainError):
+    """The search engine cannot be reached: 503 to a searcher; the indexer retries later."""
+
+    status = 503
+    title = "Search is unavailable"
+    type = PROBLEM_BASE + "search-unavailable"
 
 
 @dataclass
@@ -79,6 +90,7 @@ class SearchBackend(Protocol):
         limit: int,
         facets: bool,
         prefer: Terms = (),
+        collapse: Sequence[str] | None = None,
     ) -> Result: ...
 
     def versions(self) -> dict[str, tuple[int, str]]: ...
@@ -88,9 +100,24 @@ class SearchBackend(Protocol):
     def ping(self) -> bool: ...
 
 
-def _sort_hits(hits: list[Hit]) -> list[Hit]:
-    """Equal scores in code order, so that both backends break ties alike."""
-    return sorted(hits, key=lambda h: (-round(h.score, 3), h.doc.get("code", "")))
+def key64(value: str) -> int:
+    """A stable 56-bit number for a code: numeric fast fields for ties and collapsing."""
+    return int.from_bytes(hashlib.blake2b(value.encode(), digest_size=7).digest(), "big")
+
+
+def collapse_pick(
+    rows: Iterable[tuple[Any, float, str, Any]], chain: Sequence[str]
+) -> list[tuple[Any, float, str, Any]]:
+    """``rows`` are (ref, score, region, entry) in rank order: keep, per entry, the row of the
+    most specific region of ``chain`` (then the better score), in rank order."""
+    rank = {r: i for i, r in enumerate(chain)}
+    best: dict[Any, tuple[Any, float, str, Any]] = {}
+    for row in rows:
+        seen = best.get(row[3])
+        if seen is None or rank[row[2]] < rank[seen[2]]:
+            best[row[3]] = row
+    chosen = {id(r) for r in best.values()}
+    return [r for r in rows if id(r) in chosen]  # type: ignore[union-attr]
 
 
 # --- embedded: tantivy -------------------------------------------------------------
@@ -101,6 +128,8 @@ def _schema() -> tantivy.Schema:
     for name in KEYWORDS:
         b.add_text_field(name, stored=True, fast=True, tokenizer_name="raw")
     b.add_integer_field("version", stored=True, fast=True, indexed=True)
+    for name in ("code_key", "entry_key", "region_num"):  # ties and collapsing, no stored read
+        b.add_integer_field(name, stored=False, fast=True, indexed=True)
     for name in ANALYZED:
         b.add_text_field(name, stored=False, tokenizer_name="whitespace", index_option="freq")
     return b.build()
@@ -166,6 +195,9 @@ class TantivyBackend:
                 if v is not None and v != "":
                     d.add_text(name, str(v))
         d.add_integer("version", int(doc["version"]))
+        d.add_integer("code_key", key64(doc["code"]))
+        d.add_integer("entry_key", key64(doc["basic_code"]))
+        d.add_integer("region_num", int(doc["region_code"]) if doc["region_code"].isdigit() else 0)
         for name in ANALYZED:
             if doc.get(name):
                 d.add_text(name, doc[name])
@@ -230,6 +262,38 @@ class TantivyBackend:
             clauses.append((Occur.Must, Q.const_score_query(Q.all_query(), 1.0)))
         return Q.boolean_query(clauses)
 
+    def _ranked(
+        self, searcher: Any, query: Any, want: int, count: bool = True
+    ) -> tuple[list[Any], int]:
+        """(score, code_key, address) of the first ``want`` matches in (score, code) order:
+        matches tied with the last one are all read (from fast fields, not stored docs).
+        Without ``count`` the engine may skip blocks that cannot reach the top (WAND)."""
+        n = min(max(want * 4, 400), max(want, COLLAPSE_WINDOW))
+        while True:
+            found = searcher.search(query, limit=n, count=count)
+            addrs = [a for _, a in found.hits]
+            keys = searcher.fast_field_values("code_key", addrs) if addrs else []
+            rows = sorted(
+                ((float(sc), k, a) for (sc, a), k in zip(found.hits, keys, strict=True)),
+                key=lambda r: (-r[0], r[1]),
+            )
+            total = found.count or 0
+            if len(rows) < n or len(rows) <= want or rows[-1][0] < rows[want - 1][0]:
+                return rows[:want], total
+            n *= 4
+
+    def _stored(self, searcher: Any, addr: Any) -> dict[str, Any]:
+        d = searcher.doc(addr).to_dict()
+        return {k: (v if k in MULTI else v[0]) for k, v in d.items()}
+
+    def _aggregate(self, searcher: Any, query: Any) -> dict[str, dict[str, int]]:
+        aggs = {k: {"terms": {"field": f, "size": 100}} for k, f in FACET_FIELDS.items()}
+        raw = searcher.aggregate(query, aggs)
+        return {
+            k: {b["key"]: b["doc_count"] for b in raw.get(k, {}).get("buckets", [])}
+            for k in FACET_FIELDS
+        }
+
     def search(
         self,
         terms: Terms,
@@ -239,25 +303,61 @@ class TantivyBackend:
         limit: int,
         facets: bool,
         prefer: Terms = (),
+        collapse: Sequence[str] | None = None,
     ) -> Result:
         idx = self._idx()
         searcher = idx.searcher()
+        if collapse:
+            filters = {**filters, "region_code": list(collapse)}
         query = self._query(terms, filters, prefer)
-        found = searcher.search(query, limit=offset + limit, count=True)
-        hits = []
-        for score, addr in found.hits:
-            d = searcher.doc(addr).to_dict()
-            doc = {k: (v if k in MULTI else v[0]) for k, v in d.items()}
-            hits.append(Hit(float(score), doc))
-        hits = _sort_hits(hits)[offset:]
-        result = Result(total=found.count or 0, hits=hits)
-        if facets:
-            aggs = {k: {"terms": {"field": f, "size": 100}} for k, f in FACET_FIELDS.items()}
-            raw = searcher.aggregate(query, aggs)
-            result.facets = {
-                k: {b["key"]: b["doc_count"] for b in raw.get(k, {}).get("buckets", [])}
-                for k in FACET_FIELDS
-            }
+        if not collapse:
+            # the facets read every match anyway: they give the total (one type per item),
+            # and the top hits are then found without counting
+            agg = self._aggregate(searcher, query) if facets else {}
+            rows, total = self._ranked(searcher, query, offset + limit, count=not facets)
+            if facets:
+                total = sum(agg.get("type", {}).values())
+            page = rows[offset : offset + limit]
+            hits = [Hit(sc, self._stored(searcher, a)) for sc, _, a in page]
+            return Result(total, hits, agg)
+        # collapse: every match in the region chain, ranked, from fast fields only
+        rows, _ = self._ranked(searcher, query, COLLAPSE_WINDOW, count=False)
+        addrs = [a for _, _, a in rows]
+        regions = searcher.fast_field_values("region_num", addrs) if addrs else []
+        entries = searcher.fast_field_values("entry_key", addrs) if addrs else []
+        chosen = collapse_pick(
+            [
+                (r[2], r[0], f"{reg:06d}", e)
+                for r, reg, e in zip(rows, regions, entries, strict=True)
+            ],
+            collapse,
+        )
+        hits = [
+            Hit(sc, self._stored(searcher, a)) for a, sc, _, _ in chosen[offset : offset + limit]
+        ]
+        result = Result(len(chosen), hits)
+        if facets and chosen:
+            Q, Occur = tantivy.Query, tantivy.Occur
+            per_region: dict[str, list[int]] = {}
+            for _, _, reg, e in chosen:
+                per_region.setdefault(reg, []).append(e)
+            only = Q.boolean_query(
+                [
+                    (
+                        Occur.Should,
+                        Q.boolean_query(
+                            [
+                                (Occur.Must, Q.term_query(self.schema, "region_num", int(reg))),
+                                (Occur.Must, Q.term_set_query(self.schema, "entry_key", keys)),
+                            ]
+                        ),
+                    )
+                    for reg, keys in per_region.items()
+                ]
+            )
+            result.facets = self._aggregate(
+                searcher, Q.boolean_query([(Occur.Must, query), (Occur.Must, only)])
+            )
         return result
 
     def versions(self) -> dict[str, tuple[int, str]]:
@@ -310,6 +410,7 @@ def es_mapping() -> dict[str, Any]:
     text for the tokens the Python analyzer produced."""
     props: dict[str, Any] = {k: {"type": "keyword"} for k in KEYWORDS}
     props["version"] = {"type": "long"}
+    props["code_key"] = {"type": "long"}
     for name in ANALYZED:
         props[name] = {"type": "text", "analyzer": "whitespace"}
     props[PREFIX_FIELD]["index_options"] = "docs"
@@ -341,6 +442,12 @@ def _plain_json_node() -> type:
     return PlainJsonNode
 
 
+def _es_source(doc: dict[str, Any]) -> dict[str, Any]:
+    out = {k: doc.get(k) for k in (*KEYWORDS, "version", *ANALYZED)}
+    out["code_key"] = key64(doc["code"])
+    return out
+
+
 class ElasticsearchBackend:
     """Versioned indices (``<alias>-<n>``) behind an alias; external versioning; bulk."""
 
@@ -360,7 +467,9 @@ class ElasticsearchBackend:
         try:
             return fn(*args, **kwargs)
         except (TransportConnectionError, ConnectionTimeout) as exc:
-            raise BackendUnavailable(str(exc)) from exc
+            raise BackendUnavailable(
+                f"the search engine cannot be reached: {type(exc).__name__}"
+            ) from exc
 
     def _indices(self) -> list[str]:
         try:
@@ -405,7 +514,7 @@ class ElasticsearchBackend:
                     }
                 }  # fmt: skip
             )
-            ops.append({k: doc.get(k) for k in (*KEYWORDS, "version", *ANALYZED)})
+            ops.append(_es_source(doc))
         self._bulk(ops)
 
     def delete(self, items: list[tuple[str, int]]) -> None:
@@ -439,31 +548,89 @@ class ElasticsearchBackend:
         limit: int,
         facets: bool,
         prefer: Terms = (),
+        collapse: Sequence[str] | None = None,
     ) -> Result:
-        body: dict[str, Any] = {
-            "query": self._query(terms, filters, prefer),
-            "from": 0,
-            "size": offset + limit,
-            "track_total_hits": True,
-            "_source": [*KEYWORDS, "version"],
+        aggs = {k: {"terms": {"field": f, "size": 100}} for k, f in FACET_FIELDS.items()}
+        sort = [{"_score": "desc"}, {"code_key": "asc"}]
+        if not collapse:
+            body: dict[str, Any] = {
+                "query": self._query(terms, filters, prefer),
+                "from": offset,
+                "size": limit,
+                "sort": sort,
+                "track_total_hits": True,
+                "track_scores": True,
+                "_source": [*KEYWORDS, "version"],
+            }
+            if facets:
+                body["aggs"] = aggs
+            resp = self._call(self.es.search, index=self.alias, **body)
+            return self._result(resp, facets)
+        # collapse: rank every match in the region chain (keys only), pick in Python
+        query = self._query(terms, {**filters, "region_code": list(collapse)}, prefer)
+        rows: list[tuple[Any, float, str, Any]] = []
+        after: list[Any] | None = None
+        while True:
+            body = {
+                "query": query,
+                "size": 1000,
+                "sort": sort,
+                "track_scores": True,
+                "_source": ["code", "region_code", "basic_code"],
+            }
+            if after:
+                body["search_after"] = after
+            page = self._call(self.es.search, index=self.alias, **body)["hits"]["hits"]
+            rows += [
+                (
+                    h["_source"]["code"],
+                    float(h["_score"]),
+                    h["_source"]["region_code"],
+                    h["_source"]["basic_code"],
+                )  # fmt: skip
+                for h in page
+            ]
+            if len(page) < 1000 or len(rows) >= COLLAPSE_WINDOW:
+                break
+            after = page[-1]["sort"]
+        chosen = collapse_pick(rows, collapse)
+        codes = [c for c, _, _, _ in chosen]
+        wanted = codes[offset : offset + limit]
+        scores = {c: sc for c, sc, _, _ in chosen}
+        result = Result(len(chosen), [])
+        if not codes:
+            return result
+        body = {
+            "query": {"bool": {"filter": [{"terms": {"code": codes}}]}},
+            "size": 0,
         }
         if facets:
-            body["aggs"] = {
-                k: {"terms": {"field": f, "size": 100}} for k, f in FACET_FIELDS.items()
-            }
-        resp = self._call(self.es.search, index=self.alias, **body)
+            body["aggs"] = aggs
+            result.facets = self._result(
+                self._call(self.es.search, index=self.alias, **body), True
+            ).facets
+        if wanted:
+            docs = self._call(
+                self.es.search,
+                index=self.alias,
+                query={"bool": {"filter": [{"terms": {"code": wanted}}]}},
+                size=len(wanted),
+                _source=[*KEYWORDS, "version"],
+            )
+            by_code = {h["_source"]["code"]: h["_source"] for h in docs["hits"]["hits"]}
+            result.hits = [Hit(scores[c], dict(by_code[c])) for c in wanted if c in by_code]
+        return result
+
+    def _result(self, resp: Any, facets: bool) -> Result:
         hits = [
             Hit(float(h.get("_score") or 0.0), dict(h["_source"])) for h in resp["hits"]["hits"]
         ]
         total = resp["hits"]["total"]
-        result = Result(
-            total=total["value"] if isinstance(total, dict) else int(total),
-            hits=_sort_hits(hits)[offset:],
-        )
+        result = Result(total["value"] if isinstance(total, dict) else int(total), hits)
         if facets:
-            aggs = resp.get("aggregations", {})
+            got = resp.get("aggregations", {})
             result.facets = {
-                k: {b["key"]: b["doc_count"] for b in aggs.get(k, {}).get("buckets", [])}
+                k: {b["key"]: b["doc_count"] for b in got.get(k, {}).get("buckets", [])}
                 for k in FACET_FIELDS
             }
         return result
@@ -501,7 +668,7 @@ class ElasticsearchBackend:
             for doc in batch:
                 ops.append({"index": {"_id": doc["code"], "version": int(doc["version"]),
                                       "version_type": "external_gte"}})  # fmt: skip
-                ops.append({k: doc.get(k) for k in (*KEYWORDS, "version", *ANALYZED)})
+                ops.append(_es_source(doc))
             self._bulk(ops, index=name)
         actions: list[dict[str, Any]] = [{"add": {"index": name, "alias": self.alias}}]
         actions += [{"remove": {"index": i, "alias": self.alias}} for i in old]

@@ -65,7 +65,6 @@ class Indexer:
         if pos is None:
             pos = SearchPosition(name=self.name, last_seq=0)
             session.add(pos)
-            session.flush()
         return pos
 
     # --- documents ---------------------------------------------------------------------
@@ -116,28 +115,60 @@ class Indexer:
 
     # --- applying the log -------------------------------------------------------------
 
-    def run_once(self, session: Session, batch: int = 500) -> int:
-        """Apply the next batch of changes; returns how many change rows were applied.
-        Raises if the backend fails (the position is not moved). The caller commits."""
-        pos = self.position(session)
-        rows = list(
-            session.exec(
-                select(ChangeLog)
-                .where(col(ChangeLog.seq) > pos.last_seq)
-                .order_by(col(ChangeLog.seq))
-                .limit(batch)
+    def _apply(self, session: Session, pos: SearchPosition, batch: int) -> int:
+        """Index the changes after ``pos`` (and the items whose scheduled event took effect);
+        moves ``pos`` in memory only. Raises if the backend fails."""
+        with session.no_autoflush:
+            rows = list(
+                session.exec(
+                    select(ChangeLog)
+                    .where(col(ChangeLog.seq) > pos.last_seq)
+                    .order_by(col(ChangeLog.seq))
+                    .limit(batch)
+                )
             )
-        )
-        swept = self._sweep_due(session, pos)
-        if not rows:
-            return swept
-        docs, gone = self.documents(session, self._codes_for(session, rows))
-        self.backend.upsert(docs)
-        self.backend.delete(gone)
-        pos.last_seq = int(rows[-1].seq or 0)
+            swept = self._sweep_due(session, pos)
+            if rows:
+                docs, gone = self.documents(session, self._codes_for(session, rows))
+                self.backend.upsert(docs)
+                self.backend.delete(gone)
+                pos.last_seq = int(rows[-1].seq or 0)
+        return len(rows) or swept
+
+    def run_once(self, session: Session, batch: int = 500) -> int:
+        """Apply the next batch of changes in ``session``; returns how many change rows were
+        applied. Raises if the backend fails (the position is not moved). The caller
+        commits."""
+        with session.no_autoflush:
+            pos = self.position(session)
+        applied = self._apply(session, pos, batch)
         session.add(pos)
         session.flush()
-        return len(rows)
+        return applied
+
+    def step(self, engine: Engine, batch: int = 500) -> int:
+        """One batch for a long-running indexer: read and index in one transaction, then
+        write the position in a short one of its own (on SQLite a reader that has seen an
+        older snapshot could not write, and API writes never wait for the index)."""
+        with Session(engine) as session:
+            with session.no_autoflush:
+                pos = self.position(session)
+            before = (pos.last_seq, pos.swept_on)
+            applied = self._apply(session, pos, batch)
+            after = (pos.last_seq, pos.swept_on)
+            session.rollback()
+        if after == before and not applied:
+            return 0
+        writer = engine
+        if engine.dialect.name == "sqlite":
+            writer = engine.execution_options(sqlite_begin="IMMEDIATE")
+        with Session(writer) as session:
+            pos = self.position(session)
+            if (pos.last_seq or 0) <= after[0]:  # another indexer may have gone further
+                pos.last_seq, pos.swept_on = after
+                session.add(pos)
+            session.commit()
+        return applied
 
     def _sweep_due(self, session: Session, pos: SearchPosition) -> int:
         """Items whose scheduled lifecycle event took effect since the last sweep (a
@@ -163,8 +194,6 @@ class Indexer:
             self.backend.upsert(docs)
             self.backend.delete(gone)
         pos.swept_on = today
-        session.add(pos)
-        session.flush()
         return len(codes)
 
     def catch_up(self, session: Session, batch: int = 500) -> int:
@@ -186,9 +215,7 @@ class Indexer:
         delay = interval
         while not stop.is_set():
             try:
-                with Session(engine) as session:
-                    applied = self.run_once(session)
-                    session.commit()
+                applied = self.step(engine)
                 delay = interval
                 if applied:
                     continue

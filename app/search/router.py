@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import get_settings
 from app.db import get_engine
@@ -93,7 +94,10 @@ def search(
         cursor=cursor,
         limit=limit,
     )
-    session.commit()  # a zero/low-result query was recorded
+    try:
+        session.commit()  # a zero/low-result query was recorded
+    except SQLAlchemyError:  # a busy database is no reason to fail a search
+        session.rollback()
     return result
 
 

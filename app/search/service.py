@@ -44,7 +44,6 @@ from app.search.backends import (
     Result,
     SearchBackend,
     TantivyBackend,
-    Terms,
 )
 from app.search.models import SearchGap, SynonymSet
 
@@ -53,8 +52,8 @@ DEFAULT_STATUSES = ["1", "2", "5", "6"]
 ALL_STATUSES = {"1", "2", "3", "4", "5", "6"}
 #: a query with at most this many results is recorded as a gap
 LOW_RESULTS = 2
-#: with a region, how many matches are collapsed (one per catalogue entry)
-COLLAPSE_WINDOW = 2000
+#: results from the words alone that make the recall terms unnecessary
+ENOUGH = 30
 
 
 def backend_from_settings(settings: Settings) -> SearchBackend:
@@ -106,72 +105,32 @@ class SearchEngine:
             return SearchPage(0, [], {}, terms, None, (time.perf_counter() - started) * 1000)
         filters = dict(req.filters)
         filters["status"] = req.statuses
-        weighted = terms.weighted()
-        if req.region_chain:
-            filters["region_code"] = req.region_chain
-            raw = self.backend.search(
-                weighted,
+
+        def run(core_only: bool) -> Result:
+            return self.backend.search(
+                terms.weighted(core_only),
                 filters,
-                offset=0,
-                limit=COLLAPSE_WINDOW,
-                facets=False,
+                offset=req.offset,
+                limit=req.limit,
+                facets=req.facets,
                 prefer=terms.prefer,
+                collapse=req.region_chain or None,
             )
-            rank = {code: i for i, code in enumerate(req.region_chain)}
-            best: dict[str, Hit] = {}
-            for hit in raw.hits:  # the most specific region wins, then the better score
-                key = hit.doc["basic_code"]
-                seen = best.get(key)
-                if seen is None or (rank[hit.doc["region_code"]], -hit.score) < (
-                    rank[seen.doc["region_code"]],
-                    -seen.score,
-                ):
-                    best[key] = hit
-            chosen = [h for h in raw.hits if best.get(h.doc["basic_code"]) is h]
-            facets: dict[str, dict[str, int]] = {}
-            if req.facets:
-                for name, fld in (("type", "item_type"), ("department", "department_code"),
-                                  ("region", "region_code"), ("theme", "themes")):  # fmt: skip
-                    counts: dict[str, int] = {}
-                    for h in chosen:
-                        values = h.doc.get(fld)
-                        for v in values if isinstance(values, list) else [values]:
-                            if v:
-                                counts[v] = counts.get(v, 0) + 1
-                    facets[name] = counts
-            total = len(chosen)
-            hits = chosen[req.offset : req.offset + req.limit]
-        else:
-            raw = self._window(weighted, filters, req.offset + req.limit, req.facets, terms.prefer)
-            total, facets = raw.total, raw.facets
-            hits = raw.hits[req.offset : req.offset + req.limit]
-        end = req.offset + len(hits)
+
+        # the words (and their pinyin and synonyms) first; the recall terms only when they
+        # find little: a common word then costs one narrow query, a typo two cheap ones
+        raw = run(core_only=terms.has_fuzzy)
+        if terms.has_fuzzy and raw.total < ENOUGH and terms.weighted(True) != terms.weighted():
+            raw = run(core_only=False)
+        end = req.offset + len(raw.hits)
         return SearchPage(
-            total=total,
-            hits=hits,
-            facets=facets,
+            total=raw.total,
+            hits=raw.hits,
+            facets=raw.facets,
             terms=terms,
-            next_offset=end if end < total and hits else None,
+            next_offset=end if end < raw.total and raw.hits else None,
             took_ms=(time.perf_counter() - started) * 1000,
         )
-
-    def _window(
-        self, terms: Terms, filters: Filters, want: int, facets: bool, prefer: Terms = ()
-    ) -> Result:
-        """The first ``want`` hits in (score, code) order: equal scores straddling the cut
-        are all fetched, so that pages never overlap and both backends agree."""
-        n = want + 20
-        raw = self.backend.search(terms, filters, offset=0, limit=n, facets=facets, prefer=prefer)
-        while len(raw.hits) >= n and len(raw.hits) > want:
-            boundary = round(raw.hits[want - 1].score, 3)
-            if min(round(h.score, 3) for h in raw.hits) < boundary:
-                break
-            n *= 4
-            again = self.backend.search(
-                terms, filters, offset=0, limit=n, facets=False, prefer=prefer
-            )
-            raw = Result(raw.total, again.hits, raw.facets)
-        return raw
 
     def suggest(
         self, q: str, region_chain: list[str] | None, limit: int = 10
@@ -179,21 +138,17 @@ class SearchEngine:
         key = re.sub(r"\s+", "", normalise(q))
         if not key:
             return []
-        filters: Filters = {"status": list(DEFAULT_STATUSES)}
-        if region_chain:
-            filters["region_code"] = region_chain
         raw = self.backend.search(
-            [("prefix", key[:24], 1.0)], filters, offset=0, limit=200, facets=False
+            [("prefix", key[:24], 1.0)],
+            {"status": list(DEFAULT_STATUSES)},
+            offset=0,
+            limit=60,
+            facets=False,
+            collapse=region_chain or None,
         )
-        rank = {code: i for i, code in enumerate(region_chain or [])}
         best: dict[str, Hit] = {}
-        for hit in raw.hits:
-            k = hit.doc["basic_code"] if region_chain else hit.doc["name"]
-            seen = best.get(k)
-            if seen is None or rank.get(hit.doc["region_code"], 0) < rank.get(
-                seen.doc["region_code"], 0
-            ):
-                best[k] = hit
+        for hit in raw.hits:  # one suggestion per name
+            best.setdefault(hit.doc["name"], hit)
         ordered = sorted(best.values(), key=lambda h: (len(h.doc["name"]), h.doc["name"]))
         return [{"text": h.doc["name"], "code": h.doc["code"]} for h in ordered[:limit]]
 
@@ -210,8 +165,6 @@ def item_search_document(
     """What the backends index for one item (the representation GET /items returns)."""
     guide = item.get("guide") or {}
     online = bool((guide.get("online") or {}).get("available"))
-    type_label = labels.get("item_types", {}).get(item["item_type"], "")
-    theme_labels = [labels.get("themes", {}).get(t, "") for t in item.get("themes") or []]
     doc: dict[str, Any] = {
         "code": item["code"],
         "basic_code": item["basic_code"],
@@ -232,7 +185,7 @@ def item_search_document(
         analyzer.document_fields(
             item["name"],
             aliases,
-            [item["department"]["name"], item["region"]["name"], type_label, *theme_labels],
+            [item["department"]["name"], item["region"]["name"]],
         )
     )
     return doc

@@ -1,0 +1,232 @@
+"""Search at scale: 1,000,000 implementations on the embedded index.
+
+    .venv/bin/python bench/search.py [--items 1000000] [--rounds 3]
+
+Builds a SQLite catalogue in a temporary folder (migrated, reference data only) and an
+embedded index next to it with ``--items`` implementations: the real names of
+../shared/data/items_guangan.json (v-luobo/zwfw, Apache-2.0) and of the seed's catalogue
+entries, replicated across the regions of 黑龙江 (province, cities, counties) with local
+variations (township, sub-district, proxy and notification-commitment variants of each
+item). Then measures, over a query mix with common words (登记, 证明, 许可), pinyin,
+initials, filters and region collapse:
+
+* the raw engine time (tantivy: the backend's query, in this process),
+* the search time (analysis + backend + collapse + facets: ``SearchEngine``),
+* the API time (GET /api/v1/search over HTTP against one uvicorn worker on the same index),
+
+and prints p50/p95 of each and the API/engine ratio. Targets: p95 <= 20 ms, build >=
+5,000 items/s, API overhead <= 2x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import server  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data" / "items_guangan.json"
+VARIANTS = [
+    "",
+    "（乡镇）",
+    "（街道）",
+    "（村级代办）",
+    "（容缺受理）",
+    "（告知承诺制）",
+    "（网上办）",
+]
+TYPES = {"行政许可": "01", "行政给付": "05", "行政确认": "07", "行政奖励": "08",
+         "行政裁决": "09", "其他行政权力": "10", "公共服务": "20"}  # fmt: skip
+QUERIES = ["登记", "证明", "许可", "护照", "身份证补领", "社保卡密码忘了", "huzhao", "sbk",
+           "结婚登记", "食品经营许可", "開公司", "公积金提取"]  # fmt: skip
+
+
+def corpus() -> list[tuple[str, str]]:
+    """(name, item type) of the real items and the seed's entries."""
+    names = []
+    if SHARED.exists():
+        for it in json.loads(SHARED.read_text(encoding="utf-8")):
+            names.append((it["name"], TYPES.get(it["type"], "10")))
+    for e in json.loads((ROOT / "seed" / "catalogue_entries.json").read_text(encoding="utf-8")):
+        names.append((e["name"], e["item_type"]))
+    return list(dict.fromkeys(names))
+
+
+def regions() -> list[dict[str, Any]]:
+    rows = json.loads((ROOT / "seed" / "regions.json").read_text(encoding="utf-8"))
+    return [r for r in rows if r["code"].startswith("23")]
+
+
+def documents(total: int) -> Iterator[list[dict[str, Any]]]:
+    from app.search.analysis import Analyzer, add_user_words
+
+    names = corpus()
+    add_user_words(n for n, _ in names)
+    analyzer = Analyzer()
+    fields: dict[str, dict[str, str]] = {}
+    batch: list[dict[str, Any]] = []
+    n = 0
+    themes = ["P010", "P085", "P090", "L005", "L010"]
+    while n < total:
+        for v, suffix in enumerate(VARIANTS):
+            for r in regions():
+                level = {1: "2", 2: "3"}.get(r["level"], "4")
+                for i, (name, item_type) in enumerate(names):
+                    if n >= total:
+                        break
+                    full = name + suffix
+                    if full not in fields:  # the same name analyses the same
+                        fields[full] = analyzer.document_fields(full, [], [r["name"]])
+                    doc = {
+                        "code": f"{r['code']}{v}{i:05d}",
+                        "basic_code": f"{i:05d}{v}",
+                        "name": full,
+                        "department_code": f"D{r['code']}{i % 12:02d}",
+                        "department_name": f"{r['name']}第{i % 12}局",
+                        "region_code": r["code"],
+                        "region_name": r["name"],
+                        "level": level,
+                        "item_type": item_type,
+                        "audience": ["1"] if i % 3 else ["2"],
+                        "themes": [themes[i % len(themes)]],
+                        "online": "true" if i % 2 else "false",
+                        "status": "1" if i % 50 else "3",
+                        "version": 1,
+                        **fields[full],
+                    }
+                    batch.append(doc)
+                    n += 1
+                    if len(batch) == 20_000:
+                        yield batch
+                        batch = []
+    if batch:
+        yield batch
+
+
+def mix() -> list[dict[str, str]]:
+    out = []
+    for i, q in enumerate(QUERIES):
+        out.append({"q": q})
+        out.append({"q": q, "region": "230102"})  # county: collapse over 道里区, 哈尔滨, province
+        out.append({"q": q, "type": "01"} if i % 2 else {"q": q, "online": "true"})
+        out.append({"q": q, "region": "230100", "theme": "P090"})
+    return out
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--items", type=int, default=1_000_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+
+    from sqlmodel import Session
+
+    from app.migrate import upgrade
+    from app.search.backends import TantivyBackend
+    from app.search.service import SearchEngine, SearchRequest, SearchService
+    from app.seed import load_reference
+
+    tmp = Path(tempfile.mkdtemp(prefix="search-bench-"))
+    url = f"sqlite:///{tmp / 'catalogue.db'}"
+    upgrade(url)
+    from app.db import make_engine
+
+    engine = make_engine(url)
+    with Session(engine) as session:
+        load_reference(session, ROOT / "seed")
+        session.commit()
+
+    backend = TantivyBackend(tmp / "search-index")
+    started = time.perf_counter()
+    built = 0
+
+    def counted() -> Iterator[list[dict[str, Any]]]:
+        nonlocal built
+        for b in documents(args.items):
+            built += len(b)
+            yield b
+
+    backend.rebuild(counted())
+    build_s = time.perf_counter() - started
+    print(f"index build: {built:,} items in {build_s:.1f}s = {built / build_s:,.0f} items/s "
+          f"(analysis of distinct names included)")  # fmt: skip
+
+    svc = SearchService(backend)
+    with Session(engine) as session:
+        svc.prepare(session)
+        synonyms = svc.synonyms(session)
+    search = SearchEngine(backend, svc.analyzer)
+    queries = mix()
+
+    # raw engine and in-process search
+    raw_ms: list[float] = []
+    engine_ms: list[float] = []
+    original = backend.search
+
+    def timed(*a: Any, **kw: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return original(*a, **kw)
+        finally:
+            raw_ms.append((time.perf_counter() - t) * 1000)
+
+    backend.search = timed  # type: ignore[method-assign]
+    for _ in range(args.rounds):
+        for params in queries:
+            chain = svc.region_chain(params["region"]) if "region" in params else None
+            filters = {}
+            if "type" in params:
+                filters["item_type"] = [params["type"]]
+            if "online" in params:
+                filters["online"] = [params["online"]]
+            if "theme" in params:
+                filters["themes"] = [params["theme"]]
+            t = time.perf_counter()
+            search.search(
+                SearchRequest(q=params["q"], region_chain=chain, filters=filters), synonyms
+            )
+            engine_ms.append((time.perf_counter() - t) * 1000)
+    backend.search = original  # type: ignore[method-assign]
+
+    api_ms: list[float] = []
+    with server(url) as port:
+        base = f"http://127.0.0.1:{port}/api/v1/search?"
+        for params in queries:  # warm up: the worker loads the dictionary and the index
+            urllib.request.urlopen(base + urllib.parse.urlencode(params)).read()
+        for _ in range(args.rounds):
+            for params in queries:
+                t = time.perf_counter()
+                urllib.request.urlopen(base + urllib.parse.urlencode(params)).read()
+                api_ms.append((time.perf_counter() - t) * 1000)
+
+    def line(label: str, values: list[float]) -> str:
+        return (f"{label:<28} n={len(values):<5} p50={statistics.median(values):7.2f} ms  "
+                f"p95={pct(values, 95):7.2f} ms")  # fmt: skip
+
+    print(line("raw engine (tantivy calls)", raw_ms))
+    print(line("search (analysis+collapse)", engine_ms))
+    print(line("API (HTTP, one worker)", api_ms))
+    print(f"API / search p50 ratio: {statistics.median(api_ms) / statistics.median(engine_ms):.2f}; "
+          f"API / raw engine p50 ratio: {statistics.median(api_ms) / statistics.median(raw_ms):.2f}")  # fmt: skip
+    print(f"index and database in {tmp}")
+
+
+if __name__ == "__main__":
+    main()
