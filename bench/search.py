@@ -134,39 +134,43 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--items", type=int, default=1_000_000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--reuse", type=Path, help="a folder of an earlier run: skip the build")
     args = ap.parse_args()
 
     from sqlmodel import Session
 
+    from app.db import make_engine
     from app.migrate import upgrade
     from app.search.backends import TantivyBackend
     from app.search.service import SearchEngine, SearchRequest, SearchService
     from app.seed import load_reference
 
-    tmp = Path(tempfile.mkdtemp(prefix="search-bench-"))
+    tmp = args.reuse or Path(tempfile.mkdtemp(prefix="search-bench-"))
     url = f"sqlite:///{tmp / 'catalogue.db'}"
-    upgrade(url)
-    from app.db import make_engine
-
     engine = make_engine(url)
-    with Session(engine) as session:
-        load_reference(session, ROOT / "seed")
-        session.commit()
-
     backend = TantivyBackend(tmp / "search-index")
-    started = time.perf_counter()
-    built = 0
+    if not args.reuse:
+        upgrade(url)
+        with Session(engine) as session:
+            load_reference(session, ROOT / "seed")
+            session.commit()
+        started = time.perf_counter()
+        built = 0
 
-    def counted() -> Iterator[list[dict[str, Any]]]:
-        nonlocal built
-        for b in documents(args.items):
-            built += len(b)
-            yield b
+        def counted() -> Iterator[list[dict[str, Any]]]:
+            nonlocal built
+            for b in documents(args.items):
+                built += len(b)
+                yield b
 
-    backend.rebuild(counted())
-    build_s = time.perf_counter() - started
-    print(f"index build: {built:,} items in {build_s:.1f}s = {built / build_s:,.0f} items/s "
-          f"(analysis of distinct names included)")  # fmt: skip
+        backend.rebuild(counted())
+        build_s = time.perf_counter() - started
+        print(f"index build: {built:,} items in {build_s:.1f}s = {built / build_s:,.0f} "
+              "items/s (analysis of distinct names included)")  # fmt: skip
+    else:
+        from app.search.analysis import add_user_words
+
+        add_user_words(n for n, _ in corpus())
 
     svc = SearchService(backend)
     with Session(engine) as session:

@@ -157,10 +157,12 @@ def words(text: str) -> list[str]:
     return [w for w in rjieba.cut_for_search(text) if _WORD.search(w) and w.strip()]
 
 
+@functools.lru_cache(maxsize=200_000)
 def pinyin(word: str) -> str:
     return "".join(lazy_pinyin(word, style=Style.NORMAL, errors="ignore"))
 
 
+@functools.lru_cache(maxsize=200_000)
 def initials(word: str) -> str:
     return "".join(lazy_pinyin(word, style=Style.FIRST_LETTER, errors="ignore"))
 

@@ -49,6 +49,24 @@ FACET_FIELDS = {"type": "item_type", "department": "department_code", "region": 
 COLLAPSE_WINDOW = 5000
 
 
+#: every item status: a status filter is sent as the statuses left out when that is shorter
+#: (cancelled and pending items are few; "in use" matches nearly every document)
+STATUSES = ("1", "2", "3", "4", "5", "6")
+
+
+def split_filters(filters: Filters) -> tuple[Filters, Filters]:
+    """(must, must_not): the status filter as exclusions when those are fewer."""
+    must, must_not = dict(filters), {}
+    allowed = must.get("status")
+    if allowed is not None:
+        excluded = [x for x in STATUSES if x not in allowed]
+        if len(excluded) < len(allowed):
+            del must["status"]
+            if excluded:
+                must_not["status"] = excluded
+    return must, must_not
+
+
 class BackendUnavailable(DomainError):
     """The search engine cannot be reached: 503 to a searcher; the indexer retries later."""
 
@@ -252,10 +270,13 @@ class TantivyBackend:
             clauses.append((Occur.Must, Q.boolean_query(should)))
             for f, t, b in prefer:
                 clauses.append((Occur.Should, Q.boost_query(Q.term_query(self.schema, f, t), b)))
-        for f, values in filters.items():
+        must, must_not = split_filters(filters)
+        for f, values in must.items():
             clauses.append(
                 (Occur.Must, Q.const_score_query(Q.term_set_query(self.schema, f, values), 0.0))
             )
+        for f, values in must_not.items():
+            clauses.append((Occur.MustNot, Q.term_set_query(self.schema, f, values)))
         if not clauses:
             return Q.all_query()
         if not terms:
@@ -526,9 +547,10 @@ class ElasticsearchBackend:
         self._bulk(ops)
 
     def _query(self, terms: Terms, filters: Filters, prefer: Terms = ()) -> dict[str, Any]:
-        bool_q: dict[str, Any] = {
-            "filter": [{"terms": {f: values}} for f, values in filters.items()]
-        }
+        must, must_not = split_filters(filters)
+        bool_q: dict[str, Any] = {"filter": [{"terms": {f: v}} for f, v in must.items()]}
+        if must_not:
+            bool_q["must_not"] = [{"terms": {f: v}} for f, v in must_not.items()]
         if terms:
             bool_q["must"] = [
                 {"bool": {"should": [{"term": {f: {"value": t, "boost": b}}} for f, t, b in terms]}}

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -15,6 +15,7 @@ from app.config import get_settings
 from app.db import get_engine
 from app.deps import Caller, ExpectedVersion, ReadSession, WriteSession
 from app.errors import Forbidden
+from app.responses import json_bytes
 from app.search import service
 from app.search.indexer import Indexer
 from app.search.service import SearchService, backend_from_settings
@@ -60,7 +61,7 @@ def search_service(request: Request) -> SearchService:
 Search = Annotated[SearchService, Depends(search_service)]
 
 
-@router.get("/search")
+@router.get("/search", response_class=Response)
 def search(
     session: ReadSession,
     svc: Search,
@@ -78,9 +79,13 @@ def search(
     ] = None,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> dict[str, Any]:
+) -> Response:
     """Search items. With ``region``, what applies there: that region's implementation, or
-    its city's or province's where the item is handled higher up."""
+    its city's or province's where the item is handled higher up.
+
+    Answers `{total, took_ms, region, hits: [{code, basic_code, name, department, region,
+    type, status, online, score, highlight}], facets: {type, department, region, theme:
+    [{key, label, count}]}, next_cursor}`."""
     result = svc.search(
         session,
         q=q,
@@ -98,19 +103,20 @@ def search(
         session.commit()  # a zero/low-result query was recorded
     except SQLAlchemyError:  # a busy database is no reason to fail a search
         session.rollback()
-    return result
+    return json_bytes(result)
 
 
-@router.get("/suggest")
+@router.get("/suggest", response_class=Response)
 def suggest(
     session: ReadSession,
     svc: Search,
     q: Annotated[str, Query(min_length=1, max_length=50, description="what has been typed")],
     region: str | None = None,
     limit: Annotated[int, Query(ge=1, le=20)] = 10,
-) -> dict[str, Any]:
-    """As-you-type completion: Chinese prefixes, pinyin and initials."""
-    return svc.suggest(session, q, region, limit)
+) -> Response:
+    """As-you-type completion: Chinese prefixes, pinyin and initials. Answers
+    `{suggestions: [{text, code}]}`."""
+    return json_bytes(svc.suggest(session, q, region, limit))
 
 
 @router.get("/search/gaps")

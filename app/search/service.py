@@ -342,10 +342,11 @@ class SearchService:
             raise InvalidInput(f"{len(errors)} query parameter(s) are not valid", errors=errors)
         detected = None
         if text and chain is None:  # 道里区 社保: the region named in the query applies
+            norm = normalise(text)
             for name, code in self._region_names:
-                if name in normalise(text) and normalise(text).replace(name, "").strip():
+                if name in norm and norm.replace(name, "").strip():
                     detected = code
-                    text = normalise(text).replace(name, " ").strip()
+                    text = norm.replace(name, " ").strip()
                     chain = self.region_chain(code)
                     break
         page = self.engine.search(
