@@ -4,9 +4,11 @@ a TCP proxy in front of it that can be stopped (the backend is down) and started
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,9 +86,16 @@ class Proxy:
             self._conns = []
 
 
+ES_ENV = "CATALOGUE_TEST_ES_URL"
+
+
 @pytest.fixture(scope="session")
 def osmem_base_url() -> Iterator[str]:
-    """One osmem-server (the in-memory Elasticsearch/OpenSearch API) for the whole run."""
+    """One osmem-server (the in-memory Elasticsearch/OpenSearch API) for the whole run, or
+    the real cluster at ``CATALOGUE_TEST_ES_URL`` when that is set."""
+    if os.environ.get(ES_ENV):
+        yield os.environ[ES_ENV].rstrip("/")
+        return
     from osmem_server import OsmemServer
 
     server = OsmemServer.start(japanese=False)
@@ -95,11 +104,12 @@ def osmem_base_url() -> Iterator[str]:
 
 
 _alias_counter = iter(range(1, 10**9))
+_run = uuid.uuid4().hex[:6]
 
 
 def fresh_es(url: str) -> ElasticsearchBackend:
     """A backend on an alias of its own, so tests do not see each other's documents."""
-    return ElasticsearchBackend(url, alias=f"t{next(_alias_counter)}-items")
+    return ElasticsearchBackend(url, alias=f"test-{_run}-{next(_alias_counter)}-items")
 
 
 def change_head(session: Session) -> int:
