@@ -452,3 +452,19 @@ def test_concurrent_edits_exactly_one_412(live_client: tuple[TestClient, Keys]) 
         versions = client.get(f"{API}/items/{code}/versions").json()["items"]
         # no lost update, no gap
         assert [v["version"] for v in versions] == list(range(1, version + 2))
+
+
+def test_a_decision_that_took_effect_before_it_was_recorded_applies(
+    client: TestClient, session: Session, keys: Keys
+) -> None:
+    item = provincial_item(session)
+    code, basic = item.code, item.basic_code
+    past = date(2020, 1, 1)
+    resp = client.post(
+        f"{API}/items/{code}/cancel", json=event(past), headers=keys.editor(item.department_code)
+    )
+    assert resp.status_code == 200, resp.text
+    doc = client.get(f"{API}/items/{code}").json()
+    assert doc["status"] == "3" and doc["lifecycle"]["effective_date"] == past.isoformat()
+    assert code not in listed(client, basic, status="1")
+    assert listed(client, basic, status="3") == {code: "3"}

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     bindparam,
+    case,
     cast,
     literal,
     null,
@@ -70,6 +71,20 @@ class Event:
         }
 
 
+#: The order in which lifecycle events apply: by effective date, then as recorded; the
+#: creation always first, so that an event dated before the item was recorded (a decision
+#: that took effect earlier) still applies.
+EVENT_ORDER = (
+    case((RecordVersion.event == "create", 0), else_=1),
+    col(RecordVersion.effective_date),
+    col(RecordVersion.version),
+)
+
+
+def in_order(events: list[Event]) -> list[Event]:
+    return sorted(events, key=lambda e: (e.event != "create", e.effective_date, e.version))
+
+
 # Statements are built once: building them per call cost more than running them.
 _EVENTS = (
     select(
@@ -86,7 +101,7 @@ _EVENTS = (
         RecordVersion.code == bindparam("code"),
         col(RecordVersion.status_after).is_not(None),
     )
-    .order_by(col(RecordVersion.effective_date), col(RecordVersion.version))
+    .order_by(*EVENT_ORDER)
 )
 _RECORDED_BY = (
     select(RecordVersion.version, RecordVersion.snapshot)
@@ -177,7 +192,7 @@ def item_as_of(db: Session | Connection, code: str, on: date) -> tuple[int, dict
                     r.details,
                 )
             )
-    events.sort(key=lambda e: (e.effective_date, e.version))
+    events = in_order(events)
     if row is None:
         exists = db.execute(_ANY_VERSION, {"code": code}).first()
         raise NotFound(

@@ -17,7 +17,15 @@ import orjson
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, text
 from sqlmodel import Session, col, select
 
-from app.catalogue.history import Event, end_of, item_as_of, lifecycle_events, overlay
+from app.catalogue.history import (
+    EVENT_ORDER,
+    Event,
+    end_of,
+    in_order,
+    item_as_of,
+    lifecycle_events,
+    overlay,
+)
 from app.catalogue.models import (
     CatalogueEntry,
     ChangeLog,
@@ -513,7 +521,7 @@ def record_item(
                 details,
             )
         )
-        events.sort(key=lambda e: (e.effective_date, e.version))
+        events = in_order(events)
     next_change = overlay(doc, events, today)
     if item.status != doc["status"]:
         item.status = doc["status"]
@@ -694,7 +702,7 @@ def statuses_on(session: Session, codes: list[str], on: date) -> dict[str, str]:
             col(RecordVersion.status_after).is_not(None),
             col(RecordVersion.effective_date) <= on,
         )
-        .order_by(col(RecordVersion.effective_date), col(RecordVersion.version))
+        .order_by(*EVENT_ORDER)
     ).all()
     return {code: status for code, status in rows}
 
