@@ -19,6 +19,7 @@ from app.directory.router import router as directory_router
 from app.errors import PROBLEM_BASE, DomainError, field_error
 from app.observability import MetricsMiddleware, configure_logging, metrics_text
 from app.search.router import router as search_router
+from app.search.router import search_service_of
 from app.sync.router import router as sync_router
 
 PROBLEM = "application/problem+json"
@@ -123,8 +124,12 @@ def create_app() -> FastAPI:
             checks["database"] = "ok"
         except Exception as exc:  # an operator wants the reason, not a stack trace
             checks["database"] = f"error: {type(exc).__name__}: {exc}"[:300]
-        checks["search"] = "embedded" if not settings.search_url else "not checked"
-        ok = all(v in ("ok", "embedded", "not checked") for v in checks.values())
+        try:
+            reachable = search_service_of(app).backend.ping()
+            checks["search"] = "ok" if reachable else "error: the search backend does not answer"
+        except Exception as exc:
+            checks["search"] = f"error: {type(exc).__name__}: {exc}"[:300]
+        ok = all(v == "ok" for v in checks.values())
         return JSONResponse(
             {"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503
         )

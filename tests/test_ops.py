@@ -44,6 +44,7 @@ def test_readyz_reports_an_unreachable_database(
         with TestClient(create_app()) as client:
             resp = client.get("/readyz")
         assert resp.status_code == 503 and resp.json()["checks"]["database"].startswith("error")
+        assert "search" in resp.json()["checks"]  # the search backend is checked too
     finally:
         config.get_settings.cache_clear()
         db.get_engine.cache_clear()
