@@ -22,7 +22,7 @@ from app.codes.rules import implementation_code
 from app.config import get_settings
 from app.dbtypes import utcnow
 from app.directory.models import Department
-from app.errors import Forbidden, InvalidInput, NotFound, RuleViolation, field_error
+from app.errors import Forbidden, InvalidInput, RuleViolation, field_error
 from app.security import Principal, region_prefix
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -276,12 +276,10 @@ def accept(
 ) -> EventOut:
     """承接 by the receiving department's editor, completing the local guide. It takes
     effect on the handover date (or the given effective date, if later)."""
-    item = session.get(Implementation, code, with_for_update=True)
-    if item is None:
-        raise NotFound(f"no implementation {code}")
-    if actor.role != "admin" and item.department_code not in actor.departments:
-        raise Forbidden(f"only the receiving department {item.department_code} may accept {code}")
     item = service.load_for_write(session, code, actor, expected_version)
+    if actor.role != "admin" and item.department_code not in actor.departments:
+        # a sync key of the region may write the item, but accepting is the department's act
+        raise Forbidden(f"only the receiving department {item.department_code} may accept {code}")
     if service.status_today(session, code) != "4" or item.delegated_from is None:
         raise RuleViolation(f"{code} is not pending acceptance", type="lifecycle-order")
     guide = service.merge_patch(item.guide, body.guide)

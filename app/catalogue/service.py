@@ -1125,8 +1125,6 @@ def replace_item(
     item = load_for_write(session, code, actor, expected_version)
     built, ctx = validate_item(ItemLookups(session), data, code)
     actor.require_item_scope(data.department, data.region)
-    if built != code:  # unreachable after _validate_item, kept as a guard on identity
-        raise InvalidInput.field(["body", "basic_code"], "identity cannot change", "identity")
     context = {"entry": ctx.entry, "department": ctx.department, "region": ctx.region}
     before = item_document(session, item, **context)
     attempt = session.begin_nested()
