@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -21,6 +25,26 @@ from app.catalogue.service import item_input
 from app.directory.models import Department
 
 API = "/api/v1"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(
+    url: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The `catalogue` command on the database at ``url``, as an operator runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "CATALOGUE_DATABASE_URL": url,
+            "CATALOGUE_LOG_LEVEL": "WARNING",
+            **(env or {}),
+        },
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def counts(session: Session) -> dict[str, int]:

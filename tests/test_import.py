@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +16,8 @@ from app.catalogue import service
 from app.catalogue.models import Implementation
 from app.codes.rules import implementation_code
 from app.directory.models import Department
-from tests.conftest import ROOT, build_database
+from tests.conftest import build_database
+from tests.helpers import run_cli
 
 
 def new_bodies(session: Session, n: int) -> list[dict[str, Any]]:
@@ -93,24 +92,7 @@ def test_import_applies_good_rows_and_reports_bad_ones(fmt: str, tmp_path: Path)
     path = tmp_path / f"items.{fmt}"
     write(path, fmt, rows)
     report = tmp_path / "report.csv"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "app.cli",
-            "import",
-            str(path),
-            "--source",
-            "harbin-platform",
-            "--report",
-            str(report),
-        ],
-        cwd=ROOT,
-        env={"CATALOGUE_DATABASE_URL": url, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = run_cli(url, "import", str(path), "--source", "harbin-platform", "--report", str(report))
     assert proc.returncode == 2, proc.stderr
     assert "2 created" in proc.stdout and "1 rejected" in proc.stdout
     lines = list(csv.DictReader(report.open(encoding="utf-8")))

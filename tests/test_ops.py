@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ from app.db import normalise_url
 from app.migrate import downgrade, upgrade
 from app.schemas_export import render, schema_documents
 from tests.conftest import ROOT, _postgres_database
-from tests.helpers import API
+from tests.helpers import API, run_cli
 
 
 def test_health_ready_and_metrics(client: TestClient, session: Session) -> None:
@@ -81,14 +79,7 @@ def test_migrations_upgrade_and_downgrade(backend: str, tmp_path: Path) -> None:
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_cli(env["CATALOGUE_DATABASE_URL"], *args)
 
 
 def test_cli_migrate_seed_once_and_keys(tmp_path: Path) -> None:

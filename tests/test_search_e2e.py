@@ -5,8 +5,6 @@ search-check on the same files."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -14,19 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.common import bench_env, seeded_database, server
-from tests.conftest import ROOT
+from bench.common import seeded_database, server
+from tests.helpers import run_cli
 
 
 def cli(url: str, *args: str) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        cwd=ROOT,
-        env=bench_env(url),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = run_cli(url, *args)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     return proc.stdout
 

@@ -19,19 +19,13 @@ import pytest
 
 from bench.common import bench_env, seeded_database, server
 from tests.conftest import ROOT
+from tests.helpers import run_cli
 
 REGION = "230100"
 
 
 def cli(url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        cwd=ROOT,
-        env=bench_env(url),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    proc = run_cli(url, *args)
     if check:
         assert proc.returncode == 0, proc.stderr + proc.stdout
     return proc

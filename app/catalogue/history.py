@@ -86,16 +86,18 @@ def in_order(events: list[Event]) -> list[Event]:
 
 
 # Statements are built once: building them per call cost more than running them.
+#: the columns of an :class:`Event`, in its order
+_EVENT_COLUMNS = (
+    RecordVersion.version,
+    RecordVersion.event,
+    RecordVersion.status_after,
+    RecordVersion.effective_date,
+    RecordVersion.decision,
+    RecordVersion.reason,
+    RecordVersion.details,
+)
 _EVENTS = (
-    select(
-        RecordVersion.version,
-        RecordVersion.event,
-        RecordVersion.status_after,
-        RecordVersion.effective_date,
-        RecordVersion.decision,
-        RecordVersion.reason,
-        RecordVersion.details,
-    )
+    select(*_EVENT_COLUMNS)
     .where(
         RecordVersion.kind == "item",
         RecordVersion.code == bindparam("code"),
@@ -146,8 +148,8 @@ _BASE = _RECORDED_BY.subquery()
 _AS_OF = union_all(
     select(
         literal(0).label("part"),
-        _BASE.c.version,
         _BASE.c.snapshot,
+        _BASE.c.version,
         cast(null(), String).label("event"),
         cast(null(), String).label("status_after"),
         cast(null(), Date).label("effective_date"),
@@ -155,17 +157,7 @@ _AS_OF = union_all(
         cast(null(), String).label("reason"),
         cast(null(), JSONType).label("details"),
     ),
-    select(
-        literal(1),
-        RecordVersion.version,
-        cast(null(), Text),
-        RecordVersion.event,
-        RecordVersion.status_after,
-        RecordVersion.effective_date,
-        RecordVersion.decision,
-        RecordVersion.reason,
-        RecordVersion.details,
-    ).where(
+    select(literal(1), cast(null(), Text), *_EVENT_COLUMNS).where(
         RecordVersion.kind == "item",
         RecordVersion.code == bindparam("code"),
         col(RecordVersion.status_after).is_not(None),
