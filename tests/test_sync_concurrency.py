@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 import threading
+import time
+import traceback
 from collections.abc import Iterator
 
 import orjson
 import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from app.catalogue import service
@@ -57,17 +61,26 @@ def test_reader_following_the_feed_ends_equal_to_the_database(own_engine: Engine
             mine = codes[n * 3 : n * 3 + 3]
             for i in range(WRITES_EACH):
                 code = mine[i % 3]
-                with Session(for_writing(own_engine)) as session:
-                    _, body = service.get_item_json(service.SessionSnapshots(session), code)
-                    data = service.item_input(orjson.loads(body))
-                    data["guide"]["visits"] = (data["guide"]["visits"] + 1) % 5
-                    service.replace_item(
-                        session, code, ImplementationIn.model_validate(data), actor
-                    )
-                    session.commit()
+                for attempt in range(5):  # as a client retries a 503 (SQLite busy)
+                    began = time.monotonic()
+                    try:
+                        with Session(for_writing(own_engine)) as session:
+                            _, body = service.get_item_json(service.SessionSnapshots(session), code)
+                            data = service.item_input(orjson.loads(body))
+                            data["guide"]["visits"] = (data["guide"]["visits"] + 1) % 5
+                            service.replace_item(
+                                session, code, ImplementationIn.model_validate(data), actor
+                            )
+                            session.commit()
+                        break
+                    except OperationalError as exc:
+                        if "locked" not in str(exc) or attempt == 4:
+                            raise
+                        # shown with a failure: the cause is not known yet
+                        print(f"busy after {time.monotonic() - began:.3f} s", file=sys.stderr)
+                        traceback.print_exc()
+                        retries.append(code)
         except BaseException as exc:  # surfaced below
-            import traceback
-
             traceback.print_exc()
             errors.append(exc)
 
