@@ -29,6 +29,7 @@ from app.search.analysis import (
 from app.search.backends import SearchBackend, TantivyBackend, chunks
 from app.search.indexer import Indexer
 from app.search.service import SearchEngine, SearchRequest, SearchService
+from tests.search_heldout import HELDOUT_GUANGAN, HELDOUT_SEED
 from tests.search_support import fresh_es
 
 pytest_plugins = ["tests.search_support"]
@@ -203,9 +204,14 @@ def seed_service(
         session.rollback()
 
 
-def seed_ranked(svc: SearchService, session: Session, top: int = 3) -> list[list[dict[str, Any]]]:
+def seed_ranked(
+    svc: SearchService,
+    session: Session,
+    top: int = 3,
+    queries: list[tuple[str, str, str | None, set[str]]] = SEED_QUERIES,
+) -> list[list[dict[str, Any]]]:
     out = []
-    for _, q, region, _ in SEED_QUERIES:
+    for _, q, region, _ in queries:
         body = svc.search(session, q=q, region=region, department=None, item_type=None,
                           audience=None, theme=None, online=None, status=None, cursor=None,
                           limit=top)  # fmt: skip
@@ -284,11 +290,13 @@ def guangan_engine(
     return request.param, SearchEngine(backend, guangan_analyzer)
 
 
-def guangan_ranked(engine: SearchEngine, top: int) -> list[list[dict[str, Any]]]:
+def guangan_ranked(
+    engine: SearchEngine, top: int, queries: list[tuple[str, str, set[str]]] = GUANGAN_QUERIES
+) -> list[list[dict[str, Any]]]:
     synonyms = Synonyms(DEFAULT_SYNONYMS)
     return [
         [h.doc for h in engine.search(SearchRequest(q=q, limit=top), synonyms).hits]
-        for _, q, _ in GUANGAN_QUERIES
+        for _, q, _ in queries
     ]
 
 
@@ -306,6 +314,53 @@ def test_guangan_relevance(
             [q for _, q, _ in GUANGAN_QUERIES],
         )
     assert h >= MIN_HIT3 and m >= MIN_MRR, (h, m)
+
+
+# --- the held-out set: written before it was run, answers never edited after ------------
+
+#: the floor of the held-out set's hit@3 (per corpus and backend); misses are printed
+HELDOUT_MIN_HIT3 = 0.7
+
+
+def test_heldout_seed(
+    seed_service: tuple[str, SearchService, Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    name, svc, session = seed_service
+    ranked = [[h["name"] for h in hits] for hits in seed_ranked(svc, session, 30, HELDOUT_SEED)]
+    with capsys.disabled():
+        h, _ = report(
+            f"HELD-OUT seed catalogue on {name}",
+            [s for s, *_ in HELDOUT_SEED],
+            ranked,
+            [w for *_, w in HELDOUT_SEED],
+            [f"{q} @{r}" if r else q for _, q, r, _ in HELDOUT_SEED],
+        )
+    assert h >= HELDOUT_MIN_HIT3, h
+
+
+def test_heldout_guangan(
+    guangan_engine: tuple[str, SearchEngine], capsys: pytest.CaptureFixture[str]
+) -> None:
+    name, engine = guangan_engine
+    ranked = [[d["name"] for d in ds] for ds in guangan_ranked(engine, 10, HELDOUT_GUANGAN)]
+    with capsys.disabled():
+        h, _ = report(
+            f"HELD-OUT 广安区 1,135 real items on {name}",
+            [s for s, *_ in HELDOUT_GUANGAN],
+            ranked,
+            [w for *_, w in HELDOUT_GUANGAN],
+            [q for _, q, _ in HELDOUT_GUANGAN],
+        )
+    assert h >= HELDOUT_MIN_HIT3, h
+
+
+def test_heldout_set_is_separate_and_covers_every_style() -> None:
+    tuned = {q for _, q, *_ in SEED_QUERIES} | {q for _, q, _ in GUANGAN_QUERIES}
+    held = [q for _, q, *_ in HELDOUT_SEED] + [q for _, q, _ in HELDOUT_GUANGAN]
+    assert len(held) >= 20 and not set(held) & tuned
+    assert {s for s, *_ in HELDOUT_SEED} == {"colloquial", "abbreviation", "homophone",
+                                             "pinyin", "initials", "traditional",
+                                             "region+item"}  # fmt: skip
 
 
 def test_at_least_sixty_queries_in_every_style() -> None:
