@@ -183,6 +183,8 @@ class QueryTerms:
     #: recall terms (pinyin of character stretches, bigrams): needed when the words and
     #: their pinyin find little (a typo), costly when they find much (a common word)
     fuzzy: set[tuple[str, str]] = field(default_factory=set)
+    #: the synonym table these terms were expanded with (the analyzer's cache checks it)
+    synonyms: Synonyms | None = field(default=None, repr=False, compare=False)
 
     def add(self, fld: str, token: str, weight: float, fuzzy: bool = False) -> None:
         if not token:
@@ -218,6 +220,8 @@ class Synonyms:
     def __init__(self, groups: Iterable[Iterable[str]], version: int = 0) -> None:
         self.version = version
         self.by_key: dict[str, set[str]] = {}
+        #: pinyin or initials → the Han terms they spell (``jiehun`` → 结婚)
+        self.spelled: dict[str, set[str]] = {}
         for group in groups:
             terms = {normalise(t) for t in group if t and t.strip()}
             for t in terms:
@@ -225,11 +229,18 @@ class Synonyms:
                 self.by_key.setdefault(t, set()).update(others)
                 if _has_han(t) and len(t) >= 2:
                     self.by_key.setdefault(pinyin(t), set()).update(terms)
+                    self.spelled.setdefault(pinyin(t), set()).add(t)
                     if len(t) >= 3:
                         self.by_key.setdefault(initials(t), set()).update(terms)
+                        self.spelled.setdefault(initials(t), set()).add(t)
 
     def expand(self, key: str) -> set[str]:
         return self.by_key.get(key, set())
+
+    def literal(self, key: str) -> set[str]:
+        """The Han terms that ``key`` (Latin input) spells: what the citizen typed, read as
+        Chinese, as opposed to the rest of their synonym groups."""
+        return self.spelled.get(key, set())
 
 
 #: the vocabulary this catalogue ships with; admins replace it through PUT /synonyms
@@ -322,7 +333,17 @@ class Analyzer:
     """Shared by every backend. ``stop`` adds corpus words too common to discriminate."""
 
     def __init__(self, stop: Iterable[str] = ()) -> None:
+        self._cache: dict[tuple[str, int, int], QueryTerms] = {}
         self.stop = set(STOP_WORDS) | set(stop)
+
+    @property
+    def stop(self) -> set[str]:
+        return self._stop
+
+    @stop.setter
+    def stop(self, value: set[str]) -> None:  # (``analyzer.stop |= …`` comes here too)
+        self._stop = value
+        self._cache = {}
 
     # --- index side ------------------------------------------------------------------
 
@@ -374,9 +395,25 @@ class Analyzer:
     # --- query side ------------------------------------------------------------------
 
     def query_terms(self, q: str, synonyms: Synonyms | None = None) -> QueryTerms:
+        """The analysed query; the last few thousand are kept (per synonym table): callers
+        must not change what they get."""
+        key = (q, id(synonyms), synonyms.version if synonyms else -1)
+        cached = self._cache.get(key)
+        if cached is not None and (synonyms is None or cached.synonyms is synonyms):
+            return cached
+        out = self._query_terms(q, synonyms)
+        out.synonyms = synonyms
+        if len(self._cache) >= 4096:
+            self._cache.clear()
+        self._cache[key] = out
+        return out
+
+    def _query_terms(self, q: str, synonyms: Synonyms | None) -> QueryTerms:
         qn = normalise(q)
         out = QueryTerms()
         expansions: set[str] = set()
+        #: Han terms the Latin input spells (jiehundengji → 结婚登记): words of the query
+        spelled: set[str] = set()
         latin = _LATIN.findall(qn)
         for token in latin:
             out.add("name_py", token, 1.0)
@@ -384,6 +421,7 @@ class Analyzer:
             out.pinyins.add(token)
             if synonyms:
                 expansions |= synonyms.expand(token)
+                spelled |= synonyms.literal(token)
             syllables = split_pinyin(token) if len(token) > 3 else None
             if syllables and len(syllables) > 1:  # pinyin of several words typed in one go
                 for n in (2, 3, 4):
@@ -393,6 +431,7 @@ class Analyzer:
                         out.pinyins.add(gram)
                         if synonyms:
                             expansions |= synonyms.expand(gram)
+                            spelled |= synonyms.literal(gram)
         compact = re.sub(r"\s+", "", qn)
         if synonyms and compact:
             expansions |= synonyms.expand(compact)
@@ -423,7 +462,13 @@ class Analyzer:
             for g in _grams(run, (2,)):
                 if g not in self.stop:
                     out.add("name_c", g, 1.0, fuzzy=True)
-        for exp in sorted(expansions):
+        for term in sorted(spelled):  # as if typed in Chinese
+            for w in words(term):
+                if w not in self.stop:
+                    out.add("name_t", w, 1.0)
+                    out.add("alias_t", w, 1.0)
+                    out.words.append(w)
+        for exp in sorted(expansions - spelled):
             for w in words(exp):
                 if w in self.stop:
                     continue
