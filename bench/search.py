@@ -49,6 +49,7 @@ VARIANTS = [
 ]
 TYPES = {"行政许可": "01", "行政给付": "05", "行政确认": "07", "行政奖励": "08",
          "行政裁决": "09", "其他行政权力": "10", "公共服务": "20"}  # fmt: skip
+COMMON = {"登记", "证明", "许可"}  # each in 110–210 k of the million names
 QUERIES = ["登记", "证明", "许可", "护照", "身份证补领", "社保卡密码忘了", "huzhao", "sbk",
            "结婚登记", "食品经营许可", "開公司", "公积金提取"]  # fmt: skip
 
@@ -125,6 +126,16 @@ def mix() -> list[dict[str, str]]:
     return out
 
 
+def query_class(params: dict[str, str]) -> str:
+    """common word or other query × flat, filtered, county collapse, city collapse + theme."""
+    word = "common" if params["q"] in COMMON else "other"
+    if "region" in params:
+        shape = "city+theme" if "theme" in params else "county"
+    else:
+        shape = "filter" if ("type" in params or "online" in params) else "flat"
+    return f"{word}/{shape}"
+
+
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
@@ -182,6 +193,7 @@ def main() -> None:
     # raw engine and in-process search
     raw_ms: list[float] = []
     engine_ms: list[float] = []
+    by_class: dict[str, list[float]] = {}
     original = backend.search
 
     def timed(*a: Any, **kw: Any) -> Any:
@@ -207,6 +219,7 @@ def main() -> None:
                 SearchRequest(q=params["q"], region_chain=chain, filters=filters), synonyms
             )
             engine_ms.append((time.perf_counter() - t) * 1000)
+            by_class.setdefault(query_class(params), []).append(engine_ms[-1])
     backend.search = original  # type: ignore[method-assign]
 
     api_ms: list[float] = []
@@ -224,6 +237,8 @@ def main() -> None:
         return (f"{label:<28} n={len(values):<5} p50={statistics.median(values):7.2f} ms  "
                 f"p95={pct(values, 95):7.2f} ms")  # fmt: skip
 
+    for name in sorted(by_class):
+        print(line(f"search {name}", by_class[name]))
     print(line("raw engine (tantivy calls)", raw_ms))
     print(line("search (analysis+collapse)", engine_ms))
     print(line("API (HTTP, one worker)", api_ms))

@@ -13,6 +13,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -47,6 +48,13 @@ FACET_FIELDS = {"type": "item_type", "department": "department_code", "region": 
 #: with a region, the best matches collapsed to one per catalogue entry (a county, its city
 #: and the province hold a few thousand implementations at most)
 COLLAPSE_WINDOW = 5000
+#: matches read in one ranking pass: the ties of the last hit of a page are read too (one
+#: item's implementations in every county score alike), and one pass of a few thousand
+#: costs little more than one of a few hundred, while a second pass costs a whole query
+RANK_WINDOW = 2000
+
+#: the facet aggregation and the ranking pass run side by side (the engine releases the GIL)
+_FACET_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search-facets")
 
 
 #: every item status: a status filter is sent as the statuses left out when that is shorter
@@ -286,22 +294,33 @@ class TantivyBackend:
     def _ranked(
         self, searcher: Any, query: Any, want: int, count: bool = True
     ) -> tuple[list[Any], int]:
-        """(score, code_key, address) of the first ``want`` matches in (score, code) order:
-        matches tied with the last one are all read (from fast fields, not stored docs).
-        Without ``count`` the engine may skip blocks that cannot reach the top (WAND)."""
-        n = min(max(want * 4, 400), max(want, COLLAPSE_WINDOW))
+        """(score, code_key, address) of the first ``want`` matches in (score, code) order.
+        The engine returns matches by score; the matches tied with the ``want``-th are all
+        kept (a larger window is asked for only if the ties fill this one) and ordered by
+        their code key (a fast field, not a stored document).
+        Without ``count`` the engine may skip blocks that cannot reach the top."""
+        n = max(want, RANK_WINDOW)
         while True:
             found = searcher.search(query, limit=n, count=count)
-            addrs = [a for _, a in found.hits]
-            keys = searcher.fast_field_values("code_key", addrs) if addrs else []
+            hits = found.hits
+            total = found.count or 0
+            if len(hits) <= want:
+                last = len(hits)
+            else:
+                floor = hits[want - 1][0]
+                last = want
+                while last < len(hits) and hits[last][0] >= floor:
+                    last += 1
+                if last == len(hits) == n:  # the ties may go on beyond the window
+                    n *= 4
+                    continue
+            hits = hits[:last]
+            keys = searcher.fast_field_values("code_key", [a for _, a in hits]) if hits else []
             rows = sorted(
-                ((float(sc), k, a) for (sc, a), k in zip(found.hits, keys, strict=True)),
+                ((float(sc), k, a) for (sc, a), k in zip(hits, keys, strict=True)),
                 key=lambda r: (-r[0], r[1]),
             )
-            total = found.count or 0
-            if len(rows) < n or len(rows) <= want or rows[-1][0] < rows[want - 1][0]:
-                return rows[:want], total
-            n *= 4
+            return rows[:want], total
 
     def _stored(self, searcher: Any, addr: Any) -> dict[str, Any]:
         d = searcher.doc(addr).to_dict()
@@ -332,10 +351,11 @@ class TantivyBackend:
             filters = {**filters, "region_code": list(collapse)}
         query = self._query(terms, filters, prefer)
         if not collapse:
-            # the facets read every match anyway: they give the total (one type per item),
-            # and the top hits are then found without counting
-            agg = self._aggregate(searcher, query) if facets else {}
+            # one pass for the facets (which also give the total: one type per item), one for
+            # the ranking, side by side; the page's stored documents only
+            pending = _FACET_POOL.submit(self._aggregate, searcher, query) if facets else None
             rows, total = self._ranked(searcher, query, offset + limit, count=not facets)
+            agg = pending.result() if pending else {}
             if facets:
                 total = sum(agg.get("type", {}).values())
             page = rows[offset : offset + limit]
@@ -347,38 +367,19 @@ class TantivyBackend:
         regions = searcher.fast_field_values("region_num", addrs) if addrs else []
         entries = searcher.fast_field_values("entry_key", addrs) if addrs else []
         chosen = collapse_pick(
-            [
-                (r[2], r[0], f"{reg:06d}", e)
-                for r, reg, e in zip(rows, regions, entries, strict=True)
-            ],
+            [(r, r[0], f"{reg:06d}", e) for r, reg, e in zip(rows, regions, entries, strict=True)],
             collapse,
         )
         hits = [
-            Hit(sc, self._stored(searcher, a)) for a, sc, _, _ in chosen[offset : offset + limit]
+            Hit(sc, self._stored(searcher, r[2])) for r, sc, _, _ in chosen[offset : offset + limit]
         ]
         result = Result(len(chosen), hits)
         if facets and chosen:
-            Q, Occur = tantivy.Query, tantivy.Occur
-            per_region: dict[str, list[int]] = {}
-            for _, _, reg, e in chosen:
-                per_region.setdefault(reg, []).append(e)
-            only = Q.boolean_query(
-                [
-                    (
-                        Occur.Should,
-                        Q.boolean_query(
-                            [
-                                (Occur.Must, Q.term_query(self.schema, "region_num", int(reg))),
-                                (Occur.Must, Q.term_set_query(self.schema, "entry_key", keys)),
-                            ]
-                        ),
-                    )
-                    for reg, keys in per_region.items()
-                ]
-            )
-            result.facets = self._aggregate(
-                searcher, Q.boolean_query([(Occur.Must, query), (Occur.Must, only)])
-            )
+            # the facets of exactly the chosen implementations (by their code keys): no second
+            # pass over the query's matches
+            keys = [r[1] for r, _, _, _ in chosen]
+            only = tantivy.Query.term_set_query(self.schema, "code_key", keys)
+            result.facets = self._aggregate(searcher, only)
         return result
 
     def versions(self) -> dict[str, tuple[int, str]]:
