@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from stdnum.cn import uscc
 
 from app.codes.rules import (
     CodeError,
@@ -39,6 +40,37 @@ credit_codes = st.builds(
 @pytest.mark.parametrize("code", REAL_CREDIT_CODES)
 def test_real_credit_codes_validate(code: str) -> None:
     assert validate_credit_code(code) == code
+
+
+#: letters in the registration authority / category positions (GB 32100: A 中央军委改革和编制办公室,
+#: N 农业, Y 其他), which ``stdnum.cn.uscc.validate`` refuses
+LETTER_HEADS = ["A1", "N2", "N3", "Y1"]
+
+
+@pytest.mark.parametrize("head", LETTER_HEADS)
+def test_letters_in_the_first_two_positions_validate(head: str) -> None:
+    code = make_credit_code(head[0], head[1], "511602", "MA6D1X2B")
+    assert validate_credit_code(code) == code
+    assert not uscc.is_valid(code)  # what python-stdnum gets wrong
+    broken = code[:17] + next(c for c in USCC_ALPHABET if c != code[17])
+    with pytest.raises(CodeError) as err:
+        validate_credit_code(broken)
+    assert err.value.rule == "credit_code.check_digit"
+
+
+@pytest.mark.parametrize(
+    ("code", "rule"),
+    [
+        ("11511301452259996u", "credit_code.format"),  # lower case: not the canonical form
+        ("11A113010833722043", "credit_code.format"),  # a letter in the region code
+        ("1151130108778239R", "credit_code.length"),
+        ("TE5116020105116050", "credit_code.check_digit"),
+    ],
+)
+def test_credit_code_rules_are_named(code: str, rule: str) -> None:
+    with pytest.raises(CodeError) as err:
+        validate_credit_code(code)
+    assert err.value.rule == rule
 
 
 @given(credit_codes)
