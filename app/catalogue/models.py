@@ -29,6 +29,8 @@ class CatalogueEntry(SQLModel, table=True):
     handling_items: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONType))
     #: 俗称 that citizens use; indexed for search with the entry's implementations
     aliases: list[str] | None = Field(default=None, sa_column=Column(JSONType))
+    #: the code a local platform gives the item (四川 ``511A0138000000``…), kept on import
+    local_basic_code: str | None = Field(default=None, max_length=100, index=True)
     status: str = Field(default="1", max_length=2)
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
@@ -50,15 +52,17 @@ class Implementation(SQLModel, table=True):
     department_code: str = Field(foreign_key="department.credit_code")
     region_code: str = Field(foreign_key="region.code")
     level: str = Field(max_length=1)
-    power_source: str = Field(max_length=2)
-    body_nature: str = Field(max_length=2)
+    #: power source, body nature, case type and guide are null while the item is 待完善
+    #: (imported from a listing that does not say them)
+    power_source: str | None = Field(default=None, max_length=2)
+    body_nature: str | None = Field(default=None, max_length=2)
     entrusting_department: str | None = Field(default=None, max_length=18)
     audience: list[str] = Field(default_factory=list, sa_column=Column(JSONType))
     themes: list[str] = Field(default_factory=list, sa_column=Column(JSONType))
-    case_type: str = Field(max_length=2)
+    case_type: str | None = Field(default=None, max_length=2)
     status: str = Field(default="1", max_length=2, index=True)
     #: 办事指南, validated by ``app.catalogue.schemas.Guide``
-    guide: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType))
+    guide: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))
     local_code: str | None = Field(default=None, max_length=100)
     source_system: str | None = Field(default=None, max_length=100)
     #: the implementation whose delegation (下放/委托) created this one

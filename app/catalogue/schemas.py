@@ -67,10 +67,18 @@ class CatalogueEntryIn(Strict):
         max_length=30,
         description="俗称: what citizens call the item (驾照, 社保卡…); search finds it by these",
     )
+    local_basic_code: str | None = Field(
+        default=None,
+        max_length=100,
+        description="the code a local platform gives the item (四川 511A0138000000…)",
+    )
 
 
 class CatalogueEntryOut(CatalogueEntryIn):
     basic_code: str
+    legal_basis: list[LegalProvision] = Field(
+        default_factory=list, description="empty while the entry is 待完善 (status 7)"
+    )
     status: str
     version: int
     created_at: datetime
@@ -304,13 +312,16 @@ class ItemOut(BaseModel):
     department: Ref
     region: Ref
     level: str
-    power_source: str
-    body_nature: str
+    power_source: str | None = Field(description="null while the item is 待完善")
+    body_nature: str | None = Field(description="null while the item is 待完善")
     entrusting_department: str | None = None
     audience: list[str]
     themes: list[str]
-    case_type: str
-    guide: Guide
+    case_type: str | None = Field(description="null while the item is 待完善")
+    guide: Guide | None = Field(
+        description="办事指南; null while the item is 待完善 (status 7: imported from a listing "
+        "without guide, legal basis or materials, completed by a PUT of the full item)"
+    )
     materials: list[MaterialOut]
     fees: list[FeeOut]
     local_code: str | None = None

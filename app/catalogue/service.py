@@ -55,7 +55,18 @@ FOUR_SAME_FIELDS = ("name", "item_type", "legal_basis")  # basic_code is the ide
 STATUS_CANCELLED = "3"
 STATUS_MERGED = "6"
 STATUS_PENDING = "4"
-STATUS_LABELS = {"1": "在用", "2": "暂停", "3": "取消", "4": "待承接", "5": "已下放", "6": "已合并"}
+#: 待完善: imported from a listing without guide, legal basis or materials; a full write
+#: (PUT) completes it
+STATUS_INCOMPLETE = "7"
+STATUS_LABELS = {
+    "1": "在用",
+    "2": "暂停",
+    "3": "取消",
+    "4": "待承接",
+    "5": "已下放",
+    "6": "已合并",
+    "7": "待完善",
+}
 STATUS_LABELS_EN = {
     "1": "active",
     "2": "suspended",
@@ -63,6 +74,7 @@ STATUS_LABELS_EN = {
     "4": "pending",
     "5": "delegated",
     "6": "merged",
+    "7": "incomplete",
 }
 
 
@@ -206,6 +218,7 @@ def entry_document(entry: CatalogueEntry) -> dict[str, Any]:
         "legal_basis": entry.legal_basis,
         "handling_items": entry.handling_items,
         "aliases": entry.aliases or [],
+        "local_basic_code": entry.local_basic_code,
         "status": entry.status,
         "version": entry.version,
         "created_at": entry.created_at.isoformat(),
@@ -341,6 +354,8 @@ def replace_entry(
         raise InvalidInput("the catalogue entry is not valid", errors=errors)
     for field, value in data.model_dump(mode="json", exclude={"basic_code"}).items():
         setattr(entry, field, value)
+    if entry.status == STATUS_INCOMPLETE:  # the legal basis is written now
+        entry.status = "1"
     entry.version += 1
     entry.updated_at = utcnow()
     entry.updated_by = actor.name
@@ -635,8 +650,9 @@ def list_items(
     limit: int = 50,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Implementations by code, with their status in force today (or on ``as_of``).
-    ``region`` includes the regions under it. Items pending acceptance (待承接) are left out
-    unless ``status`` asks for them; so are items created after ``as_of``."""
+    ``region`` includes the regions under it. Items pending acceptance (待承接) and incomplete
+    ones (待完善) are left out unless ``status`` asks for them; so are items created after
+    ``as_of``."""
     on = as_of or date.today()
     stmt = (
         select(Implementation, CatalogueEntry.name, CatalogueEntry.item_type)
@@ -657,7 +673,7 @@ def list_items(
         stmt = stmt.where(col(Implementation.updated_at) >= updated_since)
     if as_of:
         stmt = stmt.where(col(Implementation.created_at) < end_of(as_of))
-    wanted = {status} if status else set(STATUS_LABELS) - {STATUS_PENDING}
+    wanted = {status} if status else set(STATUS_LABELS) - {STATUS_PENDING, STATUS_INCOMPLETE}
     after = decode_cursor(cursor)
     summaries: list[dict[str, Any]] = []
     while len(summaries) <= limit:
@@ -1136,6 +1152,8 @@ def replace_item(
     item.version += 1
     session.add(item)
     session.flush()
+    if item.status == STATUS_INCOMPLETE:  # a full implementation completes a 待完善 item
+        return record_item(session, item, actor, "complete", status_after="1", **context)
     return record_item(session, item, actor, "revise", **context)
 
 
