@@ -12,6 +12,7 @@ import os
 import shutil
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -326,8 +327,8 @@ class TantivyBackend:
         d = searcher.doc(addr).to_dict()
         return {k: (v if k in MULTI else v[0]) for k, v in d.items()}
 
-    def _aggregate(self, searcher: Any, query: Any) -> dict[str, dict[str, int]]:
-        aggs = {k: {"terms": {"field": f, "size": 100}} for k, f in FACET_FIELDS.items()}
+    def _aggregate(self, searcher: Any, query: Any, size: int = 100) -> dict[str, dict[str, int]]:
+        aggs = {k: {"terms": {"field": f, "size": size}} for k, f in FACET_FIELDS.items()}
         raw = searcher.aggregate(query, aggs)
         return {
             k: {b["key"]: b["doc_count"] for b in raw.get(k, {}).get("buckets", [])}
@@ -366,21 +367,39 @@ class TantivyBackend:
         addrs = [a for _, _, a in rows]
         regions = searcher.fast_field_values("region_num", addrs) if addrs else []
         entries = searcher.fast_field_values("entry_key", addrs) if addrs else []
-        chosen = collapse_pick(
-            [(r, r[0], f"{reg:06d}", e) for r, reg, e in zip(rows, regions, entries, strict=True)],
-            collapse,
-        )
-        hits = [
-            Hit(sc, self._stored(searcher, r[2])) for r, sc, _, _ in chosen[offset : offset + limit]
-        ]
+        rank = {int(c): i for i, c in enumerate(collapse) if c.isdigit()}
+        best: dict[int, int] = {}  # entry → index of its row of the most specific region
+        for i, (reg, entry) in enumerate(zip(regions, entries, strict=True)):
+            seen = best.get(entry)
+            if seen is None or rank.get(reg, len(rank)) < rank.get(regions[seen], len(rank)):
+                best[entry] = i
+        chosen = [rows[i] for i in sorted(best.values())]  # in rank order
+        hits = [Hit(sc, self._stored(searcher, a)) for sc, _, a in chosen[offset : offset + limit]]
         result = Result(len(chosen), hits)
         if facets and chosen:
-            # the facets of exactly the chosen implementations (by their code keys): no second
-            # pass over the query's matches
-            keys = [r[1] for r, _, _, _ in chosen]
-            only = tantivy.Query.term_set_query(self.schema, "code_key", keys)
-            result.facets = self._aggregate(searcher, only)
+            # the facets of exactly the chosen implementations, by their code keys: no second
+            # pass over the query's matches; large sets in two halves side by side
+            keys = [k for _, k, _ in chosen]
+            parts = [keys] if len(keys) <= 256 else [keys[::2], keys[1::2]]
+            counted = list(
+                _FACET_POOL.map(
+                    lambda ks: self._aggregate(searcher, self._keys_query(ks), 100 * len(parts)),
+                    parts,
+                )
+            )
+            result.facets = {
+                name: dict(sum((Counter(c[name]) for c in counted), Counter()).most_common(100))
+                for name in FACET_FIELDS
+            }
         return result
+
+    def _keys_query(self, keys: list[int]) -> tantivy.Query:
+        """The documents of these code keys (term lookups: cheaper than a term set, which
+        walks the whole term dictionary of the field)."""
+        Q, Occur = tantivy.Query, tantivy.Occur
+        return Q.boolean_query(
+            [(Occur.Should, Q.term_query(self.schema, "code_key", k)) for k in keys]
+        )
 
     def versions(self) -> dict[str, tuple[int, str]]:
         """code → (version, status) of every indexed item."""
