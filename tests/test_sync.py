@@ -7,10 +7,12 @@ from typing import Any
 
 import orjson
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from app.catalogue.models import CatalogueEntry, Implementation
+from app.catalogue.schemas import ImplementationIn
+from app.catalogue.service import content_hash, input_content
 from app.codes.rules import implementation_code
 from app.directory.models import Department
 from tests.conftest import Keys
@@ -255,3 +257,54 @@ def test_digest_drills_down_to_the_changed_item(
         "items"
     ]
     assert code in {i["code"] for i in listed}
+
+
+def test_a_resent_item_is_known_by_its_content_and_an_edit_moves_it(
+    client: TestClient, session: Session, keys: Keys
+) -> None:
+    """A city resends its whole list: items sent as stored answer ``unchanged`` and make no
+    version, whatever the key order and whether material codes are given; once an editor has
+    changed an item, resending the old content updates it again (never a silent no-op)."""
+    bodies = _fresh_bodies(session, client, 3)
+    headers = keys.admin()
+    created = client.post(f"{API}/sync/items", json=bodies, headers=headers).json()
+    assert created["created"] == 3
+    codes = [r["code"] for r in created["items"]]
+    as_stored = writable(client, codes[1])  # with the material codes the catalogue gave
+    assert all(m["code"] for m in as_stored["materials"])
+    reordered = dict(reversed(list(as_stored.items())))
+    before = counts(session)
+    again = client.post(
+        f"{API}/sync/items",
+        json=[bodies[0], reordered, {**bodies[2], "version": 1}],
+        headers=headers,
+    ).json()
+    assert [r["result"] for r in again["items"]] == ["unchanged"] * 3
+    assert counts(session) == before
+
+    edited = writable(client, codes[0])
+    edited["guide"]["visits"] = (edited["guide"]["visits"] + 1) % 3
+    assert client.put(f"{API}/items/{codes[0]}", json=edited, headers=headers).status_code == 200
+    resent = client.post(f"{API}/sync/items", json=[bodies[0]], headers=headers).json()
+    assert resent["items"][0]["result"] == "updated" and resent["items"][0]["version"] == 3
+    assert client.get(f"{API}/items/{codes[0]}").json()["guide"] == bodies[0]["guide"]
+
+    # an item stored before content hashes were kept takes the full comparison
+    session.execute(
+        update(Implementation).where(Implementation.code == codes[2]).values(content_hash=None)
+    )
+    legacy = client.post(f"{API}/sync/items", json=[bodies[2]], headers=headers).json()
+    assert legacy["items"][0]["result"] == "unchanged"
+    assert counts(session)["RecordVersion"] == before["RecordVersion"] + 2
+
+
+def test_stored_content_hash_equals_the_hash_of_the_item_as_input(
+    client: TestClient, session: Session
+) -> None:
+    """The hash written with each version (from the representation) and the one the bulk
+    path computes for a new item (from the validated input) are the same for every item."""
+    items = session.execute(select(Implementation.code, Implementation.content_hash)).all()
+    assert items and all(stored for _, stored in items)
+    for code, stored in items:
+        data = ImplementationIn.model_validate(writable(client, code))
+        assert content_hash(input_content(data.model_dump(mode="json"))) == stored, code

@@ -8,6 +8,7 @@ immutable :class:`RecordVersion` holding the full representation, and one
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime
@@ -538,8 +539,10 @@ def record_item(
         )
         events = in_order(events)
     next_change = overlay(doc, events, today)
-    if item.status != doc["status"]:
+    digest = content_hash(document_content(doc))
+    if item.status != doc["status"] or item.content_hash != digest:
         item.status = doc["status"]
+        item.content_hash = digest
         session.add(item)
         session.flush()
     record_version(
@@ -974,16 +977,17 @@ def _apply_item(
 
 def child_rows(
     code: str,
-    data: ImplementationIn,
+    content: dict[str, Any],
     old: dict[str, dict[str, str]] | None = None,
     issued: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
-    """Material and fee rows of ``data`` for implementation ``code``, each keeping its code
-    (given, or matched by name in ``old``) so that history can match them across edits;
-    new ones get the next sequence never issued. Returns the rows and the new codes."""
+    """Material and fee rows of an implementation's validated ``content`` (its JSON dump)
+    for implementation ``code``, each keeping its code (given, or matched by name in
+    ``old``) so that history can match them across edits; new ones get the next sequence
+    never issued. Returns the rows and the new codes."""
     out: list[list[dict[str, Any]]] = []
     fresh: list[str] = []
-    for rows, prefix, key in ((data.materials, "", "materials"), (data.fees, "F", "fees")):
+    for prefix, key in (("", "materials"), ("F", "fees")):
         known = (old or {}).get(key, {})
         head = code + prefix
         seqs = [
@@ -994,21 +998,18 @@ def child_rows(
         next_seq = max(seqs, default=0) + 1
         used: set[str] = set()
         values = []
-        for position, row in enumerate(rows, start=1):
-            own = (
-                row.code
-                if row.code and row.code.startswith(code) and row.code not in used
-                else None
-            )
-            own = own or (known.get(row.name) if known.get(row.name) not in used else None)
+        for position, row in enumerate(content[key], start=1):
+            given = row["code"]
+            own = given if given and given.startswith(code) and given not in used else None
+            own = own or (known.get(row["name"]) if known.get(row["name"]) not in used else None)
             if own is None:
                 own = f"{head}{next_seq:03d}"
                 next_seq += 1
                 fresh.append(own)
             used.add(own)
-            doc = row.model_dump(mode="json", exclude={"code", "shared_material"})
+            doc = {k: v for k, v in row.items() if k not in ("code", "shared_material")}
             if prefix == "":
-                doc["shared_material_code"] = row.shared_material
+                doc["shared_material_code"] = row["shared_material"]
             values.append({**doc, "code": own, "position": position, "implementation_code": code})
         out.append(values)
     return out[0], out[1], fresh
@@ -1029,7 +1030,8 @@ def _replace_children(session: Session, code: str, data: ImplementationIn) -> No
         },
     }
     issued = session.exec(select(IssuedCode.code).where(*with_prefix(IssuedCode.code, code))).all()
-    materials, fees, fresh = child_rows(code, data, old, list(issued))
+    content = data.model_dump(mode="json", include={"materials", "fees"})
+    materials, fees, fresh = child_rows(code, content, old, list(issued))
     for new in fresh:
         session.add(IssuedCode(code=new, kind="fee" if new[31:32] == "F" else "material"))
     session.flush()
@@ -1170,6 +1172,39 @@ def item_input(doc: dict[str, Any]) -> dict[str, Any]:
     out["materials"] = [{k: v for k, v in m.items() if k != "position"} for m in doc["materials"]]
     out["fees"] = [{k: v for k, v in f.items() if k != "position"} for f in doc["fees"]]
     return out
+
+
+def sent_content(item: dict[str, Any], drop: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What a sender controls of an implementation in the input shape: without the codes
+    the catalogue assigns (the item's, its materials' and fees'), the expected version and
+    the keys in ``drop``. Two inputs with the same content give equal dicts."""
+    out = dict(item)
+    for key in ("code", "version", *drop):
+        out.pop(key, None)
+    for key in ("materials", "fees"):
+        rows = out.get(key)
+        if isinstance(rows, list):
+            out[key] = [
+                {k: v for k, v in row.items() if k != "code"} if isinstance(row, dict) else row
+                for row in rows
+            ]
+    return out
+
+
+def document_content(doc: dict[str, Any]) -> dict[str, Any]:
+    """:func:`sent_content` of a stored representation."""
+    return sent_content(item_input(doc))
+
+
+def input_content(dump: dict[str, Any]) -> dict[str, Any]:
+    """:func:`sent_content` of a validated input's JSON dump (the 四级四同 fields are the
+    entry's: given in an input, they were checked against it)."""
+    return sent_content(dump, drop=FOUR_SAME_FIELDS)
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    """sha256 of a :func:`sent_content`, keys sorted: the same content, the same hash."""
+    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -20,6 +20,7 @@ raises :class:`CodeError` whose ``rule`` names the rule broken.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ def organisation_check_digit(org8: str) -> str:
     return {10: "X", 11: "0"}.get(check, str(check))
 
 
+@functools.lru_cache(maxsize=65_536)  # a batch names the same few departments again and again
 def validate_credit_code(code: str) -> str:
     """Return the credit code if valid, else raise ``CodeError`` (rule ``credit_code.*``)."""
     if not isinstance(code, str) or len(code) != 18:
