@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlmodel import Session
@@ -169,12 +169,26 @@ def import_(
     format: Annotated[
         str | None, typer.Option(help="json, ndjson, csv or xlsx (default: by suffix)")
     ] = None,
-    source: Annotated[str | None, typer.Option(help="source system recorded on the items")] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="source system recorded on the items (listing: its mapping in "
+            "seed/source_systems.json, by default the one of the rows' guide_url)"
+        ),
+    ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            help="implementation (full items, the bulk path) or listing (local codes, no "
+            "guide: items become 待完善); default: by the rows' fields"
+        ),
+    ] = None,
     report: Annotated[
         Path | None, typer.Option(help="write the validation report here (CSV)")
     ] = None,
 ) -> None:
-    """Import implementations through the bulk path, with a validation report.
+    """Import implementations through the bulk path, or a public listing of local codes,
+    with a validation report.
 
     Exit codes: 0 all applied, 1 the file cannot be read, 2 some rows rejected."""
     import csv as csv_module
@@ -189,11 +203,17 @@ def import_(
                 file,
                 fmt=format,
                 source=source,
+                profile=profile,
                 progress=lambda n: bar.advance(task, n),
             )
         except (ImportError_, ValueError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_UNREACHABLE) from None
+    if result["profile"] == "listing":
+        _listing_summary(result, report)
+        if result["rejected"]:
+            raise typer.Exit(EXIT_REJECTED)
+        return
     typer.echo(
         f"{result['created']} created, {result['updated']} updated, {result['unchanged']} unchanged, "
         f"{result['conflict']} in conflict, {result['rejected']} rejected"
@@ -209,6 +229,41 @@ def import_(
         )
     if result["rejected"]:
         raise typer.Exit(EXIT_REJECTED)
+
+
+def _listing_summary(result: dict[str, Any], report: Path | None) -> None:
+    import csv as csv_module
+
+    typer.echo(
+        f"{result['created']} created, {result['unchanged']} unchanged, "
+        f"{result['rejected']} rejected, {result['duplicates']} duplicates; "
+        f"{result['identities']} rows with a national identity; "
+        f"{result['entries_created']} catalogue entries and "
+        f"{result['departments_created']} departments created (status 7 待完善 where new)"
+    )
+    lines = [
+        {"outcome": outcome, **line}
+        for outcome, key in (
+            ("rejected", "report"),
+            ("duplicate", "duplicate_report"),
+            ("note", "notes"),
+        )
+        for line in result[key]
+    ]
+    lines.sort(key=lambda line: line["row"])
+    if report:
+        with report.open("w", encoding="utf-8", newline="") as f:
+            writer = csv_module.DictWriter(
+                f, fieldnames=["row", "outcome", "field", "rule", "message"]
+            )
+            writer.writeheader()
+            writer.writerows(lines)
+    for line in [x for x in lines if x["outcome"] != "note"][:50]:
+        typer.echo(
+            f"  row {line['row']}: {line['outcome']}: {line['field']}: {line['rule']}: "
+            f"{line['message']}",
+            err=True,
+        )
 
 
 @sync.command("pull")

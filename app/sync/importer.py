@@ -4,12 +4,17 @@ same bulk path as ``POST /sync/items``, with a report of every rejected row.
 CSV and XLSX carry one implementation per row under a header of ``ImplementationIn`` field
 names; nested values (guide, materials, fees, audience, themes, legal basis) are JSON text
 in their cell.
+
+Two profiles: ``implementation`` (full implementations, the bulk path) and ``listing`` (a
+public listing with local codes and no guide: ``app.sync.listing``). Without ``profile``
+the rows say which: a row with ``item_code`` and no ``guide`` is a listing row.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,10 +23,12 @@ from typing import Any
 from sqlmodel import Session
 
 from app.security import Principal
+from app.sync.listing import import_listing, is_listing
 from app.sync.service import MAX_BATCH, RESULTS, bulk_upsert
 
 NESTED = {"guide", "materials", "fees", "audience", "themes", "legal_basis"}
 FORMATS = ("json", "ndjson", "csv", "xlsx")
+PROFILES = ("implementation", "listing")
 
 
 class ImportError_(ValueError):
@@ -86,11 +93,27 @@ def import_file(
     *,
     fmt: str | None = None,
     source: str | None = None,
+    profile: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Apply the file in batches; returns the totals and a report line per problem:
-    (row, field, rule, message)."""
+    """Apply the file in batches; returns the profile, the totals and a report line per
+    problem: (row, field, rule, message)."""
     fmt = fmt or detect_format(path)
+    if profile is not None and profile not in PROFILES:
+        raise ImportError_(f"unknown profile {profile!r}: {', '.join(PROFILES)}")
+    rows = read_rows(path, fmt)
+    first = next(rows, None)
+    if profile is None:
+        profile = "listing" if first is not None and is_listing(first[1]) else "implementation"
+    if profile == "listing":
+        result = import_listing(
+            session_factory,
+            [first, *rows] if first is not None else [],
+            name=path.name,
+            source=source,
+            progress=progress,
+        )
+        return {"profile": profile, **result}
     actor = Principal(name=f"import:{path.name}"[:100], role="admin")
     totals = dict.fromkeys(RESULTS, 0)
     report: list[dict[str, Any]] = []
@@ -116,10 +139,10 @@ def import_file(
             progress(len(batch))
         batch.clear()
 
-    for n, item in read_rows(path, fmt):
+    for n, item in itertools.chain([first] if first else [], rows):
         batch.append((n, item))
         if len(batch) == MAX_BATCH:
             flush()
     if batch:
         flush()
-    return {**totals, "report": report}
+    return {"profile": profile, **totals, "report": report}
