@@ -23,7 +23,7 @@ from app.search.backends import (
     TantivyBackend,
 )
 from app.search.indexer import Indexer
-from app.search.service import SearchService
+from app.search.service import SearchEngine, SearchRequest, SearchService
 from tests.helpers import API, problem
 from tests.search_support import ES_ENV, Proxy, attach, change_head, fresh_es
 
@@ -149,3 +149,19 @@ def test_writes_succeed_while_elasticsearch_is_down_and_the_index_catches_up(
     assert report.clean, report.as_dict()
     assert client.get(f"{API}/search", params={"q": "护照"}).status_code == 200
     proxy.stop()
+
+
+def test_incomplete_and_pending_items_are_out_by_default_and_in_on_request(
+    backend: SearchBackend,
+) -> None:
+    """A listing imported without a guide (7 待完善) or an item awaiting acceptance (4) is
+    not what a citizen should be sent to; asked for by status, it is found."""
+    engine = SearchEngine(backend)
+    backend.upsert([doc("A", 1), doc("B", 1, status="7"), doc("C", 1, status="4")])
+
+    def found(**statuses: list[str]) -> set[str]:
+        return {h.doc["code"] for h in engine.search(SearchRequest(q="护照", **statuses)).hits}
+
+    assert found() == {"A"}
+    assert found(statuses=["7"]) == {"B"}
+    assert found(statuses=["1", "4", "7"]) == {"A", "B", "C"}

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import tantivy
 
+from app.catalogue.service import STATUS_LABELS
 from app.errors import PROBLEM_BASE, DomainError
 from app.search.analysis import FIELD_BOOSTS, PREFIX_FIELD
 
@@ -60,7 +61,7 @@ _FACET_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search-facet
 
 #: every item status: a status filter is sent as the statuses left out when that is shorter
 #: (cancelled and pending items are few; "in use" matches nearly every document)
-STATUSES = ("1", "2", "3", "4", "5", "6")
+STATUSES = tuple(sorted(STATUS_LABELS))
 
 
 def split_filters(filters: Filters) -> tuple[Filters, Filters]:

@@ -20,7 +20,14 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
 
 from app.catalogue.models import CatalogueEntry
-from app.catalogue.service import decode_cursor, encode_cursor
+from app.catalogue.service import (
+    STATUS_CANCELLED,
+    STATUS_INCOMPLETE,
+    STATUS_LABELS,
+    STATUS_PENDING,
+    decode_cursor,
+    encode_cursor,
+)
 from app.config import Settings
 from app.db import normalise_url
 from app.dbtypes import utcnow
@@ -47,9 +54,10 @@ from app.search.backends import (
 )
 from app.search.models import SearchGap, SynonymSet
 
-#: statuses a citizen sees unless ``status`` asks otherwise (3 cancelled and 4 pending out)
-DEFAULT_STATUSES = ["1", "2", "5", "6"]
-ALL_STATUSES = {"1", "2", "3", "4", "5", "6"}
+#: statuses a citizen sees unless ``status`` asks otherwise: cancelled (3), pending
+#: acceptance (4) and incomplete imports (7, no guide yet) are left out
+ALL_STATUSES = set(STATUS_LABELS)
+DEFAULT_STATUSES = sorted(ALL_STATUSES - {STATUS_CANCELLED, STATUS_PENDING, STATUS_INCOMPLETE})
 #: a query with at most this many results is recorded as a gap
 LOW_RESULTS = 2
 #: results from the words alone that make the recall terms unnecessary
@@ -315,7 +323,8 @@ class SearchService:
                 errors.append(
                     field_error(
                         ["query", "status"],
-                        f"unknown status {', '.join(bad)} (code list item_statuses: 1–6)",
+                        f"unknown status {', '.join(bad)} (code list item_statuses: "
+                        f"{', '.join(sorted(ALL_STATUSES))})",
                         "code_list.item_statuses",
                     )
                 )
