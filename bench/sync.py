@@ -184,18 +184,18 @@ def raw_core(source: Any, engine: Any, rows: list[dict[str, Any]]) -> float:
     elapsed = 0.0
     for start in range(0, len(codes), 1000):
         batch = codes[start : start + 1000]
-        lo, hi = min(batch), max(batch) + "~"
         written = []
         with source.connect() as conn:  # untimed: reading back what bulk upsert wrote
+            children: list[str] = []
             for statement, table, column in tables:
+                wanted = batch + children if column is None else batch
                 column = table.c.code if column is None else column
                 found = [
                     {k: v for k, v in r.items() if k != "seq"}
-                    for r in conn.execute(
-                        select(table).where(column >= lo, column <= hi)
-                    ).mappings()
-                    if (r.get("implementation_code") or r["code"][:31]) in set(batch)
+                    for r in conn.execute(select(table).where(column.in_(wanted))).mappings()
                 ]
+                if table.name in ("item_material", "item_fee"):
+                    children += [r["code"] for r in found]
                 written.append((statement, found))
         t = time.perf_counter()
         with engine.begin() as conn:
