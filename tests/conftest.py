@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -96,8 +97,8 @@ def session(engine: Engine) -> Iterator[Session]:
         connection.close()
 
 
-@pytest.fixture
-def client(session: Session) -> Iterator[TestClient]:
+def app_on(session: Session) -> FastAPI:
+    """The app reading and writing through ``session`` (and seeing its uncommitted writes)."""
     app = create_app()
 
     def _read() -> Iterator[Session]:
@@ -112,10 +113,15 @@ def client(session: Session) -> Iterator[TestClient]:
             session.rollback()
             raise
 
-    app.state.snapshots = SessionSnapshots(session)  # sees the test's uncommitted writes
+    app.state.snapshots = SessionSnapshots(session)
     app.dependency_overrides[read_session] = _read
     app.dependency_overrides[write_session] = _write
-    with TestClient(app, raise_server_exceptions=True) as test_client:
+    return app
+
+
+@pytest.fixture
+def client(session: Session) -> Iterator[TestClient]:
+    with TestClient(app_on(session), raise_server_exceptions=True) as test_client:
         yield test_client
 
 

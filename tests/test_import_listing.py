@@ -17,13 +17,10 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from app.catalogue.models import CatalogueEntry, ChangeLog, Implementation, RecordVersion
-from app.catalogue.service import SessionSnapshots
-from app.db import read_session, write_session
 from app.directory.models import Department
-from app.main import create_app
 from app.security import create_key
 from app.sync.listing import LOCAL_CODE
-from tests.conftest import SHARED_DATA, _postgres_database, build_database
+from tests.conftest import SHARED_DATA, _postgres_database, app_on, build_database
 from tests.helpers import API, run_cli, writable
 
 GUANGAN = SHARED_DATA / "items_guangan.json"
@@ -66,23 +63,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[s
 
 
 def api(session: Session) -> TestClient:
-    app = create_app()
-
-    def _read() -> Iterator[Session]:
-        yield session
-
-    def _write() -> Iterator[Session]:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-
-    app.state.snapshots = SessionSnapshots(session)
-    app.dependency_overrides[read_session] = _read
-    app.dependency_overrides[write_session] = _write
-    return TestClient(app)
+    return TestClient(app_on(session))
 
 
 def local_basic_code(row: dict[str, Any]) -> str:

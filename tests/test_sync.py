@@ -308,3 +308,38 @@ def test_stored_content_hash_equals_the_hash_of_the_item_as_input(
     for code, stored in items:
         data = ImplementationIn.model_validate(writable(client, code))
         assert content_hash(input_content(data.model_dump(mode="json"))) == stored, code
+
+
+def test_the_same_body_again_is_unchanged_only_while_its_items_stand(
+    client: TestClient, session: Session, keys: Keys
+) -> None:
+    """A body sent before is answered from the versions it left while every item is still
+    there; after an edit it is applied again, and another region's key never gets an
+    answer for items outside its scope."""
+    bodies = _fresh_bodies(session, client, 3)
+    elsewhere = next(p for p in ("230900", "230600", "230100") if not any(
+        b["region"].startswith(p[:4]) for b in bodies
+    ))  # fmt: skip
+    body = orjson.dumps(bodies)
+    send = {**keys.admin(), "Content-Type": "application/json"}
+    created = client.post(f"{API}/sync/items", content=body, headers=send).json()
+    assert created["created"] == 3
+    codes = [r["code"] for r in created["items"]]
+    before = counts(session)
+    again = client.post(f"{API}/sync/items", content=body, headers=send).json()
+    assert [(r["code"], r["result"], r["version"]) for r in again["items"]] == [
+        (c, "unchanged", 1) for c in codes
+    ]
+    assert counts(session) == before
+
+    edited = writable(client, codes[0])
+    edited["guide"]["visits"] = (edited["guide"]["visits"] + 1) % 3
+    assert client.put(f"{API}/items/{codes[0]}", json=edited, headers=send).status_code == 200
+    third = client.post(f"{API}/sync/items", content=body, headers=send).json()
+    assert [r["result"] for r in third["items"]] == ["updated", "unchanged", "unchanged"]
+    assert third["items"][0]["version"] == 3
+
+    other_city = {**keys.sync(elsewhere), "Content-Type": "application/json"}
+    outside = client.post(f"{API}/sync/items", content=body, headers=other_city).json()
+    assert outside["rejected"] == 3
+    assert {e["type"] for r in outside["items"] for e in r["errors"]} == {"out-of-scope"}

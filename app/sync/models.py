@@ -32,3 +32,19 @@ class SyncPosition(SQLModel, table=True):
     source: str = Field(primary_key=True, max_length=500)
     last_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+
+
+class BulkOutcome(SQLModel, table=True):
+    """The items a bulk request body left at which version, by the body's SHA-256: the same
+    body sent again (a city resending its list) is answered ``unchanged`` without parsing it
+    while every item is still at that version. Kept only for bodies whose every item
+    applied; older than :data:`app.sync.service.OUTCOME_DAYS` they are pruned."""
+
+    __tablename__ = "bulk_outcome"
+
+    request_hash: str = Field(primary_key=True, max_length=64)
+    #: ``[[code, version], ...]`` in the order of the body's items
+    items: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), index=True)
+    )

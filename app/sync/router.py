@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app.deps import Caller, ReadSession, WriteSession
-from app.errors import InvalidInput, field_error
 from app.responses import json_bytes
 from app.sync import service
 from app.sync.schemas import BulkResult, ChangePage, Digest
@@ -31,22 +29,6 @@ async def changes(
         rows, last = service.read_changes(db, after=after, limit=limit, region=region)
         head = service.head_seq(db)
     return json_bytes({"changes": rows, "last_seq": last, "head_seq": head})
-
-
-def parse_items(body: bytes, content_type: str) -> list[Any]:
-    """A JSON array, or NDJSON (one item per line)."""
-    try:
-        if "ndjson" in content_type or "jsonl" in content_type:
-            return [orjson.loads(line) for line in body.splitlines() if line.strip()]
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput.field(["body"], f"not valid JSON: {exc}", "json") from None
-    if not isinstance(parsed, list):
-        raise InvalidInput(
-            "the body is a JSON array of items",
-            errors=[field_error(["body"], "expected an array", "bulk.array")],
-        )
-    return parsed
 
 
 @router.post(
@@ -77,20 +59,11 @@ async def bulk_upsert(
     ] = None,
 ) -> BulkResult:
     body = await request.body()
-    items = parse_items(body, request.headers.get("content-type", ""))
-
-    def work() -> dict[str, Any]:
-        digest = service.request_hash(body)
-        if idempotency_key:
-            first = service.replay(session, caller, idempotency_key, digest)
-            if first is not None:
-                return first
-        result = service.bulk_upsert(session, items, caller)
-        if idempotency_key:
-            service.remember(session, caller, idempotency_key, digest, result)
-        return result
-
-    return BulkResult.model_validate(await run_in_threadpool(work))
+    content_type = request.headers.get("content-type", "")
+    result = await run_in_threadpool(
+        service.apply_bulk, session, body, content_type, caller, idempotency_key
+    )
+    return BulkResult.model_validate(result)
 
 
 @router.get("/sync/digest", response_model=Digest)

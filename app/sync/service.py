@@ -15,12 +15,15 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy import Connection, and_, func, insert, or_, select
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
 from app.catalogue import service as catalogue
@@ -39,7 +42,7 @@ from app.codes.rules import implementation_code
 from app.dbtypes import utcnow
 from app.errors import DomainError, InvalidInput, RuleViolation, field_error
 from app.security import Principal, region_prefix
-from app.sync.models import IdempotencyRecord
+from app.sync.models import BulkOutcome, IdempotencyRecord
 
 MAX_BATCH = 1000
 #: what a bulk upsert says of each item
@@ -122,6 +125,105 @@ def read_changes(
 
 
 # --- bulk upsert -----------------------------------------------------------------------
+
+
+#: how long a bulk body's outcome is kept for answering the same body again
+OUTCOME_DAYS = 30
+
+
+def parse_items(body: bytes, content_type: str) -> list[Any]:
+    """A JSON array, or NDJSON (one item per line)."""
+    try:
+        if "ndjson" in content_type or "jsonl" in content_type:
+            return [orjson.loads(line) for line in body.splitlines() if line.strip()]
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput.field(["body"], f"not valid JSON: {exc}", "json") from None
+    if not isinstance(parsed, list):
+        raise InvalidInput(
+            "the body is a JSON array of items",
+            errors=[field_error(["body"], "expected an array", "bulk.array")],
+        )
+    return parsed
+
+
+def apply_bulk(
+    session: Session,
+    body: bytes,
+    content_type: str,
+    actor: Principal,
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
+    """POST /sync/items: a retry with the same Idempotency-Key gets the first answer; a body
+    sent before whose items are all still at the versions it left is answered ``unchanged``
+    without being parsed; anything else is parsed and applied item by item."""
+    digest = request_hash(body)
+    if idempotency_key:
+        first = replay(session, actor, idempotency_key, digest)
+        if first is not None:
+            return first
+    result = _same_body_again(session, digest, actor)
+    if result is None:
+        result = bulk_upsert(session, parse_items(body, content_type), actor)
+        _record_outcome(session, digest, result)
+    if idempotency_key:
+        remember(session, actor, idempotency_key, digest, result)
+    return result
+
+
+def _same_body_again(session: Session, digest: str, actor: Principal) -> dict[str, Any] | None:
+    """The answer to a body whose every item is still at the version that body left, or
+    None (then the body takes the full path)."""
+    outcome = session.get(BulkOutcome, digest)
+    if outcome is None:
+        return None
+    left = orjson.loads(outcome.items)
+    now = {
+        code: (version, department, region)
+        for code, version, department, region in session.execute(
+            select(
+                Implementation.code,
+                Implementation.version,
+                Implementation.department_code,
+                Implementation.region_code,
+            ).where(col(Implementation.code).in_({code for code, _ in left}))
+        )
+    }
+    items = []
+    for index, (code, version) in enumerate(left):
+        current = now.get(code)
+        if current is None or current[0] != version:
+            return None
+        try:
+            actor.require_item_scope(current[1], current[2])
+        except DomainError:
+            return None  # the full path gives each item's error
+        items.append(
+            {"index": index, "code": code, "result": "unchanged", "version": version, "errors": []}
+        )
+    return {**dict.fromkeys(RESULTS, 0), "unchanged": len(items), "items": items}
+
+
+def _record_outcome(session: Session, digest: str, result: dict[str, Any]) -> None:
+    """Keep what a body left when every item applied (rejected and conflicting items could
+    fare otherwise next time); prune outcomes older than :data:`OUTCOME_DAYS`."""
+    if result["rejected"] or result["conflict"] or not result["items"]:
+        return
+    now = utcnow()
+    session.execute(
+        delete(BulkOutcome).where(col(BulkOutcome.recorded_at) < now - timedelta(days=OUTCOME_DAYS))
+    )
+    left = orjson.dumps([[r["code"], r["version"]] for r in result["items"]]).decode()
+    dialect = session.get_bind().dialect.name
+    insert_into = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert_into(BulkOutcome).values(request_hash=digest, items=left, recorded_at=now)
+    # the same body may be applied by two requests at once
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["request_hash"],
+            set_={"items": stmt.excluded["items"], "recorded_at": stmt.excluded.recorded_at},
+        )
+    )
 
 
 def request_hash(body: bytes) -> str:
