@@ -215,18 +215,21 @@ def raw_core(source: Any, engine: Any, rows: list[dict[str, Any]]) -> float:
 
 
 def feed(engine: Any) -> tuple[float, int]:
-    from sqlmodel import Session
-
-    from app.sync.service import read_changes
+    """The whole feed, 1,000 changes a request, on a Core connection as GET /changes reads
+    it (``app.state.snapshots``), including the JSON of each page as the API sends it."""
+    from app.responses import json_bytes
+    from app.sync.service import head_seq, read_changes
 
     t = time.perf_counter()
     after, total = 0, 0
-    with Session(engine) as session:
+    with engine.connect() as conn:
         while True:
-            changes, after = read_changes(session, after=after, limit=1000)
+            changes, last = read_changes(conn, after=after, limit=1000)
+            json_bytes({"changes": changes, "last_seq": last, "head_seq": head_seq(conn)})
             if not changes:
                 break
             total += len(changes)
+            after = last
     return time.perf_counter() - t, total
 
 
