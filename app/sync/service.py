@@ -294,7 +294,8 @@ def _collector_paused() -> Iterator[None]:
 
 def _bulk_upsert(session: Session, rows: list[Any], actor: Principal) -> dict[str, Any]:
     results: dict[int, dict[str, Any]] = {}
-    known = _known(session, {c for c in map(_sent_code, rows) if c})
+    asked = {c for c in map(_sent_code, rows) if c}
+    known = _known(session, asked)
     valid: list[tuple[int, ImplementationIn, int | None]] = []
     for index, row in enumerate(rows):
         if not isinstance(row, dict):
@@ -323,7 +324,8 @@ def _bulk_upsert(session: Session, rows: list[Any], actor: Principal) -> dict[st
         for i, data, _ in valid
     }
     missing = set(codes.values()) - set(known)
-    known.update(_known(session, missing))  # named differently than validated (whitespace)
+    # codes that validation spelled otherwise than the sender (whitespace)
+    known.update(_known(session, missing - asked))
     missing -= set(known)
     issued = (
         set(
