@@ -2,15 +2,17 @@
 
     .venv/bin/python bench/sync.py [--items 100000] [--database-url URL ...]
 
-For each database (SQLite in a temporary folder, and PostgreSQL when a URL is given or
-127.0.0.1:5432 answers): seeds a catalogue, adds synthetic county departments so that
+For each database (SQLite in a temporary folder, and each PostgreSQL server given with
+--database-url): seeds a catalogue, adds synthetic county departments so that
 there are enough new (department, entry) pairs, then times
   1. ``apply_bulk`` (the code behind POST /sync/items) of N new implementations, 1,000 a batch;
   2. the same N again, unchanged: the same bodies (answered from the versions they left),
      then every item serialised anew (each item known by its content hash);
   3. the baseline: the rows step 1 wrote, written again by Core executemany inserts
      (ON CONFLICT DO UPDATE for implementations) into a fresh copy of the schema;
-  4. reading the whole feed, 1,000 changes a request (``read_changes``).
+  4. on SQLite, the floor: the same rows copied by sqlite3's own executemany (what this
+     machine can write at best, whatever the code above it);
+  5. reading the whole feed, 1,000 changes a request (``read_changes``).
 Targets (issue 5): new >= 0.5x the baseline and >= 10,000 items/s on SQLite; unchanged
 >= 30,000 items/s; feed >= 20,000 changes/s.
 """
@@ -214,6 +216,61 @@ def raw_core(source: Any, engine: Any, rows: list[dict[str, Any]]) -> float:
     return elapsed
 
 
+def sqlite_floor(source_url: str, target_url: str, rows: list[dict[str, Any]]) -> float:
+    """What this machine's SQLite can do at best with these rows: the stored values of what
+    bulk upsert wrote, copied by the driver's own ``executemany`` (no SQLAlchemy, no type
+    processing) into ``target_url``, a fresh copy of the schema, 1,000 items a transaction."""
+    import sqlite3
+
+    from app.codes.rules import implementation_code
+
+    codes = [implementation_code(r["department"], r["level"], r["basic_code"]) for r in rows]
+    src = sqlite3.connect(source_url.removeprefix("sqlite:///"))
+    dst = sqlite3.connect(target_url.removeprefix("sqlite:///"), isolation_level=None)
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+        dst.execute(f"PRAGMA {pragma}")
+    # (table, column naming the item, columns left out)
+    tables = [
+        ("implementation", "code", ()),
+        ("item_material", "implementation_code", ("id",)),
+        ("item_fee", "implementation_code", ("id",)),
+        ("issued_code", None, ()),
+        ("record_version", "code", ("id",)),
+        ("change_log", "code", ("seq",)),
+    ]
+    elapsed = 0.0
+    for start in range(0, len(codes), 1000):
+        batch = codes[start : start + 1000]
+        children: list[str] = []
+        written = []
+        for table, column, skip in tables:
+            wanted = batch + children if column is None else batch
+            cur = src.execute(
+                f"SELECT * FROM {table} WHERE {column or 'code'} IN "
+                f"({','.join('?' * len(wanted))})",
+                wanted,
+            )
+            names = [d[0] for d in cur.description]
+            keep = [i for i, n in enumerate(names) if n not in skip]
+            found = [tuple(r[i] for i in keep) for r in cur.fetchall()]
+            if table in ("item_material", "item_fee"):
+                children += [r[names.index("code")] for r in found]
+            cols = ",".join(names[i] for i in keep)
+            written.append(
+                (f"INSERT INTO {table} ({cols}) VALUES ({','.join('?' * len(keep))})", found)
+            )
+        t = time.perf_counter()
+        dst.execute("BEGIN")
+        for sql, found in written:
+            if found:
+                dst.executemany(sql, found)
+        dst.execute("COMMIT")
+        elapsed += time.perf_counter() - t
+    src.close()
+    dst.close()
+    return elapsed
+
+
 def feed(engine: Any) -> tuple[float, int]:
     """The whole feed, 1,000 changes a request, on a Core connection as GET /changes reads
     it (``app.state.snapshots``), including the JSON of each page as the API sends it."""
@@ -243,6 +300,13 @@ def run(url: str, baseline_url: str, n: int) -> None:
     base_engine = build(baseline_url)
     bodies(base_engine, n)  # the same departments
     raw_s = raw_core(engine, base_engine, rows)
+    floor_s = None
+    if engine.dialect.name == "sqlite":
+        floor_url = baseline_url.replace("baseline.db", "floor.db")
+        floor_engine = build(floor_url)
+        bodies(floor_engine, n)  # the same departments
+        floor_engine.dispose()
+        floor_s = sqlite_floor(url, floor_url, rows)
     feed_s, changes = feed(engine)
     name = engine.dialect.name
     print(f"sync bench on {name}, {len(rows)} implementations, 1,000 a batch")
@@ -258,6 +322,11 @@ def run(url: str, baseline_url: str, n: int) -> None:
     )
     print(f"  raw Core upsert (base)  {len(rows) / raw_s:9.0f} items/s  ({raw_s:.1f} s)")
     print(f"  new / baseline          {raw_s / new_s:9.3f}x  (target >= 0.5)")
+    if floor_s:
+        print(
+            f"  SQLite floor (driver)   {len(rows) / floor_s:9.0f} items/s  ({floor_s:.1f} s): "
+            "the same rows by sqlite3 executemany, no SQLAlchemy"
+        )
     print(
         f"  feed read               {changes / feed_s:9.0f} changes/s ({changes} changes, {feed_s:.1f} s)"
     )
