@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -164,8 +164,14 @@ def _score(ranked: list[list[str]], wanted: list[set[str]]) -> tuple[float, floa
     return hits / len(wanted), rr / len(wanted)
 
 
-def report(label: str, styles: list[str], ranked: list[list[str]], wanted: list[set[str]],
-           queries: list[str]) -> tuple[float, float]:  # fmt: skip
+def report(label: str, suite: Sequence[tuple[Any, ...]], ranked: list[list[str]]
+           ) -> tuple[float, float]:  # fmt: skip
+    """Print hit@3 and MRR per style and the misses of a suite of (style, query, [region,]
+    wanted names) against the ranked names of each query."""
+    styles = [case[0] for case in suite]
+    wanted = [case[-1] for case in suite]
+    queries = [f"{case[1]} @{case[2]}" if len(case) == 4 and case[2] else case[1]
+               for case in suite]  # fmt: skip
     by_style: dict[str, list[int]] = defaultdict(list)
     for i, s in enumerate(styles):
         by_style[s].append(i)
@@ -226,13 +232,7 @@ def test_seed_relevance(
     name, svc, session = seed_service
     ranked = [[h["name"] for h in hits] for hits in seed_ranked(svc, session, 30)]
     with capsys.disabled():
-        h, m = report(
-            f"seed catalogue on {name}",
-            [s for s, *_ in SEED_QUERIES],
-            ranked,
-            [w for *_, w in SEED_QUERIES],
-            [f"{q} @{r}" if r else q for _, q, r, _ in SEED_QUERIES],
-        )
+        h, m = report(f"seed catalogue on {name}", SEED_QUERIES, ranked)
     assert h >= MIN_HIT3 and m >= MIN_MRR, (h, m)
 
 
@@ -306,13 +306,7 @@ def test_guangan_relevance(
     name, engine = guangan_engine
     ranked = [[d["name"] for d in docs] for docs in guangan_ranked(engine, 10)]
     with capsys.disabled():
-        h, m = report(
-            f"广安区 1,135 real items on {name}",
-            [s for s, _, _ in GUANGAN_QUERIES],
-            ranked,
-            [w for *_, w in GUANGAN_QUERIES],
-            [q for _, q, _ in GUANGAN_QUERIES],
-        )
+        h, m = report(f"广安区 1,135 real items on {name}", GUANGAN_QUERIES, ranked)
     assert h >= MIN_HIT3 and m >= MIN_MRR, (h, m)
 
 
@@ -328,13 +322,7 @@ def test_heldout_seed(
     name, svc, session = seed_service
     ranked = [[h["name"] for h in hits] for hits in seed_ranked(svc, session, 30, HELDOUT_SEED)]
     with capsys.disabled():
-        h, _ = report(
-            f"HELD-OUT seed catalogue on {name}",
-            [s for s, *_ in HELDOUT_SEED],
-            ranked,
-            [w for *_, w in HELDOUT_SEED],
-            [f"{q} @{r}" if r else q for _, q, r, _ in HELDOUT_SEED],
-        )
+        h, _ = report(f"HELD-OUT seed catalogue on {name}", HELDOUT_SEED, ranked)
     assert h >= HELDOUT_MIN_HIT3, h
 
 
@@ -344,13 +332,7 @@ def test_heldout_guangan(
     name, engine = guangan_engine
     ranked = [[d["name"] for d in ds] for ds in guangan_ranked(engine, 10, HELDOUT_GUANGAN)]
     with capsys.disabled():
-        h, _ = report(
-            f"HELD-OUT 广安区 1,135 real items on {name}",
-            [s for s, *_ in HELDOUT_GUANGAN],
-            ranked,
-            [w for *_, w in HELDOUT_GUANGAN],
-            [q for _, q, _ in HELDOUT_GUANGAN],
-        )
+        h, _ = report(f"HELD-OUT 广安区 1,135 real items on {name}", HELDOUT_GUANGAN, ranked)
     assert h >= HELDOUT_MIN_HIT3, h
 
 
