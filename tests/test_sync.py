@@ -343,3 +343,22 @@ def test_the_same_body_again_is_unchanged_only_while_its_items_stand(
     outside = client.post(f"{API}/sync/items", content=body, headers=other_city).json()
     assert outside["rejected"] == 3
     assert {e["type"] for r in outside["items"] for e in r["errors"]} == {"out-of-scope"}
+
+
+def test_a_body_with_expected_versions_sent_again_is_a_conflict(
+    client: TestClient, session: Session, keys: Keys
+) -> None:
+    """An item that says which version it expects is applied once; the same body again
+    finds the item moved on (by that very body) and says so, as a retry without an
+    Idempotency-Key must."""
+    item = session.execute(select(Implementation).order_by(Implementation.code)).scalars().first()
+    code, version = item.code, item.version
+    body = writable(client, code)
+    body["guide"]["visits"] = (body["guide"]["visits"] + 1) % 3
+    payload = orjson.dumps([{**body, "version": version}])
+    send = {**keys.admin(), "Content-Type": "application/json"}
+    first = client.post(f"{API}/sync/items", content=payload, headers=send).json()
+    assert first["items"][0]["result"] == "updated"
+    again = client.post(f"{API}/sync/items", content=payload, headers=send).json()
+    assert again["items"][0]["result"] == "conflict"
+    assert again["items"][0]["version"] == version + 1

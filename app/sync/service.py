@@ -163,8 +163,12 @@ def apply_bulk(
             return first
     result = _same_body_again(session, digest, actor)
     if result is None:
-        result = bulk_upsert(session, parse_items(body, content_type), actor)
-        _record_outcome(session, digest, result)
+        items = parse_items(body, content_type)
+        result = bulk_upsert(session, items, actor)
+        # an item sent with the version it expects is a conflict when sent again after it
+        # applied: such a body is always taken the full way
+        if not any(isinstance(i, dict) and i.get("version") is not None for i in items):
+            _record_outcome(session, digest, result)
     if idempotency_key:
         remember(session, actor, idempotency_key, digest, result)
     return result
