@@ -112,7 +112,7 @@ def read_changes(
              "effective_date", "decision", "reason", "key", "status_after", "details",
              "next_change")  # fmt: skip
     changes = []
-    for *fields, snapshot in db.execute(stmt).tuples():
+    for *fields, snapshot in db.execute(stmt):
         change = dict(zip(names, fields, strict=True))
         # the stored JSON goes out as it is: the feed never parses a snapshot
         state = orjson.Fragment(snapshot)
