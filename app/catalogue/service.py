@@ -802,6 +802,31 @@ class _Context:
         self.region = region
 
 
+def department_misfits(
+    credit_code: str, where: tuple[str, str], region: str | None, level: str
+) -> list[tuple[str, str, str]]:
+    """(field, rule, message) of each way an implementation in ``region`` at ``level``
+    does not fit its department, which stands in region ``where[0]`` at level ``where[1]``."""
+    out = []
+    if level != where[1]:
+        out.append(
+            (
+                "level",
+                "implementation_code.level",
+                f"department {credit_code} exercises level {where[1]}, not {level}",
+            )
+        )
+    if region is not None and where[0] != region:
+        out.append(
+            (
+                "region",
+                "implementation.region",
+                f"department {credit_code} is in region {where[0]}, not {region}",
+            )
+        )
+    return out
+
+
 def validate_item(
     lookups: ItemLookups, data: ImplementationIn, path_code: str | None
 ) -> tuple[str, _Context]:
@@ -876,28 +901,13 @@ def validate_item(
         errors, [*body, "region"], data.region, lookups.region(data.region), date.today()
     )
     if department is not None:
-        if data.level != department.level:
-            errors.append(
-                field_error(
-                    [*body, "level"],
-                    (
-                        f"department {department.credit_code} exercises level "
-                        f"{department.level}, not {data.level}"
-                    ),
-                    "implementation_code.level",
-                )
-            )
-        if region is not None and department.region_code != region.code:
-            errors.append(
-                field_error(
-                    [*body, "region"],
-                    (
-                        f"department {department.credit_code} is in region "
-                        f"{department.region_code}, not {region.code}"
-                    ),
-                    "implementation.region",
-                )
-            )
+        for fld, rule, message in department_misfits(
+            department.credit_code,
+            (department.region_code, department.level),
+            region.code if region is not None else None,
+            data.level,
+        ):
+            errors.append(field_error([*body, fld], message, rule))
     built = implementation_code(data.department, data.level, data.basic_code)
     for loc, given in (([*body, "code"], data.code), (["path", "code"], path_code)):
         if given is None:

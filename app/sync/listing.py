@@ -499,24 +499,13 @@ def import_listing(
                     if dept is not None
                     else planned.setdefault(p.credit_code, (region.code, level))
                 )
-                if where[0] != region.code:
-                    errors.append(
-                        {
-                            "loc": ["item_code"],
-                            "msg": f"department {p.credit_code} is in region "
-                            f"{where[0]}, not {region.code}",
-                            "type": "implementation.region",
-                        }
+                # a listing's level and region are both read from its local code
+                errors += [
+                    {"loc": ["item_code"], "msg": message, "type": rule}
+                    for _, rule, message in catalogue.department_misfits(
+                        p.credit_code, where, region.code, level
                     )
-                elif where[1] != level:
-                    errors.append(
-                        {
-                            "loc": ["item_code"],
-                            "msg": f"department {p.credit_code} exercises level "
-                            f"{where[1]}, not {level}",
-                            "type": "implementation_code.level",
-                        }
-                    )
+                ]
             for e in errors:
                 out.line("report", p.row, str(e["loc"][0]), e["type"], e["msg"])
             if errors:
