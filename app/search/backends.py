@@ -282,16 +282,25 @@ class TantivyBackend:
                 clauses.append((Occur.Should, Q.boost_query(Q.term_query(self.schema, f, t), b)))
         must, must_not = split_filters(filters)
         for f, values in must.items():
-            clauses.append(
-                (Occur.Must, Q.const_score_query(Q.term_set_query(self.schema, f, values), 0.0))
-            )
+            clauses.append((Occur.Must, Q.const_score_query(self._any_of(f, values), 0.0)))
         for f, values in must_not.items():
-            clauses.append((Occur.MustNot, Q.term_set_query(self.schema, f, values)))
+            clauses.append((Occur.MustNot, self._any_of(f, values)))
         if not clauses:
             return Q.all_query()
         if not terms:
             clauses.append((Occur.Must, Q.const_score_query(Q.all_query(), 1.0)))
         return Q.boolean_query(clauses)
+
+    def _any_of(self, f: str, values: Sequence[str]) -> tantivy.Query:
+        """The documents with one of ``values`` in ``f``, by term lookups: a term set query
+        first gathers every posting of its terms into a bitset, 1–2 ms a pass more over a
+        million documents when a value is common (a type, online, the status)."""
+        Q, Occur = tantivy.Query, tantivy.Occur
+        if not values:
+            return Q.empty_query()
+        if len(values) == 1:
+            return Q.term_query(self.schema, f, values[0])
+        return Q.boolean_query([(Occur.Should, Q.term_query(self.schema, f, v)) for v in values])
 
     def _ranked(
         self, searcher: Any, query: Any, want: int, count: bool = True
