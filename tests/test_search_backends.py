@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+import tantivy
 from elasticsearch import ApiError
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from app.catalogue.models import Implementation
@@ -22,7 +25,7 @@ from app.search.backends import (
     SearchBackend,
     TantivyBackend,
 )
-from app.search.indexer import Indexer
+from app.search.indexer import Indexer, wait_for
 from app.search.service import SearchEngine, SearchRequest, SearchService
 from tests.helpers import API, problem
 from tests.search_support import ES_ENV, Proxy, attach, change_head, fresh_es
@@ -165,3 +168,89 @@ def test_incomplete_and_pending_items_are_out_by_default_and_in_on_request(
     assert found() == {"A"}
     assert found(statuses=["7"]) == {"B"}
     assert found(statuses=["1", "4", "7"]) == {"A", "B", "C"}
+
+
+def test_collapsed_facets_count_the_implementation_chosen_per_entry(
+    backend: SearchBackend,
+) -> None:
+    """With a region the facets count exactly the hits: per entry the most specific
+    region's implementation, every value of a multi-valued field once (the embedded index
+    counts them from integer columns, Elasticsearch by a terms aggregation)."""
+
+    def impl(
+        code: str, entry: str, region: str, dept: str, themes: list[str], kind: str = "01"
+    ) -> dict[str, Any]:
+        d = doc(code, 1)
+        d.update(basic_code=entry, region_code=region, department_code=dept, themes=themes,
+                 item_type=kind)  # fmt: skip
+        return d
+
+    backend.upsert(
+        [
+            impl("C1", "E1", "230102", "DC", ["P1", "P2"]),  # the county's: chosen over C2
+            impl("C2", "E1", "230100", "DT", ["P1"]),
+            impl("C3", "E2", "230100", "DT", [], "05"),  # the city holds E2 for the county
+            impl("C4", "E3", "230000", "DP", ["P2"]),  # the province holds E3
+            impl("C5", "E3", "230200", "DX", ["P3"]),  # another city: not in the chain
+        ]
+    )
+    terms = Analyzer().query_terms("护照").weighted()
+    chain = ["230102", "230100", "230000"]
+    found = backend.search(terms, {}, offset=0, limit=10, facets=True, collapse=chain)
+    assert found.total == 3 and sorted(h.doc["code"] for h in found.hits) == ["C1", "C3", "C4"]
+    assert found.facets == {
+        "type": {"01": 2, "05": 1},
+        "department": {"DC": 1, "DT": 1, "DP": 1},
+        "region": {"230102": 1, "230100": 1, "230000": 1},
+        "theme": {"P1": 1, "P2": 2},
+    }
+    themed = backend.search(
+        terms, {"themes": ["P2"]}, offset=0, limit=10, facets=True, collapse=chain
+    )
+    assert sorted(h.doc["code"] for h in themed.hits) == ["C1", "C4"]
+    assert themed.facets["theme"] == {"P1": 1, "P2": 2}
+
+
+def test_an_index_of_an_older_schema_is_not_opened_but_rebuilt(tmp_path: Path) -> None:
+    """A generation built by a version before the facet columns (no SCHEMA file) answers
+    503 with the remedy until a rebuild replaces it; it never fails on a missing field."""
+    old = tmp_path / "index" / "g1"
+    old.mkdir(parents=True)
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("code", stored=True)
+    tantivy.Index(builder.build(), path=str(old))
+    (tmp_path / "index" / "CURRENT").write_text("g1")
+    backend = TantivyBackend(tmp_path / "index")
+    assert backend.needs_rebuild()
+    terms = Analyzer().query_terms("护照").weighted()
+    with pytest.raises(BackendUnavailable, match="catalogue reindex"):
+        backend.search(terms, {}, offset=0, limit=10, facets=True)
+    with pytest.raises(BackendUnavailable):
+        backend.upsert([doc("A", 1)])
+    with pytest.raises(BackendUnavailable, match="schema version 1"):
+        backend.ping()
+    backend.rebuild([[doc("A", 1)]])
+    assert not backend.needs_rebuild() and backend.ping()
+    assert backend.search(terms, {}, offset=0, limit=10, facets=True).total == 1
+
+
+def test_the_indexer_thread_rebuilds_an_index_of_an_older_schema(
+    engine: Engine, seed_index: tuple[Path, int], tmp_path: Path
+) -> None:
+    src, _ = seed_index
+    shutil.copytree(src, tmp_path / "index")
+    gen = (tmp_path / "index" / "CURRENT").read_text().strip()
+    (tmp_path / "index" / gen / "SCHEMA").unlink()  # as the versions before it left it
+    backend = TantivyBackend(tmp_path / "index")
+    assert backend.needs_rebuild()
+    indexer = Indexer(SearchService(backend), name="older-schema")  # its own position
+    stop = threading.Event()
+    thread = threading.Thread(target=indexer.run_forever, args=(engine, stop), daemon=True)
+    thread.start()
+    try:
+        assert wait_for(lambda: not backend.needs_rebuild(), timeout=60)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    with Session(engine) as session:
+        assert len(backend.versions()) == len(session.exec(select(Implementation.code)).all())

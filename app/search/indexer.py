@@ -215,6 +215,12 @@ class Indexer:
         delay = interval
         while not stop.is_set():
             try:
+                if self.backend.needs_rebuild():  # built by a version of another schema
+                    log.warning("search indexer: the index predates this version; rebuilding")
+                    with Session(engine) as session:
+                        n = self.rebuild(session)
+                        session.commit()
+                    log.warning("search indexer: rebuilt the index with %d items", n)
                 applied = self.step(engine)
                 delay = interval
                 if applied:
