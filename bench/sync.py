@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gc
 import os
 import sys
 import tempfile
@@ -125,6 +126,15 @@ def bodies(engine: Any, n: int) -> list[dict[str, Any]]:
     return out
 
 
+def settled() -> None:
+    """Put everything alive now (the bench's own inputs: 100,000 items are millions of
+    objects, which no server holds) out of the garbage collector's reach, so that its full
+    passes during the timed part walk what the code under test allocates, not the inputs.
+    Measured: without it the bulk upsert of 100,000 items ran at a third of its speed."""
+    gc.collect()
+    gc.freeze()
+
+
 def bulk(
     engine: Any, rows: list[dict[str, Any]], *, reorder: bool = False
 ) -> tuple[float, dict[str, int]]:
@@ -145,6 +155,7 @@ def bulk(
     # request bodies: holding 100,000 parsed items at once would make the garbage
     # collector's full passes, not the upsert, the cost
     bodies = [orjson.dumps(rows[s : s + 1000]) for s in range(0, len(rows), 1000)]
+    settled()
     t = time.perf_counter()
     for body in bodies:
         with Session(for_writing(engine)) as session:
@@ -192,6 +203,7 @@ def raw_core(source: Any, engine: Any, rows: list[dict[str, Any]]) -> float:
         (insert(ChangeLog), ChangeLog.__table__, ChangeLog.code),
     ]
     elapsed = 0.0
+    settled()
     for start in range(0, len(codes), 1000):
         batch = codes[start : start + 1000]
         written = []
@@ -239,6 +251,7 @@ def sqlite_floor(source_url: str, target_url: str, rows: list[dict[str, Any]]) -
         ("change_log", "code", ("seq",)),
     ]
     elapsed = 0.0
+    settled()
     for start in range(0, len(codes), 1000):
         batch = codes[start : start + 1000]
         children: list[str] = []
@@ -277,6 +290,7 @@ def feed(engine: Any) -> tuple[float, int]:
     from app.responses import json_bytes
     from app.sync.service import head_seq, read_changes
 
+    settled()
     t = time.perf_counter()
     after, total = 0, 0
     with engine.connect() as conn:

@@ -229,6 +229,34 @@ def test_bulk_conflict_and_region_scope(client: TestClient, session: Session, ke
     problem(client.post(f"{API}/sync/items", json=[body]), 401)
 
 
+def test_a_bad_expected_version_is_a_field_error(
+    client: TestClient, session: Session, keys: Keys
+) -> None:
+    """``version`` is checked like any field: a body of one item, and the same item among
+    good ones (the body then takes the item-by-item path), answer alike."""
+    item = (
+        session.execute(select(Implementation).where(Implementation.region_code.startswith("2301")))
+        .scalars()
+        .first()
+    )
+    code, version = item.code, item.version
+    body = writable(client, code)
+    body["guide"]["visits"] = (body["guide"]["visits"] + 1) % 3
+    headers = keys.sync("230100")
+    for bad in ("three", 0):
+        alone = client.post(
+            f"{API}/sync/items", json=[{**body, "version": bad}], headers=headers
+        ).json()
+        assert alone["rejected"] == 1
+        assert alone["items"][0]["errors"][0]["loc"] == [0, "version"]
+        mixed = client.post(
+            f"{API}/sync/items", json=[body, {**body, "version": bad}], headers=headers
+        ).json()
+        assert [r["result"] for r in mixed["items"]][1] == "rejected"
+        assert mixed["items"][1]["errors"][0]["loc"] == [1, "version"]
+    assert client.get(f"{API}/items/{code}").json()["version"] == version + 1
+
+
 def test_digest_drills_down_to_the_changed_item(
     client: TestClient, session: Session, keys: Keys
 ) -> None:

@@ -938,6 +938,8 @@ def validate_item(
 
 def _check_four_same(data: ImplementationIn, entry: CatalogueEntry) -> None:
     """四级四同: name, basic code, type and legal basis come from the catalogue entry."""
+    if all(getattr(data, f) is None for f in FOUR_SAME_FIELDS):
+        return  # the usual case: nothing to compare (and no dump)
     given = data.model_dump(mode="json", include=set(FOUR_SAME_FIELDS), exclude_none=True)
     current = {"name": entry.name, "item_type": entry.item_type, "legal_basis": entry.legal_basis}
     changed = [f for f, v in given.items() if v != current[f]]

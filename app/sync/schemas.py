@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from app.catalogue.schemas import ImplementationIn
+
 
 class Change(BaseModel):
     """One entry of the change feed, with the full state at that version."""
@@ -37,6 +39,13 @@ class ChangePage(BaseModel):
     changes: list[Change]
     last_seq: int = Field(description="ask again with after=last_seq")
     head_seq: int = Field(description="the newest change's seq: how far behind you are")
+
+
+class BulkItemIn(ImplementationIn):
+    """An item of a bulk upsert: an implementation, and optionally the version its sender
+    last saw (if the item has moved on since, the answer is ``conflict``)."""
+
+    version: int | None = Field(default=None, ge=1, description="the version you last saw")
 
 
 class ItemResult(BaseModel):

