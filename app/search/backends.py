@@ -8,6 +8,8 @@ they rank alike. Neither knows about the catalogue database.
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import os
 import shutil
 import threading
@@ -63,6 +65,11 @@ COLLAPSE_WINDOW = 5000
 #: item's implementations in every county score alike), and one pass of a few thousand
 #: costs little more than one of a few hundred, while a second pass costs a whole query
 RANK_WINDOW = 2000
+#: a term in at most this share of the documents is rare: a search without a region first
+#: ranks the matches of its rare terms only (see ``TantivyBackend._ranked_rare_first``)
+RARE_SHARE = 0.05
+#: tantivy's BM25 k1: a term clause scores below boost × idf × (k1 + 1)
+BM25_K1 = 1.2
 
 #: the facet aggregation and the ranking pass run side by side (the engine releases the GIL)
 _FACET_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search-facets")
@@ -322,7 +329,10 @@ class TantivyBackend:
             w.commit()
             self._reloaded = 0.0
 
-    def _query(self, terms: Terms, filters: Filters, prefer: Terms = ()) -> tantivy.Query:
+    def _query(
+        self, terms: Terms, filters: Filters, prefer: Terms = (), among: Terms = ()
+    ) -> tantivy.Query:
+        """``among``: only the matches of one of these terms (a filter: scores unchanged)."""
         Q, Occur = tantivy.Query, tantivy.Occur
         clauses: list[tuple[Any, Any]] = []
         if terms:
@@ -331,6 +341,9 @@ class TantivyBackend:
                 for f, t, b in terms
             ]
             clauses.append((Occur.Must, Q.boolean_query(should)))
+            if among:
+                any_term = [(Occur.Should, Q.term_query(self.schema, f, t)) for f, t, _ in among]
+                clauses.append((Occur.Must, Q.const_score_query(Q.boolean_query(any_term), 0.0)))
             for f, t, b in prefer:
                 clauses.append((Occur.Should, Q.boost_query(Q.term_query(self.schema, f, t), b)))
         must, must_not = split_filters(filters)
@@ -388,6 +401,50 @@ class TantivyBackend:
             del order[want:]
             return [-negated[i] for i in order], list(map(addrs.__getitem__, order)), total
 
+    def _ranked_rare_first(
+        self, searcher: Any, terms: Terms, filters: Filters, prefer: Terms, want: int
+    ) -> tuple[list[float], list[Any]] | None:
+        """``_ranked`` of the query from the matches of its rare terms only, or None when
+        that is not provably the same page. A match without a rare term scores at most the
+        BM25 bounds of the common terms and the preferences (a clause scores below boost ×
+        idf × (k1 + 1)); when the ``want``-th score of the rare matches is above that, every
+        match that scores as much, ties included, is among them. The engine scores every
+        match (no block skipping here), so a common word (登记, 许可: 110–160 k of a million
+        names) next to rarer ones no longer costs a pass over its whole posting list."""
+        n_docs = searcher.num_docs
+        freqs = [searcher.doc_freq(f, t) for f, t, _ in terms]
+        rare = [x for x, df in zip(terms, freqs, strict=True) if 0 < df <= n_docs * RARE_SHARE]
+        common = [
+            (b, df) for (_, _, b), df in zip(terms, freqs, strict=True) if df > n_docs * RARE_SHARE
+        ]
+        if not rare or not common:
+            return None
+        query = self._query(terms, filters, prefer, among=rare)
+        scores, addrs, _ = self._ranked(searcher, query, want, count=False)
+        if len(scores) < want:
+            return None
+        total = self._bm25_docs(searcher, query, addrs[0])
+        if total is None:
+            return None
+        clauses = [*common, *((b, searcher.doc_freq(f, t)) for f, t, b in prefer)]
+        bound = sum(b * math.log(1 + (total - df + 0.5) / (df + 0.5)) for b, df in clauses)
+        bound *= 1 + BM25_K1
+        if scores[want - 1] <= bound * 1.001 + 1e-6:  # f32 sums: a margin
+            return None
+        return scores, addrs
+
+    @staticmethod
+    def _bm25_docs(searcher: Any, query: Any, addr: Any) -> float | None:
+        """The document count BM25 uses (deleted documents not yet merged away included),
+        read from the explanation of a match: the bounds need it exactly."""
+        nodes = [json.loads(query.explain(searcher, addr).to_json())]
+        while nodes:
+            node = nodes.pop()
+            if str(node.get("description", "")).startswith("N, total number of docs"):
+                return float(node["value"])
+            nodes += node.get("details") or []
+        return None
+
     def _stored(self, searcher: Any, addr: Any) -> dict[str, Any]:
         d = searcher.doc(addr).to_dict()
         return {k: (v if k in MULTI else v[0]) for k, v in d.items()}
@@ -420,7 +477,14 @@ class TantivyBackend:
             # one pass for the facets (which also give the total: one type per item), one for
             # the ranking, side by side; the page's stored documents only
             pending = _FACET_POOL.submit(self._aggregate, searcher, query) if facets else None
-            scores, addrs, total = self._ranked(searcher, query, offset + limit, count=not facets)
+            want = offset + limit
+            ranked = None
+            if facets and terms:  # (the total comes from the facets)
+                ranked = self._ranked_rare_first(searcher, terms, filters, prefer, want)
+            if ranked is not None:
+                (scores, addrs), total = ranked, 0
+            else:
+                scores, addrs, total = self._ranked(searcher, query, want, count=not facets)
             agg = pending.result() if pending else {}
             if facets:
                 total = sum(agg.get("type", {}).values())
