@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,20 +29,24 @@ needs_data = pytest.mark.skipif(
     reason=f"{GUANGAN} is absent (the shared data folder is not part of a fresh clone)",
 )
 
-# What the 1,135 rows of the file give (see README, Import): 982 get a national identity;
-# 153 are rejected: 143 name an organisation code or a truncated code instead of an
-# 18-character credit code, 7 a code that fails its check character (烟草专卖局's
-# TE5116…), 3 a local code without region and sub-code, 1 a province-level code listed
-# under 广安区.
-IMPORTED = 982
+# What the 1,135 rows of the file give (see README, Import): 1,103 get a national identity,
+# 121 of them through a body named otherwise than by its credit code: 30 by its GB 11714
+# organisation code (083372204 = positions 9-17 of 区教科体局's 115113010833722043), 91 by its
+# credit code with one character missing (区人社局's 1151130108778239R for
+# 11511301008778239R, 区公安分局's); each such row carries a note. 32 are rejected: 22 name
+# a body by a code that is neither (2222222222222, 0087790701…), 7 a code that fails its
+# check character (烟草专卖局's TE5116…), 3 a local code without region and sub-code, 1 a
+# province-level code listed under 广安区.
+IMPORTED = 1103
 REJECTED = Counter(
     {
-        ("item_code", "credit_code.length"): 143,
+        ("item_code", "credit_code.length"): 22,
         ("item_code", "credit_code.check_digit"): 7,
         ("item_code", "local_code.layout"): 3,
         ("region_code", "local_code.region"): 1,
     }
 )
+READ_AS = Counter({"credit_code.organisation_code": 30, "credit_code.missing_character": 91})
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -72,6 +76,12 @@ def local_basic_code(row: dict[str, Any]) -> str:
     return match["basic"]
 
 
+def local_credit(row: dict[str, Any]) -> str:
+    match = LOCAL_CODE.match(row["item_code"])
+    assert match is not None
+    return match["credit"].upper()
+
+
 def report_lines(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(path.open(encoding="utf-8")))
 
@@ -92,9 +102,16 @@ def test_the_guangan_listing_imports_with_national_identities(
     rejected = [line for line in lines if line["outcome"] == "rejected"]
     assert Counter((line["field"], line["rule"]) for line in rejected) == REJECTED
     by_row = {int(line["row"]): line for line in rejected}
-    assert by_row[10]["rule"] == "credit_code.length" and "083372204" in by_row[10]["message"]
+    assert by_row[165]["rule"] == "credit_code.length" and "2222222222222" in by_row[165]["message"]
     tobacco = next(n for n, r in enumerate(rows, 1) if "TE5116020105116050" in r["item_code"])
     assert by_row[tobacco]["rule"] == "credit_code.check_digit"
+    read_as = {
+        int(line["row"]): line
+        for line in lines
+        if line["outcome"] == "note" and line["rule"] in READ_AS
+    }
+    assert Counter(line["rule"] for line in read_as.values()) == READ_AS
+    assert "115113010833722043" in read_as[10]["message"]  # 083372204: its organisation code
 
     with Session(engine) as session:
         items = {
@@ -105,12 +122,21 @@ def test_the_guangan_listing_imports_with_national_identities(
         }
         assert len(items) == IMPORTED
         imported_rows = [r for n, r in enumerate(rows, 1) if n not in by_row]
+        short_names: defaultdict[str, set[str]] = defaultdict(set)
+        for r in imported_rows:
+            short_names[local_credit(r)].add(r["department"])
         assert {r["item_code"] for r in imported_rows} == set(items)
         for r in imported_rows:
             item = items[r["item_code"]]
             credit = item.code[:18]
             # implementation code = the row's credit code + county level 4 + basic code
-            assert credit.upper() in r["item_code"].upper()
+            given = local_credit(r)
+            if len(given) == 18:
+                assert credit == given
+            else:  # the body of the same short name whose credit code carries or completes it
+                assert credit in read_as[rows.index(r) + 1]["message"]
+                assert given.replace("-", "") in credit or len(given) == 17
+                assert r["department"] in short_names[credit]
             assert item.code == f"{credit}4{item.basic_code}" and item.level == "4"
             assert item.region_code == "511602" and item.status == "7" and item.guide is None
         entries = {
@@ -170,10 +196,17 @@ def test_the_guangan_listing_imports_with_national_identities(
         # incomplete items are left out of lists unless asked for
         listed = client.get(f"{API}/items", params={"region": "511602", "limit": 1000}).json()
         assert listed["items"] == []
-        asked = client.get(
-            f"{API}/items", params={"region": "511602", "status": "7", "limit": 1000}
-        ).json()
-        assert len(asked["items"]) == IMPORTED and asked["next_cursor"] is None
+        asked: list[dict[str, Any]] = []
+        cursor = None
+        while True:  # pages of 1,000 at most
+            page = client.get(
+                f"{API}/items",
+                params={"region": "511602", "status": "7", "limit": 1000, "cursor": cursor},
+            ).json()
+            asked += page["items"]
+            if (cursor := page["next_cursor"]) is None:
+                break
+        assert len({i["code"] for i in asked}) == len(asked) == IMPORTED
 
         # a PUT of the full implementation completes it: 在用, with a version
         template = writable(
@@ -275,4 +308,42 @@ def test_duplicates_and_bad_rows_are_reported_and_write_nothing(tmp_path: Path) 
         )
     bad = run_cli(url, "import", str(path), "--profile", "nonsense")
     assert bad.returncode == 1 and "unknown profile" in bad.stderr
+    engine.dispose()
+
+
+def test_a_body_named_otherwise_is_read_only_as_the_one_body_that_fits(tmp_path: Path) -> None:
+    """A row naming its body by the organisation code inside a credit code (GB 32100
+    positions 9-17), or by the credit code with one character missing, is read as that body
+    when exactly one body of the same short name carries it; else it is rejected."""
+    url = f"sqlite:///{tmp_path}/bodies.db"
+    engine = build_database(url)
+    path = tmp_path / "listing.json"
+    local = "511F0901401{}-511602000000-000-{}-1-00"
+    rows = [
+        listing_row(),  # 区公安分局 by its credit code 11511300008778693M
+        listing_row(id="t-2", item_code=local.format(1, "00877869-3")),
+        listing_row(id="t-3", item_code=local.format(2, "1151130000877869M")),
+        listing_row(id="t-4", item_code=local.format(3, "008778693"), department="区人社局"),
+        listing_row(id="t-5", item_code=local.format(4, "008778694")),  # bad check digit
+    ]
+    path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    report = tmp_path / "report.csv"
+    proc = run_cli(url, "import", str(path), "--report", str(report))
+    assert proc.returncode == 2, proc.stderr
+    assert "3 created, 0 unchanged, 2 rejected" in proc.stdout
+    lines = {(int(x["row"]), x["outcome"], x["rule"]) for x in report_lines(report)}
+    assert lines == {
+        (2, "note", "credit_code.organisation_code"),
+        (3, "note", "credit_code.missing_character"),
+        (4, "rejected", "credit_code.length"),
+        (5, "rejected", "credit_code.length"),
+    }
+    with Session(engine) as session:
+        codes = {
+            i.local_code: i.code[:18]
+            for i in session.execute(
+                select(Implementation).where(Implementation.source_system == "sczwfw")
+            ).scalars()
+        }
+    assert codes == {r["item_code"]: "11511300008778693M" for r in rows[:3]}
     engine.dispose()

@@ -56,6 +56,16 @@ def organisation_check_digit(org8: str) -> str:
     return {10: "X", 11: "0"}.get(check, str(check))
 
 
+def organisation_code(value: str) -> str | None:
+    """``value`` as a GB 11714 organisation code (9 characters, also written ``XXXXXXXX-X``)
+    with a valid check digit, or None. GB 32100 puts it in positions 9-17 of the credit code."""
+    if len(value) == 10 and value[8] == "-":
+        value = value[:8] + value[9]
+    if len(value) != 9 or any(c not in _ORG_ALPHABET for c in value):
+        return None
+    return value if organisation_check_digit(value[:8]) == value[8] else None
+
+
 @functools.lru_cache(maxsize=65_536)  # a batch names the same few departments again and again
 def validate_credit_code(code: str) -> str:
     """Return the credit code if valid, else raise ``CodeError`` (rule ``credit_code.*``)."""

@@ -8,8 +8,11 @@ region, sub-code, the implementing body's credit code, two more segments) is map
 national identity:
 
 * department = the credit code (validated as everywhere, ``app.codes.rules``), created in
-  the row's region when missing, named from the local short name qualified with the region
-  (区人社局 → 四川省广安市广安区人社局);
+  the row's region when missing. A row that names its body by its GB 11714 organisation
+  code, or by its credit code with one character missing, is read as the one body of the
+  same short name (in the file or the catalogue) whose credit code carries or completes it,
+  with a note; otherwise it is rejected. A new body is named from the local short name
+  qualified with the region (区人社局 → 四川省广安市广安区人社局);
 * catalogue entry = the one holding the row's local basic code, else a new locally added
   entry (owner = the province, item type mapped from the portal's task type, domain from
   the department's name, the next main or sub sequence); rows of one ``group`` (主项)
@@ -47,6 +50,7 @@ from app.codes.rules import (
     CodeError,
     implementation_code,
     next_basic_code,
+    organisation_code,
     validate_basic_code,
     validate_credit_code,
 )
@@ -145,8 +149,67 @@ def _domain(short_name: str, spec: dict[str, Any]) -> str:
     return words[max(found, key=len)] if found else spec["domains"]["default"]
 
 
+def _local_credit(row: Any) -> str | None:
+    """The implementing body's code in a row's local code, upper case (as read, unchecked)."""
+    code = row.get("item_code") if isinstance(row, dict) else None
+    match = LOCAL_CODE.match(code) if isinstance(code, str) else None
+    return match["credit"].upper() if match else None
+
+
+def known_bodies(session: Session, rows: list[tuple[int, Any]]) -> dict[str, set[str]]:
+    """Valid credit code → short names, of the bodies named in ``rows`` by a credit code and
+    of the catalogue's departments that share a short name with a row naming its body by
+    something else (see :func:`_body_code`)."""
+    bodies: dict[str, set[str]] = defaultdict(set)
+    unsure: set[str] = set()
+    for _, row in rows:
+        credit = _local_credit(row)
+        short = _text(row, "department", 100) if credit else None
+        if credit is None or short is None:
+            continue
+        if len(credit) == 18:
+            bodies[credit].add(short)
+        else:
+            unsure.add(short)
+    if unsure:
+        for credit, short in session.execute(
+            select(Department.credit_code, Department.short_name).where(
+                col(Department.short_name).in_(unsure)
+            )
+        ):
+            bodies[credit].add(short)
+    for credit in list(bodies):
+        try:
+            validate_credit_code(credit)
+        except CodeError:
+            del bodies[credit]
+    return bodies
+
+
+def _body_code(given: str, short: str | None, bodies: dict[str, set[str]]) -> tuple[str, str]:
+    """(credit code, rule) of a body a row names by something other than its credit code:
+    the one body of the same short name whose credit code carries ``given`` as its GB 11714
+    organisation code (GB 32100 puts it in positions 9-17), or, for 17 characters, is
+    ``given`` with one character more. ("", "") when there is none, or more than one."""
+    named = [c for c, names in bodies.items() if short in names]
+    org = organisation_code(given)
+    found = [c for c in named if c[8:17] == org] if org else []
+    if len(found) == 1:
+        return found[0], "credit_code.organisation_code"
+    if len(given) == 17:
+        found = [c for c in named if any(c[:i] + c[i + 1 :] == given for i in range(18))]
+        if len(found) == 1:
+            return found[0], "credit_code.missing_character"
+    return "", ""
+
+
 def parse_row(
-    n: int, row: Any, spec: dict[str, Any], lists: CodeLists, out: Outcome
+    n: int,
+    row: Any,
+    spec: dict[str, Any],
+    lists: CodeLists,
+    out: Outcome,
+    bodies: dict[str, set[str]] | None = None,
 ) -> Parsed | None:
     """Check what can be checked without the database; report every problem of the row."""
     if not isinstance(row, dict):
@@ -184,6 +247,23 @@ def parse_row(
                 "credit_code.case",
                 f"credit code {match['credit']} read in upper case as {credit}",
             )
+        if len(credit) != 18:
+            found, rule = _body_code(credit, short_name, bodies or {})
+            if found:
+                out.line(
+                    "notes",
+                    n,
+                    "item_code",
+                    rule,
+                    f"{match['credit']} is not a credit code; read as {found}, the credit code "
+                    f"of {short_name} elsewhere, which "
+                    + (
+                        "carries it as its organisation code (GB 11714)"
+                        if rule.endswith("organisation_code")
+                        else "it is with one character missing"
+                    ),
+                )
+                credit = found
         try:
             validate_credit_code(credit)
         except CodeError as exc:
@@ -442,6 +522,7 @@ def import_listing(
 
     with session_factory() as session:
         lists = CodeLists(session)
+        bodies = known_bodies(session, rows)
         parsed: list[Parsed] = []
         seen: dict[tuple[str, str], int] = {}
         previous: int | None = None
@@ -457,7 +538,7 @@ def import_listing(
                 )
                 continue
             previous = n
-            p = parse_row(n, row, spec, lists, out)
+            p = parse_row(n, row, spec, lists, out, bodies)
             if p is None:
                 out.counts["rejected"] += 1
                 continue
