@@ -160,6 +160,8 @@ def main() -> None:
     url = f"sqlite:///{tmp / 'catalogue.db'}"
     engine = make_engine(url)
     backend = TantivyBackend(tmp / "search-index")
+    if args.reuse and backend.needs_rebuild():  # built before the index layout changed
+        sys.exit(f"{tmp} holds an index of another schema version: run without --reuse")
     if not args.reuse:
         upgrade(url)
         with Session(engine) as session:
