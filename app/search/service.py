@@ -373,18 +373,21 @@ class SearchService:
             session.add(
                 SearchGap(query=(q or "").strip()[:200], region=region or detected, hits=page.total)
             )
+        marked: dict[str, list[str]] = {}  # name → its highlight: a page repeats names
         return {
             "total": page.total,
             "took_ms": round((time.perf_counter() - started) * 1000, 2),
             "region": detected or region,
-            "hits": [self._hit(h, page.terms) for h in page.hits],
+            "hits": [self._hit(h, page.terms, marked) for h in page.hits],
             "facets": self._facets(page.facets),
             "next_cursor": encode_cursor(f"o:{page.next_offset}") if page.next_offset else None,
         }
 
-    def _hit(self, hit: Hit, terms: QueryTerms) -> dict[str, Any]:
+    def _hit(self, hit: Hit, terms: QueryTerms, marked: dict[str, list[str]]) -> dict[str, Any]:
         d = hit.doc
-        fragments = highlight(d["name"], terms)
+        fragments = marked.get(d["name"])
+        if fragments is None:  # segmenting a name costs more than the rest of a hit
+            fragments = marked[d["name"]] = highlight(d["name"], terms)
         return {
             "code": d["code"],
             "basic_code": d["basic_code"],
