@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlmodel import Session
@@ -265,6 +267,30 @@ def test_entry_change_shows_on_its_items(client: TestClient, session: Session, k
     assert resp.status_code == 200, resp.text
     doc = client.get(f"{API}/items/{item.code}").json()
     assert doc["name"] == entry["name"] + "（更名）" and doc["version"] == version + 1
+
+
+def test_a_put_of_an_entry_keeps_its_local_code_unless_named(
+    client: TestClient, session: Session, keys: Keys
+) -> None:
+    """The local platform's code ties an entry to the listing it came from: a PUT that
+    leaves it out keeps it; null clears it."""
+    basic = county_item(session).basic_code
+    path = f"{API}/catalogue-entries/{basic}"
+    fields = ("name", "item_type", "domain", "parent_basic_code", "legal_basis", "handling_items")
+
+    def put(**extra: Any) -> dict[str, Any]:
+        entry = client.get(path).json()
+        resp = client.put(
+            path,
+            json={**{k: entry[k] for k in fields}, **extra},
+            headers={**keys.admin(), "If-Match": f'"{entry["version"]}"'},
+        )
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    assert put(local_basic_code="511A0138000000")["local_basic_code"] == "511A0138000000"
+    assert put()["local_basic_code"] == "511A0138000000"
+    assert put(local_basic_code=None)["local_basic_code"] is None
 
 
 def test_items_list_pages_and_filters(client: TestClient, session: Session) -> None:

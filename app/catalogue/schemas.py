@@ -70,7 +70,8 @@ class CatalogueEntryIn(Strict):
     local_basic_code: str | None = Field(
         default=None,
         max_length=100,
-        description="the code a local platform gives the item (四川 511A0138000000…)",
+        description="the code a local platform gives the item (四川 511A0138000000…); "
+        "a PUT that leaves it out keeps it, null clears it",
     )
 
 

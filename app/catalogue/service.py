@@ -353,7 +353,11 @@ def replace_entry(
         )
     if errors:
         raise InvalidInput("the catalogue entry is not valid", errors=errors)
-    for field, value in data.model_dump(mode="json", exclude={"basic_code"}).items():
+    # a local platform's code is kept unless named: an editor's PUT that does not know it
+    # must not cut the entry off from the listing that maps to it (a re-import would
+    # otherwise add the entry again)
+    kept = {"basic_code"} | ({"local_basic_code"} - data.model_fields_set)
+    for field, value in data.model_dump(mode="json", exclude=kept).items():
         setattr(entry, field, value)
     if entry.status == STATUS_INCOMPLETE:  # the legal basis is written now
         entry.status = "1"
