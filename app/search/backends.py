@@ -14,11 +14,12 @@ import os
 import shutil
 import threading
 import time
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import accumulate, repeat
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -65,8 +66,8 @@ COLLAPSE_WINDOW = 5000
 #: item's implementations in every county score alike), and one pass of a few thousand
 #: costs little more than one of a few hundred, while a second pass costs a whole query
 RANK_WINDOW = 2000
-#: a term in at most this share of the documents is rare: a search without a region first
-#: ranks the matches of its rare terms only (see ``TantivyBackend._ranked_rare_first``)
+#: a search without a region first ranks the matches of its rarest terms only, together in
+#: at most this share of the documents (see ``TantivyBackend._ranked_rare_first``)
 RARE_SHARE = 0.05
 #: tantivy's BM25 k1: a term clause scores below boost × idf × (k1 + 1)
 BM25_K1 = 1.2
@@ -404,32 +405,31 @@ class TantivyBackend:
     def _ranked_rare_first(
         self, searcher: Any, terms: Terms, filters: Filters, prefer: Terms, want: int
     ) -> tuple[list[float], list[Any]] | None:
-        """``_ranked`` of the query from the matches of its rare terms only, or None when
-        that is not provably the same page. A match without a rare term scores at most the
-        BM25 bounds of the common terms and the preferences (a clause scores below boost ×
-        idf × (k1 + 1)); when the ``want``-th score of the rare matches is above that, every
-        match that scores as much, ties included, is among them. The engine scores every
-        match (no block skipping here), so a common word (登记, 许可: 110–160 k of a million
-        names) next to rarer ones no longer costs a pass over its whole posting list."""
-        n_docs = searcher.num_docs
+        """``_ranked`` of the query from the matches of its rarest terms only (together in
+        at most ``RARE_SHARE`` of the documents), or None when that is not provably the same
+        page. A match of none of them scores at most the BM25 bounds of the other terms and
+        the preferences (a clause scores below boost × idf × (k1 + 1)); when the ``want``-th
+        score of the rare matches is above that, every match that scores as much, ties
+        included, is among them. The engine scores every match (no block skipping here), so
+        a common word (登记, 许可: 110–160 k of a million names) next to rarer ones no longer
+        costs a pass over its whole posting list."""
         freqs = [searcher.doc_freq(f, t) for f, t, _ in terms]
-        rare = [x for x, df in zip(terms, freqs, strict=True) if 0 < df <= n_docs * RARE_SHARE]
-        common = [
-            (b, df) for (_, _, b), df in zip(terms, freqs, strict=True) if df > n_docs * RARE_SHARE
-        ]
-        if not rare or not common:
-            return None
-        query = self._query(terms, filters, prefer, among=rare)
+        order = sorted((i for i, df in enumerate(freqs) if df > 0), key=freqs.__getitem__)
+        cumulative = list(accumulate(freqs[i] for i in order))
+        rare = bisect_right(cumulative, searcher.num_docs * RARE_SHARE)
+        if not 0 < rare < len(order) or cumulative[rare - 1] * 2 > cumulative[-1]:
+            return None  # no rare term, no other one, or about the cost of the full pass
+        query = self._query(terms, filters, prefer, among=[terms[i] for i in order[:rare]])
         scores, addrs, _ = self._ranked(searcher, query, want, count=False)
         if len(scores) < want:
             return None
-        total = self._bm25_docs(searcher, query, addrs[0])
-        if total is None:
+        n = self._bm25_docs(searcher, query, addrs[0])
+        if n is None:
             return None
-        clauses = [*common, *((b, searcher.doc_freq(f, t)) for f, t, b in prefer)]
-        bound = sum(b * math.log(1 + (total - df + 0.5) / (df + 0.5)) for b, df in clauses)
-        bound *= 1 + BM25_K1
-        if scores[want - 1] <= bound * 1.001 + 1e-6:  # f32 sums: a margin
+        others = [(terms[i][2], freqs[i]) for i in order[rare:]]
+        others += [(b, searcher.doc_freq(f, t)) for f, t, b in prefer]
+        idf = sum(b * math.log(1 + (n - df + 0.5) / (df + 0.5)) for b, df in others)
+        if scores[want - 1] <= idf * (1 + BM25_K1) * 1.001 + 1e-6:  # f32 sums: a margin
             return None
         return scores, addrs
 
