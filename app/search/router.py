@@ -54,7 +54,8 @@ def search_service_of(app: FastAPI) -> SearchService:
     return found
 
 
-def search_service(request: Request) -> SearchService:
+async def search_service(request: Request) -> SearchService:
+    """Async: a sync dependency costs every request a hop through the thread pool."""
     return search_service_of(request.app)
 
 
