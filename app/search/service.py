@@ -7,6 +7,7 @@ synonyms. Framework-free: the router turns these results and errors into HTTP.
 
 from __future__ import annotations
 
+import gc
 import re
 import threading
 import time
@@ -75,6 +76,20 @@ def backend_from_settings(settings: Settings) -> SearchBackend:
     else:
         directory = Path.cwd() / "var" / "search-index"
     return TantivyBackend(directory)
+
+
+_frozen = False
+
+
+def freeze_long_lived() -> None:
+    """Once per process, when the dictionaries, labels and caches are loaded: every object
+    alive then leaves the collector's full passes. Each full pass walked them all: pauses
+    of 70 ms in about 1 % of the searches over a million items, the slowest of them all."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()
 
 
 # --- the engine: analysis + backend, no database ------------------------------------
@@ -240,6 +255,7 @@ class SearchService:
             self._departments = {d.credit_code: d.name for d in session.exec(select(Department))}
             self._region_names = self._region_keys()
             self._prepared = True
+            freeze_long_lived()
 
     def refresh(self) -> None:
         self._prepared = False
