@@ -494,12 +494,21 @@ def corpus_stop_words(names: Iterable[str], share: float = 0.3, floor: int = 50)
     return {w for w, c in df.items() if c / n > share}
 
 
+@functools.lru_cache(maxsize=20_000)
+def _name_words(name: str, vocabulary: int) -> tuple[str, tuple[str, ...]]:
+    """A stored name, normalised, and its words: a page of hits segments the same names
+    again and again (``vocabulary``: the user dictionary's size, so that words added later
+    segment it anew)."""
+    name_n = normalise(name)
+    return name_n, tuple(words(name_n))
+
+
 def highlight(name: str, q: QueryTerms) -> list[str]:
     """The name with the words that matched wrapped in <em> (by text or by pinyin)."""
-    name_n = normalise(name)
+    name_n, name_words = _name_words(name, len(_DICT_WORDS))
     spans: list[tuple[int, int]] = []
     targets = {w for w in q.words if len(w) >= 1}
-    for w in words(name_n):
+    for w in name_words:
         if w in targets or (_has_han(w) and len(w) >= 2 and pinyin(w) in q.pinyins):
             start = name_n.find(w)
             while start >= 0:
