@@ -8,12 +8,15 @@ between concurrent writers).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import orjson
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -75,6 +78,15 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def upsert(table: Any, dialect: str, key: list[str], columns: Iterable[str]) -> Any:
+    """INSERT … ON CONFLICT (``key``) DO UPDATE SET ``columns`` from the row sent, on
+    PostgreSQL or SQLite (both spell it alike; SQLAlchemy has a construct for each)."""
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    return stmt.on_conflict_do_update(
+        index_elements=key, set_={c: stmt.excluded[c] for c in columns}
+    )
 
 
 @lru_cache

@@ -85,6 +85,21 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def own_engine(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A seeded database of its own, of the kind of ``db_url``: writes commit for real."""
+    databases: Iterator[str] = (
+        iter([f"sqlite:///{tmp_path_factory.mktemp('own') / 'own.db'}"])
+        if db_url.startswith("sqlite")
+        else _postgres_database()
+    )
+    engine = build_database(next(databases))
+    yield engine
+    engine.dispose()
+    for _ in databases:  # drops the PostgreSQL database
+        pass
+
+
+@pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
     connection = engine.connect()
     outer = connection.begin()

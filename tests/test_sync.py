@@ -7,16 +7,18 @@ from typing import Any
 
 import orjson
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 from sqlmodel import Session
 
 from app.catalogue.models import CatalogueEntry, Implementation
 from app.catalogue.schemas import ImplementationIn
-from app.catalogue.service import content_hash, input_content
+from app.catalogue.service import SessionSnapshots, content_hash, get_item_json, input_content
 from app.codes.rules import implementation_code
 from app.directory.models import Department
-from tests.conftest import Keys
-from tests.helpers import API, counts, problem, writable
+from app.sync.mirror import apply_changes
+from app.sync.service import digest, head_seq, read_changes
+from tests.conftest import Keys, department_at
+from tests.helpers import API, counts, new_item_body, problem, writable
 
 
 def read_feed(
@@ -255,6 +257,57 @@ def test_a_bad_expected_version_is_a_field_error(
         assert [r["result"] for r in mixed["items"]][1] == "rejected"
         assert mixed["items"][1]["errors"][0]["loc"] == [1, "version"]
     assert client.get(f"{API}/items/{code}").json()["version"] == version + 1
+
+
+def test_a_mirror_applies_the_feed_in_bulk_and_skips_what_it_holds(
+    client: TestClient, session: Session, keys: Keys, own_engine: Engine
+) -> None:
+    """``apply_changes`` (what ``catalogue sync pull`` does with each page) copies edits and
+    new items, materials and all, so that both sides read and digest the same; a page
+    applied again changes nothing."""
+    codes = (
+        session.execute(select(Implementation.code).order_by(Implementation.code).limit(3))
+        .scalars()
+        .all()
+    )
+    for code in codes:  # two versions of the first in one page
+        body = writable(client, code)
+        body["guide"]["visits"] = (body["guide"]["visits"] + 1) % 3
+        body["materials"] = body["materials"][:1]
+        resp = client.put(f"{API}/items/{code}", json=body, headers=keys.admin())
+        assert resp.status_code == 200, resp.text
+    again = writable(client, codes[0])
+    again["guide"]["visits"] = (again["guide"]["visits"] + 1) % 3
+    assert client.put(f"{API}/items/{codes[0]}", json=again, headers=keys.admin()).is_success
+    dept = department_at(session, "4")
+    created = client.post(
+        f"{API}/items", json=new_item_body(session, client, dept), headers=keys.admin()
+    )
+    assert created.status_code == 201, created.text
+    new_code = created.json()["code"]
+
+    with Session(own_engine) as mirror:
+        start = head_seq(mirror)  # the same seed: the changes after it are the edits
+    changes, _ = read_changes(session, after=0, limit=100_000)
+    changes = orjson.loads(orjson.dumps({"changes": changes}))["changes"]  # as sent
+    with Session(own_engine) as mirror:
+        assert apply_changes(mirror, changes) == len([c for c in changes if c["seq"] > start])
+        mirror.commit()
+    with Session(own_engine) as mirror:
+        assert apply_changes(mirror, changes) == 0
+        for code in [*codes, new_code]:
+            assert orjson.loads(get_item_json(SessionSnapshots(mirror), code)[1]) == (
+                client.get(f"{API}/items/{code}").json()
+            )
+        # each side seeded its own catalogue (other timestamps): compare what was copied
+        mine = {i["code"]: i for i in digest(mirror, items=True)["items"]}
+        theirs = {i["code"]: i for i in digest(session, items=True)["items"]}
+        assert all(mine[code] == theirs[code] for code in [*codes, new_code])
+        assert counts(mirror) == counts(session)
+        hashes = select(Implementation.code, Implementation.content_hash).where(
+            Implementation.code.in_([*codes, new_code])  # type: ignore[attr-defined]
+        )
+        assert dict(mirror.execute(hashes).all()) == dict(session.execute(hashes).all())
 
 
 def test_digest_drills_down_to_the_changed_item(

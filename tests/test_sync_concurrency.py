@@ -6,10 +6,8 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
 
 import orjson
-import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
@@ -20,25 +18,9 @@ from app.catalogue.schemas import ImplementationIn
 from app.db import for_writing
 from app.security import Principal
 from app.sync.service import read_changes
-from tests.conftest import _postgres_database, build_database
 
 WRITERS = 4
 WRITES_EACH = 25
-
-
-@pytest.fixture
-def own_engine(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """A database of its own: the writers commit for real."""
-    databases: Iterator[str] = (
-        iter([f"sqlite:///{tmp_path_factory.mktemp('feed') / 'feed.db'}"])
-        if db_url.startswith("sqlite")
-        else _postgres_database()
-    )
-    engine = build_database(next(databases))
-    yield engine
-    engine.dispose()
-    for _ in databases:
-        pass
 
 
 def test_reader_following_the_feed_ends_equal_to_the_database(own_engine: Engine) -> None:

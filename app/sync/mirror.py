@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import orjson
 from sqlalchemy import delete, insert, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.catalogue.models import (
     CatalogueEntry,
@@ -27,7 +27,14 @@ from app.catalogue.models import (
     ItemMaterial,
     RecordVersion,
 )
-from app.catalogue.service import ITEM_FIELDS, item_input
+from app.catalogue.service import (
+    ITEM_FIELDS,
+    content_hash,
+    document_content,
+    item_input,
+    take_feed_lock,
+)
+from app.db import upsert
 from app.dbtypes import utcnow
 from app.directory.models import Department, SharedMaterial
 from app.sync import service
@@ -113,93 +120,135 @@ def _upsert_entry(session: Session, e: dict[str, Any]) -> None:
         session.add(IssuedCode(code=e["basic_code"], kind="basic"))
 
 
-def _upsert_item(session: Session, doc: dict[str, Any]) -> None:
-    code = doc["code"]
-    item = session.get(Implementation, code) or Implementation(code=code)
-    item.basic_code = doc["basic_code"]
-    item.department_code = doc["department"]["code"]
-    item.region_code = doc["region"]["code"]
-    for field in (*ITEM_FIELDS, "status", "delegated_from", "version", "updated_by"):
-        setattr(item, field, doc.get(field))
-    item.handover_date = _d(doc.get("handover_date"))
-    item.created_at = _dt(doc["created_at"])
-    item.updated_at = _dt(doc["updated_at"])
-    session.add(item)
-    session.flush()
-    session.execute(delete(ItemMaterial).where(ItemMaterial.implementation_code == code))
-    session.execute(delete(ItemFee).where(ItemFee.implementation_code == code))
+#: what the rows of an implementation take from its representation, beside its identity
+_ITEM_COLUMNS = (*ITEM_FIELDS, "status", "delegated_from", "version", "updated_by")
+
+
+def _upsert_items(session: Session, docs: list[dict[str, Any]]) -> None:
+    """Write implementations as their representations show them: the rows (one upsert),
+    their materials and fees (replaced), the codes they hold (recorded as issued)."""
+    if not docs:
+        return
+    codes = [doc["code"] for doc in docs]
+    rows = [
+        {
+            "code": doc["code"],
+            "basic_code": doc["basic_code"],
+            "department_code": doc["department"]["code"],
+            "region_code": doc["region"]["code"],
+            **{f: doc.get(f) for f in _ITEM_COLUMNS},
+            "handover_date": _d(doc.get("handover_date")),
+            "created_at": _dt(doc["created_at"]),
+            "updated_at": _dt(doc["updated_at"]),
+            # the province's content hash, so that an item resent as held is known at once
+            "content_hash": content_hash(document_content(doc)),
+        }
+        for doc in docs
+    ]
     materials = [
         {
             **{k: v for k, v in m.items() if k != "shared_material"},
             "shared_material_code": m.get("shared_material"),
-            "implementation_code": code,
+            "implementation_code": doc["code"],
         }
+        for doc in docs
         for m in doc["materials"]
     ]
-    fees = [{**f, "implementation_code": code} for f in doc["fees"]]
+    fees = [{**f, "implementation_code": doc["code"]} for doc in docs for f in doc["fees"]]
+    conn = session.connection()
+    table = Implementation.__table__  # type: ignore[attr-defined]
+    conn.execute(
+        upsert(table, conn.dialect.name, ["code"], [c for c in rows[0] if c != "code"]), rows
+    )
+    conn.execute(delete(ItemMaterial).where(col(ItemMaterial.implementation_code).in_(codes)))
+    conn.execute(delete(ItemFee).where(col(ItemFee.implementation_code).in_(codes)))
     if materials:
-        session.execute(insert(ItemMaterial), materials)
+        conn.execute(insert(ItemMaterial), materials)
     if fees:
-        session.execute(insert(ItemFee), fees)
-    issued = {code, *(m["code"] for m in materials), *(f["code"] for f in fees)}
+        conn.execute(insert(ItemFee), fees)
+    kinds = {
+        **{c: "implementation" for c in codes},
+        **{m["code"]: "material" for m in materials},
+        **{f["code"]: "fee" for f in fees},
+    }
     have = set(
-        session.execute(select(IssuedCode.code).where(IssuedCode.code.in_(issued))).scalars()
-    )  # type: ignore[attr-defined]
-    for new in sorted(issued - have):
-        session.add(IssuedCode(code=new, kind="implementation" if new == code else "material"))
+        conn.execute(select(IssuedCode.code).where(col(IssuedCode.code).in_(kinds))).scalars()
+    )
+    new = [{"code": c, "kind": k, "issued_at": utcnow()} for c, k in kinds.items() if c not in have]
+    if new:
+        conn.execute(insert(IssuedCode), new)
 
 
 def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:
     """Apply feed changes in order; a version already held is skipped. Returns how many
-    were applied."""
-    applied = 0
+    were applied. A page goes in bulk: departments and entries (few) in feed order, then
+    each implementation's rows once, from its last state in the page (every change carries
+    the full state), then every version and change-log row, in feed order."""
+    held = {
+        tuple(r)
+        for r in session.execute(
+            select(RecordVersion.kind, RecordVersion.code, RecordVersion.version).where(
+                col(RecordVersion.code).in_({c["code"] for c in changes})
+            )
+        )
+    }
+    fresh = []
+    items: dict[str, dict[str, Any]] = {}
     for c in changes:
-        held = session.execute(
-            select(RecordVersion.id).where(
-                RecordVersion.kind == c["kind"],
-                RecordVersion.code == c["code"],
-                RecordVersion.version == c["version"],
-            )
-        ).first()
-        if held:
+        key = (c["kind"], c["code"], c["version"])
+        if key in held:
             continue
-        state = c["item"] if c["kind"] == "item" else c["record"]
+        held.add(key)
+        fresh.append(c)
         if c["kind"] == "department":
-            _upsert_department(session, state)
+            _upsert_department(session, c["record"])
         elif c["kind"] == "entry":
-            _upsert_entry(session, state)
+            _upsert_entry(session, c["record"])
         else:
-            _upsert_item(session, state)
-        session.flush()
-        recorded_at = _dt(c["recorded_at"])
-        session.execute(
-            insert(RecordVersion).values(
-                kind=c["kind"],
-                code=c["code"],
-                version=c["version"],
-                event=c["event"],
-                snapshot=orjson.dumps(state).decode(),
-                reason=c.get("reason"),
-                decision=c.get("decision"),
-                key_name=c.get("key"),
-                recorded_at=recorded_at,
-                effective_date=_d(c.get("effective_date")),
-                status_after=c.get("status_after"),
-                details=c.get("details"),
-                next_change=_d(c.get("next_change")),
-            )
-        )
-        session.execute(
-            insert(ChangeLog).values(
-                kind=c["kind"],
-                code=c["code"],
-                version=c["version"],
-                operation=c["operation"],
-                recorded_at=recorded_at,
-            )
-        )
-        applied += 1
-    return applied
+            items[c["code"]] = c["item"]
+    if not fresh:
+        return 0
+    session.flush()  # items refer to the entries and departments
+    _upsert_items(session, list(items.values()))
+    take_feed_lock(session)
+    conn = session.connection()
+    conn.execute(
+        insert(RecordVersion),
+        [
+            {
+                "kind": c["kind"],
+                "code": c["code"],
+                "version": c["version"],
+                "event": c["event"],
+                "snapshot": orjson.dumps(
+                    c["item"] if c["kind"] == "item" else c["record"]
+                ).decode(),
+                "reason": c.get("reason"),
+                "decision": c.get("decision"),
+                "key_name": c.get("key"),
+                "recorded_at": _dt(c["recorded_at"]),
+                "effective_date": _d(c.get("effective_date")),
+                "status_after": c.get("status_after"),
+                "details": c.get("details"),
+                "next_change": _d(c.get("next_change")),
+            }
+            for c in fresh
+        ],
+    )
+    conn.execute(
+        insert(ChangeLog),
+        [
+            {
+                "kind": c["kind"],
+                "code": c["code"],
+                "version": c["version"],
+                "operation": c["operation"],
+                "recorded_at": _dt(c["recorded_at"]),
+            }
+            for c in fresh
+        ],
+    )
+    return len(fresh)
 
 
 def position_key(url: str, region: str | None) -> str:

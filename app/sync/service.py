@@ -33,8 +33,6 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
 from app.catalogue import service as catalogue
@@ -50,6 +48,7 @@ from app.catalogue.models import (
 from app.catalogue.schemas import ImplementationIn
 from app.catalogue.service import with_prefix
 from app.codes.rules import implementation_code
+from app.db import upsert
 from app.dbtypes import utcnow
 from app.errors import DomainError, InvalidInput, RuleViolation, field_error
 from app.security import Principal, region_prefix
@@ -284,16 +283,14 @@ def _record_outcome(session: Session, digest: str, result: dict[str, Any]) -> No
         delete(BulkOutcome).where(col(BulkOutcome.recorded_at) < now - timedelta(days=OUTCOME_DAYS))
     )
     left = orjson.dumps([[r["code"], r["version"]] for r in result["items"]]).decode()
-    dialect = session.get_bind().dialect.name
-    insert_into = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert_into(BulkOutcome).values(request_hash=digest, items=left, recorded_at=now)
     # the same body may be applied by two requests at once
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["request_hash"],
-            set_={"items": stmt.excluded["items"], "recorded_at": stmt.excluded.recorded_at},
-        )
+    stmt = upsert(
+        BulkOutcome.__table__,
+        session.get_bind().dialect.name,
+        ["request_hash"],
+        ["items", "recorded_at"],
     )
+    session.execute(stmt, {"request_hash": digest, "items": left, "recorded_at": now})
 
 
 def request_hash(body: bytes) -> str:
