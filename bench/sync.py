@@ -12,7 +12,9 @@ there are enough new (department, entry) pairs, then times
      (ON CONFLICT DO UPDATE for implementations) into a fresh copy of the schema;
   4. on SQLite, the floor: the same rows copied by sqlite3's own executemany (what this
      machine can write at best, whatever the code above it);
-  5. reading the whole feed, 1,000 changes a request (``read_changes``).
+  5. reading the whole feed, 1,000 changes a request (``read_changes``);
+  6. a mirror: the feed's pages, as JSON, applied to a fresh copy of the seeded catalogue
+     (``apply_changes``: what ``catalogue sync pull`` does with each page, without HTTP).
 Targets (issue 5): new >= 0.5x the baseline and >= 10,000 items/s on SQLite; unchanged
 >= 30,000 items/s; feed >= 20,000 changes/s.
 """
@@ -304,7 +306,39 @@ def feed(engine: Any) -> tuple[float, int]:
     return time.perf_counter() - t, total
 
 
-def run(url: str, baseline_url: str, n: int) -> None:
+def mirror(source: Any, url: str, n: int) -> tuple[float, int]:
+    """Every change of ``source``'s feed applied to a fresh catalogue at ``url``, 500 a
+    page (``catalogue sync pull``'s default) and one transaction each; the pages are read
+    and parsed before the clock starts."""
+    import orjson
+    from sqlmodel import Session
+
+    from app.responses import json_bytes
+    from app.sync.mirror import apply_changes
+    from app.sync.service import read_changes
+
+    target = build(url)
+    bodies(target, n)  # the same departments
+    pages, after = [], 0
+    with source.connect() as conn:
+        while True:
+            changes, after = read_changes(conn, after=after, limit=500)
+            if not changes:
+                break
+            pages.append(orjson.loads(json_bytes({"changes": changes}).body)["changes"])
+    settled()
+    applied = 0
+    t = time.perf_counter()
+    for page in pages:
+        with Session(target) as session:
+            applied += apply_changes(session, page)
+            session.commit()
+    elapsed = time.perf_counter() - t
+    target.dispose()
+    return elapsed, applied
+
+
+def run(url: str, baseline_url: str, n: int, mirror_url: str) -> None:
     os.environ["CATALOGUE_LOG_LEVEL"] = "WARNING"
     engine = build(url)
     rows = bodies(engine, n)
@@ -322,6 +356,7 @@ def run(url: str, baseline_url: str, n: int) -> None:
         floor_engine.dispose()
         floor_s = sqlite_floor(url, floor_url, rows)
     feed_s, changes = feed(engine)
+    mirror_s, mirrored = mirror(engine, mirror_url, n)
     name = engine.dialect.name
     print(f"sync bench on {name}, {len(rows)} implementations, 1,000 a batch")
     print(
@@ -344,6 +379,10 @@ def run(url: str, baseline_url: str, n: int) -> None:
     print(
         f"  feed read               {changes / feed_s:9.0f} changes/s ({changes} changes, {feed_s:.1f} s)"
     )
+    print(
+        f"  mirror apply            {mirrored / mirror_s:9.0f} changes/s ({mirrored} changes, "
+        f"{mirror_s:.1f} s; the seed's versions were held already)"
+    )
     engine.dispose()
     base_engine.dispose()
 
@@ -359,7 +398,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        run(f"sqlite:///{tmp}/sync.db", f"sqlite:///{tmp}/baseline.db", args.items)
+        run(
+            f"sqlite:///{tmp}/sync.db",
+            f"sqlite:///{tmp}/baseline.db",
+            args.items,
+            f"sqlite:///{tmp}/mirror.db",
+        )
     for server_url in args.database_url:
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
@@ -367,16 +411,16 @@ def main() -> None:
         from app.db import normalise_url
 
         base = make_url(normalise_url(server_url))
-        names = [f"bench_sync_{uuid.uuid4().hex[:6]}", f"bench_base_{uuid.uuid4().hex[:6]}"]
+        names = [f"bench_{part}_{uuid.uuid4().hex[:6]}" for part in ("sync", "base", "mirror")]
         admin = create_engine(base, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             for name in names:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
         try:
-            run(
-                *(base.set(database=name).render_as_string(hide_password=False) for name in names),
-                args.items,
+            sync_url, base_url, mirror_url = (
+                base.set(database=name).render_as_string(hide_password=False) for name in names
             )
+            run(sync_url, base_url, args.items, mirror_url)
         finally:
             with admin.connect() as conn:
                 for name in names:
