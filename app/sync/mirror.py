@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, text
 from sqlmodel import Session, col
 
 from app.catalogue.models import (
@@ -156,12 +156,18 @@ def _upsert_items(session: Session, docs: list[dict[str, Any]]) -> None:
     ]
     fees = [{**f, "implementation_code": doc["code"]} for doc in docs for f in doc["fees"]]
     conn = session.connection()
+    held = list(
+        conn.execute(select(Implementation.code).where(col(Implementation.code).in_(codes)))
+        .scalars()
+        .all()
+    )
     table = Implementation.__table__  # type: ignore[attr-defined]
     conn.execute(
         upsert(table, conn.dialect.name, ["code"], [c for c in rows[0] if c != "code"]), rows
     )
-    conn.execute(delete(ItemMaterial).where(col(ItemMaterial.implementation_code).in_(codes)))
-    conn.execute(delete(ItemFee).where(col(ItemFee.implementation_code).in_(codes)))
+    if held:  # a new item has no children to replace (a first pull: none at all)
+        conn.execute(delete(ItemMaterial).where(col(ItemMaterial.implementation_code).in_(held)))
+        conn.execute(delete(ItemFee).where(col(ItemFee.implementation_code).in_(held)))
     if materials:
         conn.execute(insert(ItemMaterial), materials)
     if fees:
@@ -179,19 +185,43 @@ def _upsert_items(session: Session, docs: list[dict[str, Any]]) -> None:
         conn.execute(insert(IssuedCode), new)
 
 
+#: the tables a pull writes (their statistics guide the keyed lookups and deletes)
+_PULLED = ("record_version", "change_log", "implementation", "item_material", "item_fee",
+           "issued_code")  # fmt: skip
+
+
+def _keep_statistics(session: Session) -> None:
+    """ANALYZE the tables a pull writes once they have changed by a fifth since their
+    statistics were taken. A pull grows them faster than autovacuum follows, and with
+    statistics of the tables as they were the planner scanned a whole table for each page's
+    keyed lookups (100,000 changes: 225 changes/s; the deletes alone 85 % of the time)."""
+    stale = session.execute(
+        text(
+            "SELECT count(*) FROM pg_stat_user_tables WHERE relname = ANY(:tables) "
+            "AND n_mod_since_analyze > 1000 + n_live_tup / 5"
+        ),
+        {"tables": list(_PULLED)},
+    ).scalar_one()
+    if stale:
+        session.execute(text(f"ANALYZE {', '.join(_PULLED)}"))
+
+
 def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:
     """Apply feed changes in order; a version already held is skipped. Returns how many
     were applied. A page goes in bulk: departments and entries (few) in feed order, then
     each implementation's rows once, from its last state in the page (every change carries
     the full state), then every version and change-log row, in feed order."""
-    held = {
-        tuple(r)
-        for r in session.execute(
+    if session.get_bind().dialect.name == "postgresql":
+        _keep_statistics(session)
+    held: set[tuple[str, str, int]] = set()
+    for kind in {c["kind"] for c in changes}:  # by kind: the version keys start with it
+        found = session.execute(
             select(RecordVersion.kind, RecordVersion.code, RecordVersion.version).where(
-                col(RecordVersion.code).in_({c["code"] for c in changes})
+                RecordVersion.kind == kind,
+                col(RecordVersion.code).in_({c["code"] for c in changes if c["kind"] == kind}),
             )
         )
-    }
+        held.update((k, code, version) for k, code, version in found)
     fresh = []
     items: dict[str, dict[str, Any]] = {}
     for c in changes:
