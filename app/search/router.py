@@ -166,9 +166,13 @@ def get_synonyms(session: ReadSession) -> dict[str, Any]:
 def put_synonyms(
     session: WriteSession,
     caller: Caller,
+    svc: Search,
     expected: ExpectedVersion,
     body: Annotated[SynonymsIn, Body()],
 ) -> dict[str, Any]:
-    """Replace the synonym table (admin). Applies to the next query; no reindex needed."""
+    """Replace the synonym table (admin). Applies to the next query (within a second in
+    the other worker processes); no reindex needed."""
     caller.require_admin()
-    return service.replace_synonyms(session, body.groups, caller.name, expected)
+    result = service.replace_synonyms(session, body.groups, caller.name, expected)
+    svc.forget_synonyms()
+    return result
