@@ -175,8 +175,6 @@ def raw_core(source: Any, engine: Any, rows: list[dict[str, Any]]) -> float:
     the implementation rows), 1,000 items and one transaction a batch: no parsing, no
     validation, no composing. Only the writes are timed."""
     from sqlalchemy import insert, select
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     from app.catalogue.models import (
         ChangeLog,
@@ -187,14 +185,10 @@ def raw_core(source: Any, engine: Any, rows: list[dict[str, Any]]) -> float:
         RecordVersion,
     )
     from app.codes.rules import implementation_code
+    from app.db import upsert
 
-    upsert = sqlite_insert if engine.dialect.name == "sqlite" else pg_insert
     items = Implementation.__table__  # type: ignore[attr-defined]
-    stmt = upsert(items)
-    write_item = stmt.on_conflict_do_update(
-        index_elements=["code"],
-        set_={"guide": stmt.excluded.guide, "updated_at": stmt.excluded.updated_at},
-    )
+    write_item = upsert(items, engine.dialect.name, ["code"], ["guide", "updated_at"])
     codes = [implementation_code(r["department"], r["level"], r["basic_code"]) for r in rows]
     tables: list[tuple[Any, Any, Any]] = [
         (write_item, items, items.c.code),

@@ -443,3 +443,26 @@ def test_a_body_with_expected_versions_sent_again_is_a_conflict(
     again = client.post(f"{API}/sync/items", content=payload, headers=send).json()
     assert again["items"][0]["result"] == "conflict"
     assert again["items"][0]["version"] == version + 1
+
+
+def test_the_bulk_body_is_documented_with_the_expected_version(client: TestClient) -> None:
+    """An integrator generating a client from the OpenAPI document sees ``version`` on
+    each item, and every schema an item refers to is in the document."""
+    doc = client.get(f"{API}/openapi.json").json()
+    body = doc["paths"][f"{API}/sync/items"]["post"]["requestBody"]["content"]
+    item = body["application/json"]["schema"]["items"]
+    assert "version" in item["properties"] and "guide" in item["properties"]
+    refs = set()
+    stack: list[Any] = [item]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "$ref" in node:
+                name = node["$ref"].rsplit("/", 1)[-1]
+                if name not in refs:
+                    refs.add(name)
+                    stack.append(doc["components"]["schemas"][name])
+            stack += node.values()
+        elif isinstance(node, list):
+            stack += node
+    assert {"Guide", "MaterialIn", "FeeIn"} <= refs

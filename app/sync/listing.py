@@ -186,21 +186,27 @@ def known_bodies(session: Session, rows: list[tuple[int, Any]]) -> dict[str, set
     return bodies
 
 
-def _body_code(given: str, short: str | None, bodies: dict[str, set[str]]) -> tuple[str, str]:
-    """(credit code, rule) of a body a row names by something other than its credit code:
-    the one body of the same short name whose credit code carries ``given`` as its GB 11714
-    organisation code (GB 32100 puts it in positions 9-17), or, for 17 characters, is
-    ``given`` with one character more. ("", "") when there is none, or more than one."""
+def _body_code(
+    given: str, short: str | None, bodies: dict[str, set[str]]
+) -> tuple[str, str, str] | None:
+    """(credit code, rule, how) of a body a row names by something other than its credit
+    code: the one body of the same short name whose credit code carries ``given`` as its
+    GB 11714 organisation code (GB 32100 puts it in positions 9-17), or, for 17 characters,
+    is ``given`` with one character more. None when there is none, or more than one."""
     named = [c for c, names in bodies.items() if short in names]
     org = organisation_code(given)
     found = [c for c in named if c[8:17] == org] if org else []
     if len(found) == 1:
-        return found[0], "credit_code.organisation_code"
+        return (
+            found[0],
+            "credit_code.organisation_code",
+            "carries it as its organisation code (GB 11714)",
+        )
     if len(given) == 17:
         found = [c for c in named if any(c[:i] + c[i + 1 :] == given for i in range(18))]
         if len(found) == 1:
-            return found[0], "credit_code.missing_character"
-    return "", ""
+            return found[0], "credit_code.missing_character", "it is with one character missing"
+    return None
 
 
 def parse_row(
@@ -209,9 +215,10 @@ def parse_row(
     spec: dict[str, Any],
     lists: CodeLists,
     out: Outcome,
-    bodies: dict[str, set[str]] | None = None,
+    bodies: dict[str, set[str]],
 ) -> Parsed | None:
-    """Check what can be checked without the database; report every problem of the row."""
+    """Check what can be checked without the database; report every problem of the row.
+    ``bodies``: :func:`known_bodies`."""
     if not isinstance(row, dict):
         out.line("report", n, "(row)", "listing.row", "a listing row is a JSON object")
         return None
@@ -247,23 +254,18 @@ def parse_row(
                 "credit_code.case",
                 f"credit code {match['credit']} read in upper case as {credit}",
             )
-        if len(credit) != 18:
-            found, rule = _body_code(credit, short_name, bodies or {})
-            if found:
-                out.line(
-                    "notes",
-                    n,
-                    "item_code",
-                    rule,
-                    f"{match['credit']} is not a credit code; read as {found}, the credit code "
-                    f"of {short_name} elsewhere, which "
-                    + (
-                        "carries it as its organisation code (GB 11714)"
-                        if rule.endswith("organisation_code")
-                        else "it is with one character missing"
-                    ),
-                )
-                credit = found
+        body = _body_code(credit, short_name, bodies) if len(credit) != 18 else None
+        if body is not None:
+            found, rule, how = body
+            out.line(
+                "notes",
+                n,
+                "item_code",
+                rule,
+                f"{match['credit']} is not a credit code; read as {found}, the credit code "
+                f"of {short_name} elsewhere, which {how}",
+            )
+            credit = found
         try:
             validate_credit_code(credit)
         except CodeError as exc:

@@ -156,7 +156,7 @@ def _upsert_items(session: Session, docs: list[dict[str, Any]]) -> None:
     ]
     fees = [{**f, "implementation_code": doc["code"]} for doc in docs for f in doc["fees"]]
     conn = session.connection()
-    held = list(
+    existing = list(
         conn.execute(select(Implementation.code).where(col(Implementation.code).in_(codes)))
         .scalars()
         .all()
@@ -165,9 +165,9 @@ def _upsert_items(session: Session, docs: list[dict[str, Any]]) -> None:
     conn.execute(
         upsert(table, conn.dialect.name, ["code"], [c for c in rows[0] if c != "code"]), rows
     )
-    if held:  # a new item has no children to replace (a first pull: none at all)
-        conn.execute(delete(ItemMaterial).where(col(ItemMaterial.implementation_code).in_(held)))
-        conn.execute(delete(ItemFee).where(col(ItemFee.implementation_code).in_(held)))
+    if existing:  # a new item has no children to replace (a first pull: none at all)
+        for child in (ItemMaterial, ItemFee):
+            conn.execute(delete(child).where(col(child.implementation_code).in_(existing)))
     if materials:
         conn.execute(insert(ItemMaterial), materials)
     if fees:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from app.deps import Caller, ReadSession, WriteSession
 from app.responses import json_bytes
 from app.sync import service
-from app.sync.schemas import BulkResult, ChangePage, Digest
+from app.sync.schemas import BulkItemIn, BulkResult, ChangePage, Digest
 
 router = APIRouter(prefix="/api/v1", tags=["sync"])
 
@@ -31,6 +31,14 @@ async def changes(
     return json_bytes({"changes": rows, "last_seq": last, "head_seq": head})
 
 
+def bulk_item_schema() -> dict[str, Any]:
+    """An item of a bulk body (an implementation and the version its sender last saw), its
+    nested models referred to in the components, where the item endpoints put them."""
+    schema = BulkItemIn.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    return schema
+
+
 @router.post(
     "/sync/items",
     response_model=BulkResult,
@@ -39,12 +47,7 @@ async def changes(
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "array",
-                        "items": {"$ref": "#/components/schemas/ImplementationIn"},
-                    }
-                },
+                "application/json": {"schema": {"type": "array", "items": bulk_item_schema()}},
                 "application/x-ndjson": {"schema": {"type": "string"}},
             },
         }

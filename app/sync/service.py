@@ -10,6 +10,7 @@ visible before one with a lower ``seq``. A reader that stores ``last_seq`` and a
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 from collections import defaultdict
@@ -267,9 +268,7 @@ def _same_body_again(session: Session, digest: str, actor: Principal) -> dict[st
             actor.require_item_scope(current[1], current[2])
         except DomainError:
             return None  # the full path gives each item's error
-        items.append(
-            {"index": index, "code": code, "result": "unchanged", "version": version, "errors": []}
-        )
+        items.append(_answer(index, code, "unchanged", version))
     return {**dict.fromkeys(RESULTS, 0), "unchanged": len(items), "items": items}
 
 
@@ -417,6 +416,16 @@ def _apply_valid(
     # codes that validation spelled otherwise than the sender (whitespace)
     known.update(_known(session, missing - asked))
     missing -= set(known)
+    by_index = dict(valid)
+
+    @functools.cache
+    def sent_hash(index: int) -> str:
+        """The content hash of a stored item as sent: once, for the check below and for
+        the update path."""
+        return catalogue.content_hash(
+            catalogue.input_content(by_index[index].model_dump(mode="json"))
+        )
+
     rest = []
     for index, data in valid:
         code = codes[index]
@@ -426,7 +435,7 @@ def _apply_valid(
             known.get(code),
             data.version,
             any(getattr(data, f) is not None for f in catalogue.FOUR_SAME_FIELDS),
-            lambda data=data: catalogue.input_content(data.model_dump(mode="json")),  # type: ignore[misc]
+            functools.partial(sent_hash, index),
             actor,
         )
         if same is not None:
@@ -451,7 +460,13 @@ def _apply_valid(
             code, ctx = catalogue.validate_item(lookups, data, None)
             if code in known:
                 results[index] = _update_one(
-                    session, index, code, data, data.version, known[code], actor
+                    session,
+                    index,
+                    code,
+                    data,
+                    functools.partial(sent_hash, index),
+                    known[code],
+                    actor,
                 )
             elif code in issued:
                 raise RuleViolation(
@@ -465,13 +480,7 @@ def _apply_valid(
             errors = exc.errors or [field_error([index], exc.detail, exc.type.rsplit("/", 1)[-1])]
             results[index] = _rejected(index, code, [_reindex(e, index) for e in errors])
     for index, code in _insert_new(session, fresh, actor):
-        results[index] = {
-            "index": index,
-            "code": code,
-            "result": "created",
-            "version": 1,
-            "errors": [],
-        }
+        results[index] = _answer(index, code, "created", 1)
     ordered = [results[i] for i in sorted(results)]
     totals = dict.fromkeys(RESULTS, 0)
     for r in ordered:
@@ -526,7 +535,9 @@ def _unchanged_as_sent(
         known.get(code) if code else None,
         row.get("version"),
         any(row.get(f) is not None for f in catalogue.FOUR_SAME_FIELDS),
-        lambda: catalogue.sent_content(row, drop=catalogue.FOUR_SAME_FIELDS),
+        lambda: catalogue.content_hash(
+            catalogue.sent_content(row, drop=catalogue.FOUR_SAME_FIELDS)
+        ),
         actor,
     )
 
@@ -537,7 +548,7 @@ def _unchanged(
     stored: _Stored | None,
     expected: Any,
     four_same_given: bool,
-    content: Callable[[], dict[str, Any]],
+    sent_hash: Callable[[], str],
     actor: Principal,
 ) -> dict[str, Any] | None:
     """The answer for an item sent exactly as stored (same content hash), else None: then
@@ -547,19 +558,13 @@ def _unchanged(
         return None
     if expected is not None and expected != stored.version:
         return None
-    if catalogue.content_hash(content()) != stored.content_hash:
+    if sent_hash() != stored.content_hash:
         return None
     try:
         actor.require_item_scope(stored.department, stored.region)
     except DomainError:
         return None
-    return {
-        "index": index,
-        "code": code,
-        "result": "unchanged",
-        "version": stored.version,
-        "errors": [],
-    }
+    return _answer(index, code, "unchanged", stored.version)
 
 
 def _stored_hash(session: Session, code: str, stored: _Stored) -> str:
@@ -581,36 +586,22 @@ def _update_one(
     session: Session,
     index: int,
     code: str,
-    data: ImplementationIn,
-    expected: int | None,
+    data: BulkItemIn,
+    sent_hash: Callable[[], str],
     stored: _Stored,
     actor: Principal,
 ) -> dict[str, Any]:
+    """A stored item sent again (``sent_hash``: the content hash of what was sent)."""
     version = stored.version
-    if expected is not None and expected != version:
-        return {
-            "index": index,
-            "code": code,
-            "result": "conflict",
-            "version": version,
-            "errors": [
-                field_error(
-                    [index, "version"],
-                    f"the item is at version {version}, you sent {expected}",
-                    "stale-version",
-                )
-            ],
-        }
-    if catalogue.content_hash(
-        catalogue.input_content(data.model_dump(mode="json"))
-    ) == _stored_hash(session, code, stored):
-        return {
-            "index": index,
-            "code": code,
-            "result": "unchanged",
-            "version": version,
-            "errors": [],
-        }
+    if data.version is not None and data.version != version:
+        error = field_error(
+            [index, "version"],
+            f"the item is at version {version}, you sent {data.version}",
+            "stale-version",
+        )
+        return _answer(index, code, "conflict", version, [error])
+    if sent_hash() == _stored_hash(session, code, stored):
+        return _answer(index, code, "unchanged", version)
     attempt = session.begin_nested()  # one item's failure undoes only that item
     try:
         doc = catalogue.replace_item(session, code, data, actor)
@@ -619,13 +610,7 @@ def _update_one(
         raise
     attempt.commit()
     outcome = "updated" if doc["version"] != version else "unchanged"
-    return {
-        "index": index,
-        "code": code,
-        "result": outcome,
-        "version": doc["version"],
-        "errors": [],
-    }
+    return _answer(index, code, outcome, doc["version"])
 
 
 def _insert_new(
@@ -709,6 +694,23 @@ def _insert_new(
     return [(index, code) for index, _, code, _ in fresh]
 
 
+def _answer(
+    index: int,
+    code: str | None,
+    result: str,
+    version: int | None,
+    errors: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """What a bulk upsert says of one item."""
+    return {
+        "index": index,
+        "code": code,
+        "result": result,
+        "version": version,
+        "errors": errors or [],
+    }
+
+
 def _reindex(error: dict[str, Any], index: int) -> dict[str, Any]:
     """A service error's ``loc`` starts with "body"; in a batch it starts with the index."""
     loc = list(error.get("loc", []))
@@ -720,7 +722,7 @@ def _reindex(error: dict[str, Any], index: int) -> dict[str, Any]:
 
 
 def _rejected(index: int, code: str | None, errors: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"index": index, "code": code, "result": "rejected", "version": None, "errors": errors}
+    return _answer(index, code, "rejected", None, errors)
 
 
 # --- digest ----------------------------------------------------------------------------
