@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -87,6 +87,59 @@ def upsert(table: Any, dialect: str, key: list[str], columns: Iterable[str]) -> 
     return stmt.on_conflict_do_update(
         index_elements=key, set_={c: stmt.excluded[c] for c in columns}
     )
+
+
+def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT ``rows`` (each with the keys of the first) in one executemany.
+
+    On SQLite the rows go to the driver's own ``executemany`` as tuples, each value converted
+    by its column's type as SQLAlchemy would, but a value that repeats from one row to the
+    next (the batch's timestamp, its actor) converted once. SQLAlchemy's executemany spends
+    more on building and converting each row's parameters than the driver spends writing
+    it (measured: 120 µs a new item in all, 55 of them in the driver). On PostgreSQL
+    SQLAlchemy already sends them as multi-row VALUES, so they go through Core."""
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        conn.execute(insert(table), rows)
+        return
+    sql, names, processors = _driver_insert(table, frozenset(rows[0]), conn.dialect)
+    columns = []
+    for name, process in zip(names, processors, strict=True):
+        values = [row[name] for row in rows]
+        if process is not None:
+            values = _converted(values, process)
+        columns.append(values)
+    conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+
+
+def _converted(values: list[Any], process: Any) -> list[Any]:
+    last: Any = _converted
+    out: Any = None
+    result = []
+    for value in values:
+        if value is not last:
+            last, out = value, process(value)
+        result.append(out)
+    return result
+
+
+_DRIVER_INSERTS: dict[tuple[str, frozenset[str]], tuple[str, list[str], list[Any]]] = {}
+
+
+def _driver_insert(
+    table: Table, names: frozenset[str], dialect: Any
+) -> tuple[str, list[str], list[Any]]:
+    """The INSERT statement for columns ``names`` in the driver's parameter style, the order
+    of its parameters, and each one's value converter (None: the driver takes it as it is)."""
+    key = (table.name, names)
+    found = _DRIVER_INSERTS.get(key)
+    if found is None:
+        compiled = insert(table).values({n: None for n in names}).compile(dialect=dialect)
+        order = list(compiled.positiontup or [])
+        processors = [table.c[n].type._cached_bind_processor(dialect) for n in order]
+        found = _DRIVER_INSERTS[key] = (str(compiled), order, processors)
+    return found
 
 
 @lru_cache

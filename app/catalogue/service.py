@@ -45,6 +45,7 @@ from app.codes.rules import (
     validate_implementation_code,
 )
 from app.config import get_settings
+from app.db import insert_rows
 from app.dbtypes import utcnow
 from app.directory.models import Department, Region, SharedMaterial
 from app.directory.service import CodeLists, check_credit_code, check_region
@@ -1053,11 +1054,9 @@ def _replace_children(session: Session, code: str, data: ImplementationIn) -> No
     session.flush()
     session.execute(delete(ItemMaterial).where(col(ItemMaterial.implementation_code) == code))
     session.execute(delete(ItemFee).where(col(ItemFee.implementation_code) == code))
-    if materials:
-        session.execute(insert(ItemMaterial), materials)
-    if fees:
-        session.execute(insert(ItemFee), fees)
-    session.flush()
+    conn = session.connection()
+    insert_rows(conn, ItemMaterial.__table__, materials)  # type: ignore[attr-defined]
+    insert_rows(conn, ItemFee.__table__, fees)  # type: ignore[attr-defined]
 
 
 def create_item(

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, select, text
 from sqlmodel import Session, col
 
 from app.catalogue.models import (
@@ -34,7 +34,7 @@ from app.catalogue.service import (
     item_input,
     take_feed_lock,
 )
-from app.db import upsert
+from app.db import insert_rows, upsert
 from app.dbtypes import utcnow
 from app.directory.models import Department, SharedMaterial
 from app.sync import service
@@ -168,10 +168,8 @@ def _upsert_items(session: Session, docs: list[dict[str, Any]]) -> None:
     if existing:  # a new item has no children to replace (a first pull: none at all)
         for child in (ItemMaterial, ItemFee):
             conn.execute(delete(child).where(col(child.implementation_code).in_(existing)))
-    if materials:
-        conn.execute(insert(ItemMaterial), materials)
-    if fees:
-        conn.execute(insert(ItemFee), fees)
+    insert_rows(conn, ItemMaterial.__table__, materials)  # type: ignore[attr-defined]
+    insert_rows(conn, ItemFee.__table__, fees)  # type: ignore[attr-defined]
     kinds = {
         **{c: "implementation" for c in codes},
         **{m["code"]: "material" for m in materials},
@@ -181,8 +179,7 @@ def _upsert_items(session: Session, docs: list[dict[str, Any]]) -> None:
         conn.execute(select(IssuedCode.code).where(col(IssuedCode.code).in_(kinds))).scalars()
     )
     new = [{"code": c, "kind": k, "issued_at": utcnow()} for c, k in kinds.items() if c not in have]
-    if new:
-        conn.execute(insert(IssuedCode), new)
+    insert_rows(conn, IssuedCode.__table__, new)  # type: ignore[attr-defined]
 
 
 #: the tables a pull writes (their statistics guide the keyed lookups and deletes)
@@ -242,8 +239,9 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:
     _upsert_items(session, list(items.values()))
     take_feed_lock(session)
     conn = session.connection()
-    conn.execute(
-        insert(RecordVersion),
+    insert_rows(
+        conn,
+        RecordVersion.__table__,  # type: ignore[attr-defined]
         [
             {
                 "kind": c["kind"],
@@ -265,8 +263,9 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:
             for c in fresh
         ],
     )
-    conn.execute(
-        insert(ChangeLog),
+    insert_rows(
+        conn,
+        ChangeLog.__table__,  # type: ignore[attr-defined]
         [
             {
                 "kind": c["kind"],

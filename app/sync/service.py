@@ -29,7 +29,6 @@ from sqlalchemy import (
     cast,
     delete,
     func,
-    insert,
     or_,
     select,
     true,
@@ -49,7 +48,7 @@ from app.catalogue.models import (
 from app.catalogue.schemas import ImplementationIn
 from app.catalogue.service import with_prefix
 from app.codes.rules import implementation_code
-from app.db import upsert
+from app.db import insert_rows, upsert
 from app.dbtypes import utcnow
 from app.errors import DomainError, InvalidInput, RuleViolation, field_error
 from app.security import Principal, region_prefix
@@ -689,8 +688,7 @@ def _insert_new(
         (RecordVersion, versions),
         (ChangeLog, changes),
     ):
-        if values:
-            conn.execute(insert(model.__table__), values)  # type: ignore[attr-defined]
+        insert_rows(conn, model.__table__, values)  # type: ignore[attr-defined]
     return [(index, code) for index, _, code, _ in fresh]
 
 
