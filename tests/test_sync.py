@@ -466,3 +466,64 @@ def test_the_bulk_body_is_documented_with_the_expected_version(client: TestClien
         elif isinstance(node, list):
             stack += node
     assert {"Guide", "MaterialIn", "FeeIn"} <= refs
+
+
+def test_rows_written_by_the_fast_insert_read_back_as_core_writes_them(session: Session) -> None:
+    """``insert_rows`` (new items, mirror pages) converts values itself on SQLite: a
+    timestamp, a date, JSON (null, object, text with Chinese) and a NULL must read back as
+    the same values as from SQLAlchemy Core's own insert."""
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy import insert
+
+    from app.catalogue.models import RecordVersion
+    from app.db import insert_rows
+
+    now = datetime(2026, 11, 28, 16, 1, 29, 123456, tzinfo=UTC)
+    rows = [
+        {
+            "kind": "item",
+            "code": f"TEST{n}",
+            "version": 1,
+            "event": "create",
+            "snapshot": '{"name":"公司设立登记"}',
+            "reason": None,
+            "decision": {"文号": "国发〔2026〕1号", "n": n},
+            "key_name": "editor",
+            "recorded_at": now,  # the same object in every row: converted once
+            "effective_date": date(2026, 12, 1),
+            "status_after": "1",
+            "details": None,
+            "next_change": None if n else date(2027, 1, 1),
+        }
+        for n in range(3)
+    ]
+    conn = session.connection()
+    conn.execute(insert(RecordVersion), [{**r, "kind": "core"} for r in rows])
+    insert_rows(conn, RecordVersion.__table__, [{**r, "kind": "fast"} for r in rows])
+
+    def read(kind: str) -> list[dict[str, Any]]:
+        found = conn.execute(
+            select(RecordVersion.__table__)
+            .where(RecordVersion.kind == kind)
+            .order_by(RecordVersion.code)
+        ).mappings()
+        return [{k: v for k, v in r.items() if k not in ("id", "kind")} for r in found]
+
+    def stored(
+        kind: str,
+    ) -> list[tuple[Any, ...]]:  # as the database holds them: SQL compares these
+        return [
+            tuple(r)
+            for r in conn.exec_driver_sql(
+                "SELECT recorded_at, effective_date, next_change, decision, details "
+                f"FROM record_version WHERE kind = '{kind}' ORDER BY code"
+            )
+        ]
+
+    fast = read("fast")
+    assert fast == read("core")
+    assert stored("fast") == stored("core")
+    assert [r["recorded_at"] for r in fast] == [now] * 3
+    assert fast[0]["next_change"] == date(2027, 1, 1) and fast[1]["next_change"] is None
+    assert fast[2]["decision"] == {"文号": "国发〔2026〕1号", "n": 2}
