@@ -12,6 +12,7 @@ there are enough new (department, entry) pairs, then times
      (ON CONFLICT DO UPDATE for implementations) into a fresh copy of the schema;
   4. on SQLite, the floor: the same rows copied by sqlite3's own executemany (what this
      machine can write at best, whatever the code above it);
+     and what parsing, validating and dumping an item costs by itself (no database);
   5. reading the whole feed, 1,000 changes a request (``read_changes``);
   6. a mirror: the feed's pages, as JSON, applied to a fresh copy of the seeded catalogue
      (``apply_changes``: what ``catalogue sync pull`` does with each page, without HTTP).
@@ -280,6 +281,38 @@ def sqlite_floor(source_url: str, target_url: str, rows: list[dict[str, Any]]) -
     return elapsed
 
 
+def fixed_costs(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """µs an item that any validated write of these items pays before the database, whatever
+    the code around it (up to 10,000 items, 1,000 a body): the JSON parse alone (orjson),
+    pydantic-core's validation from the bytes (which includes the parse), and the dump of
+    the validated items to the values of their columns."""
+    import orjson
+    from pydantic import TypeAdapter
+
+    from app.sync.schemas import BulkItemIn
+
+    adapter = TypeAdapter(list[BulkItemIn])
+    sample = rows[:10_000]
+    bodies = [orjson.dumps(sample[s : s + 1000]) for s in range(0, len(sample), 1000)]
+    settled()
+    costs: dict[str, float] = {}
+    t = time.perf_counter()
+    for body in bodies:
+        orjson.loads(body)
+    costs["parse"] = time.perf_counter() - t
+    validated = []
+    t = time.perf_counter()
+    for body in bodies:
+        validated.append(adapter.validate_json(body))
+    costs["validate"] = time.perf_counter() - t
+    t = time.perf_counter()
+    for items in validated:
+        for item in items:
+            item.model_dump(mode="json")
+    costs["dump"] = time.perf_counter() - t
+    return {k: v / len(sample) * 1e6 for k, v in costs.items()}
+
+
 def feed(engine: Any) -> tuple[float, int]:
     """The whole feed, 1,000 changes a request, on a Core connection as GET /changes reads
     it (``app.state.snapshots``), including the JSON of each page as the API sends it."""
@@ -333,6 +366,8 @@ def mirror(source: Any, url: str, n: int) -> tuple[float, int]:
 
 
 def run(url: str, baseline_url: str, n: int, mirror_url: str) -> None:
+    import orjson
+
     os.environ["CATALOGUE_LOG_LEVEL"] = "WARNING"
     engine = build(url)
     rows = bodies(engine, n)
@@ -349,6 +384,7 @@ def run(url: str, baseline_url: str, n: int, mirror_url: str) -> None:
         bodies(floor_engine, n)  # the same departments
         floor_engine.dispose()
         floor_s = sqlite_floor(url, floor_url, rows)
+    fixed = fixed_costs(rows)
     feed_s, changes = feed(engine)
     mirror_s, mirrored = mirror(engine, mirror_url, n)
     name = engine.dialect.name
@@ -370,6 +406,13 @@ def run(url: str, baseline_url: str, n: int, mirror_url: str) -> None:
             f"  SQLite floor (driver)   {len(rows) / floor_s:9.0f} items/s  ({floor_s:.1f} s): "
             "the same rows by sqlite3 executemany, no SQLAlchemy"
         )
+    size = sum(len(orjson.dumps(r)) for r in rows[:1000]) / min(len(rows), 1000)
+    print(
+        f"  fixed cost an item      parse {fixed['parse']:.0f} µs, validate (with the parse) "
+        f"{fixed['validate']:.0f} µs, dump {fixed['dump']:.0f} µs: {size / 1000:.1f} KB of JSON "
+        f"an item; with nothing else, one core could take "
+        f"{1e6 / (fixed['validate'] + fixed['dump']):.0f} items/s"
+    )
     print(
         f"  feed read               {changes / feed_s:9.0f} changes/s ({changes} changes, {feed_s:.1f} s)"
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlmodel import Session
 
 from app.db import normalise_url
@@ -69,6 +69,19 @@ def test_migrations_upgrade_and_downgrade(backend: str, tmp_path: Path) -> None:
         assert {"implementation", "record_version", "change_log", "api_key"} <= set(
             inspect(engine).get_table_names()
         )
+        if backend == "postgresql":  # large columns in lz4 where the server has it
+            with engine.connect() as conn:
+                methods = conn.execute(
+                    text(
+                        "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'"
+                    )
+                ).scalar_one()
+            lz4 = "l" if "lz4" in methods else ""
+            assert _compression(engine, "record_version", "snapshot") == lz4
+            downgrade(url, "0007")
+            assert _compression(engine, "record_version", "snapshot") == ""  # the default
+            upgrade(url)
+            assert _compression(engine, "implementation", "guide") == lz4
         downgrade(url, "base")
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         upgrade(url)
@@ -76,6 +89,18 @@ def test_migrations_upgrade_and_downgrade(backend: str, tmp_path: Path) -> None:
     finally:
         for _ in databases:  # drop the PostgreSQL database
             pass
+
+
+def _compression(engine: Engine, table: str, column: str) -> str:
+    """How PostgreSQL compresses the column's new values: l (lz4), p (pglz), '' (default)."""
+    with engine.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT attcompression FROM pg_attribute "
+                "WHERE attrelid = CAST(:table AS regclass) AND attname = :column"
+            ),
+            {"table": table, "column": column},
+        ).scalar_one()
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
