@@ -12,9 +12,10 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import orjson
-from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
+from sqlalchemy import Connection, Dialect, Engine, Table, create_engine, event, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -94,7 +95,7 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
 
     On SQLite the rows go to the driver's own ``executemany`` as tuples, each value converted
     by its column's type as SQLAlchemy would, but a value that repeats from one row to the
-    next (the batch's timestamp, its actor) converted once. SQLAlchemy's executemany spends
+    next (the batch's timestamp) converted once. SQLAlchemy's executemany spends
     more on building and converting each row's parameters than the driver spends writing
     it (measured: 120 µs a new item in all, 55 of them in the driver). On PostgreSQL
     SQLAlchemy already sends them as multi-row VALUES, so they go through Core."""
@@ -113,8 +114,11 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
 
 
+_NOTHING = object()
+
+
 def _converted(values: list[Any], process: Any) -> list[Any]:
-    last: Any = _converted
+    last: Any = _NOTHING
     out: Any = None
     result = []
     for value in values:
@@ -124,21 +128,24 @@ def _converted(values: list[Any], process: Any) -> list[Any]:
     return result
 
 
-_DRIVER_INSERTS: dict[tuple[str, frozenset[str]], tuple[str, list[str], list[Any]]] = {}
+#: per engine's dialect (its JSON serializer is its own): (table, columns) → statement
+_DRIVER_INSERTS: WeakKeyDictionary[Dialect, dict[Any, tuple[str, list[str], list[Any]]]] = (
+    WeakKeyDictionary()
+)
 
 
 def _driver_insert(
-    table: Table, names: frozenset[str], dialect: Any
+    table: Table, names: frozenset[str], dialect: Dialect
 ) -> tuple[str, list[str], list[Any]]:
     """The INSERT statement for columns ``names`` in the driver's parameter style, the order
     of its parameters, and each one's value converter (None: the driver takes it as it is)."""
-    key = (table.name, names)
-    found = _DRIVER_INSERTS.get(key)
+    known = _DRIVER_INSERTS.setdefault(dialect, {})
+    found = known.get((table.name, names))
     if found is None:
         compiled = insert(table).values({n: None for n in names}).compile(dialect=dialect)
         order = list(compiled.positiontup or [])
         processors = [table.c[n].type._cached_bind_processor(dialect) for n in order]
-        found = _DRIVER_INSERTS[key] = (str(compiled), order, processors)
+        found = known[(table.name, names)] = (str(compiled), order, processors)
     return found
 
 
