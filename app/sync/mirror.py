@@ -178,7 +178,8 @@ def _upsert_items(session: Session, docs: list[dict[str, Any]]) -> None:
     have = set(
         conn.execute(select(IssuedCode.code).where(col(IssuedCode.code).in_(kinds))).scalars()
     )
-    new = [{"code": c, "kind": k, "issued_at": utcnow()} for c, k in kinds.items() if c not in have]
+    now = utcnow()  # one timestamp a page: converted once for all its rows
+    new = [{"code": c, "kind": k, "issued_at": now} for c, k in kinds.items() if c not in have]
     insert_rows(conn, IssuedCode.__table__, new)  # type: ignore[attr-defined]
 
 
