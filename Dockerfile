@@ -19,6 +19,6 @@ RUN pip install -e . && useradd --system --uid 10001 --home /app catalogue \
 USER catalogue
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status == 200 else 1)"
+  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2).status == 200 else 1)"
 # Run `catalogue migrate` (and `catalogue seed --reference-only`) as a release step.
 CMD ["catalogue", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     #: Connection pool size for PostgreSQL.
     pool_size: int = 10
+    #: Largest request body of a single write (bytes); larger ones are answered 413.
+    body_limit: int = 1024 * 1024
+    #: Largest request body of a bulk write or an import (bytes).
+    bulk_body_limit: int = 20 * 1024 * 1024
 
 
 @lru_cache

@@ -8,7 +8,6 @@ from fastapi import Depends, Header, Request
 from sqlmodel import Session
 
 from app.db import read_session, write_session
-from app.errors import InvalidInput
 from app.security import Principal, authenticate
 
 ReadSession = Annotated[Session, Depends(read_session)]
@@ -22,12 +21,21 @@ def current_principal(
     session: WriteSession,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
-    principal = authenticate(session, authorization)
+    """The caller's key: checked by the edge before the body was read (``app.edge``), or
+    here for an operation without a body."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        principal = authenticate(session, authorization)
     request.state.key_name = principal.name  # for the access log and metrics
     return principal
 
 
 Caller = Annotated[Principal, Depends(current_principal)]
+
+
+#: what ``If-Match`` names when none of its tags is a version of ours: it matches no
+#: version, so the write's precondition is false (412), as RFC 9110 §13.1.1 says
+NO_VERSION = -1
 
 
 def expected_version(
@@ -36,12 +44,13 @@ def expected_version(
         Header(description="The version you read (ETag); a stale one gets 412"),
     ] = None,
 ) -> int | None:
-    """Parse ``If-Match``: ``"3"``, ``W/"3"`` or ``3``; ``*`` means any version."""
+    """Parse ``If-Match``: ``"3"``, ``W/"3"`` or ``3``; ``*`` means any version. A tag that
+    is not one of our versions matches nothing."""
     if if_match is None or if_match.strip() == "*":
         return None
     value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise InvalidInput.field(["header", "If-Match"], "If-Match must be a version ETag", "etag")
+    if not value.isdigit() or len(value) > 10:
+        return NO_VERSION
     return int(value)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,19 +11,23 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.catalogue.router import router as catalogue_router
 from app.catalogue.service import PooledSnapshots
 from app.config import get_settings
 from app.db import get_engine
 from app.directory.router import router as directory_router
+from app.edge import Edge, api_routes
 from app.errors import PROBLEM_BASE, DomainError, field_error
+from app.migrate import schema_head
 from app.observability import MetricsMiddleware, configure_logging, metrics_text
 from app.search.router import router as search_router
 from app.search.router import search_service_of
 from app.sync.router import router as sync_router
 
 PROBLEM = "application/problem+json"
+log = logging.getLogger("app")
 
 DESCRIPTION = """
 The unified catalogue of government-service items (政务服务事项目录).
@@ -62,8 +67,19 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
 
 async def database_busy(request: Request, exc: OperationalError) -> JSONResponse:
     """SQLite reports lock contention it could not wait out: tell the client to retry."""
+    if "no such table" in str(exc.orig):  # a database the release's migrations never ran on
+        return _problem(
+            503,
+            {
+                "type": PROBLEM_BASE + "not-ready",
+                "title": "The database is not ready",
+                "status": 503,
+                "detail": "the database schema is not at this release's head: run "
+                "`catalogue migrate` (GET /readyz says where it stands)",
+            },
+        )
     if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
-        raise exc
+        return await server_error(request, exc)
     response = _problem(
         503,
         {
@@ -78,13 +94,41 @@ async def database_busy(request: Request, exc: OperationalError) -> JSONResponse
 
 
 async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    return _problem(
+    response = _problem(
         exc.status_code,
         {
             "type": "about:blank",
             "title": str(exc.detail),
             "status": exc.status_code,
             "detail": str(exc.detail),
+        },
+    )
+    response.headers.update(exc.headers or {})
+    if exc.status_code == 405:  # every method of the path, not only the first route's
+        response.headers["Allow"] = ", ".join(allowed_methods(request))
+    return response
+
+
+def allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.state.api_routes:
+        if route.matches(request.scope)[0] is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
+async def server_error(request: Request, exc: Exception) -> JSONResponse:
+    """A fault of ours: problem+json like every other answer, the trace in the log only."""
+    log.exception("unhandled error", extra={"fields": {"path": request.url.path}})
+    return _problem(
+        500,
+        {
+            "type": PROBLEM_BASE + "server-error",
+            "title": "Internal server error",
+            "status": 500,
+            "detail": "the request failed on our side; nothing was written",
         },
     )
 
@@ -103,13 +147,15 @@ def create_app() -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(OperationalError, database_busy)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, server_error)
+    routers = [catalogue_router, directory_router, sync_router, search_router]
+    app.state.api_routes = api_routes(routers)
+    app.add_middleware(Edge, routes=app.state.api_routes)  # inside the metrics: counted too
     app.add_middleware(MetricsMiddleware)
     # the hot read path reads snapshots through this (tests swap in their session's)
     app.state.snapshots = PooledSnapshots(get_engine())
-    app.include_router(catalogue_router)
-    app.include_router(directory_router)
-    app.include_router(sync_router)
-    app.include_router(search_router)
+    for router in routers:
+        app.include_router(router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
@@ -120,8 +166,13 @@ def create_app() -> FastAPI:
         checks: dict[str, str] = {}
         try:
             with get_engine().connect() as conn:
-                conn.execute(text("SELECT 1 FROM alembic_version"))
-            checks["database"] = "ok"
+                at = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            head = schema_head()
+            checks["database"] = (
+                "ok"
+                if at == head
+                else f"error: schema at {at}, this release needs {head}: run `catalogue migrate`"
+            )
         except Exception as exc:  # an operator wants the reason, not a stack trace
             checks["database"] = f"error: {type(exc).__name__}: {exc}"[:300]
         try:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from app.db import normalise_url
 
@@ -25,3 +27,9 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def downgrade(url: str, revision: str = "base") -> None:
     command.downgrade(alembic_config(url), revision)
+
+
+@lru_cache
+def schema_head() -> str | None:
+    """The revision this release's code needs (readiness compares the database's to it)."""
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column
+from sqlalchemy import Column, Connection, bindparam
 from sqlmodel import Field, Session, SQLModel, select
 
 from app.dbtypes import JSONType, UTCDateTime, utcnow
@@ -51,10 +51,17 @@ class Principal:
         if self.role != "admin":
             raise Forbidden(f"key {self.name!r} ({self.role}) may not change this; admin only")
 
-    def require_item_scope(self, department: str, region: str) -> None:
-        """May this key write an implementation of ``department`` in ``region``?"""
+    def require_item_scope(self, department: str, region: str, *, decision: bool = False) -> None:
+        """May this key write an implementation of ``department`` in ``region``? A
+        ``decision`` (a lifecycle event: cancel, delegate…) belongs to the implementing
+        department's editor or an admin, never to a sync key."""
         if self.role == "admin":
             return
+        if decision and self.role == "sync":
+            raise Forbidden(
+                f"key {self.name!r} is a sync key: lifecycle decisions (cancel, suspend, "
+                "delegate…) belong to the implementing department's editor or an admin"
+            )
         if self.role == "editor" and department not in self.departments:
             raise Forbidden(
                 f"key {self.name!r} edits departments {list(self.departments)}, not {department}"
@@ -138,14 +145,21 @@ def list_keys(session: Session) -> list[dict[str, Any]]:
     ]
 
 
-def authenticate(session: Session, authorization: str | None) -> Principal:
+_KEY_BY_PREFIX = select(*ApiKey.__table__.c).where(  # type: ignore[attr-defined]
+    ApiKey.prefix == bindparam("prefix")
+)
+
+
+def authenticate(db: Session | Connection, authorization: str | None) -> Principal:
+    """The principal of an ``Authorization: Bearer <key>`` header, or 401. One indexed
+    lookup: the edge runs it before a request's body is read."""
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthorized("this endpoint needs an API key: Authorization: Bearer <key>")
     secret = authorization[len("Bearer ") :].strip()
     parts = secret.split("_", 2)
     if len(parts) != 3 or parts[0] != "sc":
         raise Unauthorized("malformed API key")
-    key = session.exec(select(ApiKey).where(ApiKey.prefix == parts[1])).first()
+    key = db.execute(_KEY_BY_PREFIX, {"prefix": parts[1]}).first()
     if (
         key is None
         or key.revoked_at is not None

@@ -43,6 +43,7 @@ LIFECYCLE_STATUS = {
     "reclaimed": "3",
     "merge": "6",
     "split": "3",
+    "reinstate": "1",  # a cancelled item brought back on its own history (its code kept)
 }
 ADJUSTMENT_EVENTS = tuple(LIFECYCLE_STATUS)
 #: fields that change on every version and say nothing about the item

@@ -9,9 +9,9 @@ nothing: every check runs before the first row is written.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
 
 from app.catalogue import service
@@ -23,9 +23,10 @@ from app.config import get_settings
 from app.dbtypes import utcnow
 from app.directory.models import Department
 from app.errors import Forbidden, InvalidInput, RuleViolation, field_error
+from app.fields import Day, Line, Para, Pattern
 from app.security import Principal, region_prefix
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+ShortText = Line(300)
 
 
 class Decision(BaseModel):
@@ -34,27 +35,25 @@ class Decision(BaseModel):
     model_config = ConfigDict(extra="forbid")
     number: ShortText = Field(description="文号, e.g. 黑政规〔2026〕9号")
     title: ShortText
-    url: str | None = Field(default=None, max_length=500)
+    url: Line(500) | None = None
 
 
 class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Decision
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-    effective_date: date = Field(
-        description="the day the change takes effect; may be in the future"
-    )
+    reason: Para(2000)
+    effective_date: Day = Field(description="the day the change takes effect; may be in the future")
 
 
 class DelegationTarget(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    department: Annotated[str, StringConstraints(min_length=18, max_length=18)]
-    region: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+    department: Pattern(r"^[0-9A-Z]{18}$")
+    region: Pattern(r"^\d{6}$")
 
 
 class DelegateIn(EventIn):
     mode: Literal["delegate", "entrust"] = Field(description="delegate 下放 or entrust 委托")
-    handover_date: date = Field(description="from this day the receiving bodies take new cases")
+    handover_date: Day = Field(description="from this day the receiving bodies take new cases")
     to: list[DelegationTarget] = Field(min_length=1, max_length=200)
 
 
@@ -65,7 +64,7 @@ class AcceptIn(EventIn):
 
 
 class MergeIn(EventIn):
-    into: Annotated[str, StringConstraints(min_length=31, max_length=31)]
+    into: Pattern(r"^[0-9A-Z]{18}\d{13}$")
 
 
 class SplitIn(EventIn):
@@ -128,7 +127,7 @@ def simple_event(
     expected_version: int | None = None,
 ) -> EventOut:
     """取消 / 暂停 / 恢复 by the implementing department (or an admin)."""
-    item = service.load_for_write(session, code, actor, expected_version)
+    item = service.load_for_write(session, code, actor, expected_version, decision=True)
     status = service.status_today(session, code)
     if event == "suspend" and status != "1":
         raise RuleViolation(
@@ -159,7 +158,7 @@ def delegate(
     """下放 / 委托 to one or more receiving bodies: each gets an implementation pending
     acceptance (待承接), built from its credit code and level; the delegating one stops taking
     new cases on the handover date."""
-    source = service.load_for_write(session, code, actor, expected_version)
+    source = service.load_for_write(session, code, actor, expected_version, decision=True)
     if service.status_today(session, code) != "1":
         raise RuleViolation("only an item in use can be delegated", type="lifecycle-order")
     if body.handover_date < body.effective_date:
@@ -169,6 +168,7 @@ def delegate(
             "delegation.handover_date",
         )
     province = region_prefix(get_settings().province)
+    own_subtree = region_prefix(source.region_code)  # a body delegates within its own region
     errors: list[dict[str, Any]] = []
     targets: list[tuple[Department, str]] = []
     for i, target in enumerate(body.to):
@@ -187,6 +187,16 @@ def delegate(
                     [*loc, "department"],
                     f"department {dept.credit_code} is outside the province ({province}*)",
                     "delegation.outside_province",
+                )
+            )
+            continue
+        if not dept.region_code.startswith(own_subtree):
+            errors.append(
+                field_error(
+                    [*loc, "department"],
+                    f"department {dept.credit_code} ({dept.region_code}) is outside the "
+                    f"delegating body's region {source.region_code} ({own_subtree}*)",
+                    "delegation.outside_region",
                 )
             )
             continue
@@ -213,7 +223,7 @@ def delegate(
             errors.append(
                 field_error(
                     [*loc, "department"],
-                    f"code {new_code} was issued before",
+                    service.code_already_issued(session, new_code).detail,
                     "code-already-issued",
                 )
             )
@@ -276,7 +286,7 @@ def accept(
 ) -> EventOut:
     """承接 by the receiving department's editor, completing the local guide. It takes
     effect on the handover date (or the given effective date, if later)."""
-    item = service.load_for_write(session, code, actor, expected_version)
+    item = service.load_for_write(session, code, actor, expected_version, decision=True)
     if actor.role != "admin" and item.department_code not in actor.departments:
         # a sync key of the region may write the item, but accepting is the department's act
         raise Forbidden(f"only the receiving department {item.department_code} may accept {code}")
@@ -305,7 +315,7 @@ def reclaim(
 ) -> EventOut:
     """收回: the delegating implementation takes the power back; the implementations its
     delegation created are cancelled on the same date."""
-    source = service.load_for_write(session, code, actor, expected_version)
+    source = service.load_for_write(session, code, actor, expected_version, decision=True)
     if service.status_today(session, code) != "5" and not _scheduled_delegation(session, code):
         raise RuleViolation(f"{code} has not been delegated", type="lifecycle-order")
     receivers = session.exec(
@@ -317,6 +327,27 @@ def reclaim(
         session, source, actor, "reclaim", body, details={"reclaimed": [r.code for r in receivers]}
     )
     return out
+
+
+def reinstate(
+    session: Session,
+    code: str,
+    body: EventIn,
+    actor: Principal,
+    expected_version: int | None = None,
+) -> EventOut:
+    """恢复设立: a cancelled (or reclaimed) implementation comes back under its own code, by
+    a decision of its department (or an admin), as a new version on its history: a code
+    once issued always names the same department + level + entry."""
+    item = service.load_for_write(
+        session, code, actor, expected_version, refuse=(service.STATUS_MERGED,), decision=True
+    )
+    status = service.status_today(session, code)
+    if status != service.STATUS_CANCELLED:
+        raise RuleViolation(
+            f"only a cancelled item can be reinstated (status {status})", type="lifecycle-order"
+        )
+    return _record(session, item, actor, "reinstate", body)
 
 
 def _scheduled_delegation(session: Session, code: str) -> bool:
@@ -345,7 +376,7 @@ def merge(
         raise RuleViolation(
             f"{body.into} is not in use and cannot survive a merge", type="lifecycle-order"
         )
-    item = service.load_for_write(session, code, actor, expected_version)
+    item = service.load_for_write(session, code, actor, expected_version, decision=True)
     return _record(session, item, actor, "merge", body, details={"into": body.into})
 
 
@@ -357,7 +388,7 @@ def split(
     expected_version: int | None = None,
 ) -> EventOut:
     """拆分: new implementations (of sub items) replace this one, which is cancelled."""
-    item = service.load_for_write(session, code, actor, expected_version)
+    item = service.load_for_write(session, code, actor, expected_version, decision=True)
     created = []
     for data in body.into:
         if data.department != item.department_code:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from enum import Enum
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 
 from app.catalogue import history, lifecycle, service
 from app.catalogue.schemas import (
@@ -21,13 +21,19 @@ from app.catalogue.schemas import (
     VersionMeta,
     VersionOut,
 )
-from app.catalogue.service import decode_cursor, encode_cursor
+from app.catalogue.service import decode_number_cursor, encode_cursor
 from app.deps import Caller, ExpectedVersion, ReadSession, WriteSession
+from app.directory.service import check_filters
+from app.fields import Day, Instant, VersionNumber
 from app.responses import json_bytes
 
 router = APIRouter(prefix="/api/v1")
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
+#: the events /adjustments lists (动态调整公示)
+AdjustmentEvent = Enum(  # type: ignore[misc]
+    "AdjustmentEvent", {e: e for e in history.ADJUSTMENT_EVENTS}, type=str
+)
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
 IfNoneMatch = Annotated[str | None, Header(include_in_schema=False)]
 
@@ -109,12 +115,13 @@ def list_items(
     type: Annotated[str | None, Query(description="item type code")] = None,
     status: str | None = None,
     level: str | None = None,
-    updated_since: datetime | None = None,
+    updated_since: Annotated[Instant | None, Query(description="ISO 8601 timestamp")] = None,
     basic_code: str | None = None,
-    as_of: Annotated[date | None, Query(description="statuses in force on this day")] = None,
+    as_of: Annotated[Day | None, Query(description="statuses in force on this day")] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[ItemSummary]:
+    check_filters(session, region=region, department=department)
     rows, next_cursor = service.list_items(
         session,
         region=region,
@@ -142,7 +149,7 @@ def list_items(
 async def get_item(
     request: Request,
     code: str,
-    as_of: Annotated[date | None, Query(description="the state in force on this day")] = None,
+    as_of: Annotated[Day | None, Query(description="the state in force on this day")] = None,
 ) -> Response:
     # The hot path: no dependency to resolve, the stored representation returned as-is (it
     # was validated when written). Past states and stale snapshots take the slower path.
@@ -232,6 +239,7 @@ for _event, _model, _summary in (
     ("reclaim", lifecycle.EventIn, "Reclaim (收回) a delegation"),
     ("merge", lifecycle.MergeIn, "Merge (合并) into a surviving implementation"),
     ("split", lifecycle.SplitIn, "Split (拆分) into new implementations"),
+    ("reinstate", lifecycle.EventIn, "Reinstate (恢复) a cancelled implementation, code kept"),
 ):
     _event_endpoint(_event, _model, _summary)
 
@@ -243,8 +251,7 @@ for _event, _model, _summary in (
 def list_versions(
     session: ReadSession, code: str, cursor: Cursor = None, limit: Limit = 100
 ) -> Page[VersionMeta]:
-    after = decode_cursor(cursor)
-    rows = history.list_versions(session, code, int(after) if after else None, limit)
+    rows = history.list_versions(session, code, decode_number_cursor(cursor), limit)
     more = len(rows) > limit
     rows = rows[:limit]
     return Page[VersionMeta](
@@ -254,7 +261,9 @@ def list_versions(
 
 
 @router.get("/items/{code}/versions/{number}", response_model=VersionOut, tags=["history"])
-async def get_version(request: Request, code: str, number: int) -> Response:
+async def get_version(
+    request: Request, code: str, number: Annotated[VersionNumber, Path()]
+) -> Response:
     with request.app.state.snapshots.connection() as db:
         v = history.get_version(db, code, number)
     body = (
@@ -271,8 +280,8 @@ async def get_version(request: Request, code: str, number: int) -> Response:
 async def diff_versions(
     request: Request,
     code: str,
-    from_: Annotated[int, Query(alias="from", ge=1)],
-    to: Annotated[int, Query(ge=1)],
+    from_: Annotated[VersionNumber, Query(alias="from")],
+    to: Annotated[VersionNumber, Query()],
 ) -> Response:
     with request.app.state.snapshots.connection() as db:
         return json_bytes(history.diff_versions(db, code, from_, to))
@@ -281,22 +290,23 @@ async def diff_versions(
 @router.get("/adjustments", response_model=Page[Adjustment], tags=["lifecycle"])
 def list_adjustments(
     session: ReadSession,
-    since: Annotated[date | None, Query(description="recorded on or after this day")] = None,
-    type: Annotated[str | None, Query(description="event: cancel, delegate, merge…")] = None,
+    since: Annotated[Day | None, Query(description="recorded on or after this day")] = None,
+    type: Annotated[AdjustmentEvent | None, Query(description="the lifecycle event")] = None,
     region: str | None = None,
     department: str | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[Adjustment]:
     """动态调整公示: the public list of lifecycle events, newest first."""
-    before = decode_cursor(cursor)
+    before = decode_number_cursor(cursor)
+    check_filters(session, region=region, department=department)
     rows = history.list_adjustments(
         session,
         since=since,
-        event=type,
+        event=type.value if type else None,
         region=region,
         department=department,
-        before_id=int(before) if before else None,
+        before_id=before,
         limit=limit,
     )
     more = len(rows) > limit

@@ -10,12 +10,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+from app.fields import Line, Para, Pattern, VersionNumber
+
+Text = Para(4000)
+ShortText = Line(300)
 T = TypeVar("T")
-CodeStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+CodeStr = Line(40)
 
 
 class Strict(BaseModel):
@@ -31,9 +33,9 @@ class LegalProvision(Strict):
     law: ShortText = Field(
         description="Name of the law or regulation, e.g. 《中华人民共和国护照法》"
     )
-    article: str | None = Field(default=None, max_length=100, description="e.g. 第五条")
-    text: str | None = Field(default=None, max_length=4000, description="Text of the provision")
-    url: str | None = Field(default=None, max_length=500)
+    article: Line(100) | None = Field(default=None, description="e.g. 第五条")
+    text: Para(4000) | None = Field(default=None, description="Text of the provision")
+    url: Line(500) | None = Field(default=None)
 
 
 class HandlingItem(Strict):
@@ -58,18 +60,15 @@ class CatalogueEntryIn(Strict):
     parent_basic_code: Annotated[str, StringConstraints(pattern=r"^\d{12}$")] | None = Field(
         default=None, description="the main item (主项) of a sub item (子项)"
     )
-    legal_basis: list[LegalProvision] = Field(min_length=1)
-    handling_items: list[HandlingItem] = Field(default_factory=list)
-    aliases: list[
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-    ] = Field(
+    legal_basis: list[LegalProvision] = Field(min_length=1, max_length=100)
+    handling_items: list[HandlingItem] = Field(default_factory=list, max_length=50)
+    aliases: list[Line(50)] = Field(
         default_factory=list,
         max_length=30,
         description="俗称: what citizens call the item (驾照, 社保卡…); search finds it by these",
     )
-    local_basic_code: str | None = Field(
+    local_basic_code: Line(100) | None = Field(
         default=None,
-        max_length=100,
         description="the code a local platform gives the item (四川 511A0138000000…); "
         "a PUT that leaves it out keeps it, null clears it",
     )
@@ -93,12 +92,12 @@ class CatalogueEntryOut(CatalogueEntryIn):
 class TimeLimit(Strict):
     value: int = Field(ge=0, le=3650)
     unit: Literal["working_days", "natural_days", "hours"] = "working_days"
-    note: str | None = Field(default=None, max_length=1000)
+    note: Para(1000) | None = Field(default=None)
 
 
 class ProcessStep(Strict):
     name: ShortText
-    description: str | None = Field(default=None, max_length=2000)
+    description: Para(2000) | None = Field(default=None)
     channel: Literal["online", "offline", "both"] = "both"
     time_limit: TimeLimit | None = None
 
@@ -108,7 +107,7 @@ class Online(Strict):
 
     available: bool
     depth: list[Literal["咨询", "收件", "预审", "受理", "结果反馈"]] = Field(default_factory=list)
-    url: str | None = Field(default=None, max_length=500)
+    url: Line(500) | None = Field(default=None)
 
 
 class Window(Strict):
@@ -118,23 +117,23 @@ class Window(Strict):
     address: ShortText
     hours: ShortText
     phone: ShortText
-    traffic: str | None = Field(default=None, max_length=500)
-    map_url: str | None = Field(default=None, max_length=500)
+    traffic: Line(500) | None = Field(default=None)
+    map_url: Line(500) | None = Field(default=None)
 
 
 class Channel(Strict):
     """A consultation (咨询) or complaint (监督投诉) channel."""
 
-    phone: str | None = Field(default=None, max_length=100)
-    address: str | None = Field(default=None, max_length=300)
-    url: str | None = Field(default=None, max_length=500)
-    email: str | None = Field(default=None, max_length=200)
-    note: str | None = Field(default=None, max_length=500)
+    phone: Line(100) | None = Field(default=None)
+    address: Line(300) | None = Field(default=None)
+    url: Line(500) | None = Field(default=None)
+    email: Line(200) | None = Field(default=None)
+    note: Para(500) | None = Field(default=None)
 
 
 class Attachment(Strict):
     name: ShortText
-    url: str | None = Field(default=None, max_length=500)
+    url: Line(500) | None = Field(default=None)
 
 
 class Result(Strict):
@@ -150,14 +149,14 @@ class SpecialProcedure(Strict):
 
     name: ShortText
     time_limit: TimeLimit | None = None
-    note: str | None = Field(default=None, max_length=1000)
+    note: Para(1000) | None = Field(default=None)
 
 
 class Remedies(Strict):
     """救济途径."""
 
-    administrative_review: str | None = Field(default=None, max_length=1000)
-    administrative_litigation: str | None = Field(default=None, max_length=1000)
+    administrative_review: Para(1000) | None = Field(default=None)
+    administrative_litigation: Para(1000) | None = Field(default=None)
 
 
 class Faq(Strict):
@@ -169,29 +168,35 @@ class Intermediary(Strict):
     """中介服务."""
 
     name: ShortText
-    basis: str | None = Field(default=None, max_length=1000)
+    basis: Para(1000) | None = Field(default=None)
 
 
 class Guide(Strict):
     """办事指南."""
 
-    conditions: list[Text] = Field(min_length=1, description="受理条件")
+    conditions: list[Text] = Field(min_length=1, max_length=100, description="受理条件")
     legal_time_limit: TimeLimit = Field(description="法定办结时限")
     promised_time_limit: TimeLimit = Field(description="承诺办结时限")
-    process: list[ProcessStep] = Field(min_length=1, description="办理流程")
+    process: list[ProcessStep] = Field(min_length=1, max_length=100, description="办理流程")
     online: Online
     visits: int = Field(ge=0, le=10, description="到办事现场次数; 0 = 全程网办")
-    windows: list[Window] = Field(default_factory=list)
-    consultation: list[Channel] = Field(default_factory=list, description="咨询方式")
-    complaint: list[Channel] = Field(default_factory=list, description="监督投诉方式")
-    results: list[Result] = Field(default_factory=list, description="办理结果")
+    windows: list[Window] = Field(default_factory=list, max_length=500)
+    consultation: list[Channel] = Field(default_factory=list, max_length=50, description="咨询方式")
+    complaint: list[Channel] = Field(
+        default_factory=list, max_length=50, description="监督投诉方式"
+    )
+    results: list[Result] = Field(default_factory=list, max_length=50, description="办理结果")
     charges_fee: bool = Field(default=False, description="是否收费")
-    special_procedures: list[SpecialProcedure] = Field(default_factory=list)
+    special_procedures: list[SpecialProcedure] = Field(default_factory=list, max_length=50)
     remedies: Remedies | None = None
-    faq: list[Faq] = Field(default_factory=list, description="常见问题")
-    intermediary_services: list[Intermediary] = Field(default_factory=list)
-    joint_bodies: list[ShortText] = Field(default_factory=list, description="联办机构")
-    prerequisite_items: list[ShortText] = Field(default_factory=list, description="前置事项")
+    faq: list[Faq] = Field(default_factory=list, max_length=200, description="常见问题")
+    intermediary_services: list[Intermediary] = Field(default_factory=list, max_length=50)
+    joint_bodies: list[ShortText] = Field(
+        default_factory=list, max_length=100, description="联办机构"
+    )
+    prerequisite_items: list[ShortText] = Field(
+        default_factory=list, max_length=100, description="前置事项"
+    )
 
 
 # --- materials and fees ------------------------------------------------------------
@@ -211,20 +216,24 @@ class MaterialIn(Strict):
     form: CodeStr = Field(description="code list material_forms: 纸质/电子/纸质和电子")
     originals: int = Field(default=0, ge=0, le=100)
     copies: int = Field(default=0, ge=0, le=100)
-    paper_size: str | None = Field(default=None, max_length=20)
+    paper_size: Line(20) | None = Field(default=None)
     necessity: CodeStr = Field(
         description="code list material_necessity: 1 必要, 2 非必要, 3 容缺后补"
     )
     source: CodeStr = Field(description="code list material_sources: 10 申请人自备…")
-    source_note: str | None = Field(default=None, max_length=1000)
+    source_note: Para(1000) | None = Field(default=None)
     blank_form: Attachment | None = None
     sample: Attachment | None = None
-    instructions: str | None = Field(default=None, max_length=4000, description="填报须知")
-    acceptance_standard: str | None = Field(default=None, max_length=4000)
-    legal_basis: str | None = Field(default=None, max_length=4000)
-    signature_requirement: str | None = Field(default=None, max_length=1000)
-    applies_when: str | None = Field(default=None, max_length=1000, description="材料情形")
-    licence_type: str | None = Field(default=None, max_length=100, description="电子证照")
+    instructions: Para(4000) | None = Field(default=None, description="填报须知")
+    acceptance_standard: Para(4000) | None = Field(default=None)
+    legal_basis: Para(4000) | None = Field(default=None)
+    signature_requirement: Para(1000) | None = Field(default=None)
+    applies_when: Para(1000) | None = Field(default=None, description="材料情形")
+    licence_type: Line(100) | None = Field(default=None, description="电子证照")
+
+    position: int | None = Field(
+        default=None, ge=1, le=1000, exclude=True, description="read-only: its place in the list"
+    )
 
 
 class MaterialOut(MaterialIn):
@@ -240,7 +249,11 @@ class FeeIn(Strict):
     standard: Text
     legal_basis: Text
     waivable: bool = False
-    waiver_basis: str | None = Field(default=None, max_length=2000)
+    waiver_basis: Para(2000) | None = Field(default=None)
+
+    position: int | None = Field(
+        default=None, ge=1, le=1000, exclude=True, description="read-only: its place in the list"
+    )
 
 
 class FeeOut(FeeIn):
@@ -251,36 +264,83 @@ class FeeOut(FeeIn):
 # --- implementation ----------------------------------------------------------------
 
 
-class ImplementationIn(Strict):
-    """An implementation (实施清单事项) as written by its department's editor."""
+def _code_of(value: Any) -> Any:
+    """A department or region as GET returns it (``{"code", "name"}``) or as its code."""
+    if isinstance(value, dict) and "code" in value:
+        return value["code"]
+    return value
 
-    code: Annotated[str, StringConstraints(min_length=31, max_length=31)] | None = Field(
+
+#: a field the catalogue assigns, shown by GET: sent back unchanged it is ignored, sent
+#: changed it is refused (422 ``read_only``), so that what GET returns can be written back
+ReadOnly = Annotated[Any, Field(default=None, exclude=True, description="read-only")]
+CREDIT_CODE = r"^[0-9A-Z]{18}$"
+#: fields of ``ImplementationIn`` that only GET fills (``version`` is a precondition)
+READ_ONLY_FIELDS = (
+    "status",
+    "domain",
+    "delegated_from",
+    "handover_date",
+    "lifecycle",
+    "scheduled",
+    "created_at",
+    "updated_at",
+    "updated_by",
+)
+
+
+class ImplementationIn(Strict):
+    """An implementation (实施清单事项) as written by its department's editor. The body GET
+    returns can be sent back as it is: department and region may be the ``{code, name}``
+    objects GET shows, and the fields the catalogue assigns (status, dates, lifecycle,
+    positions…) are accepted when unchanged."""
+
+    code: Pattern(r"^[0-9A-Z]{18}\d{13}$") | None = Field(
         default=None,
         description="31 characters: credit code + level + basic code. Built when absent.",
     )
-    basic_code: Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
-    department: Annotated[str, StringConstraints(min_length=18, max_length=18)] = Field(
+    basic_code: Pattern(r"^\d{12}$")
+    department: Annotated[Pattern(CREDIT_CODE), BeforeValidator(_code_of)] = Field(
         description="unified social credit code of the implementing body"
     )
-    region: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+    region: Annotated[Pattern(r"^\d{6}$"), BeforeValidator(_code_of)]
     level: CodeStr = Field(description="code list levels: 2 省级, 3 市级, 4 县级…")
     power_source: CodeStr = Field(default="1", description="code list power_sources")
     body_nature: CodeStr = Field(default="1", description="code list body_natures")
-    entrusting_department: str | None = Field(default=None, min_length=18, max_length=18)
-    audience: list[CodeStr] = Field(min_length=1, description="code list audiences")
-    themes: list[CodeStr] = Field(default_factory=list, description="code list themes")
+    entrusting_department: Pattern(CREDIT_CODE) | None = None
+    audience: list[CodeStr] = Field(min_length=1, max_length=20, description="code list audiences")
+    themes: list[CodeStr] = Field(
+        default_factory=list, max_length=50, description="code list themes"
+    )
     case_type: CodeStr = Field(description="code list case_types: 1 即办件, 2 承诺件")
     guide: Guide
-    materials: list[MaterialIn] = Field(default_factory=list)
-    fees: list[FeeIn] = Field(default_factory=list)
-    local_code: str | None = Field(default=None, max_length=100)
-    source_system: str | None = Field(default=None, max_length=100)
+    materials: list[MaterialIn] = Field(default_factory=list, max_length=300)
+    fees: list[FeeIn] = Field(default_factory=list, max_length=100)
+    local_code: Line(100) | None = Field(default=None)
+    source_system: Line(100) | None = Field(default=None)
     # 四级四同: shown from the catalogue entry; given here they must agree with it.
-    name: str | None = Field(default=None, description="read-only, from the catalogue entry")
-    item_type: str | None = Field(default=None, description="read-only, from the catalogue entry")
-    legal_basis: list[LegalProvision] | None = Field(
+    name: Line(300) | None = Field(default=None, description="read-only, from the catalogue entry")
+    item_type: CodeStr | None = Field(
         default=None, description="read-only, from the catalogue entry"
     )
+    legal_basis: list[LegalProvision] | None = Field(
+        default=None, max_length=100, description="read-only, from the catalogue entry"
+    )
+    version: VersionNumber | None = Field(
+        default=None,
+        exclude=True,
+        description="the version you read: if the item has moved on since, the write is "
+        "refused (412, or conflict in a bulk write), as with If-Match",
+    )
+    status: ReadOnly
+    domain: ReadOnly
+    delegated_from: ReadOnly
+    handover_date: ReadOnly
+    lifecycle: ReadOnly
+    scheduled: ReadOnly
+    created_at: ReadOnly
+    updated_at: ReadOnly
+    updated_by: ReadOnly
 
 
 class LifecycleEvent(BaseModel):

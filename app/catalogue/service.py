@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -36,7 +36,7 @@ from app.catalogue.models import (
     ItemMaterial,
     RecordVersion,
 )
-from app.catalogue.schemas import CatalogueEntryIn, ImplementationIn
+from app.catalogue.schemas import READ_ONLY_FIELDS, CatalogueEntryIn, ImplementationIn
 from app.codes.rules import (
     CodeError,
     implementation_code,
@@ -94,14 +94,29 @@ def encode_cursor(key: str) -> str:
 
 
 def decode_cursor(cursor: str | None) -> str | None:
+    """The key a ``next_cursor`` carries; anything else is a 422 naming the cursor (never
+    the first page again, which a client would read as the end)."""
     if not cursor:
         return None
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        key = base64.b64decode(
+            cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True
+        ).decode()
     except (ValueError, UnicodeDecodeError):
-        raise InvalidInput.field(
-            ["query", "cursor"], "not a cursor of this API", "cursor"
-        ) from None
+        key = None
+    if not key or not key.isprintable() or len(cursor) > 200:
+        raise InvalidInput.field(["query", "cursor"], "not a cursor of this API", "cursor")
+    return key
+
+
+def decode_number_cursor(cursor: str | None) -> int | None:
+    """A cursor that carries a row number (versions, adjustments)."""
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    if not key.isdigit() or len(key) > 18:
+        raise InvalidInput.field(["query", "cursor"], "not a cursor of this API", "cursor")
+    return int(key)
 
 
 def page(rows: list[Any], limit: int, key: str) -> tuple[list[Any], str | None]:
@@ -115,8 +130,27 @@ def page(rows: list[Any], limit: int, key: str) -> tuple[list[Any], str | None]:
 # --- versions and the change log ---------------------------------------------------
 
 
+#: the largest representation a version may hold (bytes of JSON): every version keeps
+#: it whole and every feed page carries it, so one item cannot weigh like a thousand
+MAX_DOCUMENT_BYTES = 1024 * 1024
+
+
+def too_large(size: int) -> InvalidInput | None:
+    if size <= MAX_DOCUMENT_BYTES:
+        return None
+    return InvalidInput.field(
+        ["body"],
+        f"the item's representation would be {size:,} bytes; at most {MAX_DOCUMENT_BYTES:,}",
+        "item.too_large",
+    )
+
+
 def _dumps(doc: dict[str, Any]) -> str:
-    return orjson.dumps(doc).decode()
+    raw = orjson.dumps(doc)
+    error = too_large(len(raw))
+    if error is not None:
+        raise error
+    return raw.decode()
 
 
 def record_version(
@@ -196,6 +230,32 @@ def latest_snapshot(
 
 def _issue(session: Session, code: str, kind: str) -> None:
     session.add(IssuedCode(code=code, kind=kind))
+
+
+def issue_code(session: Session, code: str) -> None:
+    """Issue an implementation code, or refuse: a code once issued always names the same
+    department + level + entry (一事一码), so it is never issued again. An item that was
+    cancelled or reclaimed comes back by an event on its own history (reinstate)."""
+    if session.get(IssuedCode, code) is not None:
+        raise code_already_issued(session, code)
+    _issue(session, code, "implementation")
+
+
+def code_already_issued(session: Session, code: str) -> RuleViolation:
+    existing = session.get(Implementation, code)
+    status = status_today(session, code) if existing else None
+    if status in (STATUS_CANCELLED,):
+        advice = f"it is cancelled: bring it back with POST /api/v1/items/{code}/reinstate"
+    elif existing is not None:
+        advice = f"change it with PUT /api/v1/items/{code}"
+    else:
+        advice = "it names another item"
+    return RuleViolation(
+        f"implementation code {code} was issued before; a code is never issued twice "
+        f"(一事一码): {advice}",
+        type="code-already-issued",
+        extra={"code": code, "item_status": status},
+    )
 
 
 def _check_version(kind: str, code: str, current: int, expected: int | None) -> None:
@@ -945,7 +1005,11 @@ def _check_four_same(data: ImplementationIn, entry: CatalogueEntry) -> None:
     """四级四同: name, basic code, type and legal basis come from the catalogue entry."""
     if all(getattr(data, f) is None for f in FOUR_SAME_FIELDS):
         return  # the usual case: nothing to compare (and no dump)
-    given = data.model_dump(mode="json", include=set(FOUR_SAME_FIELDS), exclude_none=True)
+    given = {
+        f: v
+        for f, v in data.model_dump(mode="json", include=set(FOUR_SAME_FIELDS)).items()
+        if v is not None  # an absent field agrees; a provision's empty url is part of it
+    }
     current = {"name": entry.name, "item_type": entry.item_type, "legal_basis": entry.legal_basis}
     changed = [f for f, v in given.items() if v != current[f]]
     if changed:
@@ -1059,6 +1123,44 @@ def _replace_children(session: Session, code: str, data: ImplementationIn) -> No
     insert_rows(conn, ItemFee.__table__, fees)  # type: ignore[attr-defined]
 
 
+def check_read_only(data: ImplementationIn, current: Callable[[], dict[str, Any]] | None) -> None:
+    """The fields the catalogue assigns, sent back: unchanged they are ignored (what GET
+    returns can be written back), changed (or given for a new item) they are refused.
+    ``current`` reads the representation GET returns now (only when one was sent)."""
+    sent = [n for n in READ_ONLY_FIELDS if n in data.model_fields_set]
+    placed_rows = [
+        (key, i, row)
+        for key in ("materials", "fees")
+        for i, row in enumerate(getattr(data, key))
+        if row.position is not None
+    ]
+    if not sent and not placed_rows:
+        return  # the usual case: nothing to compare, nothing read
+    doc = current() if current is not None else {}
+    errors: Errors = []
+    for name in sent:
+        value = getattr(data, name)
+        if current is None and value is not None:
+            msg = f"{name} is assigned by the catalogue; leave it out"
+            errors.append(field_error(["body", name], msg, "read_only"))
+        elif current is not None and _json(value) != _json(doc.get(name)):
+            msg = f"{name} is read-only: it is {doc.get(name)!r}"
+            errors.append(field_error(["body", name], msg, "read_only"))
+    positions = {
+        (key, r["code"]): r["position"] for key in ("materials", "fees") for r in doc.get(key, [])
+    }
+    for key, i, row in placed_rows:
+        if positions.get((key, row.code)) != row.position:
+            msg = "position is read-only: the order of the list places each entry"
+            errors.append(field_error(["body", key, i, "position"], msg, "read_only"))
+    if errors:
+        raise InvalidInput("a read-only field was changed", errors=errors)
+
+
+def _json(value: Any) -> Any:
+    return orjson.loads(orjson.dumps(value)) if value is not None else None
+
+
 def create_item(
     session: Session,
     data: ImplementationIn,
@@ -1074,16 +1176,11 @@ def create_item(
     """Add an implementation. Its code is built from department + level + basic code."""
     if check_scope:
         actor.require_item_scope(data.department, data.region)
+    if data.version is not None:
+        raise InvalidInput.field(["body", "version"], "a new item has no version yet", "read_only")
+    check_read_only(data, None)
     code, ctx = validate_item(ItemLookups(session), data, None)
-    if session.get(IssuedCode, code) is not None:
-        existing = session.get(Implementation, code)
-        raise RuleViolation(
-            f"implementation code {code} was issued before"
-            + (f" (status {existing.status})" if existing else "")
-            + "; a code is never issued twice (一事一码). Change the existing item instead.",
-            type="code-already-issued",
-        )
-    _issue(session, code, "implementation")
+    issue_code(session, code)
     item = Implementation(
         code=code,
         basic_code=data.basic_code,
@@ -1128,13 +1225,14 @@ def load_for_write(
     expected_version: int | None,
     *,
     refuse: tuple[str, ...] = (STATUS_CANCELLED, STATUS_MERGED),
+    decision: bool = False,
 ) -> Implementation:
     """Lock the implementation row (two editors cannot both pass the version check), check
     the caller's scope, the expected version and that the item's status allows a change."""
     item = session.get(Implementation, code, with_for_update=True)
     if item is None:
         raise NotFound(f"no implementation {code}")
-    actor.require_item_scope(item.department_code, item.region_code)
+    actor.require_item_scope(item.department_code, item.region_code, decision=decision)
     _check_version("implementation", code, item.version, expected_version)
     status = status_today(session, code) or item.status
     if status in refuse:
@@ -1142,7 +1240,7 @@ def load_for_write(
             f"implementation {code} has status {status} "
             f"({STATUS_LABELS.get(status, status)}); it cannot be changed this way",
             type="item-" + STATUS_LABELS_EN.get(status, "status"),
-            extra={"status": status},
+            extra={"item_status": status},
         )
     return item
 
@@ -1156,9 +1254,11 @@ def replace_item(
 ) -> dict[str, Any]:
     """Full replace (PUT). The identity (department, level, basic code) cannot change."""
     item = load_for_write(session, code, actor, expected_version)
+    _check_version("implementation", code, item.version, data.version)
     built, ctx = validate_item(ItemLookups(session), data, code)
     actor.require_item_scope(data.department, data.region)
     context = {"entry": ctx.entry, "department": ctx.department, "region": ctx.region}
+    check_read_only(data, lambda: orjson.loads(get_item_json(SessionSnapshots(session), code)[1]))
     before = item_document(session, item, **context)
     attempt = session.begin_nested()
     _apply_item(session, item, data, actor)
@@ -1180,7 +1280,11 @@ def _content(doc: dict[str, Any]) -> dict[str, Any]:
 
 def item_input(doc: dict[str, Any]) -> dict[str, Any]:
     """The writable part of a stored representation, in the shape of ``ImplementationIn``."""
-    writable = set(ImplementationIn.model_fields) - set(FOUR_SAME_FIELDS)
+    writable = set(ImplementationIn.model_fields) - {
+        *FOUR_SAME_FIELDS,
+        *READ_ONLY_FIELDS,
+        "version",
+    }
     out = {k: v for k, v in doc.items() if k in writable}
     out["department"] = doc["department"]["code"]
     out["region"] = doc["region"]["code"]

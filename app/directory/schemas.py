@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.fields import Line, Pattern
 
 
 class RegionOut(BaseModel):
@@ -28,12 +29,12 @@ class RegionDetail(RegionOut):
 class DepartmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    credit_code: Annotated[str, StringConstraints(min_length=18, max_length=18)]
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    short_name: str | None = Field(default=None, max_length=100)
-    region_code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
-    level: str = Field(description="code list levels")
-    parent_credit_code: str | None = None
+    credit_code: Pattern(r"^[0-9A-Z]{18}$")
+    name: Line(200)
+    short_name: Line(100) | None = None
+    region_code: Pattern(r"^\d{6}$")
+    level: Line(40) = Field(description="code list levels")
+    parent_credit_code: Pattern(r"^[0-9A-Z]{18}$") | None = None
 
 
 class DepartmentOut(DepartmentIn):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from sqlalchemy import Connection, bindparam
 from sqlmodel import Session, col, select
 
 from app.codes.rules import CodeError, RegionFacts, validate_credit_code, validate_region_code
@@ -249,3 +250,31 @@ def list_materials(
     if after:
         stmt = stmt.where(SharedMaterial.code > after)
     return list(session.exec(stmt.limit(limit)))
+
+
+def check_filters(
+    db: Session | Connection, *, region: str | None = None, department: str | None = None
+) -> None:
+    """A list filtered by a region or department that does not exist is a mistake, not an
+    empty answer (a digest of ``region=999999`` must not say "0 items, equal")."""
+    errors: list[dict[str, Any]] = []
+    if region is not None and db.execute(_REGION, {"code": region}).first() is None:
+        errors.append(
+            field_error(["query", "region"], f"unknown region {region!r}", "region_code.unknown")
+        )
+    if department is not None:
+        for code in department.split(","):
+            if db.execute(_DEPARTMENT, {"code": code}).first() is None:
+                errors.append(
+                    field_error(
+                        ["query", "department"],
+                        f"unknown department {code!r}",
+                        "department.unknown",
+                    )
+                )
+    if errors:
+        raise InvalidInput("a filter names nothing in the catalogue", errors=errors)
+
+
+_REGION = select(Region.code).where(Region.code == bindparam("code"))
+_DEPARTMENT = select(Department.credit_code).where(Department.credit_code == bindparam("code"))

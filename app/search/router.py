@@ -17,6 +17,7 @@ from app.config import get_settings
 from app.db import get_engine, read_session
 from app.deps import Caller, ExpectedVersion, ReadSession, WriteSession
 from app.errors import Forbidden
+from app.fields import Line
 from app.responses import json_bytes
 from app.search import service
 from app.search.indexer import Indexer
@@ -151,7 +152,7 @@ def search_gaps(
 
 
 class SynonymsIn(BaseModel):
-    groups: list[list[str]] = Field(
+    groups: list[Annotated[list[Line(50)], Field(max_length=100)]] = Field(
         max_length=5000, description='groups of equivalent terms, e.g. [["驾照", "驾驶证"]]'
     )
 

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app.deps import Caller, ReadSession, WriteSession
+from app.directory.service import check_filters
+from app.fields import Seq
 from app.responses import json_bytes
 from app.sync import service
 from app.sync.schemas import BulkItemIn, BulkResult, ChangePage, Digest
@@ -18,7 +20,7 @@ router = APIRouter(prefix="/api/v1", tags=["sync"])
 @router.get("/changes", response_model=ChangePage)
 async def changes(
     request: Request,
-    after: Annotated[int, Query(ge=0, description="the last seq you hold (0 from the start)")] = 0,
+    after: Annotated[Seq, Query(description="the last seq you hold (0 from the start)")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     region: Annotated[str | None, Query(description="items of this region and below")] = None,
 ) -> Response:
@@ -26,6 +28,7 @@ async def changes(
     catalogue entry or department), in commit order, with the full state at that version.
     Store ``last_seq`` and ask again with ``after=last_seq``: no change is missed or repeated."""
     with request.app.state.snapshots.connection() as db:
+        check_filters(db, region=region)
         rows, last = service.read_changes(db, after=after, limit=limit, region=region)
         head = service.head_seq(db)
     return json_bytes({"changes": rows, "last_seq": last, "head_seq": head})
@@ -44,6 +47,7 @@ def bulk_item_schema() -> dict[str, Any]:
     response_model=BulkResult,
     summary="Create or replace up to 1,000 implementations (JSON array or NDJSON)",
     openapi_extra={
+        "x-body-limit": "bulk",
         "requestBody": {
             "required": True,
             "content": {
@@ -81,6 +85,7 @@ def digest(
     items: Annotated[bool, Query(description="list each item's code, version and hash")] = False,
 ) -> Digest:
     """Count and content hash of the items in scope, to prove a copy equal in a few requests."""
+    check_filters(session, region=region, department=department)
     return Digest.model_validate(
         service.digest(
             session,

@@ -45,7 +45,7 @@ class BulkItemIn(ImplementationIn):
     """An item of a bulk upsert: an implementation, and optionally the version its sender
     last saw (if the item has moved on since, the answer is ``conflict``)."""
 
-    version: int | None = Field(default=None, ge=1, description="the version you last saw")
+    # ``version``, the version its sender last saw, is ImplementationIn's
 
 
 class ItemResult(BaseModel):

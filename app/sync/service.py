@@ -79,6 +79,10 @@ _VERSION_COLUMNS = (
 )
 
 
+#: a feed page holds at most this many bytes of representations (and at least one change)
+MAX_PAGE_BYTES = 16 * 1024 * 1024
+
+
 def read_changes(
     db: Session | Connection, *, after: int, limit: int, region: str | None = None
 ) -> tuple[list[dict[str, Any]], int]:
@@ -142,7 +146,11 @@ def read_changes(
              "effective_date", "decision", "reason", "key", "status_after", "details",
              "next_change")  # fmt: skip
     changes = []
+    size = 0
     for *fields, snapshot in db.execute(stmt).all():  # one fetch, not one a row
+        size += len(snapshot)
+        if changes and size > MAX_PAGE_BYTES:
+            break  # the page ends early; last_seq says where to ask again
         change = dict(zip(names, fields, strict=True))
         # the stored JSON goes out as it is: the feed never parses a snapshot
         state = orjson.Fragment(snapshot)
@@ -166,9 +174,9 @@ def _is_ndjson(content_type: str) -> bool:
 
 def parse_items(body: bytes, content_type: str) -> list[Any]:
     """A JSON array, or NDJSON (one item per line)."""
+    if _is_ndjson(content_type):
+        return _parse_lines(body)
     try:
-        if _is_ndjson(content_type):
-            return [orjson.loads(line) for line in body.splitlines() if line.strip()]
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput.field(["body"], f"not valid JSON: {exc}", "json") from None
@@ -178,6 +186,24 @@ def parse_items(body: bytes, content_type: str) -> list[Any]:
             errors=[field_error(["body"], "expected an array", "bulk.array")],
         )
     return parsed
+
+
+def _parse_lines(body: bytes) -> list[Any]:
+    """NDJSON: one item a line (blank lines skipped); a line that is no JSON is named by
+    its item index and line number."""
+    lines = [(n, line) for n, line in enumerate(body.splitlines(), 1) if line.strip()]
+    _check_size(lines)  # counted before anything is parsed
+    items, errors = [], []
+    for index, (number, line) in enumerate(lines):
+        try:
+            items.append(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            errors.append(
+                field_error(["body", index], f"line {number}: not valid JSON: {exc}", "json")
+            )
+    if errors:
+        raise InvalidInput(f"{len(errors)} line(s) are not JSON", errors=errors)
+    return items
 
 
 _WHOLE_BODY = TypeAdapter(Annotated[list[BulkItemIn], Field(max_length=MAX_BATCH)])
@@ -392,7 +418,7 @@ def _bulk_upsert(session: Session, rows: list[Any], actor: Principal) -> dict[st
                 field_error([index, *e["loc"]], e["msg"], e["type"])
                 for e in exc.errors(include_url=False)
             ]
-            results[index] = _rejected(index, row.get("code"), errors)
+            results[index] = _rejected(index, _sent_code(row), errors)
     return _apply_valid(session, valid, known, asked, results, actor)
 
 
@@ -468,18 +494,19 @@ def _apply_valid(
                     actor,
                 )
             elif code in issued:
-                raise RuleViolation(
-                    f"implementation code {code} was issued before; a code is never issued twice",
-                    type="code-already-issued",
-                )
+                raise catalogue.code_already_issued(session, code)
             else:
+                catalogue.check_read_only(data, None)
                 issued.add(code)
                 fresh.append((index, data, code, ctx))
         except DomainError as exc:
             errors = exc.errors or [field_error([index], exc.detail, exc.type.rsplit("/", 1)[-1])]
             results[index] = _rejected(index, code, [_reindex(e, index) for e in errors])
-    for index, code in _insert_new(session, fresh, actor):
+    created, refused = _insert_new(session, fresh, actor)
+    for index, code in created:
         results[index] = _answer(index, code, "created", 1)
+    for index, code, exc in refused:
+        results[index] = _rejected(index, code, [_reindex(e, index) for e in exc.errors or []])
     ordered = [results[i] for i in sorted(results)]
     totals = dict.fromkeys(RESULTS, 0)
     for r in ordered:
@@ -614,15 +641,17 @@ def _update_one(
 
 def _insert_new(
     session: Session, fresh: list[tuple[int, ImplementationIn, str, Any]], actor: Principal
-) -> list[tuple[int, str]]:
+) -> tuple[list[tuple[int, str]], list[tuple[int, str, DomainError]]]:
     """Write new implementations with multi-row inserts: rows, materials, fees, issued codes,
     the first version and the change-log entry of each."""
     if not fresh:
-        return []
+        return [], []
     now = utcnow()
     today = now.date()
     items, materials, fees, issued, versions, changes = [], [], [], [], [], []
-    for _, data, code, ctx in fresh:
+    created: list[tuple[int, str]] = []
+    refused: list[tuple[int, str, DomainError]] = []
+    for index, data, code, ctx in fresh:
         content = data.model_dump(mode="json")  # once: rows, children and hash come from it
         row = {
             "code": code,
@@ -649,22 +678,18 @@ def _insert_new(
             [{f: r[f] for f in catalogue.FEE_FIELDS} for r in fee_rows],
         )
         next_change = overlay(doc, [Event(1, "create", "1", today, None, None, None)], today)
-        row["content_hash"] = catalogue.content_hash(catalogue.input_content(content))
-        items.append(row)
-        materials += mats
-        fees += fee_rows
-        issued += [{"code": code, "kind": "implementation", "issued_at": now}]
-        issued += [
-            {"code": c, "kind": "fee" if c[31:32] == "F" else "material", "issued_at": now}
-            for c in new_codes
-        ]
+        snapshot = orjson.dumps(doc)
+        error = catalogue.too_large(len(snapshot))
+        if error is not None:
+            refused.append((index, code, error))
+            continue
         versions.append(
             {
                 "kind": "item",
                 "code": code,
                 "version": 1,
                 "event": "create",
-                "snapshot": orjson.dumps(doc).decode(),
+                "snapshot": snapshot.decode(),
                 "reason": None,
                 "decision": None,
                 "key_name": actor.name,
@@ -675,9 +700,19 @@ def _insert_new(
                 "next_change": next_change,
             }
         )
+        row["content_hash"] = catalogue.content_hash(catalogue.input_content(content))
+        items.append(row)
+        materials += mats
+        fees += fee_rows
+        issued += [{"code": code, "kind": "implementation", "issued_at": now}]
+        issued += [
+            {"code": c, "kind": "fee" if c[31:32] == "F" else "material", "issued_at": now}
+            for c in new_codes
+        ]
         changes.append(
             {"kind": "item", "code": code, "version": 1, "operation": "create", "recorded_at": now}
         )
+        created.append((index, code))
     catalogue.take_feed_lock(session)
     conn = session.connection()  # Core: the ORM adds nothing to plain multi-row inserts
     for model, values in (
@@ -689,7 +724,7 @@ def _insert_new(
         (ChangeLog, changes),
     ):
         insert_rows(conn, model.__table__, values)  # type: ignore[attr-defined]
-    return [(index, code) for index, _, code, _ in fresh]
+    return created, refused
 
 
 def _answer(

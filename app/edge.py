@@ -1,0 +1,250 @@
+"""The edge: what every request goes through before the app spends anything on it.
+
+In this order, each refusal cheap and final (a ``problem+json`` answer, nothing read
+further, nothing written):
+
+1. the path and the query string hold no text the policy refuses (a NUL, a control or
+   bidi character: 422 naming the parameter), so no database ever sees them;
+2. for a request that carries a body to an operation that needs a key, the key is checked
+   from the headers alone (401), before one byte of the body is read;
+3. the body's media type is one the operation reads (415, with the accepted ones);
+4. the body fits the operation's limit (413): a ``Content-Length`` above it is refused at
+   once, a body sent in chunks is counted as it arrives and refused when it passes it.
+
+The operation's needs come from its own route: a key when it depends on
+:func:`app.deps.current_principal`, the limit from ``openapi_extra["x-body-limit"]``
+(``bulk`` for bulk writes and imports, else the single-write limit), the media types from
+its request body. The key checked here is what the endpoint's ``Caller`` receives.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+import anyio.to_thread
+import orjson
+from fastapi.routing import APIRoute, APIRouter
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.config import get_settings
+from app.errors import PROBLEM_BASE, DomainError, field_error
+from app.fields import violation
+from app.security import authenticate
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+JSON = "application/json"
+
+
+class RouteNeeds:
+    """What an operation needs of a request, read once from its route."""
+
+    def __init__(self, route: APIRoute) -> None:
+        from app.deps import current_principal  # the dependency marks a keyed operation
+
+        self.key = _depends_on(route.dependant, current_principal)
+        extra = route.openapi_extra or {}
+        settings = get_settings()
+        self.limit = (
+            settings.bulk_body_limit if extra.get("x-body-limit") == "bulk" else settings.body_limit
+        )
+        declared = extra.get("requestBody", {}).get("content")
+        if declared:
+            self.media_types = tuple(declared)
+        elif route.body_field is not None:
+            self.media_types = (JSON, "application/merge-patch+json")
+        else:
+            self.media_types = ()
+
+
+def _depends_on(dependant: Any, call: Any) -> bool:
+    return any(d.call is call or _depends_on(d, call) for d in dependant.dependencies)
+
+
+def problem(status: int, kind: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": PROBLEM_BASE + kind,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+
+
+async def send_problem(
+    send: Send,
+    status: int,
+    body: dict[str, Any],
+    headers: dict[str, str] | None = None,
+    *,
+    unread_body: bool = True,
+) -> None:
+    payload = orjson.dumps(body)
+    raw = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
+    if unread_body:  # the rest of the body is never read: the connection cannot be reused
+        raw.append((b"connection", b"close"))
+    raw.extend((k.lower().encode(), v.encode()) for k, v in (headers or {}).items())
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def parameter_errors(scope: Scope) -> list[dict[str, Any]]:
+    """Every path segment or query parameter holding text the policy refuses."""
+    errors: list[dict[str, Any]] = []
+    path: str = scope.get("path", "")
+    bad = violation(path, multiline=False)
+    if bad is not None:
+        errors.append(field_error(["path"], f"{bad[2]} (U+{ord(path[bad[1]]):04X})", bad[0]))
+    query = scope.get("query_string", b"").decode("latin-1")
+    if query and violation(unquote(query), multiline=False) is not None:
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            for part, loc in ((name, ["query"]), (value, ["query", name])):
+                bad = violation(part, multiline=False)
+                if bad is not None:
+                    msg = f"{bad[2]} (U+{ord(part[bad[1]]):04X})"
+                    errors.append(field_error(loc, msg, bad[0]))
+    return errors
+
+
+def api_routes(routers: list[APIRouter]) -> list[APIRoute]:
+    """The operations of the API, each with its full path."""
+    return [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
+
+
+class Edge:
+    """ASGI middleware; see the module's docstring."""
+
+    def __init__(self, app: ASGIApp, routes: list[APIRoute]) -> None:
+        self.app = app
+        self.routes = routes
+        self.needs: dict[int, RouteNeeds] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        errors = parameter_errors(scope)
+        if errors:
+            await send_problem(
+                send,
+                422,
+                problem(
+                    422, "validation", "Invalid input", "a parameter is not valid", errors=errors
+                ),
+                unread_body=scope["method"] in BODY_METHODS,
+            )
+            return
+        if scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        needs = self._needs(scope)
+        if needs is None:  # no such operation: the router answers 404 or 405
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        if needs.key:
+            try:
+                principal = await anyio.to_thread.run_sync(
+                    self._authenticate, scope, headers.get("authorization")
+                )
+            except DomainError as exc:
+                await send_problem(
+                    send, exc.status, exc.problem(), {"WWW-Authenticate": 'Bearer realm="api"'}
+                )
+                return
+            scope.setdefault("state", {})["principal"] = principal
+        refusal = self._refuse_body(needs, headers)
+        if refusal is not None:
+            await send_problem(send, *refusal)
+            return
+        body = await self._read(receive, needs.limit)
+        if body is None:
+            await send_problem(send, *_too_large(needs.limit))
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+    def _needs(self, scope: Scope) -> RouteNeeds | None:
+        for route in self.routes:
+            if route.matches(scope)[0] is Match.FULL:
+                needs = self.needs.get(id(route))
+                if needs is None:
+                    needs = self.needs[id(route)] = RouteNeeds(route)
+                return needs
+        return None
+
+    @staticmethod
+    def _authenticate(scope: Scope, authorization: str | None) -> Any:
+        with scope["app"].state.snapshots.connection() as db:
+            return authenticate(db, authorization)
+
+    @staticmethod
+    def _refuse_body(
+        needs: RouteNeeds, headers: dict[str, str]
+    ) -> tuple[int, dict[str, Any]] | tuple[int, dict[str, Any], dict[str, str]] | None:
+        length = headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                return 400, problem(
+                    400, "bad-request", "Bad request", "Content-Length is not a number"
+                )
+            if int(length) > needs.limit:
+                return _too_large(needs.limit)
+            if int(length) == 0:
+                return None
+        elif "transfer-encoding" not in headers:
+            return None  # no body at all: the operation says what it misses
+        media = headers.get("content-type", "").split(";")[0].strip().lower()
+        if needs.media_types and media not in needs.media_types:
+            accepted = ", ".join(needs.media_types)
+            return (
+                415,
+                problem(
+                    415,
+                    "unsupported-media-type",
+                    "Unsupported media type",
+                    f"this operation reads {accepted}, not {media or 'a body without a type'}",
+                    accepted=list(needs.media_types),
+                ),
+                {"Accept-Post": accepted, "Accept-Patch": accepted},
+            )
+        return None
+
+    @staticmethod
+    async def _read(receive: Receive, limit: int) -> list[Message] | None:
+        """The body's messages, or None once they pass ``limit`` bytes."""
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                return messages
+            size += len(message.get("body", b""))
+            if size > limit:
+                return None
+            if not message.get("more_body", False):
+                return messages
+
+
+def _too_large(limit: int) -> tuple[int, dict[str, Any]]:
+    return 413, problem(
+        413,
+        "too-large",
+        "Request body too large",
+        f"this operation reads at most {limit:,} bytes; split the request",
+        limit=limit,
+    )
+
+
+def _replay(messages: list[Message], then: Receive) -> Receive:
+    """The body read by the edge, then the connection's own messages (a disconnect)."""
+    queue = list(messages)
+
+    async def receive() -> Message:
+        return queue.pop(0) if queue else await then()
+
+    return receive
