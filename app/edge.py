@@ -6,7 +6,8 @@ further, nothing written):
 1. the path and the query string hold no text the policy refuses (a NUL, a control or
    bidi character: 422 naming the parameter), so no database ever sees them;
 2. for a request that carries a body to an operation that needs a key, the key is checked
-   from the headers alone (401), before one byte of the body is read;
+   from the headers alone (401), before one byte of the body is read, and so is its role
+   for a lifecycle decision (403);
 3. the body's media type is one the operation reads (415, with the accepted ones);
 4. the body fits the operation's limit (413): a ``Content-Length`` above it is refused at
    once, a body sent in chunks is counted as it arrives and refused when it passes it.
@@ -45,6 +46,8 @@ class RouteNeeds:
 
         self.key = _depends_on(route.dependant, current_principal)
         extra = route.openapi_extra or {}
+        #: a lifecycle decision: the key's role is checked before the body too
+        self.decision = bool(extra.get("x-decision"))
         settings = get_settings()
         self.limit = (
             settings.bulk_body_limit if extra.get("x-body-limit") == "bulk" else settings.body_limit
@@ -156,6 +159,12 @@ class Edge:
                     send, exc.status, exc.problem(), {"WWW-Authenticate": 'Bearer realm="api"'}
                 )
                 return
+            if needs.decision:
+                try:
+                    principal.require_decision_role()
+                except DomainError as exc:
+                    await send_problem(send, exc.status, exc.problem())
+                    return
             scope.setdefault("state", {})["principal"] = principal
         refusal = self._refuse_body(needs, headers)
         if refusal is not None:

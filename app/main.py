@@ -8,8 +8,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from psycopg.errors import UndefinedTable
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -22,6 +23,7 @@ from app.edge import Edge, api_routes
 from app.errors import PROBLEM_BASE, DomainError, field_error
 from app.migrate import schema_head
 from app.observability import MetricsMiddleware, configure_logging, metrics_text
+from app.openapi import build_openapi
 from app.search.router import router as search_router
 from app.search.router import search_service_of
 from app.sync.router import router as sync_router
@@ -65,9 +67,10 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
     )
 
 
-async def database_busy(request: Request, exc: OperationalError) -> JSONResponse:
+async def database_busy(request: Request, exc: DBAPIError) -> JSONResponse:
     """SQLite reports lock contention it could not wait out: tell the client to retry."""
-    if "no such table" in str(exc.orig):  # a database the release's migrations never ran on
+    if isinstance(exc.orig, UndefinedTable) or "no such table" in str(exc.orig):
+        # a database the release's migrations never ran on
         return _problem(
             503,
             {
@@ -147,6 +150,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(OperationalError, database_busy)  # type: ignore[arg-type]
+    app.add_exception_handler(ProgrammingError, database_busy)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, server_error)
     routers = [catalogue_router, directory_router, sync_router, search_router]
     app.state.api_routes = api_routes(routers)
@@ -156,12 +160,17 @@ def create_app() -> FastAPI:
     app.state.snapshots = PooledSnapshots(get_engine())
     for router in routers:
         app.include_router(router)
+    app.openapi = lambda: build_openapi(app, app.state.api_routes)  # type: ignore[method-assign]
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"])
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        responses={503: {"description": "the database or the search backend is not ready"}},
+    )
     def readyz() -> JSONResponse:
         checks: dict[str, str] = {}
         try:

@@ -51,17 +51,23 @@ class Principal:
         if self.role != "admin":
             raise Forbidden(f"key {self.name!r} ({self.role}) may not change this; admin only")
 
+    def require_decision_role(self) -> None:
+        """Lifecycle decisions (cancel, suspend, delegate…) belong to the implementing
+        department's editor or an admin: a city platform's sync key may not take them."""
+        if self.role == "sync":
+            raise Forbidden(
+                f"key {self.name!r} is a sync key: lifecycle decisions (cancel, suspend, "
+                "delegate…) belong to the implementing department's editor or an admin"
+            )
+
     def require_item_scope(self, department: str, region: str, *, decision: bool = False) -> None:
         """May this key write an implementation of ``department`` in ``region``? A
         ``decision`` (a lifecycle event: cancel, delegate…) belongs to the implementing
         department's editor or an admin, never to a sync key."""
         if self.role == "admin":
             return
-        if decision and self.role == "sync":
-            raise Forbidden(
-                f"key {self.name!r} is a sync key: lifecycle decisions (cancel, suspend, "
-                "delegate…) belong to the implementing department's editor or an admin"
-            )
+        if decision:
+            self.require_decision_role()
         if self.role == "editor" and department not in self.departments:
             raise Forbidden(
                 f"key {self.name!r} edits departments {list(self.departments)}, not {department}"

@@ -227,6 +227,7 @@ def _event_endpoint(event: str, model: type[lifecycle.EventIn], summary: str) ->
         tags=["lifecycle"],
         summary=summary,
         name=f"{event}_item",
+        openapi_extra={"x-decision": True},
     )
 
 

@@ -54,7 +54,7 @@ def bulk_item_schema() -> dict[str, Any]:
                 "application/json": {"schema": {"type": "array", "items": bulk_item_schema()}},
                 "application/x-ndjson": {"schema": {"type": "string"}},
             },
-        }
+        },
     },
 )
 async def bulk_upsert(
