@@ -23,7 +23,8 @@ import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+import orjson
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 #: every character the policy refuses in any text; tab, LF and CR are judged separately
@@ -171,3 +172,34 @@ Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_in_range)]
 Instant = Annotated[datetime, BeforeValidator(_iso_instant), AfterValidator(_instant_in_range)]
 Seq = Annotated[int, Field(ge=0, le=MAX_INT)]
 VersionNumber = Annotated[int, Field(ge=1, le=MAX_VERSION)]
+
+
+# --- fields the catalogue assigns ------------------------------------------------
+
+#: a field the catalogue assigns, shown by GET: sent back unchanged it is ignored, sent
+#: changed it is refused (422 ``read_only``), so that what GET returns can be written back
+ReadOnly = Annotated[Any, Field(default=None, exclude=True, description="read-only")]
+
+
+def read_only_errors(
+    data: BaseModel, names: tuple[str, ...], current: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """The read-only fields ``data`` sent that differ from ``current`` (the representation
+    GET returns now; None for a new record, which has none of them yet)."""
+    errors = []
+    for name in names:
+        if name not in data.model_fields_set:
+            continue
+        value = getattr(data, name)
+        if current is None:
+            if value is not None:
+                msg = f"{name} is assigned by the catalogue; leave it out"
+                errors.append({"loc": ["body", name], "msg": msg, "type": "read_only"})
+        elif _as_json(value) != _as_json(current.get(name)):
+            msg = f"{name} is read-only: it is {current.get(name)!r}"
+            errors.append({"loc": ["body", name], "msg": msg, "type": "read_only"})
+    return errors
+
+
+def _as_json(value: Any) -> Any:
+    return orjson.loads(orjson.dumps(value)) if value is not None else None

@@ -438,3 +438,24 @@ def test_an_unmigrated_database_is_not_ready(unmigrated_app: TestClient) -> None
     resp = unmigrated_app.get(f"{API}/items")
     assert resp.status_code == 503
     assert resp.headers["content-type"].startswith("application/problem+json")
+
+
+def test_entries_and_departments_round_trip_too(
+    client: TestClient, session: Session, keys: Keys
+) -> None:
+    admin = keys.admin()
+    item = _item(session)
+    for url in (
+        f"{API}/catalogue-entries/{item.basic_code}",
+        f"{API}/departments/{item.department_code}",
+    ):
+        doc = client.get(url).json()
+        saved = client.put(url, json=doc, headers=admin)
+        assert saved.status_code == 200, (url, saved.text)
+        current = client.get(url).json()
+        changed = problem(
+            client.put(url, json={**current, "updated_by": "someone else"}, headers=admin), 422
+        )
+        assert error_at(changed, ["body", "updated_by"])["type"] == "read_only"
+        stale = {**current, "version": current["version"] + 5}
+        problem(client.put(url, json=stale, headers=admin), 412)

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from app.fields import Line, Para, Pattern, VersionNumber
+from app.fields import Line, Para, Pattern, ReadOnly, VersionNumber
 
 Text = Para(4000)
 ShortText = Line(300)
@@ -72,6 +72,15 @@ class CatalogueEntryIn(Strict):
         description="the code a local platform gives the item (四川 511A0138000000…); "
         "a PUT that leaves it out keeps it, null clears it",
     )
+    # what GET shows besides: accepted back when unchanged (``version`` is a precondition)
+    version: VersionNumber | None = Field(default=None, exclude=True, description="as If-Match")
+    status: ReadOnly
+    created_at: ReadOnly
+    updated_at: ReadOnly
+    updated_by: ReadOnly
+
+
+ENTRY_READ_ONLY = ("status", "created_at", "updated_at", "updated_by")
 
 
 class CatalogueEntryOut(CatalogueEntryIn):
@@ -271,9 +280,6 @@ def _code_of(value: Any) -> Any:
     return value
 
 
-#: a field the catalogue assigns, shown by GET: sent back unchanged it is ignored, sent
-#: changed it is refused (422 ``read_only``), so that what GET returns can be written back
-ReadOnly = Annotated[Any, Field(default=None, exclude=True, description="read-only")]
 CREDIT_CODE = r"^[0-9A-Z]{18}$"
 #: fields of ``ImplementationIn`` that only GET fills (``version`` is a precondition)
 READ_ONLY_FIELDS = (

@@ -36,7 +36,12 @@ from app.catalogue.models import (
     ItemMaterial,
     RecordVersion,
 )
-from app.catalogue.schemas import READ_ONLY_FIELDS, CatalogueEntryIn, ImplementationIn
+from app.catalogue.schemas import (
+    ENTRY_READ_ONLY,
+    READ_ONLY_FIELDS,
+    CatalogueEntryIn,
+    ImplementationIn,
+)
 from app.codes.rules import (
     CodeError,
     implementation_code,
@@ -50,6 +55,7 @@ from app.dbtypes import utcnow
 from app.directory.models import Department, Region, SharedMaterial
 from app.directory.service import CodeLists, check_credit_code, check_region
 from app.errors import InvalidInput, NotFound, PreconditionFailed, RuleViolation, field_error
+from app.fields import read_only_errors
 from app.security import Principal, region_prefix
 
 Errors = list[dict[str, Any]]
@@ -349,7 +355,8 @@ def _validate_entry(session: Session, data: CatalogueEntryIn, basic_code: str | 
 def create_entry(session: Session, data: CatalogueEntryIn, actor: Principal) -> CatalogueEntry:
     """Add a catalogue entry. Without a basic code, the next provincial code is issued."""
     actor.require_admin()
-    errors = _validate_entry(session, data, data.basic_code)
+    errors = read_only_errors(data, (*ENTRY_READ_ONLY, "version"), None)
+    errors += _validate_entry(session, data, data.basic_code)
     if errors:
         raise InvalidInput("the catalogue entry is not valid", errors=errors)
     code = data.basic_code
@@ -403,7 +410,9 @@ def replace_entry(
     actor.require_admin()
     entry = get_entry(session, basic_code)
     _check_version("catalogue entry", basic_code, entry.version, expected_version)
-    errors = _validate_entry(session, data, basic_code)
+    _check_version("catalogue entry", basic_code, entry.version, data.version)
+    errors = read_only_errors(data, ENTRY_READ_ONLY, entry_document(entry))
+    errors += _validate_entry(session, data, basic_code)
     if data.basic_code and data.basic_code != basic_code:
         errors.append(
             field_error(
@@ -1136,18 +1145,12 @@ def check_read_only(data: ImplementationIn, current: Callable[[], dict[str, Any]
     ]
     if not sent and not placed_rows:
         return  # the usual case: nothing to compare, nothing read
-    doc = current() if current is not None else {}
-    errors: Errors = []
-    for name in sent:
-        value = getattr(data, name)
-        if current is None and value is not None:
-            msg = f"{name} is assigned by the catalogue; leave it out"
-            errors.append(field_error(["body", name], msg, "read_only"))
-        elif current is not None and _json(value) != _json(doc.get(name)):
-            msg = f"{name} is read-only: it is {doc.get(name)!r}"
-            errors.append(field_error(["body", name], msg, "read_only"))
+    doc = current() if current is not None else None
+    errors = read_only_errors(data, READ_ONLY_FIELDS, doc)
     positions = {
-        (key, r["code"]): r["position"] for key in ("materials", "fees") for r in doc.get(key, [])
+        (key, r["code"]): r["position"]
+        for key in ("materials", "fees")
+        for r in (doc or {}).get(key, [])
     }
     for key, i, row in placed_rows:
         if positions.get((key, row.code)) != row.position:
@@ -1155,10 +1158,6 @@ def check_read_only(data: ImplementationIn, current: Callable[[], dict[str, Any]
             errors.append(field_error(["body", key, i, "position"], msg, "read_only"))
     if errors:
         raise InvalidInput("a read-only field was changed", errors=errors)
-
-
-def _json(value: Any) -> Any:
-    return orjson.loads(orjson.dumps(value)) if value is not None else None
 
 
 def create_item(

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.fields import Line, Pattern
+from app.fields import Line, Pattern, ReadOnly, VersionNumber
 
 
 class RegionOut(BaseModel):
@@ -35,6 +35,13 @@ class DepartmentIn(BaseModel):
     region_code: Pattern(r"^\d{6}$")
     level: Line(40) = Field(description="code list levels")
     parent_credit_code: Pattern(r"^[0-9A-Z]{18}$") | None = None
+    # what GET shows besides: accepted back when unchanged (``version`` is a precondition)
+    version: VersionNumber | None = Field(default=None, exclude=True, description="as If-Match")
+    updated_at: ReadOnly
+    updated_by: ReadOnly
+
+
+DEPARTMENT_READ_ONLY = ("updated_at", "updated_by")
 
 
 class DepartmentOut(DepartmentIn):

@@ -11,8 +11,9 @@ from sqlmodel import Session, col, select
 from app.codes.rules import CodeError, RegionFacts, validate_credit_code, validate_region_code
 from app.dbtypes import utcnow
 from app.directory.models import CodeListEntry, Department, Region, SharedMaterial
-from app.directory.schemas import DepartmentIn, DepartmentOut
+from app.directory.schemas import DEPARTMENT_READ_ONLY, DepartmentIn, DepartmentOut
 from app.errors import InvalidInput, NotFound, PreconditionFailed, field_error
+from app.fields import read_only_errors
 from app.security import Principal
 
 
@@ -152,8 +153,18 @@ def save_department(
     from app.catalogue.service import record_version, refresh_items
 
     actor.require_admin()
-    errors: list[dict[str, Any]] = []
     code = credit_code or data.credit_code
+    existing = session.get(Department, code) if credit_code else None
+    if existing is not None and data.version is not None and data.version != existing.version:
+        raise PreconditionFailed(
+            f"department {code} is at version {existing.version}, not {data.version}",
+            extra={"current_version": existing.version},
+        )
+    errors = read_only_errors(
+        data,
+        DEPARTMENT_READ_ONLY if existing else (*DEPARTMENT_READ_ONLY, "version"),
+        department_document(existing) if existing else None,
+    )
     check_credit_code(errors, ["body", "credit_code"], data.credit_code)
     if credit_code and data.credit_code != credit_code:
         errors.append(
