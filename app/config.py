@@ -27,6 +27,15 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     #: Connection pool size for PostgreSQL.
     pool_size: int = 10
+    #: Editors' changes go through review (a change request approved by a reviewer of
+    #: the region) before they are published; admins and sync keys publish directly.
+    review_editors: bool = True
+    #: Per-region exceptions, by code prefix (the longest wins): ``{"2306": false}``.
+    review_regions: dict[str, bool] = {}
+    #: Reports of corrections (纠错) per client address and worker: ``N/unit`` windows
+    corrections_rate: str = "5/minute,50/day"
+    #: Days a correction's contact is kept before ``catalogue corrections erase-contacts``
+    contact_retention_days: int = 180
     #: Largest request body of a single write (bytes); larger ones are answered 413.
     body_limit: int = 1024 * 1024
     #: Largest request body of a bulk write or an import (bytes).

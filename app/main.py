@@ -17,6 +17,7 @@ from starlette.routing import Match
 from app.catalogue.router import router as catalogue_router
 from app.catalogue.service import PooledSnapshots
 from app.config import get_settings
+from app.corrections.router import router as corrections_router
 from app.db import get_engine
 from app.directory.router import router as directory_router
 from app.edge import Edge, api_routes
@@ -24,6 +25,7 @@ from app.errors import PROBLEM_BASE, DomainError, field_error
 from app.migrate import schema_head
 from app.observability import MetricsMiddleware, configure_logging, metrics_text
 from app.openapi import build_openapi
+from app.review.router import router as review_router
 from app.search.router import router as search_router
 from app.search.router import search_service_of
 from app.sync.router import router as sync_router
@@ -152,7 +154,14 @@ def create_app() -> FastAPI:
     app.add_exception_handler(OperationalError, database_busy)  # type: ignore[arg-type]
     app.add_exception_handler(ProgrammingError, database_busy)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, server_error)
-    routers = [catalogue_router, directory_router, sync_router, search_router]
+    routers = [
+        catalogue_router,
+        directory_router,
+        sync_router,
+        search_router,
+        review_router,
+        corrections_router,
+    ]
     app.state.api_routes = api_routes(routers)
     app.add_middleware(Edge, routes=app.state.api_routes)  # inside the metrics: counted too
     app.add_middleware(MetricsMiddleware)

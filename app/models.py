@@ -11,7 +11,9 @@ from app.catalogue.models import (
     ItemMaterial,
     RecordVersion,
 )
+from app.corrections.models import Correction
 from app.directory.models import CodeListEntry, Department, Region, SharedMaterial
+from app.review.models import ChangeRequest, ReviewAction
 from app.search.models import SearchGap, SearchPosition, SynonymSet
 from app.security import ApiKey
 from app.sync.models import IdempotencyRecord, SyncPosition
@@ -21,8 +23,10 @@ metadata = SQLModel.metadata
 __all__ = [
     "ApiKey",
     "CatalogueEntry",
+    "ChangeRequest",
     "ChangeLog",
     "CodeListEntry",
+    "Correction",
     "Department",
     "Implementation",
     "IdempotencyRecord",
@@ -31,6 +35,7 @@ __all__ = [
     "ItemMaterial",
     "RecordVersion",
     "Region",
+    "ReviewAction",
     "SearchGap",
     "SearchPosition",
     "SharedMaterial",

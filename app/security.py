@@ -2,8 +2,10 @@
 
 A key is ``sc_<prefix>_<secret>``. Only the SHA-256 of the whole key is stored: the secret is
 256 random bits, so a slow password hash would add latency to every write and no safety.
-Roles: ``admin`` (everything), ``editor`` (implementations of its departments, optionally
-within a region prefix), ``sync`` (implementations within its region prefix).
+Roles: ``admin`` (everything), ``reviewer`` (approves or rejects change requests of items
+within its region prefix: the 政务服务管理机构), ``editor`` (implementations of its
+departments, optionally within a region prefix), ``sync`` (implementations within its
+region prefix).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sqlmodel import Field, Session, SQLModel, select
 from app.dbtypes import JSONType, UTCDateTime, utcnow
 from app.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 
-ROLES = ("admin", "editor", "sync")
+ROLES = ("admin", "reviewer", "editor", "sync")
 
 
 class ApiKey(SQLModel, table=True):
@@ -46,6 +48,27 @@ class Principal:
     role: str
     departments: tuple[str, ...] = ()
     region_prefix: str | None = None
+    #: set when an approved change request writes as its author: who approved it, which
+    approved_by: str | None = None
+    change_request: int | None = None
+
+    @property
+    def channel(self) -> str:
+        """How a write of this principal came (kept in the version)."""
+        if self.approved_by:
+            return "review"
+        return "sync" if self.role == "sync" else "direct"
+
+    def require_reviewer_of(self, region: str) -> None:
+        """May this key approve or reject a change of an item in ``region``?"""
+        if self.role == "admin":
+            return
+        if self.role != "reviewer":
+            raise Forbidden(f"key {self.name!r} ({self.role}) does not review change requests")
+        if not region.startswith(self.region_prefix or "-"):
+            raise Forbidden(
+                f"key {self.name!r} reviews regions {self.region_prefix}*, not {region}"
+            )
 
     def require_admin(self) -> None:
         if self.role != "admin":
@@ -107,8 +130,8 @@ def create_key(
         raise InvalidInput.field(
             ["departments"], "an editor key needs at least one department", "scope"
         )
-    if role == "sync" and not region:
-        raise InvalidInput.field(["region"], "a sync key needs a region prefix", "scope")
+    if role in ("sync", "reviewer") and not region:
+        raise InvalidInput.field(["region"], f"a {role} key needs a region prefix", "scope")
     if session.exec(select(ApiKey).where(ApiKey.name == name)).first():
         raise InvalidInput.field(["name"], f"a key named {name!r} exists", "unique")
     prefix = secrets.token_hex(4)

@@ -27,6 +27,9 @@ from app.main import create_app
 from app.migrate import upgrade
 from app.security import create_key
 
+# the suite tests direct writes; tests/test_review.py turns review of editors' writes on
+os.environ.setdefault("CATALOGUE_REVIEW_EDITORS", "false")
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 PG_ENV = "CATALOGUE_TEST_DATABASE_URL"

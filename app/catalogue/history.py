@@ -224,6 +224,9 @@ _VERSION_COLUMNS = (
     RecordVersion.effective_date,
     RecordVersion.status_after,
     RecordVersion.details,
+    RecordVersion.approved_by,
+    RecordVersion.channel,
+    RecordVersion.change_request_id,
     RecordVersion.snapshot,
 )
 
@@ -259,6 +262,9 @@ def version_meta(v: Any) -> dict[str, Any]:
         "effective_date": v.effective_date.isoformat() if v.effective_date else None,
         "status_after": v.status_after,
         "details": v.details,
+        "approved_by": v.approved_by,
+        "channel": v.channel,
+        "change_request": v.change_request_id,
     }
 
 

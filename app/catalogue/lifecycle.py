@@ -401,3 +401,17 @@ def split(
     out = _record(session, item, actor, "split", body, details={"into": created})
     out.created = created
     return out
+
+
+#: the body each lifecycle event reads
+EVENT_MODELS: dict[str, type[EventIn]] = {
+    "cancel": EventIn,
+    "suspend": EventIn,
+    "resume": EventIn,
+    "delegate": DelegateIn,
+    "accept": AcceptIn,
+    "reclaim": EventIn,
+    "merge": MergeIn,
+    "split": SplitIn,
+    "reinstate": EventIn,
+}

@@ -169,6 +169,12 @@ class RecordVersion(SQLModel, table=True):
     #: earliest effective date of an event still scheduled when this version was written:
     #: from that day the stored snapshot is no longer the state in force
     next_change: date | None = None
+    #: the reviewer who approved the change request this version published (审核)
+    approved_by: str | None = Field(default=None, max_length=100)
+    #: how the change came: ``direct`` (an admin or an editor where no review is needed),
+    #: ``sync`` (a city platform's authoritative list), ``review`` (an approved request)
+    channel: str | None = Field(default=None, max_length=10)
+    change_request_id: int | None = None
 
 
 class ChangeLog(SQLModel, table=True):

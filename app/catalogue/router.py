@@ -26,6 +26,8 @@ from app.deps import Caller, ExpectedVersion, ReadSession, WriteSession
 from app.directory.service import check_filters
 from app.fields import Day, Instant, VersionNumber
 from app.responses import json_bytes
+from app.review import service as review
+from app.review.router import request_response
 
 router = APIRouter(prefix="/api/v1")
 
@@ -170,7 +172,20 @@ def _item_response(doc: dict[str, Any], status_code: int = 200) -> Response:
     summary="Add an implementation (editor of the implementing department)",
 )
 def create_item(session: WriteSession, caller: Caller, data: ImplementationIn) -> Response:
+    proposal = review.instead_of_direct_write(
+        session, caller, kind="create", item=None, region=data.region, body=_sent(data)
+    )
+    if proposal is not None:
+        return request_response(session, proposal, 202)
     return _item_response(service.create_item(session, data, caller), 201)
+
+
+def _sent(data: ImplementationIn) -> dict[str, Any]:
+    """What was sent, as a change request keeps it (the note apart)."""
+    body = data.model_dump(mode="json", exclude_none=True)
+    if data.change_note:
+        body["change_note"] = data.change_note
+    return body
 
 
 @router.put(
@@ -183,6 +198,11 @@ def replace_item(
     data: ImplementationIn,
     version: ExpectedVersion,
 ) -> Response:
+    proposal = review.instead_of_direct_write(
+        session, caller, kind="edit", item=code, body=_sent(data)
+    )
+    if proposal is not None:
+        return request_response(session, proposal, 202)
     return _item_response(service.replace_item(session, code, data, caller, version))
 
 
@@ -199,6 +219,9 @@ def patch_item(
     version: ExpectedVersion,
     patch: Annotated[dict[str, Any], Body(description="JSON merge patch")],
 ) -> Response:
+    proposal = review.instead_of_direct_write(session, caller, kind="edit", item=code, patch=patch)
+    if proposal is not None:
+        return request_response(session, proposal, 202)
     return _item_response(service.patch_item(session, code, patch, caller, version))
 
 
@@ -212,7 +235,12 @@ def _event_endpoint(event: str, model: type[lifecycle.EventIn], summary: str) ->
         code: str,
         version: ExpectedVersion,
         body: model,  # type: ignore[valid-type]
-    ) -> lifecycle.EventOut:
+    ) -> lifecycle.EventOut | Response:
+        proposal = review.instead_of_direct_write(
+            session, caller, kind=event, item=code, body=body.model_dump(mode="json")
+        )
+        if proposal is not None:
+            return request_response(session, proposal, 202)
         if event in ("cancel", "suspend", "resume"):
             return lifecycle.simple_event(session, code, event, body, caller, version)  # type: ignore[arg-type]
         return getattr(lifecycle, event)(session, code, body, caller, version)

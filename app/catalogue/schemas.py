@@ -338,6 +338,11 @@ class ImplementationIn(Strict):
         description="the version you read: if the item has moved on since, the write is "
         "refused (412, or conflict in a bulk write), as with If-Match",
     )
+    change_note: Para(500) | None = Field(
+        default=None,
+        exclude=True,
+        description="why this change is made (kept in the version, shown by /versions)",
+    )
     status: ReadOnly
     domain: ReadOnly
     delegated_from: ReadOnly
@@ -447,6 +452,11 @@ class VersionMeta(BaseModel):
     effective_date: date | None = None
     status_after: str | None = None
     details: dict[str, Any] | None = None
+    approved_by: str | None = Field(default=None, description="the reviewer who approved it")
+    channel: str | None = Field(
+        default=None, description="direct, sync (a city platform's list) or review"
+    )
+    change_request: int | None = Field(default=None, description="the request it published")
 
 
 class VersionOut(BaseModel):

@@ -193,6 +193,9 @@ def record_version(
             status_after=status_after,
             details=details,
             next_change=next_change,
+            approved_by=actor.approved_by,
+            channel=actor.channel,
+            change_request_id=actor.change_request,
         )
     )
     session.execute(
@@ -1202,7 +1205,7 @@ def create_item(
         "create",
         status_after=status,
         decision=decision,
-        reason=reason,
+        reason=reason or data.change_note,
         details={"delegated_from": delegated_from} if delegated_from else None,
         entry=ctx.entry,
         department=ctx.department,
@@ -1268,9 +1271,12 @@ def replace_item(
     item.version += 1
     session.add(item)
     session.flush()
+    note = data.change_note
     if item.status == STATUS_INCOMPLETE:  # a full implementation completes a 待完善 item
-        return record_item(session, item, actor, "complete", status_after="1", **context)
-    return record_item(session, item, actor, "revise", **context)
+        return record_item(
+            session, item, actor, "complete", status_after="1", reason=note, **context
+        )
+    return record_item(session, item, actor, "revise", reason=note, **context)
 
 
 def _content(doc: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,9 @@ class Change(BaseModel):
     status_after: str | None = None
     details: dict[str, Any] | None = None
     next_change: date | None = None
+    approved_by: str | None = Field(default=None, description="who approved it (review)")
+    channel: str | None = Field(default=None, description="direct, sync or review")
+    change_request: int | None = None
     item: dict[str, Any] | None = Field(
         default=None, description="kind item: the implementation as GET /items/{code} returned it"
     )

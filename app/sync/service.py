@@ -50,7 +50,8 @@ from app.catalogue.service import with_prefix
 from app.codes.rules import implementation_code
 from app.db import insert_rows, upsert
 from app.dbtypes import utcnow
-from app.errors import DomainError, InvalidInput, RuleViolation, field_error
+from app.errors import DomainError, Forbidden, InvalidInput, RuleViolation, field_error
+from app.review.service import review_required
 from app.security import Principal, region_prefix
 from app.sync.models import BulkOutcome, IdempotencyRecord
 from app.sync.schemas import BulkItemIn
@@ -76,6 +77,9 @@ _VERSION_COLUMNS = (
     RecordVersion.status_after,
     RecordVersion.details,
     RecordVersion.next_change,
+    RecordVersion.approved_by,
+    RecordVersion.channel,
+    RecordVersion.change_request_id,
 )
 
 
@@ -144,7 +148,7 @@ def read_changes(
         )
     names = ("seq", "kind", "code", "version", "operation", "event", "recorded_at",
              "effective_date", "decision", "reason", "key", "status_after", "details",
-             "next_change")  # fmt: skip
+             "next_change", "approved_by", "channel", "change_request")  # fmt: skip
     changes = []
     size = 0
     for *fields, snapshot in db.execute(stmt).all():  # one fetch, not one a row
@@ -482,6 +486,12 @@ def _apply_valid(
         code = codes[index]
         try:
             actor.require_item_scope(data.department, data.region)
+            if review_required(actor, data.region):
+                raise Forbidden(
+                    f"an editor's change of an item in {data.region} goes through review: "
+                    "POST /api/v1/change-requests",
+                    type="review-required",
+                )
             code, ctx = catalogue.validate_item(lookups, data, None)
             if code in known:
                 results[index] = _update_one(
@@ -698,6 +708,9 @@ def _insert_new(
                 "status_after": "1",
                 "details": None,
                 "next_change": next_change,
+                "approved_by": None,
+                "channel": actor.channel,
+                "change_request_id": None,
             }
         )
         row["content_hash"] = catalogue.content_hash(catalogue.input_content(content))

@@ -1,0 +1,235 @@
+"""Change requests: propose, review, publish. Thin: the rules live in the service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.catalogue.schemas import Change, Page
+from app.catalogue.service import decode_number_cursor, encode_cursor
+from app.deps import Caller, WriteSession
+from app.fields import Para, VersionNumber
+from app.responses import json_bytes
+from app.review import service
+from app.review.models import ChangeRequest, RequestKind, RequestStatus
+
+router = APIRouter(prefix="/api/v1", tags=["review"])
+Note = Para(500)
+
+
+class ChangeRequestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    item: str | None = Field(default=None, max_length=31, description="the item; null: create")
+    kind: RequestKind
+    body: dict[str, Any] | None = Field(
+        default=None, description="the full implementation, or the lifecycle event's body"
+    )
+    patch: dict[str, Any] | None = Field(default=None, description="an edit as a merge patch")
+    note: Note | None = Field(default=None, description="why: kept by the published version")
+
+
+class ChangeRequestEdit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    body: dict[str, Any] | None = None
+    patch: dict[str, Any] | None = None
+    note: Note | None = None
+
+
+class ReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Para(2000) | None = None
+
+
+class RejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Para(2000) = Field(description="what the author should change")
+
+
+class ActionOut(BaseModel):
+    action: str
+    actor: str
+    at: datetime
+    reason: str | None = None
+
+
+class Published(BaseModel):
+    code: str
+    version: VersionNumber
+
+
+class ChangeRequestOut(BaseModel):
+    id: int
+    kind: RequestKind
+    item: str | None
+    department: str
+    region: str
+    author: str
+    status: RequestStatus
+    note: str | None
+    body: dict[str, Any] | None
+    patch: dict[str, Any] | None
+    base_version: int | None = Field(description="the published version it was made on")
+    created_at: datetime
+    updated_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    published: Published | None
+    diff: list[Change] = Field(description="what it changes in the published item")
+    actions: list[ActionOut] = Field(description="who did what, when, why")
+
+
+def request_document(session: WriteSession, cr: ChangeRequest) -> dict[str, Any]:
+    return ChangeRequestOut(
+        id=cr.id,
+        kind=cr.kind,
+        item=cr.item_code,
+        department=cr.department_code,
+        region=cr.region_code,
+        author=cr.author,
+        status=cr.status,
+        note=cr.note,
+        body=cr.body,
+        patch=cr.patch,
+        base_version=cr.base_version,
+        created_at=cr.created_at,
+        updated_at=cr.updated_at,
+        decided_by=cr.decided_by,
+        decided_at=cr.decided_at,
+        published=Published(code=cr.published_code, version=cr.published_version)
+        if cr.published_code
+        else None,
+        diff=[Change.model_validate(c) for c in service.diff(session, cr)]
+        if cr.status not in (RequestStatus.APPROVED, RequestStatus.WITHDRAWN)
+        else [],
+        actions=[
+            ActionOut.model_validate(a, from_attributes=True) for a in service.actions(session, cr)
+        ],
+    ).model_dump(mode="json", by_alias=True)
+
+
+def request_response(session: WriteSession, cr: ChangeRequest, status_code: int = 200) -> Response:
+    headers = {"Location": f"/api/v1/change-requests/{cr.id}"} if status_code != 200 else None
+    return json_bytes(request_document(session, cr), status_code=status_code, headers=headers)
+
+
+@router.post(
+    "/change-requests",
+    response_model=ChangeRequestOut,
+    status_code=201,
+    summary="Propose a change (a draft): create, edit or a lifecycle event",
+)
+def create_request(session: WriteSession, caller: Caller, data: ChangeRequestIn) -> Response:
+    cr = service.propose(
+        session,
+        caller,
+        kind=data.kind,
+        item=data.item,
+        body=data.body,
+        patch=data.patch,
+        note=data.note,
+    )
+    return request_response(session, cr, 201)
+
+
+@router.get("/change-requests", response_model=Page[ChangeRequestOut])
+def list_requests(
+    session: WriteSession,
+    caller: Caller,
+    status: RequestStatus | None = None,
+    department: Annotated[str | None, Query(max_length=18)] = None,
+    region: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    author: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Response:
+    """The requests the key may read (its departments', its region's), newest first."""
+    rows = service.list_requests(
+        session,
+        caller,
+        status=status,
+        department=department,
+        region=region,
+        author=author,
+        before_id=decode_number_cursor(cursor),
+        limit=limit,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return json_bytes(
+        {
+            "items": [request_document(session, r) for r in rows],
+            "next_cursor": encode_cursor(str(rows[-1].id)) if more else None,
+        }
+    )
+
+
+RequestId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get("/change-requests/{request_id}", response_model=ChangeRequestOut)
+def get_request(session: WriteSession, caller: Caller, request_id: RequestId) -> Response:
+    """With its diff against the published version and its review actions."""
+    return request_response(session, service.get(session, request_id, caller))
+
+
+@router.patch("/change-requests/{request_id}", response_model=ChangeRequestOut)
+def edit_request(
+    session: WriteSession, caller: Caller, request_id: RequestId, data: ChangeRequestEdit
+) -> Response:
+    """Change a draft, or a rejected request (it is a draft again)."""
+    cr = service.edit(
+        session,
+        request_id,
+        caller,
+        body=data.body,
+        patch=data.patch,
+        note=data.note,
+        fields=data.model_fields_set,
+    )
+    return request_response(session, cr)
+
+
+def _transition(action: str, model: type[BaseModel], summary: str) -> None:
+    def endpoint(
+        session: WriteSession,
+        caller: Caller,
+        request_id: RequestId,
+        body: model | None = None,  # type: ignore[valid-type]
+    ) -> Response:
+        reason = getattr(body, "reason", None)
+        if action == "rebase":
+            cr = service.rebase(session, request_id, caller)
+        else:
+            cr = service.transition(session, request_id, action, caller, reason)
+        return request_response(session, cr)
+
+    endpoint.__annotations__["body"] = model | None
+    router.add_api_route(
+        f"/change-requests/{{request_id}}/{action}",
+        endpoint,
+        methods=["POST"],
+        response_model=ChangeRequestOut,
+        summary=summary,
+        name=f"{action}_change_request",
+    )
+
+
+for _action, _model, _summary in (
+    ("submit", ReasonIn, "Submit a draft for review (the author)"),
+    ("withdraw", ReasonIn, "Withdraw a request (the author)"),
+    (
+        "approve",
+        ReasonIn,
+        "Approve and publish (a reviewer of the region or an admin; not the author)",
+    ),
+    ("reject", RejectIn, "Reject with a reason (a reviewer of the region or an admin)"),
+    ("rebase", ReasonIn, "Bring the request onto the item's current version (the author)"),
+):
+    _transition(_action, _model, _summary)

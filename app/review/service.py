@@ -1,0 +1,498 @@
+"""Change requests (变更申请): proposed, reviewed, then published through the same write
+path as a direct write.
+
+A request holds what the editor would have sent: a new implementation (``create``), the
+full implementation or a JSON merge patch (``edit``), or a lifecycle event's body. It is
+validated when written, so that a reviewer reads a change that can be published; nothing
+public changes until it is approved. Approval writes as the author (scope, attribution)
+with the approver and the request kept in the version (``approved_by``, ``channel``
+``review``). A request made on version N that finds the item at version M > N is stale:
+approval answers 409 and ``rebase`` brings it onto M, field by field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from app.catalogue import history, lifecycle
+from app.catalogue import service as catalogue
+from app.catalogue.models import Implementation
+from app.catalogue.schemas import ImplementationIn
+from app.config import get_settings
+from app.dbtypes import utcnow
+from app.errors import Forbidden, InvalidInput, NotFound, RuleViolation, field_error
+from app.review.models import ChangeRequest, RequestKind, RequestStatus, ReviewAction
+from app.security import ApiKey, Principal, region_prefix
+
+EDITABLE = (RequestStatus.DRAFT, RequestStatus.REJECTED)
+
+
+def review_required(actor: Principal, region: str) -> bool:
+    """Must this key's change of an item in ``region`` go through review? Editors' do by
+    default (``CATALOGUE_REVIEW_EDITORS``), unless the longest matching prefix of
+    ``CATALOGUE_REVIEW_REGIONS`` says otherwise; admins and sync keys publish directly."""
+    if actor.role != "editor" or actor.approved_by:
+        return False
+    settings = get_settings()
+    matching = [p for p in settings.review_regions if region.startswith(p)]
+    if matching:
+        return settings.review_regions[max(matching, key=len)]
+    return settings.review_editors
+
+
+def instead_of_direct_write(
+    session: Session,
+    actor: Principal,
+    *,
+    kind: str,
+    item: str | None,
+    region: str | None = None,
+    body: dict[str, Any] | None = None,
+    patch: dict[str, Any] | None = None,
+) -> ChangeRequest | None:
+    """An editor's direct write where review is required becomes a submitted change
+    request (the API answers 202 with it); None: the write publishes directly."""
+    if actor.role != "editor":
+        return None
+    if region is None:
+        impl = session.get(Implementation, item)
+        if impl is None:
+            return None  # the write itself answers 404
+        region = impl.region_code
+    if not review_required(actor, region):
+        return None
+    note = (body or patch or {}).get("change_note") if kind in ("create", "edit") else None
+    return propose(
+        session, actor, kind=kind, item=item, body=body, patch=patch, note=note, submit=True
+    )
+
+
+# --- validation of what a request proposes ---------------------------------------------
+
+
+def _validated(model: type[BaseModel], value: Any, loc: list[str | int]) -> Any:
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        raise InvalidInput(
+            "the proposed change is not valid",
+            errors=[
+                field_error([*loc, *e["loc"]], e["msg"], e["type"])
+                for e in exc.errors(include_url=False)
+            ],
+        ) from None
+
+
+def _published(session: Session, code: str) -> dict[str, Any]:
+    return orjson.loads(catalogue.get_item_json(catalogue.SessionSnapshots(session), code)[1])
+
+
+def proposed_input(session: Session, cr: ChangeRequest) -> dict[str, Any] | None:
+    """The implementation a create or edit request would publish, in the input shape."""
+    if cr.kind == RequestKind.CREATE:
+        return cr.body
+    if cr.kind != RequestKind.EDIT:
+        return None
+    if cr.patch is not None:
+        return catalogue.merge_patch(
+            catalogue.item_input(_published(session, cr.item_code)), cr.patch
+        )
+    return cr.body
+
+
+def _check_content(session: Session, cr: ChangeRequest, loc: list[str | int]) -> None:
+    """Every rule a direct write would check, without writing."""
+    if cr.kind in (RequestKind.CREATE, RequestKind.EDIT):
+        data = _validated(ImplementationIn, proposed_input(session, cr), loc)
+        catalogue.validate_item(catalogue.ItemLookups(session), data, cr.item_code)
+        if cr.kind == RequestKind.CREATE:
+            cr.department_code, cr.region_code = data.department, data.region
+    else:
+        _validated(lifecycle.EVENT_MODELS[cr.kind], cr.body or {}, loc)
+
+
+# --- the request's life --------------------------------------------------------------
+
+
+def _act(
+    session: Session, cr: ChangeRequest, action: str, actor: Principal, reason: str | None = None
+) -> None:
+    cr.updated_at = utcnow()
+    session.add(cr)
+    session.flush()
+    session.add(
+        ReviewAction(change_request_id=cr.id, action=action, actor=actor.name, reason=reason)
+    )
+    session.flush()
+
+
+def propose(
+    session: Session,
+    actor: Principal,
+    *,
+    kind: str,
+    item: str | None,
+    body: dict[str, Any] | None = None,
+    patch: dict[str, Any] | None = None,
+    note: str | None = None,
+    submit: bool = False,
+) -> ChangeRequest:
+    """A new request (a draft, or submitted at once when ``submit``)."""
+    kind = RequestKind(kind)
+    cr = ChangeRequest(kind=kind, author=actor.name, note=note, body=body, patch=patch)
+    if kind == RequestKind.EDIT and (body is None) == (patch is None):
+        raise InvalidInput.field(
+            ["body", "patch"],
+            "an edit holds either the full implementation or a patch",
+            "change_request.edit",
+        )
+    if kind == RequestKind.CREATE:
+        if item is not None:
+            raise InvalidInput.field(
+                ["body", "item"], "a new item has no code yet", "change_request.item"
+            )
+        _check_content(session, cr, ["body", "body"])
+        actor.require_item_scope(cr.department_code, cr.region_code)
+    else:
+        if item is None:
+            raise InvalidInput.field(
+                ["body", "item"], f"a {kind} names the item", "change_request.item"
+            )
+        impl = session.get(Implementation, item)
+        if impl is None:
+            raise NotFound(f"no implementation {item}")
+        decision = kind not in (RequestKind.EDIT,)
+        actor.require_item_scope(impl.department_code, impl.region_code, decision=decision)
+        cr.item_code, cr.base_version = item, impl.version
+        cr.department_code, cr.region_code = impl.department_code, impl.region_code
+        _check_content(session, cr, ["body", "patch" if patch is not None else "body"])
+    session.add(cr)
+    session.flush()
+    _act(session, cr, "create", actor, note)
+    if submit:
+        transition(session, cr.id, "submit", actor)
+    return cr
+
+
+def get(session: Session, request_id: int, actor: Principal) -> ChangeRequest:
+    cr = session.get(ChangeRequest, request_id)
+    if cr is None or not may_read(actor, cr):
+        raise NotFound(f"no change request {request_id}")
+    return cr
+
+
+def may_read(actor: Principal, cr: ChangeRequest) -> bool:
+    """The department's editors, the reviewers of its region, admins."""
+    if actor.role == "admin" or actor.name == cr.author:
+        return True
+    if actor.role == "reviewer":
+        return cr.region_code.startswith(actor.region_prefix or "-")
+    return actor.role == "editor" and cr.department_code in actor.departments
+
+
+def edit(
+    session: Session,
+    request_id: int,
+    actor: Principal,
+    *,
+    body: dict[str, Any] | None,
+    patch: dict[str, Any] | None,
+    note: str | None,
+    fields: set[str],
+) -> ChangeRequest:
+    """Change a draft (or a rejected request, which becomes a draft again)."""
+    cr = _own(session, request_id, actor)
+    _in_state(cr, EDITABLE, "edited")
+    if "body" in fields or "patch" in fields:
+        cr.body, cr.patch = body, patch
+        if cr.kind == RequestKind.EDIT and (cr.body is None) == (cr.patch is None):
+            raise InvalidInput.field(
+                ["body", "patch"],
+                "an edit holds either the full implementation or a patch",
+                "change_request.edit",
+            )
+        _check_content(session, cr, ["body", "patch" if cr.patch is not None else "body"])
+    if "note" in fields:
+        cr.note = note
+    cr.status = RequestStatus.DRAFT
+    _act(session, cr, "edit", actor, note if "note" in fields else None)
+    return cr
+
+
+def _own(session: Session, request_id: int, actor: Principal) -> ChangeRequest:
+    cr = get(session, request_id, actor)
+    if cr.author != actor.name:
+        raise Forbidden(
+            f"change request {request_id} is {cr.author!r}'s: only its author changes it"
+        )
+    return cr
+
+
+def _in_state(cr: ChangeRequest, allowed: tuple[RequestStatus, ...], doing: str) -> None:
+    if cr.status not in allowed:
+        raise RuleViolation(
+            f"change request {cr.id} is {cr.status}: it cannot be {doing} "
+            f"(only when {' or '.join(allowed)})",
+            type="change-request-state",
+            extra={"request_status": cr.status},
+        )
+
+
+def _reviewed(session: Session, request_id: int, actor: Principal) -> ChangeRequest:
+    cr = session.get(ChangeRequest, request_id)
+    if cr is None:
+        raise NotFound(f"no change request {request_id}")
+    actor.require_reviewer_of(cr.region_code)
+    if cr.author == actor.name:
+        raise Forbidden("nobody approves or rejects their own change request")
+    return cr
+
+
+def transition(
+    session: Session, request_id: int, action: str, actor: Principal, reason: str | None = None
+) -> ChangeRequest:
+    """submit, withdraw (the author); approve, reject (a reviewer of the region, an admin)."""
+    if action in ("submit", "withdraw"):
+        cr = _own(session, request_id, actor)
+        if action == "submit":
+            _in_state(cr, (RequestStatus.DRAFT,), "submitted")
+            cr.status = RequestStatus.SUBMITTED
+        else:
+            _in_state(cr, (*EDITABLE, RequestStatus.SUBMITTED), "withdrawn")
+            cr.status = RequestStatus.WITHDRAWN
+    else:
+        cr = _reviewed(session, request_id, actor)
+        if action == "reject" and not reason:
+            raise InvalidInput.field(["body", "reason"], "a rejection says why", "missing")
+        _in_state(
+            cr, (RequestStatus.SUBMITTED,), action + "d" if action == "approve" else "rejected"
+        )
+        if action == "approve":
+            publish(session, cr, actor)
+            cr.status = RequestStatus.APPROVED
+        else:
+            cr.status = RequestStatus.REJECTED
+        cr.decided_by, cr.decided_at = actor.name, utcnow()
+    _act(session, cr, action, actor, reason)
+    return cr
+
+
+# --- publishing ------------------------------------------------------------------------
+
+
+def _author(session: Session, cr: ChangeRequest, approver: Principal) -> Principal:
+    """The author's key as it is now, carrying who approved and which request."""
+    key = session.execute(select(ApiKey).where(ApiKey.name == cr.author)).scalar_one_or_none()
+    if key is None:
+        raise RuleViolation(
+            f"the author's key {cr.author!r} no longer exists", type="change-request-author"
+        )
+    author = Principal(
+        name=key.name,
+        role=key.role,
+        departments=tuple(key.departments or ()),
+        region_prefix=key.region_prefix,
+    )
+    return replace(author, approved_by=approver.name, change_request=cr.id)
+
+
+def _stale(session: Session, cr: ChangeRequest) -> None:
+    if cr.item_code is None:
+        return
+    impl = session.get(Implementation, cr.item_code, with_for_update=True)
+    if impl is not None and impl.version != cr.base_version:
+        raise RuleViolation(
+            f"{cr.item_code} moved on from version {cr.base_version} to {impl.version} since "
+            "the request was made: rebase it (POST /change-requests/{id}/rebase), then approve",
+            type="change-request-stale",
+            extra={
+                "base_version": cr.base_version,
+                "current_version": impl.version,
+                "base": f"/api/v1/items/{cr.item_code}/versions/{cr.base_version}",
+                "current": f"/api/v1/items/{cr.item_code}/versions/{impl.version}",
+            },
+        )
+
+
+PUBLISHERS: dict[str, Callable[..., Any]] = {
+    RequestKind.CANCEL: lambda s, code, body, actor, v: lifecycle.simple_event(
+        s, code, "cancel", body, actor, v
+    ),
+    RequestKind.SUSPEND: lambda s, code, body, actor, v: lifecycle.simple_event(
+        s, code, "suspend", body, actor, v
+    ),
+    RequestKind.RESUME: lambda s, code, body, actor, v: lifecycle.simple_event(
+        s, code, "resume", body, actor, v
+    ),
+    RequestKind.DELEGATE: lifecycle.delegate,
+    RequestKind.ACCEPT: lifecycle.accept,
+    RequestKind.RECLAIM: lifecycle.reclaim,
+    RequestKind.MERGE: lifecycle.merge,
+    RequestKind.SPLIT: lifecycle.split,
+    RequestKind.REINSTATE: lifecycle.reinstate,
+}
+
+
+def publish(session: Session, cr: ChangeRequest, approver: Principal) -> None:
+    """Write the request as its author would have written it directly."""
+    _stale(session, cr)
+    author = _author(session, cr, approver)
+    proposal = proposed_input(session, cr)
+    if proposal is not None:
+        data = _validated(ImplementationIn, {**proposal, "change_note": cr.note}, ["body"])
+        if cr.kind == RequestKind.CREATE:
+            doc = catalogue.create_item(session, data, author)
+        else:
+            doc = catalogue.replace_item(session, cr.item_code, data, author, cr.base_version)
+        cr.published_code, cr.published_version = doc["code"], doc["version"]
+    else:
+        body = _validated(lifecycle.EVENT_MODELS[cr.kind], cr.body or {}, ["body"])
+        out = PUBLISHERS[cr.kind](session, cr.item_code, body, author, cr.base_version)
+        cr.published_code, cr.published_version = out.code, out.version
+
+
+# --- rebase and diff ---------------------------------------------------------------
+
+
+def _flat(value: Any, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], Any]:
+    """Leaf paths of a document (lists are leaves: a list is one field's value)."""
+    if isinstance(value, dict) and value:
+        out: dict[tuple[Any, ...], Any] = {}
+        for key, inner in value.items():
+            out.update(_flat(inner, (*path, key)))
+        return out
+    return {path: value}
+
+
+def _set(doc: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
+    for key in path[:-1]:
+        doc = doc.setdefault(key, {})
+    if value is _GONE:
+        doc.pop(path[-1], None)
+    else:
+        doc[path[-1]] = value
+
+
+_GONE = object()
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[tuple[Any, ...], Any]:
+    a, b = _flat(before), _flat(after)
+    return {p: b.get(p, _GONE) for p in set(a) | set(b) if a.get(p, _GONE) != b.get(p, _GONE)}
+
+
+def _overlaps(p: tuple[Any, ...], q: tuple[Any, ...]) -> bool:
+    n = min(len(p), len(q))
+    return p[:n] == q[:n]
+
+
+def rebase(session: Session, request_id: int, actor: Principal) -> ChangeRequest:
+    """Bring the request onto the item's current version. An edit's own changes (against
+    the version it was made on) are laid onto the current version; a field both changed,
+    to different values, is a conflict (409, each by its path)."""
+    cr = _own(session, request_id, actor)
+    _in_state(cr, (*EDITABLE, RequestStatus.SUBMITTED), "rebased")
+    impl = session.get(Implementation, cr.item_code) if cr.item_code else None
+    if impl is None or impl.version == cr.base_version:
+        return cr
+    if cr.kind == RequestKind.EDIT:
+        base = catalogue.item_input(
+            orjson.loads(history.get_version(session, cr.item_code, cr.base_version).snapshot)
+        )
+        current = catalogue.item_input(_published(session, cr.item_code))
+        mine = (
+            _changes(base, cr.body)
+            if cr.patch is None
+            else _changes(base, catalogue.merge_patch(base, cr.patch))
+        )
+        theirs = _changes(base, current)
+        conflicts = [
+            p
+            for p in mine
+            for q in theirs
+            if _overlaps(p, q) and not (p == q and mine[p] == theirs[q])
+        ]
+        if conflicts:
+            raise RuleViolation(
+                f"the request and version {impl.version} both changed {len(conflicts)} field(s)",
+                type="rebase-conflict",
+                errors=[
+                    field_error(
+                        ["body", *p], "changed by the request and since it was made", "conflict"
+                    )
+                    for p in sorted(set(conflicts), key=str)
+                ],
+                extra={"base_version": cr.base_version, "current_version": impl.version},
+            )
+        if cr.patch is None:
+            merged = orjson.loads(orjson.dumps(current))
+            for path, value in mine.items():
+                _set(merged, path, value)
+            cr.body = merged
+    cr.base_version = impl.version
+    _act(session, cr, "rebase", actor)
+    return cr
+
+
+def diff(session: Session, cr: ChangeRequest) -> list[dict[str, Any]]:
+    """What the request changes in the published item (field by field)."""
+    proposal = proposed_input(session, cr)
+    if proposal is None:
+        return []
+    before = (
+        {}
+        if cr.kind == RequestKind.CREATE
+        else catalogue.item_input(_published(session, cr.item_code))
+    )
+    return history.diff(before, proposal)
+
+
+def list_requests(
+    session: Session,
+    actor: Principal,
+    *,
+    status: str | None,
+    department: str | None,
+    region: str | None,
+    author: str | None,
+    before_id: int | None,
+    limit: int,
+) -> list[ChangeRequest]:
+    stmt = select(ChangeRequest).order_by(col(ChangeRequest.id).desc())
+    if actor.role == "reviewer":
+        stmt = stmt.where(
+            *catalogue.with_prefix(ChangeRequest.region_code, actor.region_prefix or "-")
+        )
+    elif actor.role == "editor":
+        stmt = stmt.where(col(ChangeRequest.department_code).in_(actor.departments))
+    elif actor.role != "admin":
+        raise Forbidden(f"key {actor.name!r} ({actor.role}) does not read change requests")
+    for column, value in (
+        (ChangeRequest.status, status),
+        (ChangeRequest.department_code, department),
+        (ChangeRequest.author, author),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if region:
+        stmt = stmt.where(*catalogue.with_prefix(ChangeRequest.region_code, region_prefix(region)))
+    if before_id is not None:
+        stmt = stmt.where(col(ChangeRequest.id) < before_id)
+    return list(session.execute(stmt.limit(limit + 1)).scalars())
+
+
+def actions(session: Session, cr: ChangeRequest) -> list[ReviewAction]:
+    return list(
+        session.execute(
+            select(ReviewAction)
+            .where(ReviewAction.change_request_id == cr.id)
+            .order_by(col(ReviewAction.id))
+        ).scalars()
+    )
