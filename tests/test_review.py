@@ -318,3 +318,27 @@ def test_per_region_override(
         headers=keys.editor(item.department_code),
     )
     assert resp.status_code == 200, resp.text
+
+
+def test_requests_are_listed_for_their_department_and_region(
+    client: TestClient, session: Session, keys: Keys
+) -> None:
+    item = _item(session)
+    editor = keys.editor(item.department_code)
+    made = client.post(
+        f"{API}/change-requests",
+        json={"item": item.code, "kind": "edit", "patch": {"guide": {"visits": 1}}},
+        headers=editor,
+    ).json()
+    mine = client.get(f"{API}/change-requests", params={"status": "draft"}, headers=editor).json()
+    assert made["id"] in [r["id"] for r in mine["items"]]
+    region = keys.make("reviewer", region="230100")
+    assert made["id"] in [
+        r["id"] for r in client.get(f"{API}/change-requests", headers=region).json()["items"]
+    ]
+    other = keys.make("reviewer", region="230600")
+    assert made["id"] not in [
+        r["id"] for r in client.get(f"{API}/change-requests", headers=other).json()["items"]
+    ]
+    problem(client.get(f"{API}/change-requests/{made['id']}", headers=other), 404)
+    problem(client.get(f"{API}/change-requests", headers=keys.sync("230100")), 403)

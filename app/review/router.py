@@ -64,6 +64,23 @@ class Published(BaseModel):
     version: VersionNumber
 
 
+class ChangeRequestSummary(BaseModel):
+    """A request in a list: what it is and where it stands (its content by its id)."""
+
+    id: int
+    kind: RequestKind
+    item: str | None
+    department: str
+    region: str
+    author: str
+    status: RequestStatus
+    note: str | None
+    base_version: int | None
+    created_at: datetime
+    updated_at: datetime
+    decided_by: str | None
+
+
 class ChangeRequestOut(BaseModel):
     id: int
     kind: RequestKind
@@ -138,7 +155,7 @@ def create_request(session: WriteSession, caller: Caller, data: ChangeRequestIn)
     return request_response(session, cr, 201)
 
 
-@router.get("/change-requests", response_model=Page[ChangeRequestOut])
+@router.get("/change-requests", response_model=Page[ChangeRequestSummary])
 def list_requests(
     session: WriteSession,
     caller: Caller,
@@ -164,10 +181,27 @@ def list_requests(
     rows = rows[:limit]
     return json_bytes(
         {
-            "items": [request_document(session, r) for r in rows],
+            "items": [summary_document(r) for r in rows],
             "next_cursor": encode_cursor(str(rows[-1].id)) if more else None,
         }
     )
+
+
+def summary_document(cr: ChangeRequest) -> dict[str, Any]:
+    return ChangeRequestSummary(
+        id=cr.id,
+        kind=cr.kind,
+        item=cr.item_code,
+        department=cr.department_code,
+        region=cr.region_code,
+        author=cr.author,
+        status=cr.status,
+        note=cr.note,
+        base_version=cr.base_version,
+        created_at=cr.created_at,
+        updated_at=cr.updated_at,
+        decided_by=cr.decided_by,
+    ).model_dump(mode="json")
 
 
 RequestId = Annotated[int, Path(ge=1, le=2**31 - 1)]
