@@ -23,10 +23,14 @@ sync = typer.Typer(
 )
 app.add_typer(sync, name="sync")
 
-# exit codes of `catalogue sync` and `catalogue import`, for scripts
+# exit codes of `catalogue sync`, `catalogue import` and `catalogue doctor`, for scripts
 EXIT_UNREACHABLE = 1
 EXIT_REJECTED = 2
 EXIT_DIFFERENT = 3
+#: `sync pull`: a change (or the directory) holds what this copy cannot store
+EXIT_CANNOT_STORE = 4
+#: `doctor`: stored text that the text policy refuses (app.doctor.EXIT_FINDINGS)
+EXIT_FINDINGS = 4
 
 
 @app.command()
@@ -145,6 +149,52 @@ def schemas(
 
     for path in write_schemas(out):
         typer.echo(f"wrote {path}")
+
+
+@app.command()
+def doctor(
+    format: Annotated[
+        str, typer.Option(help="text (one line a finding) or json (one JSON object a line)")
+    ] = "text",
+    all_versions: Annotated[
+        bool,
+        typer.Option(
+            help="every version, not only the latest of each record (the feed serves every "
+            "version to a mirror)"
+        ),
+    ] = False,
+    batch: Annotated[int, typer.Option(min=1, help="rows read at a time")] = 500,
+) -> None:
+    """Find stored text that the text policy refuses (NUL, control characters, bidi
+    overrides, zero-width characters, lone surrogates): in the latest version of every
+    item, entry and department and in the text columns of the catalogue's tables.
+
+    One line a finding on stdout: table or kind, code, JSON path, rule, code point, offset
+    and at most 40 characters around it, escaped; a summary on stderr. Strings inside
+    stored JSON are judged as multi-line text (the JSON does not say a field's kind), so
+    line breaks there are not reported.
+
+    Exit codes: 0 nothing found, 4 findings."""
+    from app.doctor import Scan
+
+    if format not in ("text", "json"):
+        typer.echo("error: --format is text or json", err=True)
+        raise typer.Exit(2)
+    scan = Scan(get_engine(), batch=batch, all_versions=all_versions)
+    found = 0
+    for finding in scan:
+        found += 1
+        if format == "json":
+            typer.echo(json.dumps(finding.as_dict(), ensure_ascii=True))
+        else:
+            typer.echo(finding.line())
+    typer.echo(
+        f"{found} findings in {scan.versions} versions and {scan.rows} rows"
+        + ("" if found else ": the stored text keeps the policy"),
+        err=True,
+    )
+    if found:
+        raise typer.Exit(EXIT_FINDINGS)
 
 
 def _progress(label: str):  # type: ignore[no-untyped-def]
@@ -275,8 +325,14 @@ def sync_pull(
 ) -> None:
     """Apply the other instance's change feed from the stored position, then compare digests.
 
-    Exit codes: 0 the copies are equal, 1 the other side cannot be reached, 3 digests differ."""
-    from app.sync.mirror import MirrorError, pull
+    A change this copy cannot store (text the text policy refuses, such as a NUL, which
+    PostgreSQL cannot hold; a value the database refuses) stops the pull with one line on
+    stderr naming its seq, its record and why; the pages before it stay applied and the
+    position stays after them.
+
+    Exit codes: 0 the copies are equal, 1 the other side cannot be reached, 3 digests
+    differ, 4 a change cannot be stored here."""
+    from app.sync.mirror import ChangeRefused, MirrorError, pull
 
     with _progress("pulling changes") as bar:
         task = bar.add_task("pull", total=None)
@@ -289,6 +345,10 @@ def sync_pull(
                 key=key,
                 progress=lambda done, head: bar.update(task, completed=done, total=head),
             )
+        except ChangeRefused as exc:
+            bar.stop()
+            typer.echo(f"catalogue sync pull: {exc}", err=True)
+            raise typer.Exit(EXIT_CANNOT_STORE) from None
         except MirrorError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_UNREACHABLE) from None
@@ -385,6 +445,30 @@ def index(
         typer.echo(f"applied {total} changes")
         return
     indexer.run_forever(get_engine(), threading.Event())
+
+
+# --- corrections (纠错) ----------------------------------------------------------------
+
+corrections = typer.Typer(help="citizens' corrections (纠错)", no_args_is_help=True)
+app.add_typer(corrections, name="corrections")
+
+
+@corrections.command("erase-contacts")
+def corrections_erase_contacts(
+    days: Annotated[
+        int | None,
+        typer.Option(min=0, help="keep contacts this many days (default: the setting)"),
+    ] = None,
+) -> None:
+    """Erase the contacts of corrections reported longer ago than the retention period
+    (CATALOGUE_CONTACT_RETENTION_DAYS, 180 days). `catalogue serve` does it daily."""
+    from app.corrections.service import erase_contacts
+
+    with Session(for_writing(get_engine())) as session:
+        erased = erase_contacts(session, days=days)
+        session.commit()
+    kept = get_settings().contact_retention_days if days is None else days
+    typer.echo(f"erased {erased} contacts older than {kept} days")
 
 
 if __name__ == "__main__":

@@ -60,13 +60,14 @@ def list_departments(
     q: str | None = None,
     cursor: str | None = None,
     limit: Limit = 50,
-) -> Page[DepartmentOut]:
+) -> Response:
     rows = service.list_departments(
         session, region=region, level=level, q=q, after=decode_cursor(cursor), limit=limit + 1
     )
     rows, next_cursor = page(rows, limit, "credit_code")
-    return Page[DepartmentOut](
-        items=[DepartmentOut.model_validate(r) for r in rows], next_cursor=next_cursor
+    # stored rows as stored: the output is not judged by the input's text policy
+    return json_bytes(
+        {"items": [service.department_document(r) for r in rows], "next_cursor": next_cursor}
     )
 
 

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from app.codes.rules import CodeError, RegionFacts, validate_credit_code, validate_region_code
 from app.dbtypes import utcnow
 from app.directory.models import CodeListEntry, Department, Region, SharedMaterial
-from app.directory.schemas import DEPARTMENT_READ_ONLY, DepartmentIn, DepartmentOut
+from app.directory.schemas import DEPARTMENT_READ_ONLY, DepartmentIn
 from app.errors import InvalidInput, NotFound, PreconditionFailed, field_error
 from app.fields import read_only_errors
 from app.security import Principal
@@ -135,7 +135,19 @@ def list_departments(
 
 
 def department_document(dept: Department) -> dict[str, Any]:
-    return DepartmentOut.model_validate(dept).model_dump(mode="json")
+    """The department as stored (the text policy judges what is written, not what is read:
+    ``catalogue doctor`` reports old text that breaks it)."""
+    return {
+        "credit_code": dept.credit_code,
+        "name": dept.name,
+        "short_name": dept.short_name,
+        "region_code": dept.region_code,
+        "level": dept.level,
+        "parent_credit_code": dept.parent_credit_code,
+        "version": dept.version,
+        "updated_at": dept.updated_at.isoformat() if dept.updated_at else None,
+        "updated_by": dept.updated_by,
+    }
 
 
 def save_department(

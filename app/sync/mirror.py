@@ -4,18 +4,28 @@
 together with the new position, so a mirror killed at any moment resumes where its last
 commit left it and never applies a change twice (a version it already holds is skipped).
 Versions are copied as they are, so every item reads the same on both sides.
+
+A change this copy cannot store stops the pull before anything of its page is written
+(:class:`ChangeRefused`, naming its seq, its record and why): a NUL (PostgreSQL holds none
+in text or JSON) or a lone surrogate, found before the page is applied, or an error of
+the database while
+applying it (the change is then found by applying the page again change by change, and
+rolled back). The pages before it stay applied and the position stays after the last of
+them, so a pull run again stops at the same change until the source's version is repaired.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, exc, select, text
 from sqlmodel import Session, col
 
 from app.catalogue.models import (
@@ -37,6 +47,8 @@ from app.catalogue.service import (
 from app.db import insert_rows, upsert
 from app.dbtypes import utcnow
 from app.directory.models import Department, SharedMaterial
+from app.doctor import Violation, escape, text_violations
+from app.fields import violation
 from app.sync import service
 from app.sync.models import SyncPosition
 
@@ -45,6 +57,145 @@ Progress = Callable[[int, int], None]
 
 class MirrorError(Exception):
     pass
+
+
+class ChangeRefused(MirrorError):
+    """A change (or a row of the directory) that this copy cannot store. The message is
+    one line: where the pull stopped, what holds what, and what to do."""
+
+    def __init__(self, where: str, reason: str, advice: str) -> None:
+        super().__init__(f"stopped at {where}: {reason}; this copy cannot store it. {advice}")
+        self.where, self.reason = where, reason
+
+
+#: what a change's text breaking the policy asks of the operator
+_REPAIR_SOURCE = (
+    "The version must be repaired at the source (`catalogue doctor --all-versions` there "
+    "lists such text); until then a pull stops here."
+)
+_SEE_SOURCE = "Nothing of its page was applied; see to the change at the source, then pull again."
+#: the directory is read as it stands at the source: correcting the row there is enough
+_CORRECT_SOURCE = "Correct it at the source, then pull again."
+
+#: errors of applying a change that its content causes: a value the database refuses
+#: (DataError: NUL, too long…; IntegrityError: a code already held…), one that cannot be
+#: bound or serialised, a change without a field it needs. Not OperationalError and
+#: InterfaceError (locked, disk full, connection lost): those are no fault of the change.
+_STORE_ERRORS = (exc.StatementError, KeyError, TypeError, ValueError, AttributeError)
+_LOCAL_ERRORS = (exc.OperationalError, exc.InterfaceError)
+
+
+class _AbortedPipeline(logging.Filter):
+    """psycopg logs a warning when it closes the pipeline of a statement that failed; the
+    failure itself is what the pull reports, on its one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("error ignored terminating")
+
+
+def _change_name(change: dict[str, Any]) -> str:
+    return (
+        f"seq {change.get('seq')} ({escape(str(change.get('kind')))} "
+        f"{escape(str(change.get('code')))} version {change.get('version')})"
+    )
+
+
+#: what no copy can store: PostgreSQL holds no NUL in text or JSON, and no database holds a
+#: lone surrogate. Other text the policy refuses today was accepted by the source before
+#: it; a copy stores it as the source does (``catalogue doctor`` lists it for repair)
+UNSTORABLE = frozenset({"text.nul", "text.encoding"})
+
+
+def first_unstorable(value: Any, path: str = "") -> Violation | None:
+    return next((v for v in text_violations(value, path) if v.rule in UNSTORABLE), None)
+
+
+def _holds(found: Violation) -> str:
+    path = escape(found.path) or "the state"
+    return f"{path}{' (a key)' if found.key else ''} holds {found.point} ({found.rule})"
+
+
+def _error_reason(error: BaseException) -> str:
+    """What the database (or the code) said, on one line, escaped, at most 200 characters."""
+    cause = getattr(error, "orig", None) or error
+    diag = getattr(cause, "diag", None)  # psycopg: the server's message and its detail
+    primary = getattr(diag, "message_primary", None)
+    if primary:
+        detail = getattr(diag, "message_detail", None)
+        said = escape(f"{primary}: {detail}" if detail else primary, quotes=False)
+    else:
+        said = escape((str(cause).strip().splitlines() or [""])[0], quotes=False)
+    if len(said) > 200:
+        said = said[:199] + "…"
+    return f"the database refused it ({type(cause).__name__}: {said})"
+
+
+#: the fields of a change beside its state, stored with its version
+_VERSION_FIELDS = ("event", "reason", "decision", "key", "details", "operation")
+
+
+#: how orjson writes the C0 controls the policy refuses, beside tab and LF (JSON strings
+#: are judged multi-line; ``\r`` is suspect for a CR outside CR LF)
+_ESCAPED_CONTROL = re.compile(rb"\\(?:u00|[bfr])")
+
+
+def _suspect(raw: bytes, text: str) -> bool:
+    """Whether the JSON ``raw`` (``text`` decoded) orjson wrote may hold a string the text
+    policy refuses. orjson writes C0 controls as escapes and every other character as
+    itself, and every character the policy refuses is one that ``str.isprintable`` is not
+    (tests/test_mirror_stop.py checks both for every code point): a clean state costs one
+    pass over its text at C speed (10 µs an item of the seed; walking its strings with
+    :func:`app.fields.violation` took 300 µs, more than applying the change)."""
+    if b"\\" in raw and _ESCAPED_CONTROL.search(raw):
+        return True
+    return not text.isprintable() and violation(text, multiline=False) is not None
+
+
+def _refused_text(change: dict[str, Any], snapshot: tuple[bytes, str] | None) -> Violation | None:
+    """The first string of ``change`` that the text policy refuses. ``snapshot`` is the
+    state as the JSON to be stored (bytes and text): the state is walked only when that
+    holds a suspect character; None walks it."""
+    if snapshot is None or _suspect(*snapshot):
+        state = change.get("item") if change.get("kind") == "item" else change.get("record")
+        found = first_unstorable(state)
+        if found is not None:
+            return found
+    for name in _VERSION_FIELDS:
+        value = change.get(name)
+        if value is None or isinstance(value, str) and violation(value) is None:
+            continue
+        found = first_unstorable(value, f"version.{name}")
+        if found is not None:
+            return found
+    return None
+
+
+def _snapshot_json(change: dict[str, Any]) -> tuple[bytes, str] | TypeError:
+    """The JSON of a change's state as it is stored (bytes and text), or why orjson cannot
+    write it (a lone surrogate, which the text policy names; an integer beyond 64 bits)."""
+    state = change["item"] if change["kind"] == "item" else change["record"]
+    try:
+        raw = orjson.dumps(state)
+    except TypeError as error:
+        return error
+    return raw, raw.decode()
+
+
+def check_changes(changes: list[dict[str, Any]]) -> list[str]:
+    """The JSON text of each change's state, once every change has been found storable;
+    else :class:`ChangeRefused` for the first that is not, before anything is written."""
+    snapshots = []
+    for c in changes:
+        snapshot = _snapshot_json(c)
+        found = _refused_text(c, None if isinstance(snapshot, TypeError) else snapshot)
+        if found is not None:
+            raise ChangeRefused(_change_name(c), _holds(found), _REPAIR_SOURCE)
+        if isinstance(snapshot, TypeError):
+            raise ChangeRefused(
+                _change_name(c), f"its state cannot be written as JSON ({snapshot})", _SEE_SOURCE
+            )
+        snapshots.append(snapshot[1])
+    return snapshots
 
 
 def _get(client: httpx.Client, path: str, **params: Any) -> Any:
@@ -81,13 +232,23 @@ def sync_directory(session: Session, client: httpx.Client) -> None:
     known = set(session.execute(select(SharedMaterial.code)).scalars())
     for m in _pages(client, "/api/v1/materials"):
         if m["code"] not in known:
+            _check_directory("shared material", m.get("code"), m)
             session.add(SharedMaterial(**m))
     departments = sorted(
         _pages(client, "/api/v1/departments"), key=lambda d: d["parent_credit_code"] is not None
     )
     for d in departments:
+        _check_directory("department", d.get("credit_code"), d)
         _upsert_department(session, d)
     session.flush()
+
+
+def _check_directory(kind: str, code: Any, row: dict[str, Any]) -> None:
+    found = first_unstorable(row)
+    if found is not None:
+        raise ChangeRefused(
+            f"the directory ({kind} {escape(str(code))})", _holds(found), _CORRECT_SOURCE
+        )
 
 
 def _upsert_department(session: Session, d: dict[str, Any]) -> None:
@@ -208,7 +369,8 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:
     """Apply feed changes in order; a version already held is skipped. Returns how many
     were applied. A page goes in bulk: departments and entries (few) in feed order, then
     each implementation's rows once, from its last state in the page (every change carries
-    the full state), then every version and change-log row, in feed order."""
+    the full state), then every version and change-log row, in feed order. A change whose
+    text the policy refuses raises :class:`ChangeRefused` before anything is written."""
     if session.get_bind().dialect.name == "postgresql":
         _keep_statistics(session)
     held: set[tuple[str, str, int]] = set()
@@ -221,21 +383,23 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:
         )
         held.update((k, code, version) for k, code, version in found)
     fresh = []
-    items: dict[str, dict[str, Any]] = {}
     for c in changes:
         key = (c["kind"], c["code"], c["version"])
         if key in held:
             continue
         held.add(key)
         fresh.append(c)
+    if not fresh:
+        return 0
+    snapshots = check_changes(fresh)  # before anything of the page is written
+    items: dict[str, dict[str, Any]] = {}
+    for c in fresh:
         if c["kind"] == "department":
             _upsert_department(session, c["record"])
         elif c["kind"] == "entry":
             _upsert_entry(session, c["record"])
         else:
             items[c["code"]] = c["item"]
-    if not fresh:
-        return 0
     session.flush()  # items refer to the entries and departments
     _upsert_items(session, list(items.values()))
     take_feed_lock(session)
@@ -249,9 +413,7 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:
                 "code": c["code"],
                 "version": c["version"],
                 "event": c["event"],
-                "snapshot": orjson.dumps(
-                    c["item"] if c["kind"] == "item" else c["record"]
-                ).decode(),
+                "snapshot": snapshot,
                 "reason": c.get("reason"),
                 "decision": c.get("decision"),
                 "key_name": c.get("key"),
@@ -260,8 +422,11 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:
                 "status_after": c.get("status_after"),
                 "details": c.get("details"),
                 "next_change": _d(c.get("next_change")),
+                "approved_by": c.get("approved_by"),
+                "channel": c.get("channel"),
+                "change_request_id": c.get("change_request"),
             }
-            for c in fresh
+            for c, snapshot in zip(fresh, snapshots, strict=True)
         ],
     )
     insert_rows(
@@ -281,6 +446,28 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:
     return len(fresh)
 
 
+def _culprit(
+    session_factory: Callable[[], Session], changes: list[dict[str, Any]], error: BaseException
+) -> ChangeRefused:
+    """The change of a page that the database refused: the page applied again change by
+    change in one transaction, rolled back whatever happens."""
+    with session_factory() as session:
+        try:
+            for c in changes:
+                try:
+                    apply_changes(session, [c])
+                    session.flush()
+                except _LOCAL_ERRORS:
+                    raise
+                except _STORE_ERRORS as one:
+                    return ChangeRefused(_change_name(c), _error_reason(one), _SEE_SOURCE)
+        finally:
+            session.rollback()
+    # every change went in alone: the page as a whole was refused
+    first, last = changes[0].get("seq"), changes[-1].get("seq")
+    return ChangeRefused(f"the page of seq {first}-{last}", _error_reason(error), _SEE_SOURCE)
+
+
 def position_key(url: str, region: str | None) -> str:
     return f"{url.rstrip('/')}#region={region or ''}"
 
@@ -296,12 +483,37 @@ def pull(
     transport: httpx.BaseTransport | None = None,
 ) -> dict[str, Any]:
     """Bring the local database in step with ``url``'s feed; verify with the digest."""
+    quiet = _AbortedPipeline()
+    logging.getLogger("psycopg").addFilter(quiet)
+    try:
+        return _pull(session_factory, url, region, batch, key, progress, transport)
+    finally:
+        logging.getLogger("psycopg").removeFilter(quiet)
+
+
+def _pull(
+    session_factory: Callable[[], Session],
+    url: str,
+    region: str | None,
+    batch: int,
+    key: str | None,
+    progress: Progress | None,
+    transport: httpx.BaseTransport | None,
+) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     source = position_key(url, region)
     with httpx.Client(base_url=url, headers=headers, timeout=60, transport=transport) as client:
         with session_factory() as session:
-            sync_directory(session, client)
-            session.commit()
+            try:
+                sync_directory(session, client)
+                session.commit()
+            except _LOCAL_ERRORS:
+                raise
+            except _STORE_ERRORS as error:
+                session.rollback()
+                raise ChangeRefused(
+                    "the directory", _error_reason(error), _CORRECT_SOURCE
+                ) from None
         applied = seen = 0
         while True:
             with session_factory() as session:
@@ -313,12 +525,18 @@ def pull(
                 )
                 if not page["changes"]:
                     break
-                applied += apply_changes(session, page["changes"])
+                try:
+                    applied += apply_changes(session, page["changes"])
+                    position.last_seq = page["last_seq"]
+                    position.updated_at = utcnow()
+                    session.add(position)
+                    session.commit()  # the batch and the position, together
+                except _LOCAL_ERRORS:
+                    raise
+                except _STORE_ERRORS as error:
+                    session.rollback()
+                    raise _culprit(session_factory, page["changes"], error) from None
                 seen += len(page["changes"])
-                position.last_seq = page["last_seq"]
-                position.updated_at = utcnow()
-                session.add(position)
-                session.commit()  # the batch and the position, together
             if progress:
                 progress(page["last_seq"], page.get("head_seq") or page["last_seq"])
         remote = _get(client, "/api/v1/sync/digest", region=region)
