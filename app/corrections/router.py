@@ -1,0 +1,374 @@
+"""Corrections (纠错): report without a key, follow a ticket, answer from the inbox. Thin:
+the rules live in the service.
+
+The report operation is rate limited per client address (``CATALOGUE_CORRECTIONS_RATE``,
+default 5 a minute and 50 a day) before anything else of it runs: the limiter sits in the
+operation's route (:class:`RateLimitedRoute`), in front of body parsing, validation and
+the database, so a refused report costs a dictionary lookup and its answer: 429 with
+``Retry-After``, sent after up to a second (:data:`TARPIT_SECONDS`), so that a client
+that ignores ``Retry-After`` and reports again at once is slowed to one report a second
+per connection and a flood costs the server next to nothing. The limit counts per worker
+process. Behind a reverse proxy the client address is the proxy's, unless uvicorn takes
+``X-Forwarded-For`` from it (it does for the addresses in ``FORWARDED_ALLOW_IPS``,
+127.0.0.1 by default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from app.catalogue.schemas import Page
+from app.catalogue.service import decode_number_cursor, encode_cursor
+from app.config import get_settings
+from app.corrections import service
+from app.corrections.models import Correction, CorrectionStatus
+from app.corrections.schemas import (
+    BODY_LIMIT,
+    CorrectionCreated,
+    CorrectionIn,
+    CorrectionOut,
+    CorrectionStatusOut,
+    ReplyIn,
+    ToChangeRequestIn,
+)
+from app.db import for_writing, get_engine
+from app.deps import Caller, ReadSession, WriteSession
+from app.edge import BODY_METHODS, problem
+from app.errors import field_error
+from app.responses import json_bytes
+from app.review.router import ChangeRequestOut, request_response
+from app.security import Principal
+
+log = logging.getLogger("app.corrections")
+
+#: seconds between two erasures of expired contacts in ``catalogue serve``, and before
+#: the first one (the process has started; a failed one is retried after an hour)
+ERASE_EVERY = 24 * 3600.0
+ERASE_FIRST_AFTER = 60.0
+ERASE_RETRY = 3600.0
+#: how long a refused report waits for its 429 (at most; never longer than Retry-After)
+TARPIT_SECONDS = 1.0
+
+
+def erase_loop(engine: Engine, stop: threading.Event) -> None:
+    """Erase the contacts past the retention period, daily, until ``stop``."""
+    wait = ERASE_FIRST_AFTER
+    while not stop.wait(wait):
+        try:
+            with Session(for_writing(engine)) as session:
+                erased = service.erase_contacts(session)
+                session.commit()
+            log.info("expired contacts erased", extra={"fields": {"erased": erased}})
+            wait = ERASE_EVERY
+        except Exception:  # a database down or not migrated yet: try again later
+            log.exception("erasing expired contacts failed")
+            wait = ERASE_RETRY
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """A wrong ``CATALOGUE_CORRECTIONS_RATE`` stops the start. In ``catalogue serve``
+    (which sets ``CATALOGUE_SEARCH_INDEXER``, the switch of the app's background work)
+    expired contacts are erased daily in a thread; ``catalogue corrections
+    erase-contacts`` does the same once."""
+    settings = get_settings()
+    app.state.correction_limiter = service.RateLimiter(
+        service.parse_rate(settings.corrections_rate)
+    )
+    stop = threading.Event()
+    thread = None
+    if settings.search_indexer:
+        thread = threading.Thread(
+            target=erase_loop, args=(get_engine(), stop), name="contact-eraser", daemon=True
+        )
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        if thread:
+            thread.join(timeout=5)
+
+
+def limiter_of(app: Any) -> service.RateLimiter:
+    found = getattr(app.state, "correction_limiter", None)
+    if found is None:  # an app run without its lifespan
+        found = app.state.correction_limiter = service.RateLimiter.from_settings()
+    return found
+
+
+def _problem_response(status: int, body: dict[str, Any], headers: dict[str, str]) -> Response:
+    return Response(
+        orjson.dumps(body),
+        status_code=status,
+        media_type="application/problem+json",
+        headers=headers,
+    )
+
+
+class CorrectionRoute(APIRoute):
+    """The routes of corrections: a body that is not UTF-8 is answered 422 (``json_invalid``)
+    like any other JSON that does not parse, not FastAPI's undocumented 400."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            refusal = await self.refuse(request)
+            return refusal if refusal is not None else await handler(request)
+
+        return checked
+
+    async def refuse(self, request: Request) -> Response | None:
+        if request.method not in BODY_METHODS:
+            return None
+        try:
+            (await request.body()).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return _problem_response(
+                422,
+                problem(
+                    422,
+                    "validation",
+                    "Invalid input",
+                    "the body is not UTF-8",
+                    errors=[field_error(["body", exc.start], "not UTF-8", "json_invalid")],
+                ),
+                {},
+            )
+        return None
+
+
+class RateLimitedRoute(CorrectionRoute):
+    """A route whose requests pass the client's rate limit, then the size limit, before
+    FastAPI parses the body or resolves a dependency (a session among them)."""
+
+    async def refuse(self, request: Request) -> Response | None:
+        client = request.client
+        wait = limiter_of(request.app).hit(service.client_key(client.host if client else None))
+        if wait is not None:
+            # a client that ignores Retry-After is answered slowly: a sleeping coroutine
+            # costs nothing, and its next report waits for this answer
+            await asyncio.sleep(min(wait, TARPIT_SECONDS))
+            after = service.RateLimiter.retry_after(wait)
+            return _problem_response(
+                429,
+                problem(
+                    429,
+                    "rate-limited",
+                    "Too many reports",
+                    f"this address has sent as many reports as it may for now "
+                    f"({get_settings().corrections_rate}); retry in {after} s",
+                    retry_after=int(after),
+                ),
+                {"Retry-After": after},
+            )
+        length = request.headers.get("content-length")
+        too_large = (
+            int(length) > BODY_LIMIT
+            if length is not None and length.isdigit()
+            else len(await request.body()) > BODY_LIMIT
+        )
+        if too_large:
+            return _problem_response(
+                413,
+                problem(
+                    413,
+                    "too-large",
+                    "Request body too large",
+                    f"a report is at most {BODY_LIMIT:,} bytes",
+                    limit=BODY_LIMIT,
+                ),
+                {},
+            )
+        return await super().refuse(request)
+
+
+router = APIRouter(
+    prefix="/api/v1", tags=["corrections"], lifespan=lifespan, route_class=CorrectionRoute
+)
+
+Ticket = Annotated[
+    str,
+    Path(
+        pattern=r"^[A-Za-z0-9_-]{16,43}$",
+        description="the ticket the report was answered with",
+    ),
+]
+
+PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+RATE_LIMITED = {
+    429: {
+        "description": "Too many reports from this address (per worker: "
+        "CATALOGUE_CORRECTIONS_RATE, default 5 a minute and 50 a day)",
+        "content": PROBLEM,
+        "headers": {
+            "Retry-After": {
+                "description": "seconds until a report is accepted again",
+                "schema": {"type": "integer"},
+            }
+        },
+    }
+}
+
+
+def report_correction(
+    request: Request, session: WriteSession, code: str, data: CorrectionIn
+) -> Response:
+    """Report a problem with an item: no key. The field it concerns, a suggested value
+    and a contact are optional; the text is at most 2,000 characters. Answers the ticket
+    and its public status URL (which shows the status and the reply, never the contact).
+    The contact is shown to the editors of the item's department only and erased after
+    `CATALOGUE_CONTACT_RETENTION_DAYS` (180) days. At most `CATALOGUE_CORRECTIONS_RATE`
+    reports per client address (429 with `Retry-After` beyond it)."""
+    c = service.report(session, code, data)
+    url = service.status_url(c.ticket)
+    return json_bytes(
+        CorrectionCreated(ticket=c.ticket, status_url=url).model_dump(),
+        status_code=201,
+        headers={"Location": url},
+    )
+
+
+router.add_api_route(
+    "/items/{code}/corrections",
+    report_correction,
+    methods=["POST"],
+    status_code=201,
+    response_model=CorrectionCreated,
+    responses=RATE_LIMITED,
+    summary="Report a problem with an item (纠错; no key)",
+    route_class_override=RateLimitedRoute,
+)
+
+
+def _public(c: Correction, fixed: dict[int, int]) -> dict[str, Any]:
+    return CorrectionStatusOut(
+        ticket=c.ticket,
+        item=c.item_code,
+        field=c.field,
+        status=c.status,
+        reply=c.reply,
+        change_request=c.change_request_id,
+        fixed_version=fixed.get(c.change_request_id or 0),
+        created_at=c.created_at,
+        replied_at=c.replied_at,
+    ).model_dump(mode="json")
+
+
+def _detail(c: Correction, actor: Principal, fixed: dict[int, int]) -> dict[str, Any]:
+    return CorrectionOut(
+        ticket=c.ticket,
+        status_url=service.status_url(c.ticket),
+        item=c.item_code,
+        department=c.department_code,
+        region=c.region_code,
+        field=c.field,
+        suggested=c.suggested,
+        text=c.text,
+        contact=c.contact if service.may_see_contact(actor, c) else None,
+        has_contact=c.contact is not None,
+        contact_erased=c.contact_erased_at is not None,
+        status=c.status,
+        reply=c.reply,
+        replied_by=c.replied_by,
+        replied_at=c.replied_at,
+        change_request=c.change_request_id,
+        fixed_version=fixed.get(c.change_request_id or 0),
+        created_at=c.created_at,
+    ).model_dump(mode="json")
+
+
+@router.get("/corrections/{ticket}", response_model=CorrectionStatusOut)
+def correction_status(session: ReadSession, ticket: Ticket) -> Response:
+    """A ticket's public status: status, reply, the change request that fixes it and the
+    item version that published the fix. No key, no personal data."""
+    c = service.by_ticket(session, ticket)
+    return json_bytes(_public(c, service.fixed_versions(session, [c])))
+
+
+@router.get("/corrections", response_model=Page[CorrectionOut])
+def correction_inbox(
+    session: WriteSession,
+    caller: Caller,
+    department: Annotated[str | None, Query(max_length=18)] = None,
+    status: CorrectionStatus | None = None,
+    item: Annotated[str | None, Query(max_length=31)] = None,
+    region: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Response:
+    """The inbox: the corrections of the key's departments (editors) or region
+    (reviewers; admins: all), newest first. The contact is shown to the editors of the
+    item's department only."""
+    rows = service.inbox(
+        session,
+        caller,
+        department=department,
+        status=status,
+        item=item,
+        region=region,
+        before_id=decode_number_cursor(cursor),
+        limit=limit,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    fixed = service.fixed_versions(session, rows)
+    return json_bytes(
+        {
+            "items": [_detail(c, caller, fixed) for c in rows],
+            "next_cursor": encode_cursor(str(rows[-1].id)) if more else None,
+        }
+    )
+
+
+@router.post("/corrections/{ticket}/reply", response_model=CorrectionOut)
+def reply_correction(
+    session: WriteSession, caller: Caller, ticket: Ticket, data: ReplyIn
+) -> Response:
+    """Answer: accepted, rejected or duplicate, with the reply the reporter reads, and
+    the change request that fixes it (of the same item). An answer may be revised. The
+    item's department's editors, its region's reviewers, admins."""
+    c = service.reply(
+        session,
+        ticket,
+        caller,
+        status=data.status,
+        text=data.reply,
+        change_request=data.change_request,
+        link="change_request" in data.model_fields_set,
+    )
+    return json_bytes(_detail(c, caller, service.fixed_versions(session, [c])))
+
+
+@router.post(
+    "/corrections/{ticket}/change-request",
+    response_model=ChangeRequestOut,
+    status_code=201,
+    summary="Turn an accepted suggestion into a change request (editor of the department)",
+)
+def correction_change_request(
+    session: WriteSession,
+    caller: Caller,
+    ticket: Ticket,
+    data: ToChangeRequestIn | None = None,
+) -> Response:
+    """An accepted correction with a `field` and a `suggested` value becomes an edit
+    request of the item: a merge patch setting that field (a list is carried whole, with
+    the element changed), submitted for review unless `submit` is false, and linked to
+    the ticket. A suggestion that does not fit the field is answered 422 with the
+    request's errors: write the change request yourself then, and link it in a reply."""
+    data = data or ToChangeRequestIn()
+    cr = service.to_change_request(session, ticket, caller, note=data.note, submit=data.submit)
+    return request_response(session, cr, 201)

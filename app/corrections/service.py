@@ -1,0 +1,485 @@
+"""Corrections (纠错): report, read, answer, turn into a change request, forget contacts.
+
+Who may do what:
+
+* anyone reports (no key), and reads a ticket's public status (no personal data);
+* the editors of the item's department, the reviewers of its region and admins read the
+  inbox and answer; the contact is shown to those editors only;
+* an editor of the department (or an admin) turns an accepted suggestion into a change
+  request (``app.review.service.propose``), which is linked to the ticket.
+
+Corrections never write a version or a change-log row: they are not changes of an item,
+so the feed, search, digests and exports never see them. The rate limit of reports
+(:class:`RateLimiter`) is kept in the process, not the database, so that a flood of
+reports costs the database nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import math
+import re
+import secrets
+import threading
+import time
+from collections import OrderedDict, deque
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import select, update
+from sqlmodel import Session, col
+
+from app.catalogue import service as catalogue
+from app.catalogue.models import Implementation
+from app.config import get_settings
+from app.corrections.models import Correction, CorrectionStatus
+from app.corrections.schemas import CorrectionIn
+from app.dbtypes import utcnow
+from app.errors import Forbidden, InvalidInput, NotFound, RuleViolation
+from app.review import service as review
+from app.review.models import ChangeRequest, RequestStatus
+from app.security import Principal, region_prefix
+
+API = "/api/v1"
+
+
+def status_url(ticket: str) -> str:
+    return f"{API}/corrections/{ticket}"
+
+
+# --- the rate limit ------------------------------------------------------------------
+
+_UNITS = {
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "m": 60,
+    "min": 60,
+    "minute": 60,
+    "h": 3600,
+    "hour": 3600,
+    "d": 86400,
+    "day": 86400,
+}
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+?)s?\s*$")
+
+
+def parse_rate(spec: str) -> list[tuple[int, float]]:
+    """``"5/minute,50/day"`` → ``[(5, 60), (50, 86400)]``: at most N in any window of that
+    length. Units: second, minute, hour, day (or s, m, h, d; ``10/5m`` is 10 in 5
+    minutes). Empty: no limit."""
+    limits = []
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        found = _RATE.match(part.lower())
+        if not found or found.group(3) not in _UNITS or int(found.group(1)) < 1:
+            raise ValueError(
+                f"CATALOGUE_CORRECTIONS_RATE: {part!r} is not a rate such as 5/minute or 50/day"
+            )
+        count, many, unit = found.groups()
+        limits.append((int(count), (int(many) if many else 1) * _UNITS[unit]))
+    return sorted(limits, key=lambda limit: limit[1])
+
+
+def client_key(host: str | None) -> str:
+    """Whom a report is counted against: the client's address (an IPv6 address by its
+    /64, which one host usually holds whole). Behind a reverse proxy that is the proxy's
+    address, unless the server takes the client's from ``X-Forwarded-For`` (uvicorn does
+    for the proxies in ``FORWARDED_ALLOW_IPS``, by default 127.0.0.1)."""
+    if not host:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host[:100]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+class RateLimiter:
+    """Sliding windows per client, in memory (one per worker process: with N workers a
+    client gets up to N times the limit).
+
+    Each client keeps the times of its last accepted requests, as many as the largest
+    limit counts; a request is refused while any window holds its count already, and
+    ``Retry-After`` says when the oldest hit of the fullest window leaves it. Refused
+    requests are not counted (a client that waits as told gets through). At most
+    ``max_clients`` are remembered, the least recently seen forgotten first."""
+
+    def __init__(
+        self, limits: list[tuple[int, float]], *, max_clients: int = 20_000, clock: Any = None
+    ) -> None:
+        self.limits = limits
+        self.longest = max((s for _, s in limits), default=0.0)
+        self.depth = max((n for n, _ in limits), default=0)
+        self.max_clients = max_clients
+        self.clock = clock or time.monotonic
+        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls) -> RateLimiter:
+        return cls(parse_rate(get_settings().corrections_rate))
+
+    def hit(self, key: str) -> float | None:
+        """Count a request of ``key``; None when allowed, else the seconds to wait."""
+        if not self.limits:
+            return None
+        now = self.clock()
+        with self._lock:
+            hits = self._hits.get(key)
+            if hits is None:
+                hits = self._hits[key] = deque(maxlen=self.depth)
+            else:
+                self._hits.move_to_end(key)
+            wait = 0.0
+            for count, seconds in self.limits:
+                if len(hits) >= count and hits[-count] > now - seconds:
+                    wait = max(wait, hits[-count] + seconds - now)
+            if wait == 0:
+                hits.append(now)
+            self._forget(now)
+            return wait or None
+
+    def _forget(self, now: float) -> None:
+        """Drop clients whose every hit has left the longest window, and the least
+        recently seen beyond ``max_clients``."""
+        while len(self._hits) > 1:
+            key, hits = next(iter(self._hits.items()))
+            if len(self._hits) <= self.max_clients and hits and hits[-1] > now - self.longest:
+                break
+            del self._hits[key]
+
+    @staticmethod
+    def retry_after(wait: float) -> str:
+        return str(max(1, math.ceil(wait)))
+
+
+# --- reports -------------------------------------------------------------------------
+
+
+def new_ticket() -> str:
+    """128 random bits, URL-safe: unguessable, so the ticket itself is the key to the
+    status (which shows nothing personal)."""
+    return secrets.token_urlsafe(16)
+
+
+def report(
+    session: Session, code: str, data: CorrectionIn, *, now: datetime | None = None
+) -> Correction:
+    impl = session.get(Implementation, code)
+    if impl is None:
+        raise NotFound(f"no implementation {code}")
+    correction = Correction(
+        ticket=new_ticket(),
+        item_code=impl.code,
+        department_code=impl.department_code,
+        region_code=impl.region_code,
+        field=data.field,
+        suggested=data.suggested,
+        text=data.text,
+        contact=data.contact,
+        created_at=now or utcnow(),
+    )
+    session.add(correction)
+    session.flush()
+    return correction
+
+
+def by_ticket(session: Session, ticket: str) -> Correction:
+    found = session.execute(
+        select(Correction).where(Correction.ticket == ticket)
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"no correction {ticket}")
+    return found
+
+
+# --- who reads and answers -----------------------------------------------------------
+
+
+def _editor_of(actor: Principal, c: Correction) -> bool:
+    return (
+        actor.role == "editor"
+        and c.department_code in actor.departments
+        and c.region_code.startswith(actor.region_prefix or "")
+    )
+
+
+def may_handle(actor: Principal, c: Correction) -> bool:
+    """The department's editors, the reviewers of its region, admins."""
+    if actor.role == "admin" or _editor_of(actor, c):
+        return True
+    return actor.role == "reviewer" and c.region_code.startswith(actor.region_prefix or "-")
+
+
+def may_see_contact(actor: Principal, c: Correction) -> bool:
+    """The contact is the department's to use: its editors see it, nobody else."""
+    return _editor_of(actor, c)
+
+
+def _handled(session: Session, ticket: str, actor: Principal) -> Correction:
+    c = by_ticket(session, ticket)
+    if not may_handle(actor, c):
+        raise Forbidden(
+            f"key {actor.name!r} ({actor.role}) does not answer corrections of department "
+            f"{c.department_code} in region {c.region_code}"
+        )
+    return c
+
+
+def inbox(
+    session: Session,
+    actor: Principal,
+    *,
+    department: str | None,
+    status: str | None,
+    item: str | None,
+    region: str | None,
+    before_id: int | None,
+    limit: int,
+) -> list[Correction]:
+    """The corrections the key answers, newest first (``limit + 1`` rows: one more says
+    there is a next page)."""
+    stmt = select(Correction).order_by(col(Correction.id).desc())
+    if actor.role == "reviewer":
+        stmt = stmt.where(
+            *catalogue.with_prefix(Correction.region_code, actor.region_prefix or "-")
+        )
+    elif actor.role == "editor":
+        stmt = stmt.where(col(Correction.department_code).in_(actor.departments))
+        if actor.region_prefix:
+            stmt = stmt.where(*catalogue.with_prefix(Correction.region_code, actor.region_prefix))
+    elif actor.role != "admin":
+        raise Forbidden(f"key {actor.name!r} ({actor.role}) does not read corrections")
+    for column, value in (
+        (Correction.department_code, department),
+        (Correction.status, status),
+        (Correction.item_code, item),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if region:
+        stmt = stmt.where(*catalogue.with_prefix(Correction.region_code, region_prefix(region)))
+    if before_id is not None:
+        stmt = stmt.where(col(Correction.id) < before_id)
+    return list(session.execute(stmt.limit(limit + 1)).scalars())
+
+
+def fixed_versions(session: Session, corrections: list[Correction]) -> dict[int, int]:
+    """Change request id → the item version that published it, for the approved ones
+    linked to ``corrections``."""
+    ids = {c.change_request_id for c in corrections if c.change_request_id}
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(ChangeRequest.id, ChangeRequest.published_version).where(
+            col(ChangeRequest.id).in_(ids), ChangeRequest.status == RequestStatus.APPROVED
+        )
+    )
+    return {cr_id: version for cr_id, version in rows if version is not None}
+
+
+# --- answers -------------------------------------------------------------------------
+
+
+def _linkable(session: Session, actor: Principal, c: Correction, request_id: int) -> int:
+    cr = session.get(ChangeRequest, request_id)
+    if cr is None or not review.may_read(actor, cr):
+        raise InvalidInput.field(
+            ["body", "change_request"],
+            f"no change request {request_id}",
+            "correction.change_request",
+        )
+    if cr.item_code != c.item_code:
+        raise InvalidInput.field(
+            ["body", "change_request"],
+            f"change request {request_id} changes {cr.item_code or 'a new item'}, not {c.item_code}",
+            "correction.change_request",
+        )
+    return request_id
+
+
+def reply(
+    session: Session,
+    ticket: str,
+    actor: Principal,
+    *,
+    status: str,
+    text: str,
+    change_request: int | None,
+    link: bool,
+) -> Correction:
+    """Answer (or answer again): accepted, rejected or duplicate, with a reply the
+    reporter reads; ``link``: set the change request that fixes it (None unlinks)."""
+    c = _handled(session, ticket, actor)
+    status = CorrectionStatus(status)
+    if status == CorrectionStatus.NEW:
+        raise InvalidInput.field(["body", "status"], "an answer is not new", "correction.status")
+    if link:
+        if change_request is not None and status == CorrectionStatus.REJECTED:
+            raise InvalidInput.field(
+                ["body", "change_request"],
+                "a rejected correction has no change request fixing it",
+                "correction.change_request",
+            )
+        c.change_request_id = (
+            _linkable(session, actor, c, change_request) if change_request is not None else None
+        )
+    elif status == CorrectionStatus.REJECTED:
+        c.change_request_id = None
+    c.status, c.reply = status, text
+    c.replied_by, c.replied_at = actor.name, utcnow()
+    session.add(c)
+    session.flush()
+    return c
+
+
+# --- from a suggestion to a change request -------------------------------------------
+
+
+def _value(current: Any, suggested: str) -> Any:
+    """The suggestion as the field's kind of value: a number, a flag, a list… sent as
+    JSON is taken as such where the field holds one; text otherwise."""
+    if isinstance(current, str) or current is None:
+        return suggested
+    try:
+        value = orjson.loads(suggested)
+    except orjson.JSONDecodeError:
+        return suggested
+    return suggested if value is None else value
+
+
+def _set_in(node: Any, parts: list[str], suggested: str, field: str) -> None:
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            index = int(part) if part.isdigit() else -1
+            if not 0 <= index < len(node):
+                raise InvalidInput.field(
+                    ["field"],
+                    f"{field}: the item has no element {part} there (it has {len(node)})",
+                    "correction.field",
+                )
+            if last:
+                node[index] = _value(node[index], suggested)
+            else:
+                node = node[index]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = _value(node.get(part), suggested)
+            else:
+                if node.get(part) is None:
+                    node[part] = [] if parts[i + 1].isdigit() else {}
+                node = node[part]
+        else:
+            raise InvalidInput.field(
+                ["field"], f"{field}: {'.'.join(parts[:i])} holds no fields", "correction.field"
+            )
+
+
+def build_patch(current: dict[str, Any], field: str, suggested: str) -> dict[str, Any]:
+    """A JSON merge patch setting ``field`` of ``current`` (the item's writable
+    representation) to ``suggested``. Objects nest; a list is replaced whole (a merge patch
+    cannot name an element), so the patch holds the current list with that element
+    changed: ``guide.windows.0.phone`` → ``{"guide": {"windows": [<windows, the first's
+    phone replaced>]}}``."""
+    parts = field.split(".")
+    if parts[0] not in current:
+        raise RuleViolation(
+            f"{parts[0]} is not written at the item (四级四同 fields are the catalogue "
+            "entry's, the rest is assigned by the catalogue): change it where it is kept",
+            type="correction-not-writable",
+        )
+    node: dict[str, Any] = current
+    depth = 0  # parts[:depth] lead through objects to ``node``
+    while depth < len(parts) - 1 and isinstance(node.get(parts[depth]), dict):
+        node = node[parts[depth]]
+        depth += 1
+    key = parts[depth]
+    if depth == len(parts) - 1:
+        value: Any = _value(node.get(key), suggested)
+    else:  # a list (or nothing yet) on the way: the patch carries it whole
+        holder = {key: copy.deepcopy(node.get(key))}
+        _set_in(holder, parts[depth:], suggested, field)
+        value = holder[key]
+    patch: dict[str, Any] = {}
+    target = patch
+    for part in parts[:depth]:
+        target = target.setdefault(part, {})
+    target[key] = value
+    return patch
+
+
+def to_change_request(
+    session: Session, ticket: str, actor: Principal, *, note: str | None, submit: bool
+) -> ChangeRequest:
+    """An accepted correction with a field and a suggested value becomes an edit request
+    of the item (a merge patch over the published version), linked to the ticket."""
+    c = by_ticket(session, ticket)
+    if actor.role != "admin" and not _editor_of(actor, c):
+        raise Forbidden(
+            f"key {actor.name!r} ({actor.role}) is not an editor of department {c.department_code}"
+        )
+    if c.status != CorrectionStatus.ACCEPTED:
+        raise RuleViolation(
+            f"correction {ticket} is {c.status}: only an accepted one becomes a change request",
+            type="correction-state",
+            extra={"correction_status": c.status},
+        )
+    if c.change_request_id is not None:
+        raise RuleViolation(
+            f"correction {ticket} is linked to change request {c.change_request_id} already",
+            type="correction-linked",
+            extra={"change_request": c.change_request_id},
+        )
+    if not c.field or c.suggested is None:
+        raise RuleViolation(
+            f"correction {ticket} suggests no value for a field: write the change request "
+            "yourself (POST /change-requests) and link it in the reply",
+            type="correction-no-suggestion",
+        )
+    published = orjson.loads(
+        catalogue.get_item_json(catalogue.SessionSnapshots(session), c.item_code)[1]
+    )
+    patch = build_patch(catalogue.item_input(published), c.field, c.suggested)
+    cr = review.propose(
+        session,
+        actor,
+        kind="edit",
+        item=c.item_code,
+        patch=patch,
+        note=note or f"纠错 {ticket}: {c.field}",
+        submit=submit,
+    )
+    c.change_request_id = cr.id
+    session.add(c)
+    session.flush()
+    return cr
+
+
+# --- personal data -------------------------------------------------------------------
+
+
+def erase_contacts(
+    session: Session, *, now: datetime | None = None, days: int | None = None
+) -> int:
+    """Null the contact of every correction reported more than ``days`` (default: the
+    setting ``CATALOGUE_CONTACT_RETENTION_DAYS``) ago; returns how many were erased."""
+    now = now or utcnow()
+    days = get_settings().contact_retention_days if days is None else days
+    result = session.execute(
+        update(Correction)
+        .where(
+            col(Correction.contact).is_not(None), Correction.created_at < now - timedelta(days=days)
+        )
+        .values(contact=None, contact_erased_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    session.expire_all()
+    return int(result.rowcount or 0)
