@@ -48,6 +48,9 @@ class RouteNeeds:
         extra = route.openapi_extra or {}
         #: a lifecycle decision: the key's role is checked before the body too
         self.decision = bool(extra.get("x-decision"))
+        #: the roles that may call it at all (checked before the body)
+        self.roles: tuple[str, ...] = tuple(extra.get("x-roles", ()))
+        self.bulk = extra.get("x-body-limit") == "bulk"
         settings = get_settings()
         self.limit = (
             settings.bulk_body_limit if extra.get("x-body-limit") == "bulk" else settings.body_limit
@@ -159,12 +162,14 @@ class Edge:
                     send, exc.status, exc.problem(), {"WWW-Authenticate": 'Bearer realm="api"'}
                 )
                 return
-            if needs.decision:
-                try:
+            try:
+                if needs.decision:
                     principal.require_decision_role()
-                except DomainError as exc:
-                    await send_problem(send, exc.status, exc.problem())
-                    return
+                if needs.roles:
+                    principal.require_role(needs.roles)
+            except DomainError as exc:
+                await send_problem(send, exc.status, exc.problem())
+                return
             scope.setdefault("state", {})["principal"] = principal
         refusal = self._refuse_body(needs, headers)
         if refusal is not None:
@@ -173,6 +178,20 @@ class Edge:
         body = await self._read(receive, needs.limit)
         if body is None:
             await send_problem(send, *_too_large(needs.limit))
+            return
+        if not needs.bulk and not _is_utf8(body):  # the bulk reader says which line itself
+            await send_problem(
+                send,
+                422,
+                problem(
+                    422,
+                    "validation",
+                    "Invalid input",
+                    "the body is not UTF-8",
+                    errors=[field_error(["body"], "JSON is sent in UTF-8", "json_invalid")],
+                ),
+                unread_body=False,
+            )
             return
         await self.app(scope, _replay(body, receive), send)
 
@@ -237,6 +256,14 @@ class Edge:
                 return None
             if not message.get("more_body", False):
                 return messages
+
+
+def _is_utf8(messages: list[Message]) -> bool:
+    try:
+        b"".join(m.get("body", b"") for m in messages).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _too_large(limit: int) -> tuple[int, dict[str, Any]]:

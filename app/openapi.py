@@ -68,7 +68,8 @@ def _statuses(route: APIRoute, needs: RouteNeeds) -> list[str]:
     if needs.media_types:
         statuses += ["413", "415"]
     if route.methods - {"GET", "HEAD"}:
-        statuses += ["409", "412", "503"]
+        # a write's body names other records too (the item of a request, a merge's survivor)
+        statuses += ["404", "409", "412", "503"]
     elif route.path.endswith(("/search", "/suggest")):
         statuses += ["503"]
     return statuses

@@ -74,6 +74,12 @@ class Principal:
         if self.role != "admin":
             raise Forbidden(f"key {self.name!r} ({self.role}) may not change this; admin only")
 
+    def require_role(self, roles: tuple[str, ...]) -> None:
+        if self.role not in roles:
+            raise Forbidden(
+                f"key {self.name!r} ({self.role}) may not do this: {', '.join(roles)} only"
+            )
+
     def require_decision_role(self) -> None:
         """Lifecycle decisions (cancel, suspend, delegate…) belong to the implementing
         department's editor or an admin: a city platform's sync key may not take them."""

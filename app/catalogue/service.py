@@ -269,8 +269,9 @@ def code_already_issued(session: Session, code: str) -> RuleViolation:
 
 def _check_version(kind: str, code: str, current: int, expected: int | None) -> None:
     if expected is not None and expected != current:
+        sent = f"version {expected}" if expected >= 0 else "a tag that is no version of ours"
         raise PreconditionFailed(
-            f"{kind} {code} is at version {current}; you sent If-Match {expected}. "
+            f"{kind} {code} is at version {current}; you sent {sent}. "
             "Read it again and re-apply your change.",
             extra={"current_version": current},
         )

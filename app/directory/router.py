@@ -29,7 +29,7 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 def list_regions(
     session: ReadSession,
     parent: str | None = None,
-    level: int | None = None,
+    level: Annotated[int | None, Query(ge=1, le=5, description="1 province … 5 township")] = None,
     cursor: str | None = None,
     limit: Limit = 50,
 ) -> Page[RegionOut]:

@@ -183,8 +183,12 @@ def propose(
 
 def get(session: Session, request_id: int, actor: Principal) -> ChangeRequest:
     cr = session.get(ChangeRequest, request_id)
-    if cr is None or not may_read(actor, cr):
+    if cr is None:
         raise NotFound(f"no change request {request_id}")
+    if not may_read(actor, cr):
+        raise Forbidden(
+            f"key {actor.name!r} reads the change requests of its departments or region only"
+        )
     return cr
 
 

@@ -48,6 +48,7 @@ def bulk_item_schema() -> dict[str, Any]:
     summary="Create or replace up to 1,000 implementations (JSON array or NDJSON)",
     openapi_extra={
         "x-body-limit": "bulk",
+        "x-roles": ["admin", "editor", "sync"],
         "requestBody": {
             "required": True,
             "content": {
