@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -70,3 +72,28 @@ def server(url: str, app: str = "app.main:create_app") -> Iterator[int]:
     finally:
         proc.terminate()
         proc.wait()
+
+
+def load(port: int, paths: list[str], connections: int, seconds: float) -> dict[str, float]:
+    """bench/loadgen.py in its own process, over ``paths`` with keep-alive connections."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt") as f:
+        f.write("\n".join(paths))
+        f.flush()
+        out = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "loadgen.py"),
+                "--port",
+                str(port),
+                "--connections",
+                str(connections),
+                "--seconds",
+                str(seconds),
+                f.name,
+            ],
+            capture_output=True,
+            text=True,
+        )
+    if out.returncode:
+        sys.exit(f"load generator failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout)

@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_env, free_port, seeded_database  # noqa: E402
+from bench.common import bench_env, free_port, load, seeded_database  # noqa: E402
 
 HOST = "127.0.0.1"
 TARGET_RATIO = 1.5  # read p99 under the flood / read p99 idle
@@ -70,31 +70,6 @@ def catalogue_serve(url: str, log: Path) -> Iterator[int]:
         finally:
             proc.terminate()
             proc.wait()
-
-
-def read_load(port: int, paths: list[str], connections: int, seconds: float) -> dict[str, float]:
-    """bench/loadgen.py in its own process."""
-    with tempfile.NamedTemporaryFile("w", suffix=".txt") as f:
-        f.write("\n".join(paths))
-        f.flush()
-        out = subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "bench" / "loadgen.py"),
-                "--port",
-                str(port),
-                "--connections",
-                str(connections),
-                "--seconds",
-                str(seconds),
-                f.name,
-            ],
-            capture_output=True,
-            text=True,
-        )
-    if out.returncode:
-        sys.exit(f"load generator failed: {out.stderr[-2000:]}")
-    return json.loads(out.stdout)
 
 
 class Flood:
@@ -195,14 +170,14 @@ def main() -> None:
             reads = [f"/api/v1/items/{c}" for c in codes[:8]]
             flood = Flood(port, codes[8:40], args.clients)
 
-            read_load(port, reads, args.connections, 2)  # warm-up
+            load(port, reads, args.connections, 2)  # warm-up
             idle: list[dict[str, float]] = []
             flooded: list[dict[str, float]] = []
             for _ in range(args.rounds):
-                idle.append(read_load(port, reads, args.connections, args.seconds))
+                idle.append(load(port, reads, args.connections, args.seconds))
                 flood.start()
                 time.sleep(0.5)  # the flood in full swing before measuring
-                flooded.append(read_load(port, reads, args.connections, args.seconds))
+                flooded.append(load(port, reads, args.connections, args.seconds))
                 flood.stop()
         stored = stored_reports(db)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import urllib.request
@@ -22,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import seeded_database, server  # noqa: E402
+from bench.common import load, seeded_database, server  # noqa: E402
 
 
 def create() -> object:
@@ -94,30 +93,6 @@ def main() -> None:
     print(
         f"  ratio item/bare: {ratio:.2f} (target >= 0.8); item p99 {summary['item']['p99_ms']:.1f} ms (target <= 25)"
     )
-
-
-def load(port: int, paths: list[str], connections: int, seconds: float) -> dict[str, float]:
-    with tempfile.NamedTemporaryFile("w", suffix=".txt") as f:
-        f.write("\n".join(paths))
-        f.flush()
-        out = subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "bench" / "loadgen.py"),
-                "--port",
-                str(port),
-                "--connections",
-                str(connections),
-                "--seconds",
-                str(seconds),
-                f.name,
-            ],
-            capture_output=True,
-            text=True,
-        )
-    if out.returncode:
-        sys.exit(f"load generator failed: {out.stderr[-2000:]}")
-    return json.loads(out.stdout)
 
 
 if __name__ == "__main__":

@@ -340,5 +340,5 @@ def test_requests_are_listed_for_their_department_and_region(
     assert made["id"] not in [
         r["id"] for r in client.get(f"{API}/change-requests", headers=other).json()["items"]
     ]
-    problem(client.get(f"{API}/change-requests/{made['id']}", headers=other), 404)
+    problem(client.get(f"{API}/change-requests/{made['id']}", headers=other), 403)
     problem(client.get(f"{API}/change-requests", headers=keys.sync("230100")), 403)

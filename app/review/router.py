@@ -75,56 +75,50 @@ class ChangeRequestSummary(BaseModel):
     author: str
     status: RequestStatus
     note: str | None
-    base_version: int | None
-    created_at: datetime
-    updated_at: datetime
-    decided_by: str | None
-
-
-class ChangeRequestOut(BaseModel):
-    id: int
-    kind: RequestKind
-    item: str | None
-    department: str
-    region: str
-    author: str
-    status: RequestStatus
-    note: str | None
-    body: dict[str, Any] | None
-    patch: dict[str, Any] | None
     base_version: int | None = Field(description="the published version it was made on")
     created_at: datetime
     updated_at: datetime
     decided_by: str | None
+
+
+class ChangeRequestOut(ChangeRequestSummary):
+    body: dict[str, Any] | None
+    patch: dict[str, Any] | None
     decided_at: datetime | None
     published: Published | None
     diff: list[Change] = Field(description="what it changes in the published item")
     actions: list[ActionOut] = Field(description="who did what, when, why")
 
 
+def _described(cr: ChangeRequest) -> dict[str, Any]:
+    """What a summary shows of a request (a full document adds to it)."""
+    return {
+        "id": cr.id,
+        "kind": cr.kind,
+        "item": cr.item_code,
+        "department": cr.department_code,
+        "region": cr.region_code,
+        "author": cr.author,
+        "status": cr.status,
+        "note": cr.note,
+        "base_version": cr.base_version,
+        "created_at": cr.created_at,
+        "updated_at": cr.updated_at,
+        "decided_by": cr.decided_by,
+    }
+
+
 def request_document(session: WriteSession, cr: ChangeRequest) -> dict[str, Any]:
+    shown = cr.status not in (RequestStatus.APPROVED, RequestStatus.WITHDRAWN)
     return ChangeRequestOut(
-        id=cr.id,
-        kind=cr.kind,
-        item=cr.item_code,
-        department=cr.department_code,
-        region=cr.region_code,
-        author=cr.author,
-        status=cr.status,
-        note=cr.note,
+        **_described(cr),
         body=cr.body,
         patch=cr.patch,
-        base_version=cr.base_version,
-        created_at=cr.created_at,
-        updated_at=cr.updated_at,
-        decided_by=cr.decided_by,
         decided_at=cr.decided_at,
         published=Published(code=cr.published_code, version=cr.published_version)
         if cr.published_code
         else None,
-        diff=[Change.model_validate(c) for c in service.diff(session, cr)]
-        if cr.status not in (RequestStatus.APPROVED, RequestStatus.WITHDRAWN)
-        else [],
+        diff=[Change.model_validate(c) for c in service.diff(session, cr)] if shown else [],
         actions=[
             ActionOut.model_validate(a, from_attributes=True) for a in service.actions(session, cr)
         ],
@@ -188,20 +182,7 @@ def list_requests(
 
 
 def summary_document(cr: ChangeRequest) -> dict[str, Any]:
-    return ChangeRequestSummary(
-        id=cr.id,
-        kind=cr.kind,
-        item=cr.item_code,
-        department=cr.department_code,
-        region=cr.region_code,
-        author=cr.author,
-        status=cr.status,
-        note=cr.note,
-        base_version=cr.base_version,
-        created_at=cr.created_at,
-        updated_at=cr.updated_at,
-        decided_by=cr.decided_by,
-    ).model_dump(mode="json")
+    return ChangeRequestSummary(**_described(cr)).model_dump(mode="json")
 
 
 RequestId = Annotated[int, Path(ge=1, le=2**31 - 1)]
