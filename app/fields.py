@@ -75,6 +75,12 @@ def violation(value: str, *, multiline: bool = True) -> tuple[str, int, str] | N
 
 def _policy(multiline: bool) -> Any:
     def check(value: str) -> str:
+        # every character the policy refuses (and tab, CR, LF) is one str.isprintable is
+        # not: most text is judged by that one pass at C speed
+        if value.isprintable():
+            if value.isascii() or unicodedata.is_normalized("NFC", value):
+                return value
+            return unicodedata.normalize("NFC", value)
         if multiline and "\r\n" in value:
             value = value.replace("\r\n", "\n")
         bad = violation(value, multiline=multiline)
