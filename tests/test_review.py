@@ -342,3 +342,20 @@ def test_requests_are_listed_for_their_department_and_region(
     ]
     problem(client.get(f"{API}/change-requests/{made['id']}", headers=other), 403)
     problem(client.get(f"{API}/change-requests", headers=keys.sync("230100")), 403)
+
+
+def test_a_bulk_write_keeps_each_items_change_note(
+    client: TestClient, session: Session, keys: Keys
+) -> None:
+    from tests.helpers import new_item_body
+
+    dept = department_at(session, "4", "2301")
+    fresh = new_item_body(session, client, dept)
+    known = writable(client, _item(session).code)
+    known["guide"]["visits"] = (known["guide"]["visits"] + 1) % 3
+    sent = [{**fresh, "change_note": "市平台新增"}, {**known, "change_note": "市平台更新"}]
+    result = client.post(f"{API}/sync/items", json=sent, headers=keys.sync("230100")).json()
+    assert [i["result"] for i in result["items"]] == ["created", "updated"], result
+    for item, note in zip(result["items"], ("市平台新增", "市平台更新"), strict=True):
+        meta = client.get(f"{API}/items/{item['code']}/versions").json()["items"][-1]
+        assert (meta["reason"], meta["channel"]) == (note, "sync")

@@ -700,7 +700,7 @@ def _insert_new(
                 "version": 1,
                 "event": "create",
                 "snapshot": snapshot.decode(),
-                "reason": None,
+                "reason": data.change_note,
                 "decision": None,
                 "key_name": actor.name,
                 "recorded_at": now,
