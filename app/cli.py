@@ -89,7 +89,7 @@ def seed(
 
 @keys.command("create")
 def keys_create(
-    role: Annotated[str, typer.Option(help="admin, editor or sync")],
+    role: Annotated[str, typer.Option(help="admin, reviewer, editor or sync")],
     name: Annotated[str, typer.Option(help="a unique name, recorded on every write")],
     department: Annotated[
         list[str] | None, typer.Option(help="credit code an editor may write (repeatable)")
