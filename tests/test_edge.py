@@ -459,3 +459,11 @@ def test_entries_and_departments_round_trip_too(
         assert error_at(changed, ["body", "updated_by"])["type"] == "read_only"
         stale = {**current, "version": current["version"] + 5}
         problem(client.put(url, json=stale, headers=admin), 412)
+
+
+def test_an_idempotency_key_is_bounded(client: TestClient, keys: Keys, unchanged: None) -> None:
+    for bad in ("k" * 201, "a key with spaces"):
+        resp = client.post(
+            f"{API}/sync/items", json=[], headers={**keys.admin(), "Idempotency-Key": bad}
+        )
+        assert error_at(problem(resp, 422), ["header", "idempotency-key"])

@@ -63,7 +63,14 @@ async def bulk_upsert(
     session: WriteSession,
     caller: Caller,
     idempotency_key: Annotated[
-        str | None, Header(description="a retry with the same key returns the first answer")
+        str | None,
+        Header(
+            min_length=1,
+            max_length=200,
+            pattern=r"^[\x21-\x7e]+$",
+            description="a retry with the same key returns the first answer (1-200 visible "
+            "ASCII characters)",
+        ),
     ] = None,
 ) -> BulkResult:
     body = await request.body()
