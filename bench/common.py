@@ -97,3 +97,32 @@ def load(port: int, paths: list[str], connections: int, seconds: float) -> dict[
     if out.returncode:
         sys.exit(f"load generator failed: {out.stderr[-2000:]}")
     return json.loads(out.stdout)
+
+
+@contextmanager
+def catalogue_serve(url: str, log: Path) -> Iterator[tuple[int, int]]:
+    """``catalogue serve`` on a free port; yields (port, pid of the serving process)."""
+    port = free_port()
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=bench_env(url),
+            stdout=err,
+            stderr=err,
+        )
+        try:
+            for _ in range(150):
+                if proc.poll() is not None:
+                    sys.exit(f"catalogue serve exited: {log.read_text()[-2000:]}")
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            else:
+                sys.exit(f"catalogue serve did not answer: {log.read_text()[-2000:]}")
+            yield port, proc.pid  # workers=1: uvicorn serves in this very process
+        finally:
+            proc.terminate()
+            proc.wait()

@@ -24,52 +24,21 @@ import contextlib
 import json
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_env, free_port, load, seeded_database  # noqa: E402
+from bench.common import catalogue_serve, load, seeded_database  # noqa: E402
 
 HOST = "127.0.0.1"
 TARGET_RATIO = 1.5  # read p99 under the flood / read p99 idle
-
-
-@contextlib.contextmanager
-def catalogue_serve(url: str, log: Path) -> Iterator[int]:
-    """``catalogue serve`` on a free port; yields the port."""
-    port = free_port()
-    with log.open("wb") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--host", HOST, "--port", str(port)],
-            cwd=ROOT,
-            env=bench_env(url),
-            stdout=err,
-            stderr=err,
-        )
-        try:
-            for _ in range(150):
-                if proc.poll() is not None:
-                    sys.exit(f"catalogue serve exited: {log.read_text()[-2000:]}")
-                try:
-                    urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.2)
-            else:
-                sys.exit(f"catalogue serve did not answer: {log.read_text()[-2000:]}")
-            yield port
-        finally:
-            proc.terminate()
-            proc.wait()
 
 
 class Flood:
@@ -164,7 +133,7 @@ def main() -> None:
         db = Path(tmp) / "corrections.db"
         url = f"sqlite:///{db}"
         seeded_database(url)
-        with catalogue_serve(url, Path(tmp) / "serve.log") as port:
+        with catalogue_serve(url, Path(tmp) / "serve.log") as (port, _):
             page = json.load(urllib.request.urlopen(f"http://{HOST}:{port}/api/v1/items?limit=100"))
             codes = [i["code"] for i in page["items"]]
             reads = [f"/api/v1/items/{c}" for c in codes[:8]]

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import select
@@ -40,14 +39,13 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_env, free_port, load, seeded_database  # noqa: E402
+from bench.common import bench_env, catalogue_serve, load, seeded_database  # noqa: E402
 
 HOST = "127.0.0.1"
 MB = 1024 * 1024
@@ -59,35 +57,6 @@ TARGET_BUSY = 0  # 503 answers to the writers
 
 
 # --- the server ------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def catalogue_serve(url: str, log: Path) -> Iterator[tuple[int, int]]:
-    """``catalogue serve`` on a free port; yields (port, pid of the serving process)."""
-    port = free_port()
-    with log.open("wb") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--host", HOST, "--port", str(port)],
-            cwd=ROOT,
-            env=bench_env(url),
-            stdout=err,
-            stderr=err,
-        )
-        try:
-            for _ in range(150):
-                if proc.poll() is not None:
-                    sys.exit(f"catalogue serve exited: {log.read_text()[-2000:]}")
-                try:
-                    urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.2)
-            else:
-                sys.exit(f"catalogue serve did not answer: {log.read_text()[-2000:]}")
-            yield port, proc.pid  # workers=1: uvicorn serves in this very process
-        finally:
-            proc.terminate()
-            proc.wait()
 
 
 def admin_key(url: str) -> str:

@@ -40,7 +40,7 @@ from app.dbtypes import utcnow
 from app.errors import Forbidden, InvalidInput, NotFound, RuleViolation
 from app.review import service as review
 from app.review.models import ChangeRequest, RequestStatus
-from app.security import Principal, region_prefix
+from app.security import Principal
 
 API = "/api/v1"
 
@@ -245,29 +245,16 @@ def inbox(
 ) -> list[Correction]:
     """The corrections the key answers, newest first (``limit + 1`` rows: one more says
     there is a next page)."""
-    stmt = select(Correction).order_by(col(Correction.id).desc())
-    if actor.role == "reviewer":
-        stmt = stmt.where(
-            *catalogue.with_prefix(Correction.region_code, actor.region_prefix or "-")
-        )
-    elif actor.role == "editor":
-        stmt = stmt.where(col(Correction.department_code).in_(actor.departments))
-        if actor.region_prefix:
-            stmt = stmt.where(*catalogue.with_prefix(Correction.region_code, actor.region_prefix))
-    elif actor.role != "admin":
-        raise Forbidden(f"key {actor.name!r} ({actor.role}) does not read corrections")
-    for column, value in (
-        (Correction.department_code, department),
-        (Correction.status, status),
-        (Correction.item_code, item),
-    ):
-        if value is not None:
-            stmt = stmt.where(column == value)
-    if region:
-        stmt = stmt.where(*catalogue.with_prefix(Correction.region_code, region_prefix(region)))
-    if before_id is not None:
-        stmt = stmt.where(col(Correction.id) < before_id)
-    return list(session.execute(stmt.limit(limit + 1)).scalars())
+    return review.scoped_page(
+        session,
+        Correction,
+        actor,
+        "corrections",
+        equal={"department_code": department, "status": status, "item_code": item},
+        region=region,
+        before_id=before_id,
+        limit=limit,
+    )
 
 
 def fixed_versions(session: Session, corrections: list[Correction]) -> dict[int, int]:

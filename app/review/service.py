@@ -469,26 +469,49 @@ def list_requests(
     before_id: int | None,
     limit: int,
 ) -> list[ChangeRequest]:
-    stmt = select(ChangeRequest).order_by(col(ChangeRequest.id).desc())
+    return scoped_page(
+        session,
+        ChangeRequest,
+        actor,
+        "change requests",
+        equal={"status": status, "department_code": department, "author": author},
+        region=region,
+        before_id=before_id,
+        limit=limit,
+    )
+
+
+def scoped_page(
+    session: Session,
+    model: Any,
+    actor: Principal,
+    what: str,
+    *,
+    equal: dict[str, Any],
+    region: str | None,
+    before_id: int | None,
+    limit: int,
+) -> list[Any]:
+    """A page (``limit + 1`` rows, newest first) of the records of items that ``actor``
+    oversees: a reviewer its region's, an editor its departments' (within its region
+    prefix if it has one), an admin all. ``model`` has ``id``, ``region_code`` and
+    ``department_code``; ``equal`` filters columns by value (None: not filtered)."""
+    stmt = select(model).order_by(col(model.id).desc())
     if actor.role == "reviewer":
-        stmt = stmt.where(
-            *catalogue.with_prefix(ChangeRequest.region_code, actor.region_prefix or "-")
-        )
+        stmt = stmt.where(*catalogue.with_prefix(model.region_code, actor.region_prefix or "-"))
     elif actor.role == "editor":
-        stmt = stmt.where(col(ChangeRequest.department_code).in_(actor.departments))
+        stmt = stmt.where(col(model.department_code).in_(actor.departments))
+        if actor.region_prefix:
+            stmt = stmt.where(*catalogue.with_prefix(model.region_code, actor.region_prefix))
     elif actor.role != "admin":
-        raise Forbidden(f"key {actor.name!r} ({actor.role}) does not read change requests")
-    for column, value in (
-        (ChangeRequest.status, status),
-        (ChangeRequest.department_code, department),
-        (ChangeRequest.author, author),
-    ):
+        raise Forbidden(f"key {actor.name!r} ({actor.role}) does not read {what}")
+    for name, value in equal.items():
         if value is not None:
-            stmt = stmt.where(column == value)
+            stmt = stmt.where(getattr(model, name) == value)
     if region:
-        stmt = stmt.where(*catalogue.with_prefix(ChangeRequest.region_code, region_prefix(region)))
+        stmt = stmt.where(*catalogue.with_prefix(model.region_code, region_prefix(region)))
     if before_id is not None:
-        stmt = stmt.where(col(ChangeRequest.id) < before_id)
+        stmt = stmt.where(col(model.id) < before_id)
     return list(session.execute(stmt.limit(limit + 1)).scalars())
 
 
