@@ -14,8 +14,8 @@ further, nothing written):
 
 The operation's needs come from its own route: a key when it depends on
 :func:`app.deps.current_principal`, the limit from ``openapi_extra["x-body-limit"]``
-(``bulk`` for bulk writes and imports, else the single-write limit), the media types from
-its request body. The key checked here is what the endpoint's ``Caller`` receives.
+(``bulk`` for bulk writes and imports, a number of bytes, else the single-write limit),
+the roles from ``x-roles``, the media types from its request body. The key checked here is what the endpoint's ``Caller`` receives.
 """
 
 from __future__ import annotations
@@ -52,8 +52,13 @@ class RouteNeeds:
         self.roles: tuple[str, ...] = tuple(extra.get("x-roles", ()))
         self.bulk = extra.get("x-body-limit") == "bulk"
         settings = get_settings()
+        limit = extra.get("x-body-limit")  # "bulk", a number of bytes, or the default
         self.limit = (
-            settings.bulk_body_limit if extra.get("x-body-limit") == "bulk" else settings.body_limit
+            settings.bulk_body_limit
+            if limit == "bulk"
+            else limit
+            if isinstance(limit, int)
+            else settings.body_limit
         )
         declared = extra.get("requestBody", {}).get("content")
         if declared:

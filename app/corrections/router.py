@@ -44,8 +44,7 @@ from app.corrections.schemas import (
 )
 from app.db import for_writing, get_engine
 from app.deps import Caller, ReadSession, WriteSession
-from app.edge import BODY_METHODS, problem
-from app.errors import field_error
+from app.edge import problem
 from app.responses import json_bytes
 from app.review.router import ChangeRequestOut, request_response
 from app.security import Principal
@@ -117,9 +116,10 @@ def _problem_response(status: int, body: dict[str, Any], headers: dict[str, str]
     )
 
 
-class CorrectionRoute(APIRoute):
-    """The routes of corrections: a body that is not UTF-8 is answered 422 (``json_invalid``)
-    like any other JSON that does not parse, not FastAPI's undocumented 400."""
+class RateLimitedRoute(APIRoute):
+    """A route whose requests pass the client's rate limit before FastAPI parses the body
+    or resolves a dependency (a session among them). The edge has checked the body's
+    size (``x-body-limit``), media type and encoding before."""
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         handler = super().get_route_handler()
@@ -129,30 +129,6 @@ class CorrectionRoute(APIRoute):
             return refusal if refusal is not None else await handler(request)
 
         return checked
-
-    async def refuse(self, request: Request) -> Response | None:
-        if request.method not in BODY_METHODS:
-            return None
-        try:
-            (await request.body()).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return _problem_response(
-                422,
-                problem(
-                    422,
-                    "validation",
-                    "Invalid input",
-                    "the body is not UTF-8",
-                    errors=[field_error(["body", exc.start], "not UTF-8", "json_invalid")],
-                ),
-                {},
-            )
-        return None
-
-
-class RateLimitedRoute(CorrectionRoute):
-    """A route whose requests pass the client's rate limit, then the size limit, before
-    FastAPI parses the body or resolves a dependency (a session among them)."""
 
     async def refuse(self, request: Request) -> Response | None:
         client = request.client
@@ -174,30 +150,10 @@ class RateLimitedRoute(CorrectionRoute):
                 ),
                 {"Retry-After": after},
             )
-        length = request.headers.get("content-length")
-        too_large = (
-            int(length) > BODY_LIMIT
-            if length is not None and length.isdigit()
-            else len(await request.body()) > BODY_LIMIT
-        )
-        if too_large:
-            return _problem_response(
-                413,
-                problem(
-                    413,
-                    "too-large",
-                    "Request body too large",
-                    f"a report is at most {BODY_LIMIT:,} bytes",
-                    limit=BODY_LIMIT,
-                ),
-                {},
-            )
-        return await super().refuse(request)
+        return None
 
 
-router = APIRouter(
-    prefix="/api/v1", tags=["corrections"], lifespan=lifespan, route_class=CorrectionRoute
-)
+router = APIRouter(prefix="/api/v1", tags=["corrections"], lifespan=lifespan)
 
 Ticket = Annotated[
     str,
@@ -250,6 +206,7 @@ router.add_api_route(
     responses=RATE_LIMITED,
     summary="Report a problem with an item (纠错; no key)",
     route_class_override=RateLimitedRoute,
+    openapi_extra={"x-body-limit": BODY_LIMIT},
 )
 
 
