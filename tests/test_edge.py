@@ -467,3 +467,15 @@ def test_an_idempotency_key_is_bounded(client: TestClient, keys: Keys, unchanged
             f"{API}/sync/items", json=[], headers={**keys.admin(), "Idempotency-Key": bad}
         )
         assert error_at(problem(resp, 422), ["header", "idempotency-key"])
+
+
+def test_a_bulk_item_naming_a_code_with_a_nul_is_rejected(
+    client: TestClient, keys: Keys, unchanged: None
+) -> None:
+    # found by schemathesis on PostgreSQL: the unvalidated row's code was looked up
+    row = {"department": "000000000000000000", "level": "\x00", "basic_code": "000000000000"}
+    resp = client.post(
+        f"{API}/sync/items", json=[row, {"code": "A" * 18 + "\x00" * 13}], headers=keys.admin()
+    )
+    assert resp.status_code == 200, resp.text
+    assert [i["result"] for i in resp.json()["items"]] == ["rejected", "rejected"]

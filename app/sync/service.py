@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import gc
 import hashlib
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -536,12 +537,17 @@ def _sent_code(row: Any) -> str | None:
     if not isinstance(row, dict):
         return None
     code = row.get("code")
-    if isinstance(code, str):
-        return code
-    parts = (row.get("department"), row.get("level"), row.get("basic_code"))
-    if all(isinstance(p, str) for p in parts):
-        return implementation_code(*parts)  # type: ignore[arg-type]
-    return None
+    if not isinstance(code, str):
+        parts = (row.get("department"), row.get("level"), row.get("basic_code"))
+        if not all(isinstance(p, str) for p in parts):
+            return None
+        code = implementation_code(*parts)  # type: ignore[arg-type]
+    # only a code of the right shape is looked up: the row is not validated yet (a NUL in
+    # it would reach PostgreSQL)
+    return code if _CODE_SHAPE.match(code) else None
+
+
+_CODE_SHAPE = re.compile(r"^[0-9A-Z]{18}\d{13}$")
 
 
 def _known(session: Session, codes: set[str]) -> dict[str, _Stored]:
