@@ -13,7 +13,7 @@ from app.catalogue.service import decode_number_cursor, encode_cursor
 from app.deps import Caller, WriteSession
 from app.fields import Para, VersionNumber
 from app.responses import json_bytes
-from app.review import service
+from app.review import rebase, service
 from app.review.models import ChangeRequest, RequestKind, RequestStatus
 
 router = APIRouter(prefix="/api/v1", tags=["review"])
@@ -118,7 +118,7 @@ def request_document(session: WriteSession, cr: ChangeRequest) -> dict[str, Any]
         published=Published(code=cr.published_code, version=cr.published_version)
         if cr.published_code
         else None,
-        diff=[Change.model_validate(c) for c in service.diff(session, cr)] if shown else [],
+        diff=[Change.model_validate(c) for c in rebase.diff(session, cr)] if shown else [],
         actions=[
             ActionOut.model_validate(a, from_attributes=True) for a in service.actions(session, cr)
         ],
@@ -220,7 +220,7 @@ def _transition(action: str, model: type[BaseModel], summary: str) -> None:
     ) -> Response:
         reason = getattr(body, "reason", None)
         if action == "rebase":
-            cr = service.rebase(session, request_id, caller)
+            cr = rebase.rebase(session, request_id, caller)
         else:
             cr = service.transition(session, request_id, action, caller, reason)
         return request_response(session, cr)
