@@ -22,8 +22,9 @@ from app.cli import EXIT_CANNOT_STORE
 from app.directory.models import Department
 from app.fields import violation
 from app.sync import mirror
-from app.sync.mirror import ChangeRefused, _suspect, check_changes, position_key
+from app.sync.mirror import ChangeRefused, position_key
 from app.sync.models import SyncPosition
+from app.sync.storable import _suspect, check_changes
 from bench.common import seeded_database, server
 from tests.helpers import run_cli
 

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import delete, exc, select, text
+from sqlalchemy import delete, select, text
 from sqlmodel import Session, col
 
 from app.catalogue.models import (
@@ -47,155 +46,23 @@ from app.catalogue.service import (
 from app.db import insert_rows, upsert
 from app.dbtypes import utcnow
 from app.directory.models import Department, SharedMaterial
-from app.doctor import Violation, escape, text_violations
-from app.fields import violation
 from app.sync import service
 from app.sync.models import SyncPosition
+from app.sync.storable import (
+    CORRECT_SOURCE,
+    LOCAL_ERRORS,
+    SEE_SOURCE,
+    STORE_ERRORS,
+    AbortedPipeline,
+    ChangeRefused,
+    MirrorError,
+    change_name,
+    check_changes,
+    check_directory,
+    error_reason,
+)
 
 Progress = Callable[[int, int], None]
-
-
-class MirrorError(Exception):
-    pass
-
-
-class ChangeRefused(MirrorError):
-    """A change (or a row of the directory) that this copy cannot store. The message is
-    one line: where the pull stopped, what holds what, and what to do."""
-
-    def __init__(self, where: str, reason: str, advice: str) -> None:
-        super().__init__(f"stopped at {where}: {reason}; this copy cannot store it. {advice}")
-        self.where, self.reason = where, reason
-
-
-#: what a change's text breaking the policy asks of the operator
-_REPAIR_SOURCE = (
-    "The version must be repaired at the source (`catalogue doctor --all-versions` there "
-    "lists such text); until then a pull stops here."
-)
-_SEE_SOURCE = "Nothing of its page was applied; see to the change at the source, then pull again."
-#: the directory is read as it stands at the source: correcting the row there is enough
-_CORRECT_SOURCE = "Correct it at the source, then pull again."
-
-#: errors of applying a change that its content causes: a value the database refuses
-#: (DataError: NUL, too long…; IntegrityError: a code already held…), one that cannot be
-#: bound or serialised, a change without a field it needs. Not OperationalError and
-#: InterfaceError (locked, disk full, connection lost): those are no fault of the change.
-_STORE_ERRORS = (exc.StatementError, KeyError, TypeError, ValueError, AttributeError)
-_LOCAL_ERRORS = (exc.OperationalError, exc.InterfaceError)
-
-
-class _AbortedPipeline(logging.Filter):
-    """psycopg logs a warning when it closes the pipeline of a statement that failed; the
-    failure itself is what the pull reports, on its one line."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("error ignored terminating")
-
-
-def _change_name(change: dict[str, Any]) -> str:
-    return (
-        f"seq {change.get('seq')} ({escape(str(change.get('kind')))} "
-        f"{escape(str(change.get('code')))} version {change.get('version')})"
-    )
-
-
-#: what no copy can store: PostgreSQL holds no NUL in text or JSON, and no database holds a
-#: lone surrogate. Other text the policy refuses today was accepted by the source before
-#: it; a copy stores it as the source does (``catalogue doctor`` lists it for repair)
-UNSTORABLE = frozenset({"text.nul", "text.encoding"})
-
-
-def first_unstorable(value: Any, path: str = "") -> Violation | None:
-    return next((v for v in text_violations(value, path) if v.rule in UNSTORABLE), None)
-
-
-def _holds(found: Violation) -> str:
-    path = escape(found.path) or "the state"
-    return f"{path}{' (a key)' if found.key else ''} holds {found.point} ({found.rule})"
-
-
-def _error_reason(error: BaseException) -> str:
-    """What the database (or the code) said, on one line, escaped, at most 200 characters."""
-    cause = getattr(error, "orig", None) or error
-    diag = getattr(cause, "diag", None)  # psycopg: the server's message and its detail
-    primary = getattr(diag, "message_primary", None)
-    if primary:
-        detail = getattr(diag, "message_detail", None)
-        said = escape(f"{primary}: {detail}" if detail else primary, quotes=False)
-    else:
-        said = escape((str(cause).strip().splitlines() or [""])[0], quotes=False)
-    if len(said) > 200:
-        said = said[:199] + "…"
-    return f"the database refused it ({type(cause).__name__}: {said})"
-
-
-#: the fields of a change beside its state, stored with its version
-_VERSION_FIELDS = ("event", "reason", "decision", "key", "details", "operation")
-
-
-#: how orjson writes the C0 controls the policy refuses, beside tab and LF (JSON strings
-#: are judged multi-line; ``\r`` is suspect for a CR outside CR LF)
-_ESCAPED_CONTROL = re.compile(rb"\\(?:u00|[bfr])")
-
-
-def _suspect(raw: bytes, text: str) -> bool:
-    """Whether the JSON ``raw`` (``text`` decoded) orjson wrote may hold a string the text
-    policy refuses. orjson writes C0 controls as escapes and every other character as
-    itself, and every character the policy refuses is one that ``str.isprintable`` is not
-    (tests/test_mirror_stop.py checks both for every code point): a clean state costs one
-    pass over its text at C speed (10 µs an item of the seed; walking its strings with
-    :func:`app.fields.violation` took 300 µs, more than applying the change)."""
-    if b"\\" in raw and _ESCAPED_CONTROL.search(raw):
-        return True
-    return not text.isprintable() and violation(text, multiline=False) is not None
-
-
-def _refused_text(change: dict[str, Any], snapshot: tuple[bytes, str] | None) -> Violation | None:
-    """The first string of ``change`` that the text policy refuses. ``snapshot`` is the
-    state as the JSON to be stored (bytes and text): the state is walked only when that
-    holds a suspect character; None walks it."""
-    if snapshot is None or _suspect(*snapshot):
-        state = change.get("item") if change.get("kind") == "item" else change.get("record")
-        found = first_unstorable(state)
-        if found is not None:
-            return found
-    for name in _VERSION_FIELDS:
-        value = change.get(name)
-        if value is None or isinstance(value, str) and violation(value) is None:
-            continue
-        found = first_unstorable(value, f"version.{name}")
-        if found is not None:
-            return found
-    return None
-
-
-def _snapshot_json(change: dict[str, Any]) -> tuple[bytes, str] | TypeError:
-    """The JSON of a change's state as it is stored (bytes and text), or why orjson cannot
-    write it (a lone surrogate, which the text policy names; an integer beyond 64 bits)."""
-    state = change["item"] if change["kind"] == "item" else change["record"]
-    try:
-        raw = orjson.dumps(state)
-    except TypeError as error:
-        return error
-    return raw, raw.decode()
-
-
-def check_changes(changes: list[dict[str, Any]]) -> list[str]:
-    """The JSON text of each change's state, once every change has been found storable;
-    else :class:`ChangeRefused` for the first that is not, before anything is written."""
-    snapshots = []
-    for c in changes:
-        snapshot = _snapshot_json(c)
-        found = _refused_text(c, None if isinstance(snapshot, TypeError) else snapshot)
-        if found is not None:
-            raise ChangeRefused(_change_name(c), _holds(found), _REPAIR_SOURCE)
-        if isinstance(snapshot, TypeError):
-            raise ChangeRefused(
-                _change_name(c), f"its state cannot be written as JSON ({snapshot})", _SEE_SOURCE
-            )
-        snapshots.append(snapshot[1])
-    return snapshots
 
 
 def _get(client: httpx.Client, path: str, **params: Any) -> Any:
@@ -232,23 +99,15 @@ def sync_directory(session: Session, client: httpx.Client) -> None:
     known = set(session.execute(select(SharedMaterial.code)).scalars())
     for m in _pages(client, "/api/v1/materials"):
         if m["code"] not in known:
-            _check_directory("shared material", m.get("code"), m)
+            check_directory("shared material", m.get("code"), m)
             session.add(SharedMaterial(**m))
     departments = sorted(
         _pages(client, "/api/v1/departments"), key=lambda d: d["parent_credit_code"] is not None
     )
     for d in departments:
-        _check_directory("department", d.get("credit_code"), d)
+        check_directory("department", d.get("credit_code"), d)
         _upsert_department(session, d)
     session.flush()
-
-
-def _check_directory(kind: str, code: Any, row: dict[str, Any]) -> None:
-    found = first_unstorable(row)
-    if found is not None:
-        raise ChangeRefused(
-            f"the directory ({kind} {escape(str(code))})", _holds(found), _CORRECT_SOURCE
-        )
 
 
 def _upsert_department(session: Session, d: dict[str, Any]) -> None:
@@ -457,15 +316,15 @@ def _culprit(
                 try:
                     apply_changes(session, [c])
                     session.flush()
-                except _LOCAL_ERRORS:
+                except LOCAL_ERRORS:
                     raise
-                except _STORE_ERRORS as one:
-                    return ChangeRefused(_change_name(c), _error_reason(one), _SEE_SOURCE)
+                except STORE_ERRORS as one:
+                    return ChangeRefused(change_name(c), error_reason(one), SEE_SOURCE)
         finally:
             session.rollback()
     # every change went in alone: the page as a whole was refused
     first, last = changes[0].get("seq"), changes[-1].get("seq")
-    return ChangeRefused(f"the page of seq {first}-{last}", _error_reason(error), _SEE_SOURCE)
+    return ChangeRefused(f"the page of seq {first}-{last}", error_reason(error), SEE_SOURCE)
 
 
 def position_key(url: str, region: str | None) -> str:
@@ -483,7 +342,7 @@ def pull(
     transport: httpx.BaseTransport | None = None,
 ) -> dict[str, Any]:
     """Bring the local database in step with ``url``'s feed; verify with the digest."""
-    quiet = _AbortedPipeline()
+    quiet = AbortedPipeline()
     logging.getLogger("psycopg").addFilter(quiet)
     try:
         return _pull(session_factory, url, region, batch, key, progress, transport)
@@ -507,13 +366,11 @@ def _pull(
             try:
                 sync_directory(session, client)
                 session.commit()
-            except _LOCAL_ERRORS:
+            except LOCAL_ERRORS:
                 raise
-            except _STORE_ERRORS as error:
+            except STORE_ERRORS as error:
                 session.rollback()
-                raise ChangeRefused(
-                    "the directory", _error_reason(error), _CORRECT_SOURCE
-                ) from None
+                raise ChangeRefused("the directory", error_reason(error), CORRECT_SOURCE) from None
         applied = seen = 0
         while True:
             with session_factory() as session:
@@ -531,9 +388,9 @@ def _pull(
                     position.updated_at = utcnow()
                     session.add(position)
                     session.commit()  # the batch and the position, together
-                except _LOCAL_ERRORS:
+                except LOCAL_ERRORS:
                     raise
-                except _STORE_ERRORS as error:
+                except STORE_ERRORS as error:
                     session.rollback()
                     raise _culprit(session_factory, page["changes"], error) from None
                 seen += len(page["changes"])
