@@ -46,6 +46,8 @@ def serve(
 
     # the app applies the change log to the search index in a background thread
     os.environ.setdefault("CATALOGUE_SEARCH_INDEXER", "true")
+    # and delivers webhooks in another (one process at a time: app/leader.py)
+    os.environ.setdefault("CATALOGUE_WEBHOOKS", "true")
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -281,6 +283,63 @@ def import_(
         raise typer.Exit(EXIT_REJECTED)
 
 
+@app.command()
+def export(
+    format: Annotated[str, typer.Option(help="xlsx, csv, cpsv-ap or hsds")],
+    region: Annotated[
+        str | None, typer.Option(help="region code; includes the regions under it")
+    ] = None,
+    department: Annotated[str | None, typer.Option(help="credit code")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="item status (default: all but 4 待承接 and 7 待完善)")
+    ] = None,
+    sheet: Annotated[
+        str, typer.Option(help="csv: items (事项), materials (申请材料) or fees (收费项目)")
+    ] = "items",
+    base_url: Annotated[
+        str, typer.Option(help="cpsv-ap: where the IRIs point (this instance's address)")
+    ] = "http://127.0.0.1:8000",
+    out: Annotated[Path | None, typer.Option(help="write here (default: stdout)")] = None,
+) -> None:
+    """Export the published implementations, as GET /api/v1/exports/... does (docs/exports.md).
+
+    Exit codes: 0 written, 2 a filter names nothing (unknown region, department, status)."""
+    from app.errors import InvalidInput
+    from app.exports.service import FORMATS, SHEETS, Scope, check_scope, export_chunks
+
+    if format not in FORMATS or sheet not in SHEETS:
+        known = f"--format is one of {', '.join(FORMATS)}; --sheet one of {', '.join(SHEETS)}"
+        typer.echo(f"error: {known}", err=True)
+        raise typer.Exit(EXIT_REJECTED)
+    scope = Scope(region=region, department=department, status=status)
+    with Session(get_engine()) as session:
+        try:
+            check_scope(session, scope)
+        except InvalidInput as exc:
+            for e in exc.errors or []:
+                typer.echo(f"error: --{e['loc'][-1]}: {e['type']}: {e['msg']}", err=True)
+            raise typer.Exit(EXIT_REJECTED) from None
+        target = out.open("wb") if out else sys.stdout.buffer
+        written = 0
+
+        def step(n: int) -> None:
+            nonlocal written
+            written += n
+            bar.advance(task, n)
+
+        try:
+            with _progress(f"exporting {format}") as bar:
+                task = bar.add_task("export", total=None)
+                for chunk in export_chunks(
+                    session, format, scope, sheet=sheet, base_url=base_url, progress=step
+                ):
+                    target.write(chunk)
+        finally:
+            if out:
+                target.close()
+    typer.echo(f"exported {written} implementations" + (f" to {out}" if out else ""), err=True)
+
+
 def _listing_summary(result: dict[str, Any], report: Path | None) -> None:
     import csv as csv_module
 
@@ -447,7 +506,29 @@ def index(
     indexer.run_forever(get_engine(), threading.Event())
 
 
+@app.command()
+def worker() -> None:
+    """Deliver webhooks (a loop; one process at a time delivers: the others wait to take
+    over). For deployments that run `catalogue serve` with CATALOGUE_WEBHOOKS=false."""
+    import signal
+    import threading
+
+    from app.push.dispatcher import Dispatcher, DispatchSettings
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    dispatcher = Dispatcher(get_engine(), DispatchSettings.of(get_settings()))
+    try:
+        dispatcher.run_forever(stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
 # --- corrections (纠错) ----------------------------------------------------------------
+
+from app.catalogue.situation_cli import situations  # noqa: E402
+
+app.add_typer(situations, name="situations")
 
 corrections = typer.Typer(help="citizens' corrections (纠错)", no_args_is_help=True)
 app.add_typer(corrections, name="corrections")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -40,6 +41,24 @@ class Settings(BaseSettings):
     body_limit: int = 1024 * 1024
     #: Largest request body of a bulk write or an import (bytes).
     bulk_body_limit: int = 20 * 1024 * 1024
+    #: Deliver webhooks in a thread of the app (``catalogue serve`` turns it on;
+    #: ``catalogue worker`` runs the same loop on its own). One process delivers at a time.
+    webhooks: bool = False
+    #: Webhook hosts allowed although private or loopback: host names, addresses, CIDRs.
+    webhook_allow_hosts: str = ""
+    #: Seconds between looks at the change log.
+    webhook_poll_interval: float = Field(default=1.0, gt=0)
+    #: Seconds a receiver has to answer a delivery.
+    webhook_timeout: float = Field(default=10.0, gt=0)
+    #: Retries wait base · 2^(n-1) seconds, at most cap.
+    webhook_backoff_base: float = Field(default=5.0, gt=0)
+    webhook_backoff_cap: float = Field(default=3600.0, gt=0)
+    #: Seconds of failing in a row after which a subscription pauses (at least a day).
+    webhook_pause_after: float = Field(default=86400.0, ge=0)
+    #: Changes per delivery.
+    webhook_batch: int = Field(default=100, ge=1, le=1000)
+    #: Subscriptions delivered to side by side.
+    webhook_concurrency: int = Field(default=4, ge=1, le=64)
 
 
 @lru_cache

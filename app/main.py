@@ -16,6 +16,7 @@ from starlette.routing import Match
 
 from app.catalogue.router import router as catalogue_router
 from app.catalogue.service import PooledSnapshots
+from app.catalogue.situations_router import router as situations_router
 from app.config import get_settings
 from app.corrections.router import router as corrections_router
 from app.db import get_engine
@@ -25,6 +26,7 @@ from app.errors import PROBLEM_BASE, DomainError, field_error
 from app.migrate import schema_head
 from app.observability import MetricsMiddleware, configure_logging, metrics_text
 from app.openapi import build_openapi
+from app.push.router import router as push_router
 from app.review.router import router as review_router
 from app.search.router import router as search_router
 from app.search.router import search_service_of
@@ -155,12 +157,14 @@ def create_app() -> FastAPI:
     app.add_exception_handler(ProgrammingError, database_busy)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, server_error)
     routers = [
+        situations_router,  # first: the checklist is a POST on a hot path (routes match in order)
         catalogue_router,
         directory_router,
         sync_router,
         search_router,
         review_router,
         corrections_router,
+        push_router,
     ]
     app.state.api_routes = api_routes(routers)
     app.add_middleware(Edge, routes=app.state.api_routes)  # inside the metrics: counted too

@@ -13,6 +13,7 @@ from app.catalogue.models import (
 )
 from app.corrections.models import Correction
 from app.directory.models import CodeListEntry, Department, Region, SharedMaterial
+from app.push.models import Subscription, WebhookDelivery
 from app.review.models import ChangeRequest, ReviewAction
 from app.search.models import SearchGap, SearchPosition, SynonymSet
 from app.security import ApiKey
@@ -39,7 +40,9 @@ __all__ = [
     "SearchGap",
     "SearchPosition",
     "SharedMaterial",
+    "Subscription",
     "SyncPosition",
     "SynonymSet",
+    "WebhookDelivery",
     "metadata",
 ]

@@ -3,7 +3,14 @@
 FastAPI documents the success and a 422 in its own shape; the API answers every error as
 ``application/problem+json`` (RFC 9457), so each operation lists the problems it can
 answer, derived from what its route needs (``app.edge.RouteNeeds``): a key (401, 403),
-a body (413, 415), a write (409, 412, 503), a path parameter (404).
+a body (413, 415), a write (409, 412), a path parameter (404); and any operation may
+answer 500 (a fault of ours) or 503 (the database not ready or busy).
+
+The document is one a client generator takes as it is (``tests/test_generated_client.py``
+generates one with openapi-python-client): every ``$ref`` resolves, and a model that
+FastAPI describes twice (``X-Input`` for requests, ``X-Output`` for answers) has a title
+of its own in each, so the generated classes do not collide. Request bodies and the main
+answers carry examples from the seed (:mod:`app.openapi_examples`).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from app import openapi_examples as ex
 from app.edge import RouteNeeds
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -53,7 +61,47 @@ REASONS = {
     "415": "The body is not of a media type this operation reads",
     "422": "A parameter or field is not valid: every one is listed with its path and rule",
     "429": "Too many requests from this address: see Retry-After",
+    "500": "A fault of ours: nothing was written (the trace is in the service's log)",
     "503": "Not ready or busy: nothing was written, retry (see Retry-After)",
+}
+
+#: what GET /readyz answers, ready (200) or not (503)
+READINESS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["status", "checks"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "unavailable"]},
+        "checks": {
+            "type": "object",
+            "description": "database and search: ok, or the reason",
+            "additionalProperties": {"type": "string"},
+        },
+    },
+}
+
+
+class Several(dict[str, Any]):
+    """Named examples of one body (``examples``), where one would not show the range."""
+
+
+_LIFECYCLE = "/api/v1/items/{code}/"
+#: (method, path) → the example of the request body, and of answers by status
+EXAMPLES: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {
+    ("get", "/api/v1/items/{code}"): (None, {"200": ex.ITEM}),
+    ("post", "/api/v1/items"): (ex.ITEM_BODY, {"201": ex.ITEM}),
+    ("put", "/api/v1/items/{code}"): (ex.ITEM_BODY, {"200": ex.ITEM}),
+    ("patch", "/api/v1/items/{code}"): (
+        {"guide": {"visits": 0}, "change_note": "全程网办，无需到现场"},
+        {"200": ex.ITEM},
+    ),
+    ("post", "/api/v1/sync/items"): (ex.BULK_BODY, {"200": ex.BULK_RESULT}),
+    ("get", "/api/v1/changes"): (None, {"200": ex.CHANGES}),
+    ("post", "/api/v1/items/{code}/corrections"): (ex.CORRECTION, {"201": ex.CORRECTION_CREATED}),
+    ("post", "/api/v1/change-requests"): (Several(ex.CHANGE_REQUESTS), {}),
+    **{
+        ("post", _LIFECYCLE + event): (body, {"200": {**ex.EVENT_OUT, "event": event}})
+        for event, body in ex.LIFECYCLE.items()
+    },
 }
 
 
@@ -69,10 +117,24 @@ def _statuses(route: APIRoute, needs: RouteNeeds) -> list[str]:
         statuses += ["413", "415"]
     if route.methods - {"GET", "HEAD"}:
         # a write's body names other records too (the item of a request, a merge's survivor)
-        statuses += ["404", "409", "412", "503"]
-    elif route.path.endswith(("/search", "/suggest")):
-        statuses += ["503"]
-    return statuses
+        statuses += ["404", "409", "412"]
+    return [*statuses, "500", "503"]
+
+
+def _input_refs(node: Any, schemas: dict[str, Any]) -> None:
+    """Point a schema written by hand (the bulk body, from the model's own JSON schema) at
+    ``X-Input`` where FastAPI split a model ``X`` into input and output forms."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            name = ref.rsplit("/", 1)[-1]
+            if name not in schemas and f"{name}-Input" in schemas:
+                node["$ref"] = f"#/components/schemas/{name}-Input"
+        for value in node.values():
+            _input_refs(value, schemas)
+    elif isinstance(node, list):
+        for value in node:
+            _input_refs(value, schemas)
 
 
 def build_openapi(app: FastAPI, routes: list[APIRoute]) -> dict[str, Any]:
@@ -82,7 +144,8 @@ def build_openapi(app: FastAPI, routes: list[APIRoute]) -> dict[str, Any]:
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
     components = doc.setdefault("components", {})
-    components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    _input_refs(doc, components.setdefault("schemas", {}))
+    components["schemas"]["Problem"] = PROBLEM_SCHEMA
     components["securitySchemes"] = {
         "apiKey": {
             "type": "http",
@@ -105,5 +168,66 @@ def build_openapi(app: FastAPI, routes: list[APIRoute]) -> dict[str, Any]:
                     responses[status] = {"description": REASONS[status]}
                 else:
                     responses[status] = {"description": REASONS[status], "content": problem}
+            _add_examples(operation, EXAMPLES.get((method.lower(), route.path_format)))
+    readyz = doc["paths"].get("/readyz", {}).get("get")
+    if readyz is not None:
+        for status, reason in (("200", "Ready"), ("503", REASONS["503"])):
+            answer = readyz["responses"].setdefault(status, {"description": reason})
+            answer["content"] = {"application/json": {"schema": READINESS_SCHEMA}}
+    _resolve_refs(doc)
+    _distinct_titles(components["schemas"])
     app.openapi_schema = doc
     return doc
+
+
+def _add_examples(operation: dict[str, Any], found: tuple[Any, dict[str, Any]] | None) -> None:
+    if found is None:
+        return
+    body, answers = found
+    content = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if content is not None and body is not None:
+        if isinstance(body, Several):
+            content["examples"] = {k: {"summary": k, "value": v} for k, v in body.items()}
+        else:
+            content["example"] = body
+    for status, value in answers.items():
+        answer = operation["responses"].get(status, {}).get("content", {}).get("application/json")
+        if answer is not None:
+            answer["example"] = value
+
+
+def _walk(node: Any) -> Any:
+    """Every dict in ``node``, depth first."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            yield item
+            stack += item.values()
+        elif isinstance(item, list):
+            stack += item
+
+
+_REF = "#/components/schemas/"
+
+
+def _resolve_refs(doc: dict[str, Any]) -> None:
+    """A schema built apart from FastAPI's (the bulk body's items) names a model as pydantic
+    does on its own (``Guide``) where the document holds it as FastAPI named it for
+    requests (``Guide-Input``): point such a reference at the request schema."""
+    schemas = doc["components"]["schemas"]
+    for node in _walk(doc):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(_REF):
+            name = ref.removeprefix(_REF)
+            if name not in schemas and f"{name}-Input" in schemas:
+                node["$ref"] = f"{_REF}{name}-Input"
+
+
+def _distinct_titles(schemas: dict[str, Any]) -> None:
+    """``X-Input`` and ``X-Output`` keep pydantic's title ``X`` both: generators name their
+    classes by title, and two classes of one name collide (openapi-python-client refused
+    the whole item). Each gets the title of its own name (``XInput``, ``XOutput``)."""
+    for name, schema in schemas.items():
+        if name.endswith(("-Input", "-Output")) and isinstance(schema, dict):
+            schema["title"] = name.replace("-", "")

@@ -19,8 +19,9 @@ from sqlmodel import Session
 from app.catalogue import service as catalogue
 from app.catalogue.models import CatalogueEntry
 from app.catalogue.schemas import CatalogueEntryIn, ImplementationIn
-from app.dbtypes import utcnow
-from app.directory.models import CodeListEntry, Department, Region, SharedMaterial
+from app.directory import service as directory
+from app.directory.models import CodeListEntry, Region
+from app.directory.schemas import DepartmentIn, SharedMaterialIn
 from app.security import Principal
 
 SEED_KEY = Principal(name="seed", role="admin")
@@ -69,13 +70,12 @@ def load_sample(
     ordered = sorted(
         departments, key=lambda d: (d.get("parent_credit_code") is not None, d["level"])
     )
-    now = utcnow()
-    session.execute(
-        insert(Department),
-        [{**d, "updated_by": SEED_KEY.name, "created_at": now, "updated_at": now} for d in ordered],
-    )
-    session.execute(insert(SharedMaterial), _load(seed_dir, "shared_materials.json"))
-    session.flush()
+    # through the write paths: each gets its first version and change-log row (the feed
+    # carries them to every copy)
+    for d in ordered:
+        directory.save_department(session, DepartmentIn.model_validate(d), SEED_KEY)
+    for m in _load(seed_dir, "shared_materials.json"):
+        directory.create_material(session, SharedMaterialIn.model_validate(m), SEED_KEY)
     entries = _load(seed_dir, "catalogue_entries.json")
     for raw in sorted(entries, key=lambda e: e.get("parent_basic_code") is not None):
         catalogue.create_entry(session, CatalogueEntryIn.model_validate(raw), SEED_KEY)

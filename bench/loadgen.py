@@ -13,6 +13,19 @@ import statistics
 import time
 
 
+def request(host: str, line: str) -> bytes:
+    """``PATH`` is a GET; ``POST PATH JSON`` (tab-separated) a POST of that JSON body."""
+    if "\t" not in line:
+        return f"GET {line} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    method, path, body = line.split("\t", 2)
+    data = body.encode()
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(data)}\r\n\r\n"
+    )
+    return head.encode() + data
+
+
 async def worker(
     host: str,
     port: int,
@@ -23,7 +36,7 @@ async def worker(
     errors: list[int],
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
-    requests = [f"GET {p} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode() for p in paths]
+    requests = [request(host, p) for p in paths]
     i = offset
     while time.perf_counter() < deadline:
         start = time.perf_counter()
@@ -70,7 +83,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("paths_file", help="a file with one request path per line")
+    parser.add_argument(
+        "paths_file", help="one request a line: a path (GET) or METHOD<TAB>path<TAB>JSON body"
+    )
     args = parser.parse_args()
     try:
         import uvloop
@@ -79,7 +94,7 @@ def main() -> None:
     except ImportError:
         pass
     with open(args.paths_file) as f:
-        paths = [line.strip() for line in f if line.strip()]
+        paths = [line.rstrip("\n") for line in f if line.strip()]
     result = asyncio.run(run(args.host, args.port, paths, args.connections, args.seconds))
     print(json.dumps(result))
 

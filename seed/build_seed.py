@@ -30,6 +30,7 @@ from seed.checks import load_code_lists, validate  # noqa: E402
 from seed.compose import (  # noqa: E402
     OWN_MATERIAL_KEYS,
     SHARED_MATERIAL_KEYS,
+    apply_situations,
     make_fees,
     make_guide,
     make_materials,
@@ -227,6 +228,7 @@ class Sources:
     shared: dict[str, dict]  # shared material code -> row
     authorised: set[str]  # department kinds of body nature 2
     halls: dict[tuple[str, str, str], tuple[str, str]]  # (region, kind, serves) -> window
+    situations: dict[str, dict]  # basic code -> its part of situations.yaml
 
 
 def implementation_document(
@@ -237,7 +239,7 @@ def implementation_document(
     The whole document is assembled here, so a per-entry extra (a field of `src`, looked up
     by entry["basic_code"]) is merged in this one place.
     """
-    return {
+    doc = {
         "basic_code": entry["basic_code"],
         "department": dep["credit_code"],
         "region": region["code"],
@@ -251,6 +253,8 @@ def implementation_document(
         "materials": make_materials(prof, region["code"], entry["basic_code"], src.shared),
         "fees": make_fees(prof),
     }
+    extra = src.situations.get(entry["basic_code"])
+    return apply_situations(doc, extra) if extra else doc
 
 
 def build_implementations(
@@ -300,6 +304,7 @@ def main() -> None:
             (h["region"], h["department"], h["serves"]): (h["name"], h["address"])
             for h in dep_src["special_halls"]
         },
+        situations=load("situations.yaml") or {},
     )
     unknown = {
         m["shared"]

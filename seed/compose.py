@@ -7,6 +7,7 @@ limits) is derived deterministically, so the generated JSON only changes with th
 
 from __future__ import annotations
 
+import copy
 import hashlib
 
 PORTAL = "https://zwfw.hlj.gov.cn"
@@ -280,4 +281,42 @@ def make_fees(prof: dict) -> list[dict]:
         if f.get("waiver_basis"):
             fee["waiver_basis"] = f["waiver_basis"]
         out.append(fee)
+    return out
+
+
+# --- situations (情形): seed/source/situations.yaml ---------------------------------
+
+GUIDE_KEYS = ("situations", "common_situations", "time_limits")
+
+
+def apply_situations(item: dict, extra: dict) -> dict:
+    """``item`` (a seed implementation) with its entry's part of situations.yaml applied,
+    as a new dict. A material change ``null`` removes the material; a ``null`` field in a
+    change removes the field. Unknown step or material names raise ``KeyError``."""
+    out = copy.deepcopy(item)
+    extra = copy.deepcopy(extra)
+    guide = out["guide"]
+    for key in GUIDE_KEYS:
+        if extra.get(key):
+            guide[key] = extra[key]
+    steps = extra.get("process_when") or {}
+    changes = extra.get("materials") or {}
+    unknown = (set(steps) - {s["name"] for s in guide["process"]}) | (
+        set(changes) - {m["name"] for m in out["materials"]}
+    )
+    if unknown:
+        raise KeyError(f"no step or material named {', '.join(sorted(unknown))}")
+    for step in guide["process"]:
+        if step["name"] in steps:
+            step["when"] = steps[step["name"]]
+    materials = []
+    for m in out["materials"]:
+        if m["name"] in changes and changes[m["name"]] is None:
+            continue
+        merged = {**m, **(changes.get(m["name"]) or {})}
+        materials.append({k: v for k, v in merged.items() if v is not None})
+    out["materials"] = materials + (extra.get("add_materials") or [])
+    if "fees" in extra:
+        out["fees"] = extra["fees"] or []
+        guide["charges_fee"] = bool(out["fees"])
     return out

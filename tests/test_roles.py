@@ -124,6 +124,13 @@ TABLE: dict[str, tuple[Any, ...]] = {
     "POST /api/v1/items/{code}/corrections":        (OK,   OK,        OK,          OK,      OK,        OK,     OK,    OK),
     "POST /api/v1/corrections/{ticket}/reply":      (OK,   OK,        403,         403,     403,       401,    401,   OK),
     "POST /api/v1/corrections/{ticket}/change-request": (OK, OK,      403,         403,     403,       401,    401,   403),
+    # the one-time checklist (一次告知) is a read with a body: anyone, no key looked at
+    "POST /api/v1/items/{code}/checklist":          (OK,   OK,        OK,          OK,      OK,        OK,     OK,    OK),
+    # webhooks: admins, and sync keys for subscriptions within their region prefix
+    "POST /api/v1/subscriptions":                   (OK,   403,       403,         OK,      403,       401,    401,   403),
+    "POST /api/v1/subscriptions/{subscription_id}/replay": (OK, 403,  403,         OK,      403,       401,    401,   403),
+    "POST /api/v1/subscriptions/{subscription_id}/resume": (OK, 403,  403,         OK,      403,       401,    401,   403),
+    "DELETE /api/v1/subscriptions/{subscription_id}":      (OK, 403,  403,         OK,      403,       401,    401,   403),
 }
 # fmt: on
 
@@ -606,6 +613,11 @@ def setup_report(ctx: Ctx) -> Target:
     return item_target(ctx.session, item, "POST", url, correction_body())
 
 
+def setup_checklist(ctx: Ctx) -> Target:
+    item = county_item(ctx)
+    return item_target(ctx.session, item, "POST", f"{API}/items/{item.code}/checklist", {})
+
+
 def correction(ctx: Ctx, accepted: bool) -> tuple[Target, str]:
     """A correction of a county item reported (no key), accepted by an admin if asked."""
     target = setup_report(ctx)
@@ -637,7 +649,32 @@ def setup_correction_request(ctx: Ctx) -> Target:
     return target
 
 
+def setup_subscribe(ctx: Ctx) -> Target:
+    """A webhook for a county's region (a public address: no allow setting needed)."""
+    dept = county_department(ctx)
+    body = {
+        "url": "https://93.184.215.14/catalogue/hook",
+        "secret": "role-matrix-secret-0001",
+        "region": dept.region_code,
+    }
+    return admin_only(ctx, "POST", f"{API}/subscriptions", body, dept, [])
+
+
+def subscription_action(method: str, action: str, body: Any) -> Callable[[Ctx], Target]:
+    def setup(ctx: Ctx) -> Target:
+        target = setup_subscribe(ctx)
+        resp = ctx.client.post(target.url, json=target.body, headers=ctx.admin)
+        assert resp.status_code == 201, resp.text
+        target.method, target.body = method, body
+        target.url = f"{target.url}/{resp.json()['id']}{action}"
+        return target
+
+    setup.__name__ = f"setup_subscription_{method.lower()}{action.replace('/', '_')}"
+    return setup
+
+
 SETUPS: dict[str, Callable[[Ctx], Target]] = {
+    "POST /api/v1/items/{code}/checklist": setup_checklist,
     "POST /api/v1/items": setup_post_item,
     "PUT /api/v1/items/{code}": setup_put_item,
     "PATCH /api/v1/items/{code}": setup_patch_item,
@@ -668,6 +705,14 @@ SETUPS: dict[str, Callable[[Ctx], Target]] = {
     "POST /api/v1/items/{code}/corrections": setup_report,
     "POST /api/v1/corrections/{ticket}/reply": setup_reply,
     "POST /api/v1/corrections/{ticket}/change-request": setup_correction_request,
+    "POST /api/v1/subscriptions": setup_subscribe,
+    "POST /api/v1/subscriptions/{subscription_id}/replay": subscription_action(
+        "POST", "/replay", {"after": 0}
+    ),
+    "POST /api/v1/subscriptions/{subscription_id}/resume": subscription_action(
+        "POST", "/resume", None
+    ),
+    "DELETE /api/v1/subscriptions/{subscription_id}": subscription_action("DELETE", "", None),
 }
 
 

@@ -106,6 +106,8 @@ class ItemMaterial(SQLModel, table=True):
     signature_requirement: str | None = None
     applies_when: str | None = None
     licence_type: str | None = Field(default=None, max_length=100)
+    options: list[str] | None = Field(default=None, sa_column=Column(JSONType))
+    when: Any = Field(default=None, sa_column=Column(JSONType))
 
 
 class ItemFee(SQLModel, table=True):
@@ -122,6 +124,8 @@ class ItemFee(SQLModel, table=True):
     legal_basis: str
     waivable: bool = False
     waiver_basis: str | None = None
+    amount: float | None = None
+    when: Any = Field(default=None, sa_column=Column(JSONType))
 
 
 class IssuedCode(SQLModel, table=True):

@@ -12,6 +12,14 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+from app.catalogue.situation_schemas import (
+    WHEN_FIELD,
+    CommonSituation,
+    Condition,
+    Question,
+    SituationId,
+    When,
+)
 from app.fields import Line, Para, Pattern, ReadOnly, VersionNumber
 
 Text = Para(4000)
@@ -109,6 +117,16 @@ class ProcessStep(Strict):
     description: Para(2000) | None = Field(default=None)
     channel: Literal["online", "offline", "both"] = "both"
     time_limit: TimeLimit | None = None
+    when: When = Field(**WHEN_FIELD)
+
+
+class SituationalTimeLimit(Strict):
+    """Time limits in a situation (e.g. 补领 takes longer); the first whose ``when`` holds
+    replaces the guide's."""
+
+    when: Condition
+    legal_time_limit: TimeLimit | None = Field(default=None, exclude_if=lambda v: v is None)
+    promised_time_limit: TimeLimit | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class Online(Strict):
@@ -206,6 +224,25 @@ class Guide(Strict):
     prerequisite_items: list[ShortText] = Field(
         default_factory=list, max_length=100, description="前置事项"
     )
+    situations: list[Question] = Field(
+        default_factory=list,
+        max_length=30,
+        exclude_if=lambda v: not v,
+        description="情形引导: the questions whose answers choose the materials, fees, steps "
+        "and time limits (POST /items/{code}/checklist)",
+    )
+    common_situations: list[CommonSituation] = Field(
+        default_factory=list,
+        max_length=50,
+        exclude_if=lambda v: not v,
+        description="常用情形: named sets of answers",
+    )
+    time_limits: list[SituationalTimeLimit] = Field(
+        default_factory=list,
+        max_length=20,
+        exclude_if=lambda v: not v,
+        description="time limits that differ by situation",
+    )
 
 
 # --- materials and fees ------------------------------------------------------------
@@ -239,6 +276,13 @@ class MaterialIn(Strict):
     signature_requirement: Para(1000) | None = Field(default=None)
     applies_when: Para(1000) | None = Field(default=None, description="材料情形")
     licence_type: Line(100) | None = Field(default=None, description="电子证照")
+    options: list[SituationId] = Field(
+        default_factory=list,
+        max_length=40,
+        exclude_if=lambda v: not v,
+        description="the situation options that require it (any of them); none: always",
+    )
+    when: When = Field(**WHEN_FIELD)
 
     position: int | None = Field(
         default=None, ge=1, le=1000, exclude=True, description="read-only: its place in the list"
@@ -259,6 +303,14 @@ class FeeIn(Strict):
     legal_basis: Text
     waivable: bool = False
     waiver_basis: Para(2000) | None = Field(default=None)
+    amount: float | None = Field(
+        default=None,
+        ge=0,
+        le=1e9,
+        exclude_if=lambda v: v is None,
+        description="元, where the standard fixes the amount",
+    )
+    when: When = Field(**WHEN_FIELD)
 
     position: int | None = Field(
         default=None, ge=1, le=1000, exclude=True, description="read-only: its place in the list"

@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, text
 from sqlmodel import Session, col, select
 
+from app.catalogue import situations
 from app.catalogue.history import (
     EVENT_ORDER,
     Event,
@@ -498,11 +499,27 @@ def item_document(
         department,
         region,
         [_material_document(m) for m in materials],
-        [{f: getattr(fee, f) for f in FEE_FIELDS} for fee in fees],
+        [fee_document({f: getattr(fee, f) for f in (*FEE_FIELDS, *FEE_OPTIONAL)}) for fee in fees],
     )
 
 
 FEE_FIELDS = ("code", "position", "name", "standard", "legal_basis", "waivable", "waiver_basis")
+#: columns of a material or fee row that a representation shows only when set (so that
+#: items without situations read as they did before situations existed)
+MATERIAL_OPTIONAL: dict[str, Any] = {"options": None, "when": None}
+FEE_OPTIONAL: dict[str, Any] = {"amount": None, "when": None}
+
+
+def _shown(doc: dict[str, Any], row: dict[str, Any], optional: dict[str, Any]) -> dict[str, Any]:
+    for key in optional:
+        if row.get(key) not in (None, []):
+            doc[key] = row[key]
+    return doc
+
+
+def fee_document(row: dict[str, Any]) -> dict[str, Any]:
+    """A fee as the representation shows it, from its row's values."""
+    return _shown({f: row.get(f) for f in FEE_FIELDS}, row, FEE_OPTIONAL)
 
 
 def compose_item_document(
@@ -570,7 +587,11 @@ _MATERIAL_FIELDS = (
 
 def _material_document(m: ItemMaterial) -> dict[str, Any]:
     return material_document(
-        {f: getattr(m, f) for f in ("code", "position", "shared_material_code", *_MATERIAL_FIELDS)}
+        {
+            f: getattr(m, f)
+            for f in ("code", "position", "shared_material_code", *_MATERIAL_FIELDS)
+            + tuple(MATERIAL_OPTIONAL)
+        }
     )
 
 
@@ -582,7 +603,7 @@ def material_document(row: dict[str, Any]) -> dict[str, Any]:
         "shared_material": row.get("shared_material_code"),
     }
     doc.update({f: row.get(f) for f in _MATERIAL_FIELDS})
-    return doc
+    return _shown(doc, row, MATERIAL_OPTIONAL)
 
 
 def record_item(
@@ -905,6 +926,18 @@ def department_misfits(
     return out
 
 
+def has_situations(data: ImplementationIn) -> bool:
+    """Whether an input uses situations or conditions (most items do not: no dump then)."""
+    guide = data.guide
+    return bool(
+        guide.situations
+        or guide.time_limits
+        or any(s.when is not None for s in guide.process)
+        or any(m.options or m.when is not None for m in data.materials)
+        or any(f.when is not None for f in data.fees)
+    )
+
+
 def validate_item(
     lookups: ItemLookups, data: ImplementationIn, path_code: str | None
 ) -> tuple[str, _Context]:
@@ -946,6 +979,9 @@ def validate_item(
                 "guide.charges_fee",
             )
         )
+    if has_situations(data):
+        dump = data.model_dump(mode="json", include={"guide", "materials", "fees"})
+        errors += situations.check_item(dump, body)
     if data.body_nature == "3" and not data.entrusting_department:
         errors.append(
             field_error(
@@ -1101,7 +1137,10 @@ def child_rows(
                 next_seq += 1
                 fresh.append(own)
             used.add(own)
-            doc = {k: v for k, v in row.items() if k not in ("code", "shared_material")}
+            doc = {
+                **(MATERIAL_OPTIONAL if prefix == "" else FEE_OPTIONAL),
+                **{k: v for k, v in row.items() if k not in ("code", "shared_material")},
+            }
             if prefix == "":
                 doc["shared_material_code"] = row["shared_material"]
             values.append({**doc, "code": own, "position": position, "implementation_code": code})

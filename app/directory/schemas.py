@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.fields import Line, Pattern, ReadOnly, VersionNumber
+from app.fields import Line, Para, Pattern, ReadOnly, VersionNumber
 
 
 class RegionOut(BaseModel):
@@ -63,6 +63,21 @@ class CodeOut(BaseModel):
 class CodeListOut(BaseModel):
     name: str
     codes: list[CodeOut]
+
+
+class SharedMaterialIn(BaseModel):
+    """A material of the shared catalogue as it is loaded (``catalogue seed``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: Pattern(r"^[0-9A-Za-z_-]{1,40}$")
+    name: Line(200)
+    material_type: Line(20) = Field(description="code list material_types")
+    form: Line(20) = Field(description="code list material_forms")
+    source: Line(2) = Field(description="code list material_sources")
+    issuer: Line(200) | None = None
+    description: Para(4000) | None = None
+    licence_type: Line(100) | None = None
 
 
 class SharedMaterialOut(BaseModel):

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from app.codes.rules import CodeError, RegionFacts, validate_credit_code, validate_region_code
 from app.dbtypes import utcnow
 from app.directory.models import CodeListEntry, Department, Region, SharedMaterial
-from app.directory.schemas import DEPARTMENT_READ_ONLY, DepartmentIn
+from app.directory.schemas import DEPARTMENT_READ_ONLY, DepartmentIn, SharedMaterialIn
 from app.errors import InvalidInput, NotFound, PreconditionFailed, field_error
 from app.fields import read_only_errors
 from app.security import Principal
@@ -262,6 +262,55 @@ def get_material(session: Session, code: str) -> SharedMaterial:
     if m is None:
         raise NotFound(f"no shared material {code}")
     return m
+
+
+def material_document(m: SharedMaterial) -> dict[str, Any]:
+    """A shared material as GET /materials/{code} shows it (its version in the feed)."""
+    return {
+        "code": m.code,
+        "name": m.name,
+        "material_type": m.material_type,
+        "form": m.form,
+        "source": m.source,
+        "issuer": m.issuer,
+        "description": m.description,
+        "licence_type": m.licence_type,
+    }
+
+
+def create_material(session: Session, data: SharedMaterialIn, actor: Principal) -> SharedMaterial:
+    """Add a material to the shared catalogue (admin only), with its first version: the
+    change feed carries it to every copy."""
+    from app.catalogue.service import record_version  # the catalogue imports this module
+
+    actor.require_admin()
+    errors: list[dict[str, Any]] = []
+    if session.get(SharedMaterial, data.code) is not None:
+        errors.append(
+            field_error(["body", "code"], f"shared material {data.code} exists", "material.exists")
+        )
+    lists = CodeLists(session)
+    for field, name in (
+        ("material_type", "material_types"),
+        ("form", "material_forms"),
+        ("source", "material_sources"),
+    ):
+        lists.check(errors, ["body", field], name, getattr(data, field))
+    if errors:
+        raise InvalidInput("the shared material is not valid", errors=errors)
+    material = SharedMaterial(**data.model_dump())
+    session.add(material)
+    session.flush()
+    record_version(
+        session,
+        kind="material",
+        code=material.code,
+        version=1,
+        event="create",
+        snapshot=material_document(material),
+        actor=actor,
+    )
+    return material
 
 
 def list_materials(

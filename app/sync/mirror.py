@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -37,7 +36,9 @@ from app.catalogue.models import (
     RecordVersion,
 )
 from app.catalogue.service import (
+    FEE_OPTIONAL,
     ITEM_FIELDS,
+    MATERIAL_OPTIONAL,
     content_hash,
     document_content,
     item_input,
@@ -45,9 +46,16 @@ from app.catalogue.service import (
 )
 from app.db import insert_rows, upsert
 from app.dbtypes import utcnow
-from app.directory.models import Department, SharedMaterial
 from app.sync import service
 from app.sync.models import SyncPosition
+from app.sync.reference import (
+    day,
+    get_json,
+    instant,
+    sync_directory,
+    upsert_department,
+    upsert_material,
+)
 from app.sync.storable import (
     CORRECT_SOURCE,
     LOCAL_ERRORS,
@@ -58,72 +66,10 @@ from app.sync.storable import (
     MirrorError,
     change_name,
     check_changes,
-    check_directory,
     error_reason,
 )
 
 Progress = Callable[[int, int], None]
-
-
-def _get(client: httpx.Client, path: str, **params: Any) -> Any:
-    try:
-        resp = client.get(path, params={k: v for k, v in params.items() if v is not None})
-    except httpx.HTTPError as exc:
-        raise MirrorError(f"cannot reach {client.base_url}: {exc}") from exc
-    if resp.status_code != 200:
-        raise MirrorError(f"GET {path} answered {resp.status_code}: {resp.text[:300]}")
-    return resp.json()
-
-
-def _pages(client: httpx.Client, path: str) -> Iterator[dict[str, Any]]:
-    cursor = None
-    while True:
-        page = _get(client, path, limit=1000, cursor=cursor)
-        yield from page["items"]
-        cursor = page["next_cursor"]
-        if not cursor:
-            return
-
-
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def _d(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
-
-
-def sync_directory(session: Session, client: httpx.Client) -> None:
-    """Departments and shared materials that items refer to (the feed carries changes made
-    through the API; the seeded directory predates it)."""
-    known = set(session.execute(select(SharedMaterial.code)).scalars())
-    for m in _pages(client, "/api/v1/materials"):
-        if m["code"] not in known:
-            check_directory("shared material", m.get("code"), m)
-            session.add(SharedMaterial(**m))
-    departments = sorted(
-        _pages(client, "/api/v1/departments"), key=lambda d: d["parent_credit_code"] is not None
-    )
-    for d in departments:
-        check_directory("department", d.get("credit_code"), d)
-        _upsert_department(session, d)
-    session.flush()
-
-
-def _upsert_department(session: Session, d: dict[str, Any]) -> None:
-    dept = session.get(Department, d["credit_code"]) or Department(credit_code=d["credit_code"])
-    for field in (
-        "name",
-        "short_name",
-        "region_code",
-        "level",
-        "parent_credit_code",
-        "version",
-        "updated_by",
-    ):
-        setattr(dept, field, d.get(field))
-    dept.updated_at = _dt(d.get("updated_at")) or utcnow()
-    session.add(dept)
 
 
 def _upsert_entry(session: Session, e: dict[str, Any]) -> None:
@@ -133,8 +79,8 @@ def _upsert_entry(session: Session, e: dict[str, Any]) -> None:
     for field in CatalogueEntry.model_fields:
         if field in e and field not in ("created_at", "updated_at"):
             setattr(entry, field, e[field])
-    entry.created_at = _dt(e.get("created_at")) or utcnow()
-    entry.updated_at = _dt(e.get("updated_at")) or utcnow()
+    entry.created_at = instant(e.get("created_at")) or utcnow()
+    entry.updated_at = instant(e.get("updated_at")) or utcnow()
     session.add(entry)
     if session.get(IssuedCode, e["basic_code"]) is None:
         session.add(IssuedCode(code=e["basic_code"], kind="basic"))
@@ -157,9 +103,9 @@ def _upsert_items(session: Session, docs: list[dict[str, Any]]) -> None:
             "department_code": doc["department"]["code"],
             "region_code": doc["region"]["code"],
             **{f: doc.get(f) for f in _ITEM_COLUMNS},
-            "handover_date": _d(doc.get("handover_date")),
-            "created_at": _dt(doc["created_at"]),
-            "updated_at": _dt(doc["updated_at"]),
+            "handover_date": day(doc.get("handover_date")),
+            "created_at": instant(doc["created_at"]),
+            "updated_at": instant(doc["updated_at"]),
             # the province's content hash, so that an item resent as held is known at once
             "content_hash": content_hash(document_content(doc)),
         }
@@ -167,6 +113,7 @@ def _upsert_items(session: Session, docs: list[dict[str, Any]]) -> None:
     ]
     materials = [
         {
+            **MATERIAL_OPTIONAL,
             **{k: v for k, v in m.items() if k != "shared_material"},
             "shared_material_code": m.get("shared_material"),
             "implementation_code": doc["code"],
@@ -174,7 +121,11 @@ def _upsert_items(session: Session, docs: list[dict[str, Any]]) -> None:
         for doc in docs
         for m in doc["materials"]
     ]
-    fees = [{**f, "implementation_code": doc["code"]} for doc in docs for f in doc["fees"]]
+    fees = [
+        {**FEE_OPTIONAL, **f, "implementation_code": doc["code"]}
+        for doc in docs
+        for f in doc["fees"]
+    ]
     conn = session.connection()
     existing = list(
         conn.execute(select(Implementation.code).where(col(Implementation.code).in_(codes)))
@@ -226,9 +177,9 @@ def _keep_statistics(session: Session) -> None:
 
 def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:
     """Apply feed changes in order; a version already held is skipped. Returns how many
-    were applied. A page goes in bulk: departments and entries (few) in feed order, then
-    each implementation's rows once, from its last state in the page (every change carries
-    the full state), then every version and change-log row, in feed order. A change whose
+    were applied. A page goes in bulk: departments, shared materials and entries (few) in
+    feed order, then each implementation's rows once, from its last state in the page (every
+    change carries the full state), then every version and change-log row, in feed order. A change whose
     text the policy refuses raises :class:`ChangeRefused` before anything is written."""
     if session.get_bind().dialect.name == "postgresql":
         _keep_statistics(session)
@@ -254,7 +205,9 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:
     items: dict[str, dict[str, Any]] = {}
     for c in fresh:
         if c["kind"] == "department":
-            _upsert_department(session, c["record"])
+            upsert_department(session, c["record"])
+        elif c["kind"] == "material":
+            upsert_material(session, c["record"])
         elif c["kind"] == "entry":
             _upsert_entry(session, c["record"])
         else:
@@ -276,11 +229,11 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:
                 "reason": c.get("reason"),
                 "decision": c.get("decision"),
                 "key_name": c.get("key"),
-                "recorded_at": _dt(c["recorded_at"]),
-                "effective_date": _d(c.get("effective_date")),
+                "recorded_at": instant(c["recorded_at"]),
+                "effective_date": day(c.get("effective_date")),
                 "status_after": c.get("status_after"),
                 "details": c.get("details"),
-                "next_change": _d(c.get("next_change")),
+                "next_change": day(c.get("next_change")),
                 "approved_by": c.get("approved_by"),
                 "channel": c.get("channel"),
                 "change_request_id": c.get("change_request"),
@@ -297,7 +250,7 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:
                 "code": c["code"],
                 "version": c["version"],
                 "operation": c["operation"],
-                "recorded_at": _dt(c["recorded_at"]),
+                "recorded_at": instant(c["recorded_at"]),
             }
             for c in fresh
         ],
@@ -377,7 +330,7 @@ def _pull(
                 position = session.get(SyncPosition, source) or SyncPosition(
                     source=source, last_seq=0
                 )
-                page = _get(
+                page = get_json(
                     client, "/api/v1/changes", after=position.last_seq, limit=batch, region=region
                 )
                 if not page["changes"]:
@@ -396,7 +349,7 @@ def _pull(
                 seen += len(page["changes"])
             if progress:
                 progress(page["last_seq"], page.get("head_seq") or page["last_seq"])
-        remote = _get(client, "/api/v1/sync/digest", region=region)
+        remote = get_json(client, "/api/v1/sync/digest", region=region)
         with session_factory() as session:
             local = service.digest(session, region=region)
             last_seq = (session.get(SyncPosition, source) or SyncPosition(source=source)).last_seq

@@ -24,9 +24,11 @@ async def changes(
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     region: Annotated[str | None, Query(description="items of this region and below")] = None,
 ) -> Response:
-    """Every change that alters what GET /items/{code} returns (and every change of a
-    catalogue entry or department), in commit order, with the full state at that version.
-    Store ``last_seq`` and ask again with ``after=last_seq``: no change is missed or repeated."""
+    """Every change that alters what GET /items/{code} returns, and every change of a
+    catalogue entry, department or shared material (the seed's included), in commit order,
+    with the full state at that version. Store ``last_seq`` and ask again with
+    ``after=last_seq``: no change is missed or repeated. Regions and code lists (reference
+    data, replaced whole) are read from GET /regions and GET /code-lists/{name}."""
     with request.app.state.snapshots.connection() as db:
         check_filters(db, region=region)
         rows, last = service.read_changes(db, after=after, limit=limit, region=region)

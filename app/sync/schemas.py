@@ -10,11 +10,14 @@ from pydantic import BaseModel, Field
 from app.catalogue.schemas import ImplementationIn
 
 
-class Change(BaseModel):
+class FeedChange(BaseModel):
     """One entry of the change feed, with the full state at that version."""
 
     seq: int
-    kind: Literal["item", "entry", "department"]
+    kind: Literal["item", "entry", "department", "material"] = Field(
+        description="item: an implementation; entry: a catalogue entry; department; "
+        "material: a material of the shared catalogue"
+    )
     code: str
     version: int
     operation: str
@@ -34,12 +37,14 @@ class Change(BaseModel):
         default=None, description="kind item: the implementation as GET /items/{code} returned it"
     )
     record: dict[str, Any] | None = Field(
-        default=None, description="kind entry or department: its representation"
+        default=None,
+        description="kind entry, department or material: its representation (as GET "
+        "/catalogue-entries/{basic_code}, /departments/{credit_code}, /materials/{code})",
     )
 
 
 class ChangePage(BaseModel):
-    changes: list[Change]
+    changes: list[FeedChange]
     last_seq: int = Field(description="ask again with after=last_seq")
     head_seq: int = Field(description="the newest change's seq: how far behind you are")
 

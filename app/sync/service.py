@@ -691,7 +691,7 @@ def _insert_new(
             ctx.department,
             ctx.region,
             [catalogue.material_document(m) for m in mats],
-            [{f: r[f] for f in catalogue.FEE_FIELDS} for r in fee_rows],
+            [catalogue.fee_document(r) for r in fee_rows],
         )
         next_change = overlay(doc, [Event(1, "create", "1", today, None, None, None)], today)
         snapshot = orjson.dumps(doc)

@@ -1,0 +1,394 @@
+"""Situations (情形引导) and the one-time checklist (一次告知).
+
+An implementation's guide may ask questions (``guide.situations``), each with options; an
+option may reveal follow-up questions (补发 → 损毁 / 遗失 / 被盗). A material may list the
+``options`` that require it (none: always required; several: any of them) and, like fees,
+process steps and situational time limits, hold a ``when`` condition over option ids
+(``{"all": [...]}``, ``{"any": [...]}``, ``{"not": ...}``). The checklist is what one set of
+answers yields. Everything here works on the stored representation (plain dicts), so the
+same rules judge an input, a past version and the published feed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from itertools import combinations as subsets
+from typing import Any
+
+from app.errors import InvalidInput, field_error
+
+#: at most this many reachable combinations of answers per item (each is a checklist an
+#: editor must be able to check; beyond it the questions are a form, not a situation)
+MAX_COMBINATIONS = 256
+#: a condition nested deeper than this is not something an editor can read
+MAX_DEPTH = 6
+
+# --- conditions --------------------------------------------------------------------
+
+
+def holds(condition: Any, chosen: set[str]) -> bool:
+    """Whether a stored condition holds for the chosen option ids."""
+    if condition is None:
+        return True
+    if isinstance(condition, str):
+        return condition in chosen
+    if "all" in condition:
+        return all(holds(c, chosen) for c in condition["all"])
+    if "any" in condition:
+        return any(holds(c, chosen) for c in condition["any"])
+    return not holds(condition["not"], chosen)
+
+
+def _leaves(condition: Any, loc: list[str | int], depth: int = 1) -> Iterator[tuple[Any, list]]:
+    """(option id or ``None`` for too deep, its path) of every leaf of a stored condition."""
+    if depth > MAX_DEPTH:
+        yield None, loc
+        return
+    if isinstance(condition, str):
+        yield condition, loc
+        return
+    op = next(iter(condition))
+    parts = condition[op] if op != "not" else [condition[op]]
+    for i, part in enumerate(parts):
+        yield from _leaves(part, [*loc, op, i] if op != "not" else [*loc, op], depth + 1)
+
+
+def applies(row: dict[str, Any], chosen: set[str]) -> bool:
+    """A material (tied to ``options``, any of them) or fee, step… (``when``) applies."""
+    options = row.get("options")
+    if options and chosen.isdisjoint(options):
+        return False
+    return holds(row.get("when"), chosen)
+
+
+# --- structure ---------------------------------------------------------------------
+
+
+class Situations:
+    """The questions of one item, indexed (from the stored or dumped guide)."""
+
+    def __init__(self, questions: list[dict[str, Any]]) -> None:
+        self.questions = questions
+        self.by_id = {q["id"]: q for q in questions}
+        self.option_question = {o["id"]: q["id"] for q in questions for o in q["options"]}
+        self.options = {o["id"]: o for q in questions for o in q["options"]}
+        revealed = {r for q in questions for o in q["options"] for r in o.get("reveals", ())}
+        self.roots = [q["id"] for q in questions if q["id"] not in revealed]
+
+    def _choices(self, question: dict[str, Any]) -> Iterator[tuple[str, ...]]:
+        ids = [o["id"] for o in question["options"]]
+        if not question.get("required", True):
+            yield ()
+        if not question.get("multiple"):
+            yield from ((i,) for i in ids)
+            return
+        for size in range(1, len(ids) + 1):
+            yield from subsets(ids, size)
+
+    def _revealed(self, picked: Iterable[str], seen: set[str]) -> list[str]:
+        out: list[str] = []
+        for option in picked:
+            for q in self.options[option].get("reveals", ()):
+                if q not in seen and q not in out and q in self.by_id:
+                    out.append(q)
+        return out
+
+    def combinations(self, limit: int = MAX_COMBINATIONS) -> list[dict[str, tuple[str, ...]]]:
+        """Every reachable set of answers (question → options), stopping past ``limit``."""
+        found: list[dict[str, tuple[str, ...]]] = []
+
+        def walk(pending: list[str], answers: dict[str, tuple[str, ...]]) -> None:
+            if len(found) > limit:
+                return
+            if not pending:
+                found.append(answers)
+                return
+            question, rest = self.by_id[pending[0]], pending[1:]
+            for picked in self._choices(question):
+                seen = {*answers, *pending}
+                walk([*rest, *self._revealed(picked, seen)], {**answers, question["id"]: picked})
+
+        walk(list(self.roots), {})
+        return found
+
+    def asked(self, answers: dict[str, list[str]]) -> list[str]:
+        """The questions these answers lead to, in the order they are asked."""
+        order = list(self.roots)
+        i = 0
+        while i < len(order):
+            picked = [o for o in answers.get(order[i], ()) if o in self.options]
+            if picked:
+                order.extend(self._revealed(picked, set(order)))
+            i += 1
+        return order
+
+
+def chosen_options(answers: dict[str, Any]) -> set[str]:
+    return {o for picked in answers.values() for o in picked}
+
+
+def answer_errors(
+    situations: Situations,
+    answers: dict[str, list[str]],
+    loc: list[str | int],
+    asked: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Every unanswered, unknown or not-asked question and every bad option of
+    ``answers`` (``asked``: the questions they lead to, when already known)."""
+    errors = []
+    asked = situations.asked(answers) if asked is None else asked
+    for qid, picked in answers.items():
+        where = [*loc, qid]
+        question = situations.by_id.get(qid)
+        if question is None:
+            errors.append(field_error(where, f"no question {qid!r}", "situation.unknown_question"))
+            continue
+        if qid not in asked:
+            errors.append(
+                field_error(
+                    where,
+                    f"question {qid!r} is only asked after another answer",
+                    "situation.not_asked",
+                )
+            )
+        own = [o["id"] for o in question["options"]]
+        for j, option in enumerate(picked):
+            if option not in own:
+                errors.append(
+                    field_error(
+                        [*where, j],
+                        f"{option!r} is not an option of {qid!r} (one of {', '.join(own)})",
+                        "situation.unknown_option",
+                    )
+                )
+        if not question.get("multiple") and len(picked) > 1:
+            errors.append(field_error(where, "choose one option", "situation.single_choice"))
+        if len(set(picked)) != len(picked):
+            errors.append(field_error(where, "an option is given twice", "situation.repeated"))
+    for qid in asked:
+        question = situations.by_id[qid]
+        if question.get("required", True) and not answers.get(qid):
+            errors.append(
+                field_error(
+                    [*loc, qid],
+                    f"unanswered: {question['question']}",
+                    "situation.unanswered",
+                )
+            )
+    return errors
+
+
+def _structure_errors(situations: Situations, loc: list[str | int]) -> list[dict[str, Any]]:
+    errors: list[dict[str, Any]] = []
+    seen_q: set[str] = set()
+    seen_o: set[str] = set()
+    for i, q in enumerate(situations.questions):
+        where = [*loc, i]
+        if q["id"] in seen_q:
+            errors.append(field_error([*where, "id"], "question ids are unique", "situation.id"))
+        seen_q.add(q["id"])
+        if len(q["options"]) < 2 and not q.get("multiple"):
+            errors.append(
+                field_error(
+                    [*where, "options"],
+                    "a single choice needs at least two options",
+                    "situation.too_few_options",
+                )
+            )
+        for j, o in enumerate(q["options"]):
+            if o["id"] in seen_o or o["id"] in situations.by_id:
+                errors.append(
+                    field_error(
+                        [*where, "options", j, "id"],
+                        "option ids are unique among the item's questions and options",
+                        "situation.id",
+                    )
+                )
+            seen_o.add(o["id"])
+            for k, target in enumerate(o.get("reveals", ())):
+                at = [*where, "options", j, "reveals", k]
+                if target == q["id"]:
+                    errors.append(
+                        field_error(
+                            at, "an option cannot reveal its own question", "situation.reveals_own"
+                        )
+                    )
+                elif target not in situations.by_id:
+                    errors.append(
+                        field_error(at, f"no question {target!r}", "situation.unknown_question")
+                    )
+    reachable = set(situations.asked({q: list(situations.option_question) for q in seen_q}))
+    for i, q in enumerate(situations.questions):
+        if q["id"] not in reachable:
+            errors.append(
+                field_error(
+                    [*loc, i],
+                    "no answer leads to this question (it is revealed only from a loop)",
+                    "situation.orphan",
+                )
+            )
+    return errors
+
+
+def _condition_errors(
+    situations: Situations, guide: dict[str, Any], materials: list, fees: list, body: list
+) -> tuple[list[dict[str, Any]], set[str]]:
+    """Unknown options and too deep conditions; also the options the conditions use."""
+    places: list[tuple[Any, list]] = []
+    for i, m in enumerate(materials):
+        at = [*body, "materials", i]
+        places += [(o, [*at, "options", j]) for j, o in enumerate(m.get("options") or ())]
+    conditioned = [
+        *(([*body, "materials", i], m) for i, m in enumerate(materials)),
+        *(([*body, "fees", i], f) for i, f in enumerate(fees)),
+        *(([*body, "guide", "process", i], s) for i, s in enumerate(guide.get("process") or ())),
+        *(
+            ([*body, "guide", "time_limits", i], t)
+            for i, t in enumerate(guide.get("time_limits") or ())
+        ),
+    ]
+    for at, row in conditioned:
+        if row.get("when") is not None:
+            places += _leaves(row["when"], [*at, "when"])
+    errors: list[dict[str, Any]] = []
+    used: set[str] = set()
+    for option, at in places:
+        if option is None:
+            errors.append(field_error(at, f"nested deeper than {MAX_DEPTH}", "situation.depth"))
+        elif option not in situations.options:
+            errors.append(
+                field_error(
+                    at, f"no option {option!r} in guide.situations", "situation.unknown_option"
+                )
+            )
+        else:
+            used.add(option)
+    return errors, used
+
+
+def check_item(content: dict[str, Any], body: list[str | int]) -> list[dict[str, Any]]:
+    """Every error in an implementation's situations and conditions (its JSON dump)."""
+    guide = content.get("guide") or {}
+    materials, fees = content.get("materials") or [], content.get("fees") or []
+    situations = Situations(guide.get("situations") or [])
+    errors = _structure_errors(situations, [*body, "guide", "situations"])
+    cond_errors, used = _condition_errors(situations, guide, materials, fees, body)
+    errors += cond_errors
+    if errors or not situations.questions:
+        return errors
+    for i, q in enumerate(situations.questions):
+        if not any(o["id"] in used or o.get("reveals") for o in q["options"]):
+            errors.append(
+                field_error(
+                    [*body, "guide", "situations", i],
+                    f"no answer to {q['question']!r} changes the checklist (no material, fee, "
+                    "step or time limit depends on it, and it reveals no question)",
+                    "situation.orphan",
+                )
+            )
+    for i, common in enumerate(guide.get("common_situations") or ()):
+        at = [*body, "guide", "common_situations", i, "answers"]
+        errors += answer_errors(situations, common["answers"], at)
+    combos = situations.combinations()
+    if len(combos) > MAX_COMBINATIONS:
+        errors.append(
+            field_error(
+                [*body, "guide", "situations"],
+                f"more than {MAX_COMBINATIONS} combinations of answers can be reached",
+                "situation.too_many_combinations",
+            )
+        )
+        return errors
+    for answers in combos:
+        chosen = chosen_options(answers)
+        if not any(applies(m, chosen) for m in materials):
+            said = "; ".join(
+                f"{situations.by_id[q]['question']} {'/'.join(a) or '-'}"
+                for q, a in answers.items()
+            )
+            errors.append(
+                field_error(
+                    [*body, "materials"],
+                    f"these answers leave no material to bring: {said}",
+                    "situation.empty_checklist",
+                )
+            )
+            break
+    return errors
+
+
+# --- the checklist -----------------------------------------------------------------
+
+
+def questions_of(doc: dict[str, Any]) -> dict[str, Any]:
+    """GET /items/{code}/situations: the questions and the common situations."""
+    guide = doc.get("guide") or {}
+    return {
+        "code": doc["code"],
+        "version": doc["version"],
+        "name": doc["name"],
+        "situations": guide.get("situations") or [],
+        "common_situations": guide.get("common_situations") or [],
+    }
+
+
+def checklist(doc: dict[str, Any], answers: dict[str, list[str]]) -> dict[str, Any]:
+    """一次告知: what a citizen in this situation brings and pays, how long it takes, the
+    steps and where to go. 422 naming every unanswered or unknown question."""
+    guide = doc.get("guide") or {}
+    situations = Situations(guide.get("situations") or [])
+    asked = situations.asked(answers)
+    errors = answer_errors(situations, answers, ["body", "answers"], asked)
+    if errors:
+        raise InvalidInput("the answers do not fit the item's questions", errors=errors)
+    chosen = chosen_options(answers)
+    labels = {o: situations.options[o]["label"] for o in chosen}
+
+    def why(row: dict[str, Any]) -> list[str]:
+        return [labels[o] for o in row.get("options") or () if o in chosen]
+
+    materials = [
+        {
+            **{k: v for k, v in m.items() if k not in ("options", "when")},
+            "from_licence_library": bool(m.get("licence_type")),
+            "because": why(m),
+        }
+        for m in doc["materials"]
+        if applies(m, chosen)
+    ]
+    fees = [{k: v for k, v in f.items() if k != "when"} for f in doc["fees"] if applies(f, chosen)]
+    amounts = [f.get("amount") for f in fees]
+    legal, promised = guide.get("legal_time_limit"), guide.get("promised_time_limit")
+    for limit in guide.get("time_limits") or ():
+        if holds(limit["when"], chosen):
+            legal = limit.get("legal_time_limit") or legal
+            promised = limit.get("promised_time_limit") or promised
+            break
+    return {
+        "code": doc["code"],
+        "version": doc["version"],
+        "name": doc["name"],
+        "department": doc["department"],
+        "answers": {q: answers[q] for q in asked if q in answers},
+        "situation": [
+            {
+                "question": situations.by_id[q]["question"],
+                "answer": [situations.options[o]["label"] for o in answers.get(q, ())],
+            }
+            for q in asked
+        ],
+        "materials": materials,
+        "fees": fees,
+        # the sum when the standard fixes every amount (else each fee's text says it)
+        "fee_total": None if None in amounts else sum(amounts),
+        "legal_time_limit": legal,
+        "promised_time_limit": promised,
+        "process": [
+            {k: v for k, v in s.items() if k != "when"}
+            for s in guide.get("process") or ()
+            if holds(s.get("when"), chosen)
+        ],
+        "windows": guide.get("windows") or [],
+        "online": guide.get("online"),
+        "visits": guide.get("visits"),
+    }
