@@ -23,6 +23,7 @@ from app.db import get_engine
 from app.directory.router import router as directory_router
 from app.edge import Edge, api_routes
 from app.errors import PROBLEM_BASE, DomainError, field_error
+from app.exports.router import router as exports_router
 from app.migrate import schema_head
 from app.observability import MetricsMiddleware, configure_logging, metrics_text
 from app.openapi import build_openapi
@@ -164,6 +165,7 @@ def create_app() -> FastAPI:
         search_router,
         review_router,
         corrections_router,
+        exports_router,
         push_router,
     ]
     app.state.api_routes = api_routes(routers)

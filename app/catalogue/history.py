@@ -28,22 +28,25 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col
 
-from app.catalogue.models import RecordVersion
+from app.catalogue.models import CatalogueEntry, Implementation, RecordVersion
+from app.catalogue.statuses import ItemStatus
 from app.dbtypes import JSONType
 from app.errors import InvalidInput, NotFound
+from app.pagination import with_prefix
+from app.security import region_prefix
 
 #: event → the status it leaves (code list item_statuses)
 LIFECYCLE_STATUS = {
-    "cancel": "3",
-    "suspend": "2",
-    "resume": "1",
-    "delegate": "5",
-    "accept": "1",
-    "reclaim": "1",  # on the reclaiming item; the reclaimed one is cancelled ("3")
-    "reclaimed": "3",
-    "merge": "6",
-    "split": "3",
-    "reinstate": "1",  # a cancelled item brought back on its own history (its code kept)
+    "cancel": ItemStatus.CANCELLED,
+    "suspend": ItemStatus.SUSPENDED,
+    "resume": ItemStatus.ACTIVE,
+    "delegate": ItemStatus.DELEGATED,
+    "accept": ItemStatus.ACTIVE,
+    "reclaim": ItemStatus.ACTIVE,  # on the reclaiming item; the reclaimed one is cancelled
+    "reclaimed": ItemStatus.CANCELLED,
+    "merge": ItemStatus.MERGED,
+    "split": ItemStatus.CANCELLED,
+    "reinstate": ItemStatus.ACTIVE,  # a cancelled item brought back on its own history (its code kept)
 }
 ADJUSTMENT_EVENTS = tuple(LIFECYCLE_STATUS)
 #: fields that change on every version and say nothing about the item
@@ -322,10 +325,6 @@ def list_adjustments(
     limit: int,
 ) -> list[dict[str, Any]]:
     """动态调整公示: lifecycle events, newest first."""
-    from app.catalogue.models import CatalogueEntry, Implementation
-    from app.catalogue.service import with_prefix
-    from app.security import region_prefix
-
     stmt = (
         select(RecordVersion, Implementation, CatalogueEntry.name)
         .join(Implementation, col(Implementation.code) == RecordVersion.code)
@@ -354,3 +353,28 @@ def list_adjustments(
         }
         for v, item, name in session.execute(stmt.limit(limit + 1)).all()
     ]
+
+
+# --- the status in force -----------------------------------------------------------
+
+
+def statuses_on(session: Session, codes: list[str], on: date) -> dict[str, str]:
+    """Each item's status in force on ``on``, from its lifecycle events (one query)."""
+    rows = session.execute(
+        select(RecordVersion.code, RecordVersion.status_after)
+        .where(
+            RecordVersion.kind == "item",
+            col(RecordVersion.code).in_(codes),
+            col(RecordVersion.status_after).is_not(None),
+            col(RecordVersion.effective_date) <= on,
+        )
+        .order_by(*EVENT_ORDER)
+    ).all()
+    return {code: status for code, status in rows}
+
+
+def status_today(session: Session, code: str) -> str | None:
+    """The status in force today, from the lifecycle events (scheduled ones may have taken
+    effect since the last write)."""
+    in_force = [e for e in lifecycle_events(session, code) if e.effective_date <= date.today()]
+    return in_force[-1].status_after if in_force else None

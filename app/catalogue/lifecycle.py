@@ -18,6 +18,7 @@ from app.catalogue import service
 from app.catalogue.history import LIFECYCLE_STATUS
 from app.catalogue.models import Implementation, IssuedCode
 from app.catalogue.schemas import Guide, ImplementationIn
+from app.catalogue.statuses import ItemStatus
 from app.codes.rules import implementation_code
 from app.config import get_settings
 from app.dbtypes import utcnow
@@ -129,11 +130,11 @@ def simple_event(
     """取消 / 暂停 / 恢复 by the implementing department (or an admin)."""
     item = service.load_for_write(session, code, actor, expected_version, decision=True)
     status = service.status_today(session, code)
-    if event == "suspend" and status != "1":
+    if event == "suspend" and status != ItemStatus.ACTIVE:
         raise RuleViolation(
             f"only an item in use can be suspended (status {status})", type="lifecycle-order"
         )
-    if event == "resume" and status != "2":
+    if event == "resume" and status != ItemStatus.SUSPENDED:
         raise RuleViolation(
             f"only a suspended item can be resumed (status {status})", type="lifecycle-order"
         )
@@ -159,7 +160,7 @@ def delegate(
     acceptance (待承接), built from its credit code and level; the delegating one stops taking
     new cases on the handover date."""
     source = service.load_for_write(session, code, actor, expected_version, decision=True)
-    if service.status_today(session, code) != "1":
+    if service.status_today(session, code) != ItemStatus.ACTIVE:
         raise RuleViolation("only an item in use can be delegated", type="lifecycle-order")
     if body.handover_date < body.effective_date:
         raise InvalidInput.field(
@@ -257,7 +258,7 @@ def delegate(
             data,
             actor,
             check_scope=False,  # the delegating department creates it for the receiving one
-            status="4",
+            status=ItemStatus.PENDING,
             delegated_from=source.code,
             handover_date=body.handover_date,
             decision=body.decision.model_dump(exclude_none=True),
@@ -290,7 +291,7 @@ def accept(
     if actor.role != "admin" and item.department_code not in actor.departments:
         # a sync key of the region may write the item, but accepting is the department's act
         raise Forbidden(f"only the receiving department {item.department_code} may accept {code}")
-    if service.status_today(session, code) != "4" or item.delegated_from is None:
+    if service.status_today(session, code) != ItemStatus.PENDING or item.delegated_from is None:
         raise RuleViolation(f"{code} is not pending acceptance", type="lifecycle-order")
     guide = service.merge_patch(item.guide, body.guide)
     try:
@@ -316,7 +317,9 @@ def reclaim(
     """收回: the delegating implementation takes the power back; the implementations its
     delegation created are cancelled on the same date."""
     source = service.load_for_write(session, code, actor, expected_version, decision=True)
-    if service.status_today(session, code) != "5" and not _scheduled_delegation(session, code):
+    if service.status_today(session, code) != ItemStatus.DELEGATED and not _scheduled_delegation(
+        session, code
+    ):
         raise RuleViolation(f"{code} has not been delegated", type="lifecycle-order")
     receivers = session.exec(
         select(Implementation).where(Implementation.delegated_from == code)

@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
 from app.dbtypes import JSONType, UTCDateTime, utcnow
+
+# the version log and the change log live below the catalogue: every aggregate writes them
+from app.versionlog import ChangeLog, RecordVersion  # noqa: F401
 
 
 class CatalogueEntry(SQLModel, table=True):
@@ -136,63 +139,3 @@ class IssuedCode(SQLModel, table=True):
     code: str = Field(primary_key=True, max_length=40)
     kind: str = Field(max_length=20)
     issued_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
-
-
-class RecordVersion(SQLModel, table=True):
-    """An immutable version of an implementation (``kind='item'``) or a catalogue entry
-    (``kind='entry'``): the full state at that point, who, when, why, under which decision."""
-
-    __tablename__ = "record_version"
-    __table_args__ = (
-        UniqueConstraint("kind", "code", "version", name="uq_record_version"),
-        # as_of: the last version recorded by a day, without reading the snapshots before it
-        Index("ix_record_version_recorded", "kind", "code", "recorded_at", "version"),
-        # lifecycle events of an item, without reading its content versions
-        Index("ix_record_version_lifecycle", "kind", "code", "status_after", "effective_date"),
-    )
-
-    id: int | None = Field(
-        default=None,
-        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
-    )
-    kind: str = Field(max_length=10)
-    code: str = Field(max_length=40)
-    version: int
-    event: str = Field(max_length=20)
-    #: the representation served by GET, as JSON text (returned as-is)
-    snapshot: str = Field(sa_column=Column(Text, nullable=False))
-    reason: str | None = None
-    decision: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))
-    key_name: str | None = Field(default=None, max_length=100)
-    recorded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
-    effective_date: date | None = None
-    #: lifecycle events: the status the item has once the event is in force
-    status_after: str | None = Field(default=None, max_length=2)
-    #: lifecycle events: what the event did (mode, receiving codes, survivor…)
-    details: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))
-    #: earliest effective date of an event still scheduled when this version was written:
-    #: from that day the stored snapshot is no longer the state in force
-    next_change: date | None = None
-    #: the reviewer who approved the change request this version published (审核)
-    approved_by: str | None = Field(default=None, max_length=100)
-    #: how the change came: ``direct`` (an admin or an editor where no review is needed),
-    #: ``sync`` (a city platform's authoritative list), ``review`` (an approved request)
-    channel: str | None = Field(default=None, max_length=10)
-    change_request_id: int | None = None
-
-
-class ChangeLog(SQLModel, table=True):
-    """The outbox: one row per change, written in the transaction of the change. The search
-    indexer and the sync feed read it; everything derived can be rebuilt from it."""
-
-    __tablename__ = "change_log"
-
-    seq: int | None = Field(
-        default=None,
-        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
-    )
-    kind: str = Field(max_length=10)
-    code: str = Field(max_length=40, index=True)
-    version: int
-    operation: str = Field(max_length=20)
-    recorded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))

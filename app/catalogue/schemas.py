@@ -8,7 +8,7 @@ lists are data.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
@@ -21,10 +21,10 @@ from app.catalogue.situation_schemas import (
     When,
 )
 from app.fields import Line, Para, Pattern, ReadOnly, VersionNumber
+from app.pagination import Page  # noqa: F401  (the lists' page, re-exported)
 
 Text = Para(4000)
 ShortText = Line(300)
-T = TypeVar("T")
 CodeStr = Line(40)
 
 
@@ -476,11 +476,6 @@ class ItemSummary(BaseModel):
     region: str
     level: str
     updated_at: datetime
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    next_cursor: str | None = None
 
 
 EXCHANGE_MODELS: dict[str, type[BaseModel]] = {

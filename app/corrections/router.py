@@ -29,7 +29,6 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.catalogue.schemas import Page
-from app.catalogue.service import decode_number_cursor, encode_cursor
 from app.config import get_settings
 from app.corrections import service
 from app.corrections.models import Correction, CorrectionStatus
@@ -45,6 +44,7 @@ from app.corrections.schemas import (
 from app.db import for_writing, get_engine
 from app.deps import Caller, ReadSession, WriteSession
 from app.edge import problem
+from app.pagination import decode_number_cursor, encode_cursor
 from app.responses import json_bytes
 from app.review.router import ChangeRequestOut, request_response
 from app.security import Principal

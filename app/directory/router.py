@@ -6,8 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
-from app.catalogue.schemas import Page
-from app.catalogue.service import decode_cursor, page
 from app.deps import Caller, ExpectedVersion, ReadSession, WriteSession
 from app.directory import service
 from app.directory.schemas import (
@@ -19,6 +17,7 @@ from app.directory.schemas import (
     RegionOut,
     SharedMaterialOut,
 )
+from app.pagination import Page, decode_cursor, page
 from app.responses import json_bytes
 
 router = APIRouter(prefix="/api/v1")

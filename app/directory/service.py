@@ -15,6 +15,7 @@ from app.directory.schemas import DEPARTMENT_READ_ONLY, DepartmentIn, SharedMate
 from app.errors import InvalidInput, NotFound, PreconditionFailed, field_error
 from app.fields import read_only_errors
 from app.security import Principal
+from app.versionlog import record_version, refresh_dependents
 
 
 class CodeLists:
@@ -160,10 +161,6 @@ def save_department(
 ) -> Department:
     """Create (``credit_code`` None) or replace a department. Admin only. Each write is a
     version; a renamed department's items get a version showing the new name."""
-    # imported here: the catalogue service imports this module
-    from app.catalogue.models import Implementation
-    from app.catalogue.service import record_version, refresh_items
-
     actor.require_admin()
     code = credit_code or data.credit_code
     existing = session.get(Department, code) if credit_code else None
@@ -229,24 +226,19 @@ def save_department(
         existing.updated_by = actor.name
         session.add(existing)
         session.flush()
-        _record(session, existing, actor, "revise", record_version)
-        if renamed:
-            refresh_items(
-                session,
-                col(Implementation.department_code) == code,
-                actor,
-                "department_renamed",
-            )
+        _record(session, existing, actor, "revise")
+        if renamed:  # the items that show its name get a version too
+            refresh_dependents(session, "department", code, actor)
         return existing
     dept = Department(**data.model_dump(), updated_by=actor.name)
     session.add(dept)
     session.flush()
-    _record(session, dept, actor, "create", record_version)
+    _record(session, dept, actor, "create")
     return dept
 
 
-def _record(session: Session, dept: Department, actor: Principal, event: str, record) -> None:  # type: ignore[no-untyped-def]
-    record(
+def _record(session: Session, dept: Department, actor: Principal, event: str) -> None:
+    record_version(
         session,
         kind="department",
         code=dept.credit_code,
@@ -281,8 +273,6 @@ def material_document(m: SharedMaterial) -> dict[str, Any]:
 def create_material(session: Session, data: SharedMaterialIn, actor: Principal) -> SharedMaterial:
     """Add a material to the shared catalogue (admin only), with its first version: the
     change feed carries it to every copy."""
-    from app.catalogue.service import record_version  # the catalogue imports this module
-
     actor.require_admin()
     errors: list[dict[str, Any]] = []
     if session.get(SharedMaterial, data.code) is not None:

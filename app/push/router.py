@@ -11,10 +11,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Path, Query, Response
 
 from app.catalogue.schemas import Page
-from app.catalogue.service import decode_number_cursor, encode_cursor
 from app.config import get_settings
 from app.db import get_engine
 from app.deps import Caller, WriteSession
+from app.pagination import decode_number_cursor, encode_cursor
 from app.push import addresses, service
 from app.push.dispatcher import Dispatcher, DispatchSettings
 from app.push.schemas import DeliveryOut, ReplayIn, SubscriptionIn, SubscriptionOut

@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 from sqlmodel import Session, col
 
-from app.catalogue.service import with_prefix
 from app.dbtypes import utcnow
 from app.directory.models import Region
 from app.errors import Forbidden, InvalidInput, NotFound
+from app.pagination import with_prefix
 from app.push import addresses
 from app.push.models import Subscription, SubscriptionStatus, WebhookDelivery
 from app.push.schemas import SubscriptionIn

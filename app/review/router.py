@@ -9,9 +9,9 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.catalogue.schemas import Change, Page
-from app.catalogue.service import decode_number_cursor, encode_cursor
 from app.deps import Caller, WriteSession
 from app.fields import Para, VersionNumber
+from app.pagination import decode_number_cursor, encode_cursor
 from app.responses import json_bytes
 from app.review import rebase, service
 from app.review.models import ChangeRequest, RequestKind, RequestStatus

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from app.exports import layout
 from app.security import Principal
 from app.sync.listing import import_listing, is_listing
 from app.sync.service import MAX_BATCH, RESULTS, bulk_upsert
@@ -58,8 +59,12 @@ def _cells(header: list[str], values: list[Any]) -> dict[str, Any]:
     return row
 
 
-def read_rows(path: Path, fmt: str) -> Iterator[tuple[int, Any]]:
-    """(row number as a person would count it in the file, item)."""
+def read_rows(
+    path: Path, fmt: str, session_factory: Callable[[], Session] | None = None
+) -> Iterator[tuple[int, Any]]:
+    """(row number as a person would count it in the file, item). A workbook in the layout
+    of ``GET /exports/items.xlsx`` is read by ``app.exports.layout`` (its code lists from
+    ``session_factory``'s database)."""
     if fmt == "json":
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, list):
@@ -74,12 +79,25 @@ def read_rows(path: Path, fmt: str) -> Iterator[tuple[int, Any]]:
         with path.open(encoding="utf-8-sig", newline="") as f:
             reader = csv.reader(f)
             header = next(reader, [])
+            if layout.is_export_header(header):
+                raise ImportError_(
+                    "an exported CSV holds one sheet (no materials, no fees): import the "
+                    "exported XLSX workbook instead"
+                )
             for n, values in enumerate(reader, start=2):
                 yield n, _cells(header, values)
     else:
         from openpyxl import load_workbook
 
-        sheet = load_workbook(path, read_only=True, data_only=True).active
+        book = load_workbook(path, read_only=True, data_only=True)
+        if layout.ITEMS_SHEET in book.sheetnames and session_factory is not None:
+            first = next(book[layout.ITEMS_SHEET].iter_rows(values_only=True, max_row=1), ())
+            if layout.is_export_header(list(first)):
+                with session_factory() as session:
+                    codes = layout.Reader.load(session)
+                yield from layout.read_workbook(book, codes)
+                return
+        sheet = book.active
         rows = sheet.iter_rows(values_only=True)
         header = [str(h) if h is not None else None for h in next(rows, ())]
         for n, values in enumerate(rows, start=2):
@@ -101,7 +119,7 @@ def import_file(
     fmt = fmt or detect_format(path)
     if profile is not None and profile not in PROFILES:
         raise ImportError_(f"unknown profile {profile!r}: {', '.join(PROFILES)}")
-    rows = read_rows(path, fmt)
+    rows = read_rows(path, fmt, session_factory)
     first = next(rows, None)
     if profile is None:
         profile = "listing" if first is not None and is_listing(first[1]) else "implementation"

@@ -47,11 +47,12 @@ from app.catalogue.models import (
     RecordVersion,
 )
 from app.catalogue.schemas import ImplementationIn
-from app.catalogue.service import with_prefix
+from app.catalogue.statuses import ItemStatus
 from app.codes.rules import implementation_code
 from app.db import insert_rows, upsert
 from app.dbtypes import utcnow
 from app.errors import DomainError, Forbidden, InvalidInput, RuleViolation, field_error
+from app.pagination import with_prefix
 from app.review.service import review_required
 from app.security import Principal, region_prefix
 from app.sync.models import BulkOutcome, IdempotencyRecord
@@ -674,7 +675,7 @@ def _insert_new(
             "basic_code": data.basic_code,
             "department_code": data.department,
             "region_code": data.region,
-            "status": "1",
+            "status": ItemStatus.ACTIVE,
             "version": 1,
             "created_at": now,
             "updated_at": now,
@@ -693,7 +694,9 @@ def _insert_new(
             [catalogue.material_document(m) for m in mats],
             [catalogue.fee_document(r) for r in fee_rows],
         )
-        next_change = overlay(doc, [Event(1, "create", "1", today, None, None, None)], today)
+        next_change = overlay(
+            doc, [Event(1, "create", ItemStatus.ACTIVE, today, None, None, None)], today
+        )
         snapshot = orjson.dumps(doc)
         error = catalogue.too_large(len(snapshot))
         if error is not None:
@@ -711,7 +714,7 @@ def _insert_new(
                 "key_name": actor.name,
                 "recorded_at": now,
                 "effective_date": today,
-                "status_after": "1",
+                "status_after": ItemStatus.ACTIVE,
                 "details": None,
                 "next_change": next_change,
                 "approved_by": None,

@@ -1,0 +1,45 @@
+"""Code issuing (一事一码): a code, once issued, is never issued again."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from app.catalogue.history import (
+    status_today,
+)
+from app.catalogue.models import (
+    Implementation,
+    IssuedCode,
+)
+from app.catalogue.statuses import STATUS_CANCELLED
+from app.errors import RuleViolation
+
+
+def record_issued(session: Session, code: str, kind: str) -> None:
+    session.add(IssuedCode(code=code, kind=kind))
+
+
+def issue_code(session: Session, code: str) -> None:
+    """Issue an implementation code, or refuse: a code once issued always names the same
+    department + level + entry (一事一码), so it is never issued again. An item that was
+    cancelled or reclaimed comes back by an event on its own history (reinstate)."""
+    if session.get(IssuedCode, code) is not None:
+        raise code_already_issued(session, code)
+    record_issued(session, code, "implementation")
+
+
+def code_already_issued(session: Session, code: str) -> RuleViolation:
+    existing = session.get(Implementation, code)
+    status = status_today(session, code) if existing else None
+    if status in (STATUS_CANCELLED,):
+        advice = f"it is cancelled: bring it back with POST /api/v1/items/{code}/reinstate"
+    elif existing is not None:
+        advice = f"change it with PUT /api/v1/items/{code}"
+    else:
+        advice = "it names another item"
+    return RuleViolation(
+        f"implementation code {code} was issued before; a code is never issued twice "
+        f"(一事一码): {advice}",
+        type="code-already-issued",
+        extra={"code": code, "item_status": status},
+    )

@@ -1,0 +1,314 @@
+"""The write path of implementations: validate → compose → hash → record the version and
+the change-log row, in the caller's transaction. Single writes, bulk, imports, lifecycle
+events, approved change requests go through :func:`record_item`."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import orjson
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from app.catalogue.documents import (
+    ITEM_FIELDS,
+    child_rows,
+    comparable_content,
+    content_hash,
+    document_content,
+    item_document,
+    item_input,
+    merge_patch,
+)
+from app.catalogue.history import (
+    Event,
+    in_order,
+    lifecycle_events,
+    overlay,
+    status_today,
+)
+from app.catalogue.issuing import issue_code
+from app.catalogue.models import (
+    Implementation,
+    IssuedCode,
+    ItemFee,
+    ItemMaterial,
+)
+from app.catalogue.reads import SessionSnapshots, get_item_json
+from app.catalogue.schemas import (
+    ImplementationIn,
+)
+from app.catalogue.statuses import (
+    STATUS_CANCELLED,
+    STATUS_INCOMPLETE,
+    STATUS_LABELS,
+    STATUS_LABELS_EN,
+    STATUS_MERGED,
+    ItemStatus,
+)
+from app.catalogue.validation import ItemLookups, check_read_only, check_version, validate_item
+from app.db import insert_rows
+from app.dbtypes import utcnow
+from app.errors import InvalidInput, NotFound, RuleViolation, field_error
+from app.pagination import with_prefix
+from app.security import Principal
+from app.versionlog import record_version, shown_in
+
+
+def refresh_items(session: Session, where: Any, actor: Principal, event: str) -> int:
+    """Give every implementation matched by ``where`` a new version showing what changed
+    around it (catalogue entry, department name)."""
+    count = 0
+    for item in session.exec(select(Implementation).where(where)):
+        item.version += 1
+        item.updated_at = utcnow()
+        item.updated_by = actor.name
+        session.add(item)
+        session.flush()
+        record_item(session, item, actor, event)
+        count += 1
+    return count
+
+
+def record_item(
+    session: Session,
+    item: Implementation,
+    actor: Principal,
+    event: str,
+    *,
+    status_after: str | None = None,
+    decision: dict[str, Any] | None = None,
+    reason: str | None = None,
+    effective_date: date | None = None,
+    details: dict[str, Any] | None = None,
+    **context: Any,
+) -> dict[str, Any]:
+    """Append a version of ``item``: its content now, with the status, the lifecycle event in
+    force and the scheduled ones as of today (this event included)."""
+    today = date.today()
+    doc = item_document(session, item, **context)
+    events = lifecycle_events(session, item.code)
+    if status_after is not None:
+        events.append(
+            Event(
+                item.version,
+                event,
+                status_after,
+                effective_date or today,
+                decision,
+                reason,
+                details,
+            )
+        )
+        events = in_order(events)
+    next_change = overlay(doc, events, today)
+    digest = content_hash(document_content(doc))
+    if item.status != doc["status"] or item.content_hash != digest:
+        item.status = doc["status"]
+        item.content_hash = digest
+        session.add(item)
+        session.flush()
+    record_version(
+        session,
+        kind="item",
+        code=item.code,
+        version=item.version,
+        event=event,
+        snapshot=doc,
+        actor=actor,
+        reason=reason,
+        decision=decision,
+        effective_date=effective_date,
+        status_after=status_after,
+        details=details,
+        next_change=next_change,
+    )
+    return doc
+
+
+def _apply_item(
+    session: Session,
+    item: Implementation,
+    data: ImplementationIn,
+    actor: Principal,
+) -> None:
+    """Write the rows of an implementation: its own fields, its materials and fees."""
+    fields = data.model_dump(mode="json", include=ITEM_FIELDS)
+    for field, value in fields.items():
+        setattr(item, field, value)
+    item.updated_at = utcnow()
+    item.updated_by = actor.name
+    session.add(item)
+    session.flush()
+    _replace_children(session, item.code, data)
+
+
+def _replace_children(session: Session, code: str, data: ImplementationIn) -> None:
+    """Replace materials and fees (see :func:`child_rows`)."""
+    old = {
+        "materials": {
+            r.name: r.code
+            for r in session.exec(
+                select(ItemMaterial).where(ItemMaterial.implementation_code == code)
+            )
+        },
+        "fees": {
+            r.name: r.code
+            for r in session.exec(select(ItemFee).where(ItemFee.implementation_code == code))
+        },
+    }
+    issued = session.exec(select(IssuedCode.code).where(*with_prefix(IssuedCode.code, code))).all()
+    content = data.model_dump(mode="json", include={"materials", "fees"})
+    materials, fees, fresh = child_rows(code, content, old, list(issued))
+    for new in fresh:
+        session.add(IssuedCode(code=new, kind="fee" if new[31:32] == "F" else "material"))
+    session.flush()
+    session.execute(delete(ItemMaterial).where(col(ItemMaterial.implementation_code) == code))
+    session.execute(delete(ItemFee).where(col(ItemFee.implementation_code) == code))
+    conn = session.connection()
+    insert_rows(conn, ItemMaterial.__table__, materials)  # type: ignore[attr-defined]
+    insert_rows(conn, ItemFee.__table__, fees)  # type: ignore[attr-defined]
+
+
+def create_item(
+    session: Session,
+    data: ImplementationIn,
+    actor: Principal,
+    *,
+    check_scope: bool = True,
+    status: str = ItemStatus.ACTIVE,
+    delegated_from: str | None = None,
+    handover_date: date | None = None,
+    decision: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """Add an implementation. Its code is built from department + level + basic code."""
+    if check_scope:
+        actor.require_item_scope(data.department, data.region)
+    if data.version is not None:
+        raise InvalidInput.field(["body", "version"], "a new item has no version yet", "read_only")
+    check_read_only(data, None)
+    code, ctx = validate_item(ItemLookups(session), data, None)
+    issue_code(session, code)
+    item = Implementation(
+        code=code,
+        basic_code=data.basic_code,
+        department_code=data.department,
+        region_code=data.region,
+        level=data.level,
+        power_source=data.power_source,
+        body_nature=data.body_nature,
+        case_type=data.case_type,
+        status=status,
+        delegated_from=delegated_from,
+        handover_date=handover_date,
+        created_at=utcnow(),
+    )
+    _apply_item(session, item, data, actor)
+    return record_item(
+        session,
+        item,
+        actor,
+        "create",
+        status_after=status,
+        decision=decision,
+        reason=reason or data.change_note,
+        details={"delegated_from": delegated_from} if delegated_from else None,
+        entry=ctx.entry,
+        department=ctx.department,
+        region=ctx.region,
+    )
+
+
+def load_for_write(
+    session: Session,
+    code: str,
+    actor: Principal,
+    expected_version: int | None,
+    *,
+    refuse: tuple[str, ...] = (STATUS_CANCELLED, STATUS_MERGED),
+    decision: bool = False,
+) -> Implementation:
+    """Lock the implementation row (two editors cannot both pass the version check), check
+    the caller's scope, the expected version and that the item's status allows a change."""
+    item = session.get(Implementation, code, with_for_update=True)
+    if item is None:
+        raise NotFound(f"no implementation {code}")
+    actor.require_item_scope(item.department_code, item.region_code, decision=decision)
+    check_version("implementation", code, item.version, expected_version)
+    status = status_today(session, code) or item.status
+    if status in refuse:
+        raise RuleViolation(
+            f"implementation {code} has status {status} "
+            f"({STATUS_LABELS.get(status, status)}); it cannot be changed this way",
+            type="item-" + STATUS_LABELS_EN.get(status, "status"),
+            extra={"item_status": status},
+        )
+    return item
+
+
+def replace_item(
+    session: Session,
+    code: str,
+    data: ImplementationIn,
+    actor: Principal,
+    expected_version: int | None = None,
+) -> dict[str, Any]:
+    """Full replace (PUT). The identity (department, level, basic code) cannot change."""
+    item = load_for_write(session, code, actor, expected_version)
+    check_version("implementation", code, item.version, data.version)
+    built, ctx = validate_item(ItemLookups(session), data, code)
+    actor.require_item_scope(data.department, data.region)
+    context = {"entry": ctx.entry, "department": ctx.department, "region": ctx.region}
+    check_read_only(data, lambda: orjson.loads(get_item_json(SessionSnapshots(session), code)[1]))
+    before = item_document(session, item, **context)
+    attempt = session.begin_nested()
+    _apply_item(session, item, data, actor)
+    if comparable_content(before) == comparable_content(item_document(session, item, **context)):
+        attempt.rollback()  # unchanged content makes no version and touches no row
+        return before
+    attempt.commit()
+    item.version += 1
+    session.add(item)
+    session.flush()
+    note = data.change_note
+    if item.status == STATUS_INCOMPLETE:  # a full implementation completes a 待完善 item
+        return record_item(
+            session, item, actor, "complete", status_after=ItemStatus.ACTIVE, reason=note, **context
+        )
+    return record_item(session, item, actor, "revise", reason=note, **context)
+
+
+def patch_item(
+    session: Session,
+    code: str,
+    patch: dict[str, Any],
+    actor: Principal,
+    expected_version: int | None = None,
+) -> dict[str, Any]:
+    """JSON merge patch (PATCH) over the current writable fields, then a full replace."""
+    from pydantic import ValidationError
+
+    item = load_for_write(session, code, actor, expected_version)
+    _, current = get_item_json(SessionSnapshots(session), code)
+    merged = merge_patch(item_input(orjson.loads(current)), patch)
+    try:
+        data = ImplementationIn.model_validate(merged)
+    except ValidationError as exc:
+        raise InvalidInput(
+            "the patched implementation is not valid",
+            errors=[
+                field_error(["body", *e["loc"]], e["msg"], e["type"])
+                for e in exc.errors(include_url=False)
+            ],
+        ) from None
+    return replace_item(session, code, data, actor, item.version)
+
+
+def _department_renamed(session: Session, credit_code: str, actor: Principal) -> None:
+    where = col(Implementation.department_code) == credit_code
+    refresh_items(session, where, actor, "department_renamed")
+
+
+shown_in("department", _department_renamed)  # an item shows its department's name

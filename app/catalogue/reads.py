@@ -1,0 +1,175 @@
+"""Reads of implementations: the stored representation in force (the hot path) and lists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import date, datetime
+from typing import Any, Protocol
+
+import orjson
+from sqlalchemy import Connection, Engine
+from sqlmodel import Session, col, select
+
+from app.catalogue.history import (
+    end_of,
+    item_as_of,
+    statuses_on,
+)
+from app.catalogue.models import (
+    CatalogueEntry,
+    Implementation,
+)
+from app.catalogue.statuses import STATUS_INCOMPLETE, STATUS_LABELS, STATUS_PENDING
+from app.errors import NotFound
+from app.pagination import decode_cursor, encode_cursor, with_prefix
+from app.security import region_prefix
+from app.versionlog import latest_snapshot
+
+
+class SnapshotReader(Protocol):
+    """Where the read endpoints read versions from: the app's pooled connections, or a
+    test's session (which sees its uncommitted writes)."""
+
+    def latest(self, kind: str, code: str) -> tuple[int, str, date | None] | None: ...
+
+    def connection(self) -> AbstractContextManager[Session | Connection]: ...
+
+
+class SessionSnapshots:
+    def __init__(self, db: Session) -> None:
+        self.db = db
+
+    def latest(self, kind: str, code: str) -> tuple[int, str, date | None] | None:
+        return latest_snapshot(self.db, kind, code)
+
+    @contextmanager
+    def connection(self) -> Iterator[Session]:
+        yield self.db
+
+
+class PooledSnapshots:
+    """The hot path of GET /items/{code}: the same SELECT as :func:`latest_snapshot` on a
+    pooled DBAPI connection, without a SQLAlchemy Connection around it (measured: 14 µs
+    against 70 µs a read on SQLite, the difference between 0.9 and 0.7 of the bare
+    endpoint's throughput). History reads use a pooled Core connection."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self.sql = (
+            "SELECT version, snapshot, next_change FROM record_version "
+            f"WHERE kind = {mark} AND code = {mark} ORDER BY version DESC LIMIT 1"
+        )
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def latest(self, kind: str, code: str) -> tuple[int, str, date | None] | None:
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(self.sql, (kind, code))
+            row = cursor.fetchone()
+            cursor.close()
+        finally:
+            raw.close()
+        if row is None:
+            return None
+        next_change = row[2]
+        if isinstance(next_change, str):  # SQLite hands dates back as text
+            next_change = date.fromisoformat(next_change)
+        return row[0], row[1], next_change
+
+
+def get_item_json(
+    snapshots: SnapshotReader, code: str, as_of: date | None = None
+) -> tuple[int, str | bytes]:
+    """The representation in force today (or on ``as_of``), as JSON, with its version. The
+    stored snapshot is returned as-is unless a scheduled event has taken effect since."""
+    today = date.today()
+    if as_of is None or as_of == today:
+        found = snapshots.latest("item", code)
+        if found is None:
+            raise NotFound(f"no implementation {code}")
+        version, body, next_change = found
+        if next_change is None or next_change > today:
+            return version, body
+    with snapshots.connection() as db:
+        version, doc = item_as_of(db, code, as_of or today)
+    return version, orjson.dumps(doc)
+
+
+def list_items(
+    session: Session,
+    *,
+    region: str | None = None,
+    department: str | None = None,
+    item_type: str | None = None,
+    basic_code: str | None = None,
+    status: str | None = None,
+    level: str | None = None,
+    updated_since: datetime | None = None,
+    as_of: date | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Implementations by code, with their status in force today (or on ``as_of``).
+    ``region`` includes the regions under it. Items pending acceptance (待承接) and incomplete
+    ones (待完善) are left out unless ``status`` asks for them; so are items created after
+    ``as_of``."""
+    on = as_of or date.today()
+    stmt = (
+        select(Implementation, CatalogueEntry.name, CatalogueEntry.item_type)
+        .join(CatalogueEntry, col(CatalogueEntry.basic_code) == Implementation.basic_code)
+        .order_by(col(Implementation.code))
+    )
+    if region:
+        stmt = stmt.where(*with_prefix(Implementation.region_code, region_prefix(region)))
+    if department:
+        stmt = stmt.where(Implementation.department_code == department)
+    if item_type:
+        stmt = stmt.where(CatalogueEntry.item_type == item_type)
+    if basic_code:
+        stmt = stmt.where(Implementation.basic_code == basic_code)
+    if level:
+        stmt = stmt.where(Implementation.level == level)
+    if updated_since:
+        stmt = stmt.where(col(Implementation.updated_at) >= updated_since)
+    if as_of:
+        stmt = stmt.where(col(Implementation.created_at) < end_of(as_of))
+    wanted = {status} if status else set(STATUS_LABELS) - {STATUS_PENDING, STATUS_INCOMPLETE}
+    after = decode_cursor(cursor)
+    summaries: list[dict[str, Any]] = []
+    while len(summaries) <= limit:
+        batch = stmt.where(Implementation.code > after) if after else stmt
+        rows = session.exec(batch.limit(limit + 1)).all()
+        if not rows:
+            break
+        statuses = statuses_on(session, [item.code for item, _, _ in rows], on)
+        for item, name, item_type_ in rows:
+            item_status = statuses.get(item.code, item.status)
+            if item_status in wanted:
+                summaries.append(
+                    {
+                        "code": item.code,
+                        "version": item.version,
+                        "status": item_status,
+                        "basic_code": item.basic_code,
+                        "name": name,
+                        "item_type": item_type_,
+                        "department": item.department_code,
+                        "region": item.region_code,
+                        "level": item.level,
+                        "updated_at": item.updated_at,
+                    }
+                )
+        after = rows[-1][0].code
+        if len(rows) <= limit:
+            break
+    if len(summaries) > limit:
+        summaries = summaries[:limit]
+        return summaries, encode_cursor(summaries[-1]["code"])
+    return summaries, None

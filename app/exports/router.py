@@ -1,0 +1,164 @@
+"""GET /exports/…: the published catalogue as files, streamed. Public reads (no key)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from sqlmodel import Session
+
+from app.deps import ReadSession
+from app.exports import cpsv, csvfile, hsds, xlsx
+from app.exports.service import Scope, check_scope, export_chunks
+
+router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
+
+Region = Annotated[
+    str | None, Query(description="region code; includes the regions under it (422 if unknown)")
+]
+Department = Annotated[
+    str | None, Query(description="credit code of the implementing body (422 if unknown)")
+]
+Status = Annotated[
+    str | None,
+    Query(
+        description="item status (code list item_statuses); default: every status but "
+        "4 待承接 and 7 待完善, as GET /items"
+    ),
+]
+
+
+class XlsxResponse(StreamingResponse):
+    media_type = xlsx.MEDIA_TYPE
+
+
+class CsvResponse(StreamingResponse):
+    media_type = csvfile.MEDIA_TYPE
+
+
+class JsonLdResponse(StreamingResponse):
+    media_type = cpsv.MEDIA_TYPE
+
+
+class HsdsResponse(StreamingResponse):
+    media_type = hsds.MEDIA_TYPE
+
+
+def _file(media_type: str, schema: dict[str, Any], description: str) -> dict[int | str, Any]:
+    return {200: {"description": description, "content": {media_type: {"schema": schema}}}}
+
+
+BINARY = {"type": "string", "format": "binary"}
+CSV_TYPE = csvfile.MEDIA_TYPE.split(";")[0]
+
+
+def _stream(
+    response: type[StreamingResponse],
+    session: Session,
+    fmt: str,
+    scope: Scope,
+    filename: str,
+    **options: Any,
+) -> StreamingResponse:
+    check_scope(session, scope)  # before the first byte: a 422 is still possible
+    chunks: Iterator[bytes] = export_chunks(session, fmt, scope, **options)
+    return response(chunks, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.get(
+    "/items.xlsx",
+    response_class=XlsxResponse,
+    responses=_file(
+        xlsx.MEDIA_TYPE,
+        BINARY,
+        "The 清单 workbook: sheets 事项 (one row per implementation), 申请材料 and 收费项目 "
+        "(keyed by 实施编码 and the material's or fee's code). `catalogue import` reads it back.",
+    ),
+    summary="The implementations as an XLSX workbook in the 清单 layout",
+)
+def items_xlsx(
+    session: ReadSession,
+    region: Region = None,
+    department: Department = None,
+    status: Status = None,
+) -> StreamingResponse:
+    scope = Scope(region=region, department=department, status=status)
+    return _stream(XlsxResponse, session, "xlsx", scope, "items.xlsx")
+
+
+@router.get(
+    "/items.csv",
+    response_class=CsvResponse,
+    responses=_file(
+        CSV_TYPE,
+        {"type": "string"},
+        "One sheet of the 清单 workbook as CSV (UTF-8 with a byte-order mark)",
+    ),
+    summary="The implementations as CSV in the 清单 layout (one sheet: ?sheet=)",
+)
+def items_csv(
+    session: ReadSession,
+    region: Region = None,
+    department: Department = None,
+    status: Status = None,
+    sheet: Annotated[
+        Literal["items", "materials", "fees"],
+        Query(description="items (事项), materials (申请材料) or fees (收费项目)"),
+    ] = "items",
+) -> StreamingResponse:
+    scope = Scope(region=region, department=department, status=status)
+    name = "items.csv" if sheet == "items" else f"items-{sheet}.csv"
+    return _stream(CsvResponse, session, "csv", scope, name, sheet=sheet)
+
+
+@router.get(
+    "/cpsv-ap.jsonld",
+    response_class=JsonLdResponse,
+    responses=_file(
+        cpsv.MEDIA_TYPE,
+        {
+            "type": "object",
+            "required": ["@context", "@graph"],
+            "properties": {"@context": {"type": "object"}, "@graph": {"type": "array"}},
+        },
+        "CPSV-AP 3.2.0 JSON-LD: each implementation a cpsv:PublicService",
+    ),
+    summary="The implementations as CPSV-AP 3.2.0 (JSON-LD)",
+)
+def cpsv_ap(
+    request: Request,
+    session: ReadSession,
+    region: Region = None,
+    department: Department = None,
+    status: Status = None,
+) -> StreamingResponse:
+    scope = Scope(region=region, department=department, status=status)
+    base = str(request.base_url).rstrip("/")
+    return _stream(JsonLdResponse, session, "cpsv-ap", scope, "cpsv-ap.jsonld", base_url=base)
+
+
+@router.get(
+    "/hsds.json",
+    response_class=HsdsResponse,
+    responses=_file(
+        hsds.MEDIA_TYPE,
+        {
+            "type": "object",
+            "description": "HSDS 3.0 tables (schema/compiled/tabular.json): one array per table",
+            "properties": {t: {"type": "array", "items": {"type": "object"}} for t in hsds.TABLES},
+        },
+        "HSDS 3.0 JSON: organization, service, location, service_at_location, contact, "
+        "phone, schedule, cost_option, required_document, service_area…",
+    ),
+    summary="The implementations as HSDS 3.0 (Open Referral) JSON",
+)
+def hsds_json(
+    session: ReadSession,
+    region: Region = None,
+    department: Department = None,
+    status: Status = None,
+) -> StreamingResponse:
+    scope = Scope(region=region, department=department, status=status)
+    return _stream(HsdsResponse, session, "hsds", scope, "hsds.json")

@@ -1,0 +1,181 @@
+"""What every export reads: the published implementations in scope, one page at a time.
+
+The scope is the filter of ``GET /items`` (``region`` with the regions under it,
+``department``, ``status``: by default every status but 待承接 and 待完善), checked by the
+same rules (an unknown region or department is a 422, not an empty file), and each item is
+the representation ``GET /items/{code}`` returns (:func:`app.catalogue.service.get_item_json`),
+read a page at a time, so an export of any size holds one page in memory. Nothing here
+writes; a correction's contact is in no representation, so it is in no export.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, and_, select
+from sqlmodel import Session, col
+
+from app.catalogue import service as catalogue
+from app.catalogue.models import Implementation, RecordVersion
+from app.directory.models import Region
+from app.directory.service import CodeLists, check_filters
+from app.errors import InvalidInput
+
+#: implementations read per query
+PAGE = 500
+FORMATS = ("xlsx", "csv", "cpsv-ap", "hsds")
+SHEETS = ("items", "materials", "fees")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which implementations an export holds (the filters of ``GET /items``)."""
+
+    region: str | None = None
+    department: str | None = None
+    status: str | None = None
+
+
+def check_scope(session: Session, scope: Scope) -> None:
+    """422 naming each filter that names nothing: region and department as ``GET /items``
+    checks them, status against the code list ``item_statuses``."""
+    errors: list[dict[str, Any]] = []
+    try:
+        check_filters(session, region=scope.region, department=scope.department)
+    except InvalidInput as exc:
+        errors += exc.errors or []
+    CodeLists(session).check(errors, ["query", "status"], "item_statuses", scope.status)
+    if errors:
+        raise InvalidInput("a filter names nothing in the catalogue", errors=errors)
+
+
+class _PageSnapshots:
+    """The latest versions of one page of items, read in one query, as the
+    :class:`~app.catalogue.service.SnapshotReader` that ``get_item_json`` reads from (so an
+    item whose scheduled event has taken effect is computed from its log, as GET does)."""
+
+    def __init__(self, session: Session, codes: list[str]) -> None:
+        self.session = session
+        rows = session.execute(
+            select(
+                RecordVersion.code,
+                RecordVersion.version,
+                RecordVersion.snapshot,
+                RecordVersion.next_change,
+            )
+            .join(
+                Implementation,
+                and_(
+                    col(Implementation.code) == RecordVersion.code,
+                    col(Implementation.version) == RecordVersion.version,
+                ),
+            )
+            .where(RecordVersion.kind == "item", col(RecordVersion.code).in_(codes))
+        ).all()
+        self.found = {code: (version, snap, nxt) for code, version, snap, nxt in rows}
+
+    def latest(self, kind: str, code: str) -> tuple[int, str, date | None] | None:
+        found = self.found.get(code)
+        return found if found is not None else catalogue.latest_snapshot(self.session, kind, code)
+
+    @contextmanager
+    def connection(self) -> Iterator[Session | Connection]:
+        yield self.session
+
+
+def documents(session: Session, scope: Scope, page: int = PAGE) -> Iterator[dict[str, Any]]:
+    """The representation of each implementation in scope, by code: the items of
+    ``GET /items`` with the same filters, each as ``GET /items/{code}`` returns it."""
+    cursor: str | None = None
+    while True:
+        rows, cursor = catalogue.list_items(
+            session,
+            region=scope.region,
+            department=scope.department,
+            status=scope.status,
+            cursor=cursor,
+            limit=page,
+        )
+        snapshots = _PageSnapshots(session, [r["code"] for r in rows])
+        for row in rows:
+            _, body = catalogue.get_item_json(snapshots, row["code"])
+            yield orjson.loads(body)
+        if cursor is None:
+            return
+
+
+class Labels:
+    """Code-list labels (the lists are rows of ``code_list_entry``), read once an export."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.lists = CodeLists(session)
+        self._regions: dict[str, str | None] = {}
+
+    def region_name(self, code: str) -> str | None:
+        """The name of a region (GB/T 2260), e.g. of a province for its code + 0000."""
+        if code not in self._regions:
+            region = self.session.get(Region, code)
+            self._regions[code] = region.name if region is not None else None
+        return self._regions[code]
+
+    def label(self, list_name: str, code: str | None) -> str | None:
+        return self.lists.label(list_name, code) if code is not None else None
+
+    def coded(self, list_name: str, code: str | None) -> str | None:
+        """``01 行政许可``: the code with its label beside it (the code alone when the
+        label is the code, as for 原件, or when the list does not know it)."""
+        if code is None:
+            return None
+        label = self.lists.label(list_name, code)
+        return code if not label or label == code else f"{code} {label}"
+
+
+def export_chunks(
+    session: Session,
+    fmt: str,
+    scope: Scope,
+    *,
+    sheet: str = "items",
+    base_url: str = "http://127.0.0.1:8000",
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[bytes]:
+    """The export of ``scope`` in ``fmt``, as the bytes of the file, a piece at a time:
+    what the command writes to its file and the endpoints stream. ``sheet`` picks the
+    sheet of a CSV export; ``base_url`` is where the IRIs of a CPSV-AP export point;
+    ``progress`` is told of each implementation written."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}: {', '.join(FORMATS)}")
+    if sheet not in SHEETS:
+        raise ValueError(f"unknown sheet {sheet!r}: {', '.join(SHEETS)}")
+    docs = _counted(documents(session, scope), progress)
+    labels = Labels(session)
+    if fmt == "xlsx":
+        from app.exports.xlsx import workbook_chunks
+
+        return workbook_chunks(docs, labels)
+    if fmt == "csv":
+        from app.exports.csvfile import csv_chunks
+
+        return csv_chunks(docs, labels, sheet)
+    if fmt == "cpsv-ap":
+        from app.exports.cpsv import jsonld_chunks
+
+        return jsonld_chunks(docs, labels, base_url.rstrip("/"))
+    from app.exports.hsds import hsds_chunks
+
+    return hsds_chunks(docs, labels)
+
+
+def _counted(
+    docs: Iterator[dict[str, Any]], progress: Callable[[int], None] | None
+) -> Iterator[dict[str, Any]]:
+    for doc in docs:
+        yield doc
+        if progress is not None:
+            progress(1)

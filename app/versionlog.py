@@ -1,0 +1,207 @@
+"""The version log and the change log (the outbox): every write of every
+aggregate appends its immutable version and its change-log row here, in the caller's
+transaction; the feed lock keeps ``seq`` values visible in order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    insert,
+    text,
+)
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from app.dbtypes import JSONType, UTCDateTime, utcnow
+from app.errors import InvalidInput
+from app.security import Principal
+
+#: the largest representation a version may hold (bytes of JSON): every version keeps
+#: it whole and every feed page carries it, so one item cannot weigh like a thousand
+MAX_DOCUMENT_BYTES = 1024 * 1024
+
+
+class RecordVersion(SQLModel, table=True):
+    """An immutable version of an implementation (``kind='item'``) or a catalogue entry
+    (``kind='entry'``): the full state at that point, who, when, why, under which decision."""
+
+    __tablename__ = "record_version"
+    __table_args__ = (
+        UniqueConstraint("kind", "code", "version", name="uq_record_version"),
+        # as_of: the last version recorded by a day, without reading the snapshots before it
+        Index("ix_record_version_recorded", "kind", "code", "recorded_at", "version"),
+        # lifecycle events of an item, without reading its content versions
+        Index("ix_record_version_lifecycle", "kind", "code", "status_after", "effective_date"),
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    kind: str = Field(max_length=10)
+    code: str = Field(max_length=40)
+    version: int
+    event: str = Field(max_length=20)
+    #: the representation served by GET, as JSON text (returned as-is)
+    snapshot: str = Field(sa_column=Column(Text, nullable=False))
+    reason: str | None = None
+    decision: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))
+    key_name: str | None = Field(default=None, max_length=100)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    effective_date: date | None = None
+    #: lifecycle events: the status the item has once the event is in force
+    status_after: str | None = Field(default=None, max_length=2)
+    #: lifecycle events: what the event did (mode, receiving codes, survivor…)
+    details: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))
+    #: earliest effective date of an event still scheduled when this version was written:
+    #: from that day the stored snapshot is no longer the state in force
+    next_change: date | None = None
+    #: the reviewer who approved the change request this version published (审核)
+    approved_by: str | None = Field(default=None, max_length=100)
+    #: how the change came: ``direct`` (an admin or an editor where no review is needed),
+    #: ``sync`` (a city platform's authoritative list), ``review`` (an approved request)
+    channel: str | None = Field(default=None, max_length=10)
+    change_request_id: int | None = None
+
+
+class ChangeLog(SQLModel, table=True):
+    """The outbox: one row per change, written in the transaction of the change. The search
+    indexer and the sync feed read it; everything derived can be rebuilt from it."""
+
+    __tablename__ = "change_log"
+
+    seq: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    kind: str = Field(max_length=10)
+    code: str = Field(max_length=40, index=True)
+    version: int
+    operation: str = Field(max_length=20)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+
+
+def too_large(size: int) -> InvalidInput | None:
+    if size <= MAX_DOCUMENT_BYTES:
+        return None
+    return InvalidInput.field(
+        ["body"],
+        f"the item's representation would be {size:,} bytes; at most {MAX_DOCUMENT_BYTES:,}",
+        "item.too_large",
+    )
+
+
+def _dumps(doc: dict[str, Any]) -> str:
+    raw = orjson.dumps(doc)
+    error = too_large(len(raw))
+    if error is not None:
+        raise error
+    return raw.decode()
+
+
+def record_version(
+    session: Session,
+    *,
+    kind: str,
+    code: str,
+    version: int,
+    event: str,
+    snapshot: dict[str, Any],
+    actor: Principal,
+    reason: str | None = None,
+    decision: dict[str, Any] | None = None,
+    effective_date: date | None = None,
+    status_after: str | None = None,
+    details: dict[str, Any] | None = None,
+    next_change: date | None = None,
+) -> None:
+    """Append the immutable version and its change-log row (the outbox), in this transaction."""
+    take_feed_lock(session)
+    now = utcnow()
+    session.execute(
+        insert(RecordVersion).values(
+            kind=kind,
+            code=code,
+            version=version,
+            event=event,
+            snapshot=_dumps(snapshot),
+            reason=reason,
+            decision=decision,
+            key_name=actor.name,
+            recorded_at=now,
+            effective_date=effective_date or now.date(),
+            status_after=status_after,
+            details=details,
+            next_change=next_change,
+            approved_by=actor.approved_by,
+            channel=actor.channel,
+            change_request_id=actor.change_request,
+        )
+    )
+    session.execute(
+        insert(ChangeLog).values(
+            kind=kind, code=code, version=version, operation=event, recorded_at=now
+        )
+    )
+
+
+_LATEST = (
+    select(RecordVersion.version, RecordVersion.snapshot, RecordVersion.next_change)
+    .where(RecordVersion.kind == bindparam("kind"), RecordVersion.code == bindparam("code"))
+    .order_by(col(RecordVersion.version).desc())
+    .limit(1)
+)
+
+
+FEED_LOCK = 7_253_001  # PostgreSQL advisory lock key of the change feed
+
+
+def take_feed_lock(session: Session) -> None:
+    """Hold the feed lock until this transaction ends, so that change-log ``seq`` values
+    become visible in the order they were assigned (no gaps for a reader; see
+    ``app.sync.service``). SQLite has one writer at a time already."""
+    root = session.get_transaction()
+    if session.info.get("feed_locked") is root or root is None:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
+    session.info["feed_locked"] = root
+
+
+def latest_snapshot(
+    db: Session | Connection, kind: str, code: str
+) -> tuple[int, str, date | None] | None:
+    """The newest version's stored JSON and the day it stops being the state in force
+    (a scheduled event takes effect): one lookup on the (kind, code, version) index."""
+    row = db.execute(_LATEST, {"kind": kind, "code": code}).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+# --- records shown in others ---------------------------------------------------------
+
+#: kind → what gives a new version to the records that show one of that kind (an item shows
+#: its department's name): registered by the module that owns those records, so that the
+#: module writing the shown record does not import it (no cycle)
+_SHOWN_IN: dict[str, list[Callable[[Session, str, Principal], object]]] = {}
+
+
+def shown_in(kind: str, refresh: Callable[[Session, str, Principal], object]) -> None:
+    """Register ``refresh(session, code, actor)``, called when a record of ``kind`` changes
+    what others show of it."""
+    _SHOWN_IN.setdefault(kind, []).append(refresh)
+
+
+def refresh_dependents(session: Session, kind: str, code: str, actor: Principal) -> None:
+    for refresh in _SHOWN_IN.get(kind, ()):
+        refresh(session, code, actor)
