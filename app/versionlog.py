@@ -18,11 +18,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     bindparam,
-    insert,
     text,
 )
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from app.db import insert_rows
 from app.dbtypes import JSONType, UTCDateTime, utcnow
 from app.errors import InvalidInput
 from app.security import Principal
@@ -110,6 +110,71 @@ def _dumps(doc: dict[str, Any]) -> str:
     return raw.decode()
 
 
+def record_versions(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Append versions and their change-log rows (the outbox), in this transaction: the one
+    place either is written. Each row holds every column of ``record_version`` (the snapshot
+    as JSON text); its change-log row is its kind, code, version, event and time. The single
+    write, bulk writes and the mirror all come here (bulk with many rows at once)."""
+    if not rows:
+        return
+    take_feed_lock(session)
+    session.flush()  # the rows the versions describe first, as the ORM would order them
+    conn = session.connection()
+    insert_rows(conn, RecordVersion.__table__, rows)  # type: ignore[attr-defined]
+    insert_rows(
+        conn,
+        ChangeLog.__table__,  # type: ignore[attr-defined]
+        [
+            {
+                "kind": r["kind"],
+                "code": r["code"],
+                "version": r["version"],
+                "operation": r["event"],
+                "recorded_at": r["recorded_at"],
+            }
+            for r in rows
+        ],
+    )
+
+
+def version_row(
+    *,
+    kind: str,
+    code: str,
+    version: int,
+    event: str,
+    snapshot: str,
+    actor: Principal,
+    recorded_at: datetime,
+    reason: str | None = None,
+    decision: dict[str, Any] | None = None,
+    effective_date: date | None = None,
+    status_after: str | None = None,
+    details: dict[str, Any] | None = None,
+    next_change: date | None = None,
+) -> dict[str, Any]:
+    """A row for :func:`record_versions`: who (and through which channel, approved by whom)
+    from ``actor``; the effective date defaults to the day it is recorded."""
+    return {
+        "kind": kind,
+        "code": code,
+        "version": version,
+        "event": event,
+        "snapshot": snapshot,
+        "reason": reason,
+        "decision": decision,
+        "key_name": actor.name,
+        "recorded_at": recorded_at,
+        "effective_date": effective_date or recorded_at.date(),
+        "status_after": status_after,
+        "details": details,
+        "next_change": next_change,
+        "approved_by": actor.approved_by,
+        "channel": actor.channel,
+        "change_request_id": actor.change_request,
+    }
+
+
 def record_version(
     session: Session,
     *,
@@ -126,34 +191,23 @@ def record_version(
     details: dict[str, Any] | None = None,
     next_change: date | None = None,
 ) -> None:
-    """Append the immutable version and its change-log row (the outbox), in this transaction."""
-    take_feed_lock(session)
-    now = utcnow()
-    session.execute(
-        insert(RecordVersion).values(
-            kind=kind,
-            code=code,
-            version=version,
-            event=event,
-            snapshot=_dumps(snapshot),
-            reason=reason,
-            decision=decision,
-            key_name=actor.name,
-            recorded_at=now,
-            effective_date=effective_date or now.date(),
-            status_after=status_after,
-            details=details,
-            next_change=next_change,
-            approved_by=actor.approved_by,
-            channel=actor.channel,
-            change_request_id=actor.change_request,
-        )
+    """Append one immutable version and its change-log row, in this transaction."""
+    row = version_row(
+        kind=kind,
+        code=code,
+        version=version,
+        event=event,
+        snapshot=_dumps(snapshot),
+        actor=actor,
+        recorded_at=utcnow(),
+        reason=reason,
+        decision=decision,
+        effective_date=effective_date,
+        status_after=status_after,
+        details=details,
+        next_change=next_change,
     )
-    session.execute(
-        insert(ChangeLog).values(
-            kind=kind, code=code, version=version, operation=event, recorded_at=now
-        )
-    )
+    record_versions(session, [row])
 
 
 _LATEST = (

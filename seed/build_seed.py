@@ -41,6 +41,7 @@ SCOPES = {"P": "province", "C": "city", "X": "county"}  # `at: [C:ga]`: every ci
 ENTRY_KEYS = {
     "basic_code",
     "name",
+    "name_en",
     "item_type",
     "domain",
     "parent_basic_code",
@@ -203,6 +204,7 @@ def entry_document(e: dict) -> dict:
             {"code": h["code"], "name": h["name"], "kind": h["kind"]}
             for h in e.get("handling_items", [])
         ],
+        **({"name_en": e["name_en"]} if e.get("name_en") else {}),
     }
 
 

@@ -22,9 +22,9 @@ from sqlmodel import Session
 from app.search.analysis import (
     DEFAULT_SYNONYMS,
     Analyzer,
+    ItemContext,
     Synonyms,
-    add_user_words,
-    corpus_stop_words,
+    corpus_analyzer,
 )
 from app.search.backends import SearchBackend, TantivyBackend, chunks
 from app.search.indexer import Indexer
@@ -264,16 +264,16 @@ def guangan_documents(analyzer: Analyzer) -> list[dict[str, Any]]:
             "status": "1",
             "version": 1,
         }
-        doc.update(analyzer.document_fields(it["name"], [], [it["department"]]))
+        context = ItemContext(departments=[it["department"]], groups=[it["group"] or ""])
+        doc.update(analyzer.document_fields(it["name"], [], [it["department"]], context))
         docs.append(doc)
     return docs
 
 
 @pytest.fixture(scope="module")
 def guangan_analyzer() -> Analyzer:
-    names = [it["name"] for it in guangan_items()]
-    add_user_words(names)
-    return Analyzer(stop=corpus_stop_words(names))
+    items = guangan_items()
+    return corpus_analyzer([it["name"] for it in items], [it["group"] or "" for it in items])
 
 
 @pytest.fixture(scope="module", params=["embedded", "osmem"])

@@ -44,6 +44,7 @@ def entry_document(entry: CatalogueEntry) -> dict[str, Any]:
         "legal_basis": entry.legal_basis,
         "handling_items": entry.handling_items,
         "aliases": entry.aliases or [],
+        "name_en": entry.name_en,
         "local_basic_code": entry.local_basic_code,
         "status": entry.status,
         "version": entry.version,

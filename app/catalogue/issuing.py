@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session
 
 from app.catalogue.history import (
@@ -12,11 +14,33 @@ from app.catalogue.models import (
     IssuedCode,
 )
 from app.catalogue.statuses import STATUS_CANCELLED
+from app.db import insert_rows
+from app.dbtypes import utcnow
 from app.errors import RuleViolation
 
 
+def record_issued_codes(
+    session: Session, codes: dict[str, str], at: datetime | None = None
+) -> None:
+    """Record codes as issued (code → kind: basic, implementation, material, fee): the one
+    place ``issued_code`` is written. Callers have checked that none was issued before
+    (:func:`issue_code` for one implementation; bulk and the mirror check a batch)."""
+    when = at or utcnow()
+    session.flush()
+    insert_rows(
+        session.connection(),
+        IssuedCode.__table__,  # type: ignore[attr-defined]
+        [{"code": code, "kind": kind, "issued_at": when} for code, kind in codes.items()],
+    )
+
+
 def record_issued(session: Session, code: str, kind: str) -> None:
-    session.add(IssuedCode(code=code, kind=kind))
+    record_issued_codes(session, {code: kind})
+
+
+def child_code_kinds(codes: list[str]) -> dict[str, str]:
+    """The kind of each new material or fee code (a fee's has an F after the item's code)."""
+    return {c: "fee" if c[31:32] == "F" else "material" for c in codes}
 
 
 def issue_code(session: Session, code: str) -> None:

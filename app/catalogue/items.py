@@ -28,7 +28,7 @@ from app.catalogue.history import (
     overlay,
     status_today,
 )
-from app.catalogue.issuing import issue_code
+from app.catalogue.issuing import child_code_kinds, issue_code, record_issued_codes
 from app.catalogue.models import (
     Implementation,
     IssuedCode,
@@ -161,9 +161,7 @@ def _replace_children(session: Session, code: str, data: ImplementationIn) -> No
     issued = session.exec(select(IssuedCode.code).where(*with_prefix(IssuedCode.code, code))).all()
     content = data.model_dump(mode="json", include={"materials", "fees"})
     materials, fees, fresh = child_rows(code, content, old, list(issued))
-    for new in fresh:
-        session.add(IssuedCode(code=new, kind="fee" if new[31:32] == "F" else "material"))
-    session.flush()
+    record_issued_codes(session, child_code_kinds(fresh))
     session.execute(delete(ItemMaterial).where(col(ItemMaterial.implementation_code) == code))
     session.execute(delete(ItemFee).where(col(ItemFee.implementation_code) == code))
     conn = session.connection()

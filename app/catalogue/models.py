@@ -32,6 +32,8 @@ class CatalogueEntry(SQLModel, table=True):
     handling_items: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONType))
     #: 俗称 that citizens use; indexed for search with the entry's implementations
     aliases: list[str] | None = Field(default=None, sa_column=Column(JSONType))
+    #: the name in English (optional); search matches English queries against it
+    name_en: str | None = Field(default=None, max_length=300)
     #: the code a local platform gives the item (四川 ``511A0138000000``…), kept on import
     local_basic_code: str | None = Field(default=None, max_length=100, index=True)
     status: str = Field(default="1", max_length=2)

@@ -75,6 +75,10 @@ class CatalogueEntryIn(Strict):
         max_length=30,
         description="俗称: what citizens call the item (驾照, 社保卡…); search finds it by these",
     )
+    name_en: Line(300) | None = Field(
+        default=None,
+        description="the name in English (optional): English search queries match it",
+    )
     local_basic_code: Line(100) | None = Field(
         default=None,
         description="the code a local platform gives the item (四川 511A0138000000…); "

@@ -6,6 +6,11 @@ toneless pinyin per word and to initials; other text (department, region, themes
 segmented only. Query side (:meth:`Analyzer.query_terms`): the same normalisation, stop
 words dropped, pinyin of every 2–4 character run so that a homophone typo (身分证, 结昏证)
 meets the intended word, Latin input read as pinyin or initials, and synonyms expanded.
+Beside the name: the department's shortcuts (人社, 市监: ``dept_t``), the main item's name
+(``group_t``), the guide's results and materials (``guide_t``), its conditions and FAQ
+(``more_t``, low weight), the item's action (新办, 补办, 换领…: ``action``) and its English
+name (``en_t``). English queries are read through the glossary (:mod:`.english`), everyday
+words through a thesaurus restricted to the catalogue's vocabulary (:mod:`.thesaurus`).
 Backends index the tokens with a whitespace tokenizer and score weighted term queries
 (BM25), so the embedded index and Elasticsearch rank alike.
 """
@@ -24,6 +29,18 @@ import opencc
 import rjieba
 from pypinyin import Style, lazy_pinyin
 
+from app.search.english import en_words, read_english
+from app.search.thesaurus import EMPTY, Thesaurus
+from app.search.vocabulary import (
+    DEFAULT_SYNONYMS,
+    FOLLOW_UPS,
+    STOP_WORDS,
+    actions_in,
+    department_shortcuts,
+)
+
+__all__ = ["DEFAULT_SYNONYMS", "FOLLOW_UPS", "STOP_WORDS"]  # re-exported: their old home
+
 #: field → boost; the analyzed fields every backend indexes
 FIELD_BOOSTS: dict[str, float] = {
     "name_t": 3.0,  # words of the official name
@@ -32,97 +49,22 @@ FIELD_BOOSTS: dict[str, float] = {
     "name_in": 1.0,  # initials of each name/alias word, and of the whole name
     "name_c": 0.5,  # Han character bigrams of the name and aliases (recall across segmentation)
     "text_t": 0.5,  # department, region, type and theme labels
+    "dept_t": 1.5,  # the department's shortcuts (人社, 市监, 公积金中心: data/departments.txt)
+    "group_t": 1.0,  # words of the main item's (主项, group) name
+    "guide_t": 0.5,  # words of the guide's results and materials
+    "more_t": 0.15,  # words of the guide's conditions and FAQ
+    "action": 1.5,  # the item's actions (新办, 补办, 换领, 变更, 注销, 延续)
+    "en_t": 2.0,  # stems of the English name (name_en)
     "flags": 1.0,  # "primary": the item itself, not its renewal, change, cancellation…
 }
+#: the weight of a thesaurus expansion (a hand-written synonym weighs 0.6, the word 1.0)
+THESAURUS_WEIGHT = 0.4
+#: fields a query's Han words are looked up in besides the name (weight 1 × field boost)
+CONTEXT_FIELDS = ("group_t", "guide_t", "more_t")
 #: weight of the "primary" flag for queries that name no follow-up operation
 PRIMARY_BOOST = 1.0
-#: follow-up operations on an item: a query without one prefers the item itself
-FOLLOW_UPS = [
-    "注销",
-    "延续",
-    "变更",
-    "补办",
-    "补领",
-    "补发",
-    "补证",
-    "补换",
-    "换证",
-    "换领",
-    "换发",
-    "停业",
-    "歇业",
-    "恢复",
-    "迁移",
-    "转出",
-    "转入",
-    "转移",
-    "查询",
-    "年检",
-    "挂失",
-    "解挂",
-    "撤销",
-    "修改",
-    "重置",
-    "更正",
-    "更名",
-    "注册变更",
-    "备案变更",
-    "遗失",
-    "丢失",
-    "到期",
-    "期满",
-]
 #: the field of suggestion prefixes (Chinese, pinyin, initials)
 PREFIX_FIELD = "prefix"
-
-#: filler words of questions (怎么办, 要什么手续…): never terms on their own
-STOP_WORDS = frozenset(
-    [
-        "怎么",
-        "怎样",
-        "如何",
-        "什么",
-        "哪里",
-        "哪儿",
-        "在哪",
-        "在哪里",
-        "哪些",
-        "需要",
-        "要",
-        "了",
-        "的",
-        "吗",
-        "呢",
-        "吧",
-        "啊",
-        "我",
-        "我的",
-        "想",
-        "去",
-        "个",
-        "一个",
-        "办",
-        "办理",
-        "手续",
-        "流程",
-        "可以",
-        "能",
-        "该",
-        "请问",
-        "怎么办",
-        "需要",
-        "材料",
-        "有",
-        "和",
-        "与",
-        "及",
-        "或",
-        "是",
-        "给",
-        "到",
-        "在",
-    ]
-)
 
 _HAN = re.compile(r"[\u3400-\u9fff]+")
 _LATIN = re.compile(r"[a-z]+")
@@ -169,6 +111,14 @@ def initials(word: str) -> str:
 
 def _has_han(word: str) -> bool:
     return _HAN.search(word) is not None
+
+
+has_han = _has_han
+
+
+def user_dictionary_size() -> int:
+    """Words taught to the segmenter so far (a cache key of segmented names)."""
+    return len(_DICT_WORDS)
 
 
 @dataclass
@@ -243,57 +193,6 @@ class Synonyms:
         return self.spelled.get(key, set())
 
 
-#: the vocabulary this catalogue ships with; admins replace it through PUT /synonyms
-DEFAULT_SYNONYMS: list[list[str]] = [
-    ["社保", "社会保障", "社会保险"],
-    ["社保卡", "社会保障卡"],
-    ["医保", "医疗保障", "医疗保险", "基本医疗保险"],
-    ["公积金", "住房公积金"],
-    ["低保", "最低生活保障"],
-    ["个税", "个人所得税"],
-    ["驾照", "驾驶证", "机动车驾驶证"],
-    ["户口", "户籍"],
-    ["落户", "户口迁入", "出生登记"],
-    ["补办", "补领", "补证", "遗失补证"],
-    ["丢了", "遗失", "补领"],
-    ["换证", "换领", "期满换证"],
-    ["身份证", "居民身份证"],
-    ["结婚", "结婚登记"],
-    ["离婚", "离婚登记"],
-    ["结婚证", "婚姻登记", "结婚登记"],
-    ["生孩子", "生育", "出生", "出生医学证明"],
-    ["开店", "开公司", "办执照", "营业执照", "市场主体设立登记"],
-    ["营业执照", "市场主体登记"],
-    ["公司", "企业", "市场主体"],
-    ["饭馆", "饭店", "餐馆", "餐饮", "食品经营许可"],
-    ["退休", "退休申请", "养老金"],
-    ["失业金", "失业保险金"],
-    ["房产证", "不动产登记", "不动产权证"],
-    ["买房", "购房", "购买自住住房"],
-    ["租房", "租赁住房"],
-    ["老人", "老年人", "高龄老人"],
-    ["残疾证", "残疾人证"],
-    ["当兵", "退役军人"],
-    ["上学", "入学", "新生入学"],
-    ["看病", "就医"],
-    ["异地看病", "异地就医"],
-    ["港澳通行证", "往来港澳通行证"],
-    ["出国", "护照", "普通护照"],
-    ["办厂", "企业投资项目"],
-    ["开药店", "药品零售"],
-    ["考驾照", "驾驶证初次申领"],
-    ["出租车", "出租汽车"],
-    ["当老师", "教师资格"],
-    ["丧葬费", "丧葬补助金"],
-    ["卖烟", "烟酒店", "烟草专卖零售"],
-    ["密码忘了", "忘记密码", "密码重置"],
-    ["上小学", "小学", "义务教育"],
-    ["报名", "入学"],
-    ["网约车", "网络预约出租汽车"],
-    ["个体户", "个体工商户"],
-]
-
-
 @functools.cache
 def _syllables() -> frozenset[str]:
     """Every toneless pinyin syllable (from pypinyin's readings of the CJK block)."""
@@ -329,11 +228,39 @@ def _grams(run: str, sizes: tuple[int, ...] = (2, 3, 4)) -> list[str]:
     return [run[i : i + n] for n in sizes for i in range(len(run) - n + 1)]
 
 
-class Analyzer:
-    """Shared by every backend. ``stop`` adds corpus words too common to discriminate."""
+@dataclass
+class ItemContext:
+    """What the catalogue knows of an item beyond its name and aliases (all optional)."""
 
-    def __init__(self, stop: Iterable[str] = ()) -> None:
+    departments: list[str] = field(default_factory=list)  # the department's name, short name
+    groups: list[str] = field(default_factory=list)  # the main item's (主项) name
+    guide: list[str] = field(default_factory=list)  # names of results and materials
+    more: list[str] = field(default_factory=list)  # conditions, FAQ questions and answers
+    actions: list[str] = field(default_factory=list)  # 业务办理项 names and kinds (as actions)
+    name_en: str = ""
+
+
+def department_keys(names: Iterable[str]) -> list[str]:
+    """The shortcuts (data/departments.txt) whose forms one of a department's names holds."""
+    normed = [normalise(n) for n in names if n]
+    return [k for k, forms in department_shortcuts().items()
+            if any(f in n for f in forms for n in normed)]  # fmt: skip
+
+
+@functools.cache
+def _shortcut_forms() -> list[tuple[str, str]]:
+    """(form, shortcut), longest form first: the query side's scan."""
+    pairs = [(f, k) for k, forms in department_shortcuts().items() for f in forms]
+    return sorted(pairs, key=lambda fk: -len(fk[0]))
+
+
+class Analyzer:
+    """Shared by every backend. ``stop`` adds corpus words too common to discriminate;
+    ``thesaurus`` expands query words to catalogue words (see :func:`corpus_analyzer`)."""
+
+    def __init__(self, stop: Iterable[str] = (), thesaurus: Thesaurus | None = None) -> None:
         self._cache: dict[tuple[str, int, int], QueryTerms] = {}
+        self._thesaurus = thesaurus or EMPTY
         self.stop = set(STOP_WORDS) | set(stop)
 
     @property
@@ -345,12 +272,26 @@ class Analyzer:
         self._stop = value
         self._cache = {}
 
+    @property
+    def thesaurus(self) -> Thesaurus:
+        return self._thesaurus
+
+    @thesaurus.setter
+    def thesaurus(self, value: Thesaurus) -> None:
+        self._thesaurus = value
+        self._cache = {}
+
     # --- index side ------------------------------------------------------------------
 
     def document_fields(
-        self, name: str, aliases: Iterable[str] = (), text: Iterable[str] = ()
+        self,
+        name: str,
+        aliases: Iterable[str] = (),
+        text: Iterable[str] = (),
+        context: ItemContext | None = None,
     ) -> dict[str, str]:
         """The analyzed fields of one item, each a whitespace-joined token string."""
+        ctx = context or ItemContext()
         name_n = normalise(name)
         alias_n = [normalise(a) for a in aliases if a and a.strip()]
         name_words = words(name_n)
@@ -367,6 +308,13 @@ class Analyzer:
         chars = [g for p in [name_n, *alias_n] for r in _HAN.findall(p) for g in _grams(r, (2,))]
         text_words = [w for t in text if t for w in words(normalise(t))]
         primary = not any(v in name_n for v in FOLLOW_UPS)
+        actions = actions_in(name_n)
+        for a in ctx.actions:
+            actions += [a] if a in _ACTION_NAMES else actions_in(normalise(a))
+
+        def joined(parts: Iterable[str]) -> str:
+            return " ".join(w for p in parts if p for w in words(normalise(p)))
+
         return {
             "flags": "primary" if primary else "",
             "name_t": " ".join(name_words),
@@ -375,6 +323,12 @@ class Analyzer:
             "name_in": " ".join(ini),
             "name_c": " ".join(chars),
             "text_t": " ".join(text_words),
+            "dept_t": " ".join(department_keys(ctx.departments)),
+            "group_t": joined(g for g in ctx.groups if normalise(g) != name_n),
+            "guide_t": joined(ctx.guide),
+            "more_t": joined(ctx.more),
+            "action": " ".join(dict.fromkeys(actions)),
+            "en_t": " ".join(en_words(ctx.name_en)) if ctx.name_en else "",
             PREFIX_FIELD: " ".join(sorted(self.prefixes(name_n, alias_n))),
         }
 
@@ -415,7 +369,16 @@ class Analyzer:
         #: Han terms the Latin input spells (jiehundengji → 结婚登记): words of the query
         spelled: set[str] = set()
         latin = _LATIN.findall(qn)
+        english = read_english(latin)
+        for stem in english.stems:
+            out.add("en_t", stem, 1.0)
+        spelled.update(english.chinese)
+        if synonyms:  # business licence → 营业执照 → 市场主体登记
+            for term in english.chinese:
+                expansions |= synonyms.expand(term)
         for token in latin:
+            if english.chinese and token in english.consumed:
+                continue  # an English word of the glossary (or a filler next to one)
             out.add("name_py", token, 1.0)
             out.add("name_in", token, 1.0)
             out.pinyins.add(token)
@@ -435,6 +398,7 @@ class Analyzer:
         compact = re.sub(r"\s+", "", qn)
         if synonyms and compact:
             expansions |= synonyms.expand(compact)
+        said_words: list[str] = []
         for run in _HAN.findall(qn):
             all_words = words(run)
             kept = [w for w in all_words if w not in self.stop] or [
@@ -442,12 +406,10 @@ class Analyzer:
             ]
             if any(len(w) > 1 for w in kept):  # single characters only when nothing else
                 kept = [w for w in kept if len(w) > 1]
+            said_words += [w for w in all_words if w not in self.stop]
             for w in kept:
-                out.add("name_t", w, 1.0)
-                out.add("alias_t", w, 1.0)
-                out.add("text_t", w, 1.0)
+                self._add_word(out, w, 1.0)
                 out.add("name_py", pinyin(w), 0.8, fuzzy=True)
-                out.words.append(w)
                 if synonyms:
                     expansions |= synonyms.expand(w)
             # homophone typos: the pinyin of every 2–4 character stretch (身分证 → shenfenzheng)
@@ -465,9 +427,7 @@ class Analyzer:
         for term in sorted(spelled):  # as if typed in Chinese
             for w in words(term):
                 if w not in self.stop:
-                    out.add("name_t", w, 1.0)
-                    out.add("alias_t", w, 1.0)
-                    out.words.append(w)
+                    self._add_word(out, w, 1.0, context=False)
         for exp in sorted(expansions - spelled):
             for w in words(exp):
                 if w in self.stop:
@@ -475,10 +435,36 @@ class Analyzer:
                 out.add("name_t", w, 0.6)
                 out.add("alias_t", w, 0.6)
                 out.words.append(w)
+        # everyday words: the thesaurus, only towards the catalogue's own words
+        for w in dict.fromkeys(w for w in said_words if len(w) >= 2):
+            for exp in self._thesaurus.expand(w):
+                if exp not in self.stop:
+                    out.add("name_t", exp, THESAURUS_WEIGHT)
+                    out.add("alias_t", exp, THESAURUS_WEIGHT)
+                    out.words.append(exp)
         said = qn + " " + " ".join(out.words)
+        for form, key in _shortcut_forms():  # 人社, 市监局, 公积金中心: who does it
+            if form in compact:
+                out.add("dept_t", key, 1.0)
+        for action in actions_in(said):  # a qualifier: the variant that does it
+            out.add("action", action, 1.0)
         if out.terms and not any(v in said for v in FOLLOW_UPS):
             out.prefer.append(("flags", "primary", PRIMARY_BOOST))
         return out
+
+    @staticmethod
+    def _add_word(out: QueryTerms, w: str, weight: float, context: bool = True) -> None:
+        out.add("name_t", w, weight)
+        out.add("alias_t", w, weight)
+        out.add("text_t", w, weight)
+        if context:
+            for f in CONTEXT_FIELDS:
+                out.add(f, w, weight)
+        out.words.append(w)
+
+
+#: actions by their canonical word (an ``ItemContext.actions`` entry may be one already)
+_ACTION_NAMES = frozenset(["新办", "补办", "换领", "变更", "注销", "延续"])
 
 
 def corpus_stop_words(names: Iterable[str], share: float = 0.3, floor: int = 50) -> set[str]:
@@ -494,38 +480,14 @@ def corpus_stop_words(names: Iterable[str], share: float = 0.3, floor: int = 50)
     return {w for w, c in df.items() if c / n > share}
 
 
-@functools.lru_cache(maxsize=20_000)
-def _name_words(name: str, vocabulary: int) -> tuple[str, tuple[str, ...]]:
-    """A stored name, normalised, and its words: a page of hits segments the same names
-    again and again (``vocabulary``: the user dictionary's size, so that words added later
-    segment it anew)."""
-    name_n = normalise(name)
-    return name_n, tuple(words(name_n))
+def corpus_analyzer(names: Iterable[str], extra_words: Iterable[str] = ()) -> Analyzer:
+    """The analyzer of a corpus: its names (and ``extra_words``: aliases) taught to the
+    segmenter, its too-common words as stop words, and the thesaurus restricted to the
+    words its names and aliases hold."""
+    from app.search.thesaurus import catalogue_thesaurus
 
-
-def highlight(name: str, q: QueryTerms) -> list[str]:
-    """The name with the words that matched wrapped in <em> (by text or by pinyin)."""
-    name_n, name_words = _name_words(name, len(_DICT_WORDS))
-    spans: list[tuple[int, int]] = []
-    targets = {w for w in q.words if len(w) >= 1}
-    for w in name_words:
-        if w in targets or (_has_han(w) and len(w) >= 2 and pinyin(w) in q.pinyins):
-            start = name_n.find(w)
-            while start >= 0:
-                spans.append((start, start + len(w)))
-                start = name_n.find(w, start + 1)
-    if not spans:
-        return []
-    spans.sort()
-    merged: list[list[int]] = []
-    for s, e in spans:
-        if merged and s <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], e)
-        else:
-            merged.append([s, e])
-    out, pos = [], 0
-    for s, e in merged:  # positions of the normalised name map 1:1 onto the stored one
-        out.append(name[pos:s] + "<em>" + name[s:e] + "</em>")
-        pos = e
-    out.append(name[pos:])
-    return ["".join(out)]
+    names = list(names)
+    extra = list(extra_words)
+    add_user_words([*names, *extra])
+    vocabulary = {w for n in [*names, *extra] for w in words(normalise(n))}
+    return Analyzer(stop=corpus_stop_words(names), thesaurus=catalogue_thesaurus(vocabulary))

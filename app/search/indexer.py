@@ -21,12 +21,12 @@ import orjson
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from app.catalogue.models import CatalogueEntry, ChangeLog, Implementation, RecordVersion
+from app.catalogue.models import ChangeLog, Implementation, RecordVersion
 from app.catalogue.service import SessionSnapshots, get_item_json
 from app.errors import NotFound
 from app.search.backends import SearchBackend, chunks
 from app.search.models import SearchPosition
-from app.search.service import SearchService, item_search_document
+from app.search.service import SearchService
 
 log = logging.getLogger("app.search.indexer")
 
@@ -76,7 +76,7 @@ class Indexer:
         codes that no longer exist."""
         self.service.prepare(session)
         snapshots = SessionSnapshots(session)
-        aliases: dict[str, list[str]] = {}
+        entries: dict[str, Any] = {}  # the catalogue entries of this batch
         docs, gone = [], []
         for code in codes:
             try:
@@ -84,16 +84,7 @@ class Indexer:
             except NotFound:
                 gone.append((code, 1 << 40))
                 continue
-            item = orjson.loads(body)
-            basic = item["basic_code"]
-            if basic not in aliases:
-                entry = session.get(CatalogueEntry, basic)
-                aliases[basic] = list(entry.aliases or []) if entry else []
-            docs.append(
-                item_search_document(
-                    item, aliases[basic], self.service.analyzer, self.service.labels()
-                )
-            )
+            docs.append(self.service.document(session, orjson.loads(body), entries))
         return docs, gone
 
     def _codes_for(self, session: Session, rows: list[ChangeLog]) -> list[str]:

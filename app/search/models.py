@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, Index, Integer
+from sqlalchemy import BigInteger, Column, Float, Index, Integer
 from sqlmodel import Field, SQLModel
 
 from app.dbtypes import JSONType, UTCDateTime, utcnow
@@ -48,3 +48,16 @@ class SearchGap(SQLModel, table=True):
     region: str | None = Field(default=None, max_length=12)
     hits: int
     recorded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+
+
+class SearchClick(SQLModel, table=True):
+    """Which entry citizens opened for a normalised query: a weight that halves every
+    ``CLICK_HALF_LIFE_DAYS`` (app/search/clicks.py) and grows by one per click. Nothing
+    personal: no address, session, key or time of a single click is kept."""
+
+    __tablename__ = "search_click"
+
+    query: str = Field(primary_key=True, max_length=100)
+    basic_code: str = Field(primary_key=True, max_length=12)
+    weight: float = Field(default=0.0, sa_column=Column(Float, nullable=False, default=0.0))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))

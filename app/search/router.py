@@ -19,7 +19,7 @@ from app.deps import Caller, ExpectedVersion, ReadSession, WriteSession
 from app.errors import Forbidden
 from app.fields import Line
 from app.responses import json_bytes
-from app.search import service
+from app.search import clicks, service
 from app.search.indexer import Indexer
 from app.search.service import SearchService, backend_from_settings
 
@@ -149,6 +149,20 @@ def search_gaps(
     if caller.role not in ("editor", "admin"):
         raise Forbidden(f"key {caller.name!r} ({caller.role}) may not read search gaps")
     return service.list_gaps(session, days=days, limit=limit)
+
+
+class ClickIn(BaseModel):
+    q: Line(100) = Field(description="the query as it was searched")
+    code: Line(31) = Field(description="the opened hit's code (or its basic code)")
+
+
+@router.post("/search/clicks", status_code=204, response_class=Response)
+def search_click(session: WriteSession, svc: Search, body: Annotated[ClickIn, Body()]) -> Response:
+    """A citizen opened the hit ``code`` for ``q``: counts only (the normalised query and
+    the entry, a weight that halves every 30 days), no address, key or session is kept.
+    What many people open rises in that query's first page."""
+    clicks.record_click(session, body.q, body.code)
+    return Response(status_code=204)
 
 
 class SynonymsIn(BaseModel):

@@ -1,5 +1,7 @@
-"""Citizen search: query analysis, filters, region collapse, facets, suggestions, gaps and
-synonyms. Framework-free: the router turns these results and errors into HTTP.
+"""Citizen search: query analysis, filters, region collapse, facets, suggestions, ranking
+hygiene and clicks. Framework-free: the router turns these results and errors into HTTP.
+Index documents are built in :mod:`.documents`; gaps and synonyms live in :mod:`.tables`
+(re-exported here).
 
 :class:`SearchEngine` needs only a backend (the relevance suite drives it directly);
 :class:`SearchService` adds what lives in the database (regions, labels, synonyms, gaps).
@@ -12,26 +14,25 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.engine import make_url
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from app.catalogue.models import CatalogueEntry
 from app.catalogue.service import (
     STATUS_CANCELLED,
     STATUS_INCOMPLETE,
     STATUS_LABELS,
+    STATUS_MERGED,
     STATUS_PENDING,
     decode_cursor,
     encode_cursor,
 )
 from app.config import Settings
 from app.db import normalise_url
-from app.dbtypes import utcnow
 from app.directory.models import CodeListEntry, Department, Region
 from app.errors import InvalidInput, field_error
 from app.search.analysis import (
@@ -41,7 +42,6 @@ from app.search.analysis import (
     Synonyms,
     add_user_words,
     corpus_stop_words,
-    highlight,
     normalise,
     words,
 )
@@ -53,7 +53,15 @@ from app.search.backends import (
     SearchBackend,
     TantivyBackend,
 )
+from app.search.clicks import CLICK_WINDOW, ClickTable, rerank
+from app.search.documents import item_context, item_search_document
+from app.search.highlight import highlight
 from app.search.models import SearchGap, SynonymSet
+from app.search.tables import list_gaps, replace_synonyms, synonym_document
+from app.search.thesaurus import catalogue_thesaurus
+
+__all__ = ["item_context", "item_search_document", "list_gaps", "replace_synonyms",
+           "synonym_document"]  # fmt: skip
 
 #: statuses a citizen sees unless ``status`` asks otherwise: cancelled (3), pending
 #: acceptance (4) and incomplete imports (7, no guide yet) are left out
@@ -63,6 +71,9 @@ DEFAULT_STATUSES = sorted(ALL_STATUSES - {STATUS_CANCELLED, STATUS_PENDING, STAT
 LOW_RESULTS = 2
 #: results from the words alone that make the recall terms unnecessary
 ENOUGH = 30
+#: statuses of items that point to another: merged (已合并, into the survivor) and handed
+#: down (已下放, to the receiving item); they never rank above a live item
+RETIRED = frozenset({str(STATUS_MERGED), "5"})  # 5: 已下放 (app.catalogue.statuses)
 
 
 def backend_from_settings(settings: Settings) -> SearchBackend:
@@ -134,22 +145,27 @@ class SearchEngine:
         filters = dict(req.filters)
         filters["status"] = req.statuses
 
-        def run(core_only: bool) -> Result:
+        def run(
+            core_only: bool, statuses: list[str], offset: int, limit: int, facets: bool
+        ) -> Result:
             return self.backend.search(
                 terms.weighted(core_only),
-                filters,
-                offset=req.offset,
-                limit=req.limit,
-                facets=req.facets,
+                {**filters, "status": statuses},
+                offset=offset,
+                limit=limit,
+                facets=facets,
                 prefer=terms.prefer,
                 collapse=req.region_chain or None,
             )
 
         # the words (and their pinyin and synonyms) first; the recall terms only when they
         # find little: a common word then costs one narrow query, a typo two cheap ones
-        raw = run(core_only=terms.has_fuzzy)
+        core = terms.has_fuzzy
+        raw = run(core, req.statuses, req.offset, req.limit, req.facets)
         if terms.has_fuzzy and raw.total < ENOUGH and terms.weighted(True) != terms.weighted():
-            raw = run(core_only=False)
+            core = False
+            raw = run(core, req.statuses, req.offset, req.limit, req.facets)
+        raw.hits = self._live_first(raw, req, lambda *a: run(core, *a))
         end = req.offset + len(raw.hits)
         return SearchPage(
             total=raw.total,
@@ -159,6 +175,25 @@ class SearchEngine:
             next_offset=end if end < raw.total and raw.hits else None,
             took_ms=(time.perf_counter() - started) * 1000,
         )
+
+    @staticmethod
+    def _live_first(raw: Result, req: SearchRequest, run: Any) -> list[Hit]:
+        """Ranking hygiene: a retired item (merged 已合并, or handed down 已下放: it points
+        to the item that replaced it) never ranks above a live one, so never above the item
+        it points to. A first page without a retired hit is already so; otherwise the page
+        is the live matches' ranking followed by the retired ones' (two narrower queries)."""
+        live = [s for s in req.statuses if s not in RETIRED]
+        retired = [s for s in req.statuses if s in RETIRED]
+        if not live or not retired or not raw.hits:
+            return raw.hits
+        if req.offset == 0 and not any(h.doc.get("status") in RETIRED for h in raw.hits):
+            return raw.hits
+        first = run(live, req.offset, req.limit, False)
+        hits = list(first.hits)
+        if len(hits) < req.limit:
+            rest = run(retired, max(0, req.offset - first.total), req.limit - len(hits), False)
+            hits += rest.hits
+        return hits
 
     def suggest(
         self, q: str, region_chain: list[str] | None, limit: int = 10
@@ -181,44 +216,6 @@ class SearchEngine:
         return [{"text": h.doc["name"], "code": h.doc["code"]} for h in ordered[:limit]]
 
 
-# --- documents ---------------------------------------------------------------------
-
-
-def item_search_document(
-    item: dict[str, Any],
-    aliases: list[str],
-    analyzer: Analyzer,
-    labels: dict[str, dict[str, str]],
-) -> dict[str, Any]:
-    """What the backends index for one item (the representation GET /items returns)."""
-    guide = item.get("guide") or {}
-    online = bool((guide.get("online") or {}).get("available"))
-    doc: dict[str, Any] = {
-        "code": item["code"],
-        "basic_code": item["basic_code"],
-        "name": item["name"],
-        "department_code": item["department"]["code"],
-        "department_name": item["department"]["name"],
-        "region_code": item["region"]["code"],
-        "region_name": item["region"]["name"],
-        "level": item.get("level") or "",
-        "item_type": item["item_type"],
-        "audience": list(item.get("audience") or []),
-        "themes": list(item.get("themes") or []),
-        "online": "true" if online else "false",
-        "status": item["status"],
-        "version": int(item["version"]),
-    }
-    doc.update(
-        analyzer.document_fields(
-            item["name"],
-            aliases,
-            [item["department"]["name"], item["region"]["name"]],
-        )
-    )
-    return doc
-
-
 # --- the service: what lives in the database ------------------------------------------
 
 
@@ -234,7 +231,9 @@ class SearchService:
         self._region_names: list[tuple[str, str]] = []
         self._labels: dict[str, dict[str, str]] = {}
         self._departments: dict[str, str] = {}
+        self._department_short: dict[str, str] = {}
         self._synonyms: Synonyms | None = None
+        self.clicks = ClickTable()
         self._synonyms_read = 0.0  # when the table's version was last read (monotonic)
 
     @property
@@ -251,17 +250,58 @@ class SearchService:
                 return
             entries = session.exec(select(CatalogueEntry.name, CatalogueEntry.aliases)).all()
             names = [n for n, _ in entries]
-            add_user_words([*names, *[a for _, al in entries for a in al or []]])
+            aliases = [a for _, al in entries for a in al or []]
+            add_user_words([*names, *aliases])
             self.analyzer.stop |= corpus_stop_words(names)
+            vocabulary = {w for n in [*names, *aliases] for w in words(normalise(n))}
+            self.analyzer.thesaurus = catalogue_thesaurus(vocabulary)
             for r in session.exec(select(Region)):
                 self._regions[r.code] = (r.name, r.parent_code)
             self._labels = {}
             for c in session.exec(select(CodeListEntry)):
                 self._labels.setdefault(c.list_name, {})[c.code] = c.label
-            self._departments = {d.credit_code: d.name for d in session.exec(select(Department))}
+            departments = list(session.exec(select(Department)))
+            self._departments = {d.credit_code: d.name for d in departments}
+            self._department_short = {d.credit_code: d.short_name or "" for d in departments}
             self._region_names = self._region_keys()
             self._prepared = True
             freeze_long_lived()
+
+    def document(
+        self, session: Session, item: dict[str, Any], entries: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The index document of an item's representation, with what its catalogue entry
+        adds (aliases, the main item's name, 业务办理项, ``name_en``); ``entries`` caches the
+        entries of one batch."""
+        self.prepare(session)
+        cache = entries if entries is not None else {}
+        facts = self._entry_facts(session, item["basic_code"], cache)
+        context = item_context(
+            item,
+            department_short=self._department_short.get(item["department"]["code"]),
+            parent_name=facts["parent_name"],
+            handling_items=facts["handling_items"],
+            name_en=facts["name_en"],
+        )
+        return item_search_document(item, facts["aliases"], self.analyzer, self._labels, context)
+
+    @staticmethod
+    def _entry_facts(session: Session, basic: str, cache: dict[str, Any]) -> dict[str, Any]:
+        found = cache.get(basic)
+        if found is None:
+            entry = session.get(CatalogueEntry, basic)
+            parent = (
+                session.get(CatalogueEntry, entry.parent_basic_code)
+                if entry is not None and entry.parent_basic_code
+                else None
+            )
+            found = cache[basic] = {
+                "aliases": list(entry.aliases or []) if entry else [],
+                "parent_name": parent.name if parent else None,
+                "handling_items": list(entry.handling_items or []) if entry else [],
+                "name_en": getattr(entry, "name_en", None) if entry else None,
+            }
+        return found
 
     def refresh(self) -> None:
         self._prepared = False
@@ -391,6 +431,7 @@ class SearchService:
                     text = norm.replace(name, " ").strip()
                     chain = self.region_chain(code)
                     break
+        clicked = self.clicks.weights(session, text) if text and offset == 0 else {}
         page = self.engine.search(
             SearchRequest(
                 q=text,
@@ -398,10 +439,13 @@ class SearchService:
                 filters=filters,
                 statuses=statuses,
                 offset=offset,
-                limit=limit,
+                limit=max(limit, CLICK_WINDOW) if clicked else limit,
             ),
             self.synonyms(session),
         )
+        if clicked:  # what citizens opened for this query rises (counts only, decayed)
+            page.hits = rerank(page.hits, clicked, RETIRED)[:limit]
+            page.next_offset = limit if limit < page.total else None
         if text and offset == 0 and page.total <= LOW_RESULTS:
             session.add(
                 SearchGap(query=(q or "").strip()[:200], region=region or detected, hits=page.total)
@@ -465,89 +509,3 @@ class SearchService:
                 )
             chain = self.region_chain(region)
         return {"suggestions": self.engine.suggest(q, chain, limit)}
-
-
-# --- gaps and synonyms -----------------------------------------------------------------
-
-
-def list_gaps(session: Session, *, days: int, limit: int) -> dict[str, Any]:
-    since = utcnow() - timedelta(days=days)
-    rows = session.exec(
-        select(
-            SearchGap.query,
-            SearchGap.region,
-            func.count(),
-            func.max(SearchGap.hits),
-            func.max(SearchGap.recorded_at),
-        )
-        .where(col(SearchGap.recorded_at) >= since)
-        .group_by(SearchGap.query, SearchGap.region)
-        .order_by(func.count().desc(), SearchGap.query)
-        .limit(limit)
-    ).all()
-    return {
-        "since": since.isoformat(),
-        "gaps": [
-            {
-                "query": q,
-                "region": r,
-                "count": n,
-                "max_hits": h,
-                "last_seen": last.isoformat() if isinstance(last, datetime) else str(last),
-            }
-            for q, r, n, h, last in rows
-        ],
-    }
-
-
-def synonym_document(session: Session) -> dict[str, Any]:
-    row = session.exec(select(SynonymSet).order_by(col(SynonymSet.version).desc())).first()
-    if row is None:
-        return {"version": 0, "groups": DEFAULT_SYNONYMS, "updated_at": None, "updated_by": None}
-    return {
-        "version": row.version,
-        "groups": row.groups,
-        "updated_at": row.updated_at.isoformat(),
-        "updated_by": row.updated_by,
-    }
-
-
-def replace_synonyms(
-    session: Session, groups: list[list[str]], actor_name: str, expected: int | None
-) -> dict[str, Any]:
-    """Append a new version of the synonym table (versions are kept; the newest applies)."""
-    from app.errors import PreconditionFailed
-
-    current = session.exec(select(func.max(SynonymSet.version))).one() or 0
-    if expected is not None and expected != current:
-        raise PreconditionFailed(
-            f"the synonym table is at version {current}; you sent If-Match {expected}",
-            extra={"current_version": current},
-        )
-    errors = []
-    for i, group in enumerate(groups):
-        terms = [t.strip() for t in group]
-        if len({normalise(t) for t in terms if t}) < 2:
-            errors.append(
-                field_error(
-                    ["body", "groups", i], "a group needs two different terms", "synonyms.group"
-                )
-            )
-        for j, t in enumerate(terms):
-            if not t or len(t) > 50 or not words(normalise(t)):
-                errors.append(
-                    field_error(
-                        ["body", "groups", i, j], "1–50 characters of text", "synonyms.term"
-                    )
-                )
-    if errors:
-        raise InvalidInput("the synonym table is not valid", errors=errors)
-    session.add(
-        SynonymSet(
-            version=current + 1,
-            groups=[[t.strip() for t in g] for g in groups],
-            updated_by=actor_name,
-        )
-    )
-    session.flush()
-    return synonym_document(session)

@@ -45,6 +45,7 @@ from urllib.parse import urlparse
 from sqlmodel import Session, col, select
 
 from app.catalogue import service as catalogue
+from app.catalogue.issuing import record_issued
 from app.catalogue.models import CatalogueEntry, Implementation, IssuedCode
 from app.codes.rules import (
     CodeError,
@@ -458,7 +459,7 @@ class _Writer:
         code = next_basic_code(owner, item_type, domain, issued, parent=parent)
         validate_basic_code(code, item_type=item_type, domain=domain, parent=parent)
         issued.add(code)
-        self.session.add(IssuedCode(code=code, kind="basic"))
+        record_issued(self.session, code, "basic")
         entry = CatalogueEntry(
             basic_code=code,
             name=name,
@@ -741,7 +742,7 @@ def _write_row(
             f"implementation code {code} was issued before; a code is never issued twice",
         )
         return
-    session.add(IssuedCode(code=code, kind="implementation"))
+    record_issued(session, code, "implementation")
     item = Implementation(
         code=code,
         basic_code=basic,

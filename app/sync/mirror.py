@@ -26,9 +26,9 @@ import orjson
 from sqlalchemy import delete, select, text
 from sqlmodel import Session, col
 
+from app.catalogue.issuing import record_issued, record_issued_codes
 from app.catalogue.models import (
     CatalogueEntry,
-    ChangeLog,
     Implementation,
     IssuedCode,
     ItemFee,
@@ -42,7 +42,6 @@ from app.catalogue.service import (
     content_hash,
     document_content,
     item_input,
-    take_feed_lock,
 )
 from app.db import insert_rows, upsert
 from app.dbtypes import utcnow
@@ -68,6 +67,7 @@ from app.sync.storable import (
     check_changes,
     error_reason,
 )
+from app.versionlog import record_versions
 
 Progress = Callable[[int, int], None]
 
@@ -83,7 +83,7 @@ def _upsert_entry(session: Session, e: dict[str, Any]) -> None:
     entry.updated_at = instant(e.get("updated_at")) or utcnow()
     session.add(entry)
     if session.get(IssuedCode, e["basic_code"]) is None:
-        session.add(IssuedCode(code=e["basic_code"], kind="basic"))
+        record_issued(session, e["basic_code"], "basic")
 
 
 #: what the rows of an implementation take from its representation, beside its identity
@@ -150,8 +150,7 @@ def _upsert_items(session: Session, docs: list[dict[str, Any]]) -> None:
         conn.execute(select(IssuedCode.code).where(col(IssuedCode.code).in_(kinds))).scalars()
     )
     now = utcnow()  # one timestamp a page: converted once for all its rows
-    new = [{"code": c, "kind": k, "issued_at": now} for c, k in kinds.items() if c not in have]
-    insert_rows(conn, IssuedCode.__table__, new)  # type: ignore[attr-defined]
+    record_issued_codes(session, {c: k for c, k in kinds.items() if c not in have}, now)
 
 
 #: the tables a pull writes (their statistics guide the keyed lookups and deletes)
@@ -214,11 +213,8 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:
             items[c["code"]] = c["item"]
     session.flush()  # items refer to the entries and departments
     _upsert_items(session, list(items.values()))
-    take_feed_lock(session)
-    conn = session.connection()
-    insert_rows(
-        conn,
-        RecordVersion.__table__,  # type: ignore[attr-defined]
+    record_versions(
+        session,
         [
             {
                 "kind": c["kind"],
@@ -239,20 +235,6 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:
                 "change_request_id": c.get("change_request"),
             }
             for c, snapshot in zip(fresh, snapshots, strict=True)
-        ],
-    )
-    insert_rows(
-        conn,
-        ChangeLog.__table__,  # type: ignore[attr-defined]
-        [
-            {
-                "kind": c["kind"],
-                "code": c["code"],
-                "version": c["version"],
-                "operation": c["operation"],
-                "recorded_at": instant(c["recorded_at"]),
-            }
-            for c in fresh
         ],
     )
     return len(fresh)

@@ -38,6 +38,7 @@ from sqlmodel import Session, col
 
 from app.catalogue import service as catalogue
 from app.catalogue.history import Event, overlay
+from app.catalogue.issuing import child_code_kinds, record_issued_codes
 from app.catalogue.models import (
     ChangeLog,
     Implementation,
@@ -57,6 +58,7 @@ from app.review.service import review_required
 from app.security import Principal, region_prefix
 from app.sync.models import BulkOutcome, IdempotencyRecord
 from app.sync.schemas import BulkItemIn
+from app.versionlog import record_versions, version_row
 
 MAX_BATCH = 1000
 #: what a bulk upsert says of each item
@@ -665,7 +667,8 @@ def _insert_new(
         return [], []
     now = utcnow()
     today = now.date()
-    items, materials, fees, issued, versions, changes = [], [], [], [], [], []
+    items, materials, fees, versions = [], [], [], []
+    issued: dict[str, str] = {}
     created: list[tuple[int, str]] = []
     refused: list[tuple[int, str, DomainError]] = []
     for index, data, code, ctx in fresh:
@@ -703,37 +706,25 @@ def _insert_new(
             refused.append((index, code, error))
             continue
         versions.append(
-            {
-                "kind": "item",
-                "code": code,
-                "version": 1,
-                "event": "create",
-                "snapshot": snapshot.decode(),
-                "reason": data.change_note,
-                "decision": None,
-                "key_name": actor.name,
-                "recorded_at": now,
-                "effective_date": today,
-                "status_after": ItemStatus.ACTIVE,
-                "details": None,
-                "next_change": next_change,
-                "approved_by": None,
-                "channel": actor.channel,
-                "change_request_id": None,
-            }
+            version_row(
+                kind="item",
+                code=code,
+                version=1,
+                event="create",
+                snapshot=snapshot.decode(),
+                actor=actor,
+                recorded_at=now,
+                reason=data.change_note,
+                status_after=ItemStatus.ACTIVE,
+                next_change=next_change,
+            )
         )
         row["content_hash"] = catalogue.content_hash(catalogue.input_content(content))
         items.append(row)
         materials += mats
         fees += fee_rows
-        issued += [{"code": code, "kind": "implementation", "issued_at": now}]
-        issued += [
-            {"code": c, "kind": "fee" if c[31:32] == "F" else "material", "issued_at": now}
-            for c in new_codes
-        ]
-        changes.append(
-            {"kind": "item", "code": code, "version": 1, "operation": "create", "recorded_at": now}
-        )
+        issued[code] = "implementation"
+        issued.update(child_code_kinds(new_codes))
         created.append((index, code))
     catalogue.take_feed_lock(session)
     conn = session.connection()  # Core: the ORM adds nothing to plain multi-row inserts
@@ -741,11 +732,10 @@ def _insert_new(
         (Implementation, items),
         (ItemMaterial, materials),
         (ItemFee, fees),
-        (IssuedCode, issued),
-        (RecordVersion, versions),
-        (ChangeLog, changes),
     ):
         insert_rows(conn, model.__table__, values)  # type: ignore[attr-defined]
+    record_issued_codes(session, issued, now)
+    record_versions(session, versions)
     return created, refused
 
 

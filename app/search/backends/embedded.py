@@ -1,13 +1,7 @@
-"""Search backends: the embedded tantivy index (default) and Elasticsearch.
-
-Both receive documents already analyzed by :mod:`app.search.analysis` (whitespace-joined
-tokens) and answer weighted term queries with BM25, keyword filters and term facets, so
-they rank alike. Neither knows about the catalogue database.
-"""
+"""The embedded backend: a tantivy index directory with generations behind ``CURRENT``."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -16,164 +10,38 @@ import threading
 import time
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from itertools import accumulate, repeat
 from operator import neg
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import tantivy
 
-from app.catalogue.service import STATUS_LABELS
-from app.errors import PROBLEM_BASE, DomainError
-from app.search.analysis import FIELD_BOOSTS, PREFIX_FIELD
-
-#: exact-match fields: filters, facets and what a hit shows
-KEYWORDS = (
-    "code",
-    "basic_code",
-    "name",
-    "department_code",
-    "department_name",
-    "region_code",
-    "region_name",
-    "level",
-    "item_type",
-    "audience",
-    "themes",
-    "online",
-    "status",
+from app.search.backends.base import (
+    ANALYZED,
+    BM25_K1,
+    COLLAPSE_WINDOW,
+    FACET_FIELDS,
+    FACET_KEYS,
+    KEYWORDS,
+    MULTI,
+    RANK_WINDOW,
+    RARE_SHARE,
+    SCHEMA_VERSION,
+    BackendUnavailable,
+    Filters,
+    Hit,
+    Result,
+    Terms,
+    facet_key,
+    key64,
+    split_filters,
 )
-MULTI = ("audience", "themes")
-ANALYZED = (*FIELD_BOOSTS, PREFIX_FIELD)
-FACET_FIELDS = {"type": "item_type", "department": "department_code", "region": "region_code",
-                "theme": "themes"}  # fmt: skip
-#: per facet field, an integer fast field: the key64 of its value (of its sorted values joined
-#: by ``VALUES_SEP`` when it has several), so that the facets of collapsed hits are counted
-#: from columns (the engine reads integer columns only) instead of a second query
-FACET_KEYS = {f: f"{f}_key" for f in FACET_FIELDS.values()}
-VALUES_SEP = "\x1f"
-#: the layout of the embedded index: a generation built with another one is not opened (its
-#: fields differ) until ``catalogue reindex`` (or the indexer thread) builds a new one
-SCHEMA_VERSION = 2
-
-
-#: with a region, the best matches collapsed to one per catalogue entry (a county, its city
-#: and the province hold a few thousand implementations at most)
-COLLAPSE_WINDOW = 5000
-#: matches read in one ranking pass: the ties of the last hit of a page are read too (one
-#: item's implementations in every county score alike), and one pass of a few thousand
-#: costs little more than one of a few hundred, while a second pass costs a whole query
-RANK_WINDOW = 2000
-#: a search without a region first ranks the matches of its rarest terms only, together in
-#: at most this share of the documents (see ``TantivyBackend._ranked_rare_first``)
-RARE_SHARE = 0.05
-#: tantivy's BM25 k1: a term clause scores below boost × idf × (k1 + 1)
-BM25_K1 = 1.2
 
 #: the facet aggregation and the ranking pass run side by side (the engine releases the GIL)
 _FACET_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search-facets")
-
-
-#: every item status: a status filter is sent as the statuses left out when that is shorter
-#: (cancelled and pending items are few; "in use" matches nearly every document)
-STATUSES = tuple(sorted(STATUS_LABELS))
-
-
-def split_filters(filters: Filters) -> tuple[Filters, Filters]:
-    """(must, must_not): the status filter as exclusions when those are fewer."""
-    must, must_not = dict(filters), {}
-    allowed = must.get("status")
-    if allowed is not None:
-        excluded = [x for x in STATUSES if x not in allowed]
-        if len(excluded) < len(allowed):
-            del must["status"]
-            if excluded:
-                must_not["status"] = excluded
-    return must, must_not
-
-
-class BackendUnavailable(DomainError):
-    """The search engine cannot be reached: 503 to a searcher; the indexer retries later."""
-
-    status = 503
-    title = "Search is unavailable"
-    type = PROBLEM_BASE + "search-unavailable"
-
-
-@dataclass
-class Hit:
-    score: float
-    doc: dict[str, Any]
-
-
-@dataclass
-class Result:
-    total: int
-    hits: list[Hit]
-    facets: dict[str, dict[str, int]] = field(default_factory=dict)
-
-
-Terms = Sequence[tuple[str, str, float]]
-Filters = dict[str, list[str]]
-
-
-class SearchBackend(Protocol):
-    name: str
-
-    def upsert(self, docs: list[dict[str, Any]]) -> None: ...
-
-    def delete(self, items: list[tuple[str, int]]) -> None: ...
-
-    def search(
-        self,
-        terms: Terms,
-        filters: Filters,
-        *,
-        offset: int,
-        limit: int,
-        facets: bool,
-        prefer: Terms = (),
-        collapse: Sequence[str] | None = None,
-    ) -> Result: ...
-
-    def versions(self) -> dict[str, tuple[int, str]]: ...
-
-    def rebuild(self, docs: Iterable[list[dict[str, Any]]]) -> None: ...
-
-    def needs_rebuild(self) -> bool: ...
-
-    def ping(self) -> bool: ...
-
-
-def key64(value: str) -> int:
-    """A stable 56-bit number for a code: numeric fast fields for ties and collapsing."""
-    return int.from_bytes(hashlib.blake2b(value.encode(), digest_size=7).digest(), "big")
-
-
-def facet_key(values: Sequence[str]) -> int:
-    """The key of a document's values of one facet field (none, one or several)."""
-    return key64(VALUES_SEP.join(sorted(set(values))))
-
-
-def collapse_pick(
-    rows: Iterable[tuple[Any, float, str, Any]], chain: Sequence[str]
-) -> list[tuple[Any, float, str, Any]]:
-    """``rows`` are (ref, score, region, entry) in rank order: keep, per entry, the row of the
-    most specific region of ``chain`` (then the better score), in rank order."""
-    rank = {r: i for i, r in enumerate(chain)}
-    best: dict[Any, tuple[Any, float, str, Any]] = {}
-    for row in rows:
-        seen = best.get(row[3])
-        if seen is None or rank[row[2]] < rank[seen[2]]:
-            best[row[3]] = row
-    chosen = {id(r) for r in best.values()}
-    return [r for r in rows if id(r) in chosen]  # type: ignore[union-attr]
-
-
-# --- embedded: tantivy -------------------------------------------------------------
 
 
 def _schema() -> tantivy.Schema:
@@ -578,299 +446,3 @@ class TantivyBackend:
     def ping(self) -> bool:
         self._idx()  # a generation of another schema version: the reason, for /readyz
         return True
-
-
-# --- Elasticsearch -----------------------------------------------------------------
-
-
-def es_mapping() -> dict[str, Any]:
-    """The index mapping, as code: keywords for filters and facets, whitespace-analysed
-    text for the tokens the Python analyzer produced."""
-    props: dict[str, Any] = {k: {"type": "keyword"} for k in KEYWORDS}
-    props["version"] = {"type": "long"}
-    props["code_key"] = {"type": "long"}
-    for name in ANALYZED:
-        props[name] = {"type": "text", "analyzer": "whitespace"}
-    props[PREFIX_FIELD]["index_options"] = "docs"
-    return {
-        "settings": {"number_of_shards": 1, "number_of_replicas": 0},
-        "mappings": {"dynamic": "strict", "properties": props},
-    }
-
-
-def _plain_json_node() -> type:
-    """A transport node that sends plain ``application/json`` (and ``x-ndjson``) instead of
-    the client's ``application/vnd.elasticsearch+json; compatible-with=N``, which
-    OpenSearch-compatible servers answer with 406."""
-    import re as _re
-
-    from elastic_transport import Urllib3HttpNode
-
-    vendor = _re.compile(r"application/vnd\.elasticsearch\+([\w-]+);\s*compatible-with=\d+")
-
-    class PlainJsonNode(Urllib3HttpNode):
-        def perform_request(self, method, target, body=None, headers=None, **kw):  # type: ignore[no-untyped-def]
-            if headers:
-                headers = headers.copy()
-                for name in ("accept", "content-type"):
-                    if name in headers:
-                        headers[name] = vendor.sub(r"application/\1", headers[name])
-            return super().perform_request(method, target, body, headers, **kw)
-
-    return PlainJsonNode
-
-
-def _es_source(doc: dict[str, Any]) -> dict[str, Any]:
-    out = {k: doc.get(k) for k in (*KEYWORDS, "version", *ANALYZED)}
-    out["code_key"] = key64(doc["code"])
-    return out
-
-
-class ElasticsearchBackend:
-    """Versioned indices (``<alias>-<n>``) behind an alias; external versioning; bulk."""
-
-    name = "elasticsearch"
-
-    def __init__(self, url: str, *, alias: str = "catalogue-items", compat_json: bool = True):
-        from elasticsearch import Elasticsearch
-
-        self.alias = alias
-        options: dict[str, Any] = {"node_class": _plain_json_node()} if compat_json else {}
-        self.es = Elasticsearch(url, request_timeout=10, max_retries=0, **options)
-
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        from elastic_transport import ConnectionError as TransportConnectionError
-        from elastic_transport import ConnectionTimeout
-
-        try:
-            return fn(*args, **kwargs)
-        except (TransportConnectionError, ConnectionTimeout) as exc:
-            raise BackendUnavailable(
-                f"the search engine cannot be reached: {type(exc).__name__}"
-            ) from exc
-
-    def _indices(self) -> list[str]:
-        try:
-            found = self._call(self.es.indices.get_alias, name=self.alias)
-        except BackendUnavailable:
-            raise
-        except Exception:
-            return []
-        return list(dict(found).keys())
-
-    def ensure(self) -> None:
-        if not self._indices():
-            name = f"{self.alias}-1"
-            self._call(self.es.indices.create, index=name, **es_mapping())
-            self._call(
-                self.es.indices.update_aliases,
-                actions=[{"add": {"index": name, "alias": self.alias}}],
-            )
-
-    def _bulk(self, ops: list[dict[str, Any]], index: str | None = None) -> None:
-        if not ops:
-            return
-        resp = self._call(self.es.bulk, operations=ops, index=index or self.alias, refresh=True)
-        if resp.get("errors"):
-            for item in resp["items"]:
-                r = next(iter(item.values()))
-                status = r.get("status", 200)
-                # 409: the index holds a newer version (external versioning); 404: gone
-                if status >= 300 and status not in (404, 409):
-                    raise RuntimeError(f"bulk failed: {r}")
-
-    def upsert(self, docs: list[dict[str, Any]]) -> None:
-        self.ensure()
-        ops: list[dict[str, Any]] = []
-        for doc in docs:
-            ops.append(
-                {
-                    "index": {
-                        "_id": doc["code"],
-                        "version": int(doc["version"]),
-                        "version_type": "external_gte",
-                    }
-                }  # fmt: skip
-            )
-            ops.append(_es_source(doc))
-        self._bulk(ops)
-
-    def delete(self, items: list[tuple[str, int]]) -> None:
-        self.ensure()
-        ops = [
-            {"delete": {"_id": code, "version": int(v) + 1, "version_type": "external"}}
-            for code, v in items
-        ]
-        self._bulk(ops)
-
-    def _query(self, terms: Terms, filters: Filters, prefer: Terms = ()) -> dict[str, Any]:
-        must, must_not = split_filters(filters)
-        bool_q: dict[str, Any] = {"filter": [{"terms": {f: v}} for f, v in must.items()]}
-        if must_not:
-            bool_q["must_not"] = [{"terms": {f: v}} for f, v in must_not.items()]
-        if terms:
-            bool_q["must"] = [
-                {"bool": {"should": [{"term": {f: {"value": t, "boost": b}}} for f, t, b in terms]}}
-            ]
-            if prefer:
-                bool_q["should"] = [{"term": {f: {"value": t, "boost": b}}} for f, t, b in prefer]
-        else:
-            bool_q["must"] = [{"match_all": {}}]
-        return {"bool": bool_q}
-
-    def search(
-        self,
-        terms: Terms,
-        filters: Filters,
-        *,
-        offset: int,
-        limit: int,
-        facets: bool,
-        prefer: Terms = (),
-        collapse: Sequence[str] | None = None,
-    ) -> Result:
-        aggs = {k: {"terms": {"field": f, "size": 100}} for k, f in FACET_FIELDS.items()}
-        sort = [{"_score": "desc"}, {"code_key": "asc"}]
-        if not collapse:
-            body: dict[str, Any] = {
-                "query": self._query(terms, filters, prefer),
-                "from": offset,
-                "size": limit,
-                "sort": sort,
-                "track_total_hits": True,
-                "track_scores": True,
-                "_source": [*KEYWORDS, "version"],
-            }
-            if facets:
-                body["aggs"] = aggs
-            resp = self._call(self.es.search, index=self.alias, **body)
-            return self._result(resp, facets)
-        # collapse: rank every match in the region chain (keys only), pick in Python
-        query = self._query(terms, {**filters, "region_code": list(collapse)}, prefer)
-        rows: list[tuple[Any, float, str, Any]] = []
-        after: list[Any] | None = None
-        while True:
-            body = {
-                "query": query,
-                "size": 1000,
-                "sort": sort,
-                "track_scores": True,
-                "_source": ["code", "region_code", "basic_code"],
-            }
-            if after:
-                body["search_after"] = after
-            page = self._call(self.es.search, index=self.alias, **body)["hits"]["hits"]
-            rows += [
-                (
-                    h["_source"]["code"],
-                    float(h["_score"]),
-                    h["_source"]["region_code"],
-                    h["_source"]["basic_code"],
-                )  # fmt: skip
-                for h in page
-            ]
-            if len(page) < 1000 or len(rows) >= COLLAPSE_WINDOW:
-                break
-            after = page[-1]["sort"]
-        chosen = collapse_pick(rows, collapse)
-        codes = [c for c, _, _, _ in chosen]
-        wanted = codes[offset : offset + limit]
-        scores = {c: sc for c, sc, _, _ in chosen}
-        result = Result(len(chosen), [])
-        if not codes:
-            return result
-        body = {
-            "query": {"bool": {"filter": [{"terms": {"code": codes}}]}},
-            "size": 0,
-        }
-        if facets:
-            body["aggs"] = aggs
-            result.facets = self._result(
-                self._call(self.es.search, index=self.alias, **body), True
-            ).facets
-        if wanted:
-            docs = self._call(
-                self.es.search,
-                index=self.alias,
-                query={"bool": {"filter": [{"terms": {"code": wanted}}]}},
-                size=len(wanted),
-                _source=[*KEYWORDS, "version"],
-            )
-            by_code = {h["_source"]["code"]: h["_source"] for h in docs["hits"]["hits"]}
-            result.hits = [Hit(scores[c], dict(by_code[c])) for c in wanted if c in by_code]
-        return result
-
-    def _result(self, resp: Any, facets: bool) -> Result:
-        hits = [
-            Hit(float(h.get("_score") or 0.0), dict(h["_source"])) for h in resp["hits"]["hits"]
-        ]
-        total = resp["hits"]["total"]
-        result = Result(total["value"] if isinstance(total, dict) else int(total), hits)
-        if facets:
-            got = resp.get("aggregations", {})
-            result.facets = {
-                k: {b["key"]: b["doc_count"] for b in got.get(k, {}).get("buckets", [])}
-                for k in FACET_FIELDS
-            }
-        return result
-
-    def versions(self) -> dict[str, tuple[int, str]]:
-        """code → (version, status) of every indexed item."""
-        out: dict[str, tuple[int, str]] = {}
-        after: list[Any] | None = None
-        while True:
-            body: dict[str, Any] = {
-                "query": {"match_all": {}},
-                "size": 1000,
-                "sort": [{"code": "asc"}],
-                "_source": ["code", "version", "status"],
-            }
-            if after:
-                body["search_after"] = after
-            resp = self._call(self.es.search, index=self.alias, **body)
-            hits = resp["hits"]["hits"]
-            for h in hits:
-                src = h["_source"]
-                out[src["code"]] = (int(src["version"]), src.get("status") or "")
-            if len(hits) < 1000:
-                return out
-            after = hits[-1]["sort"]
-
-    def rebuild(self, batches: Iterable[list[dict[str, Any]]]) -> None:
-        """Build ``<alias>-<n+1>``, bulk-load it, then swap the alias atomically."""
-        old = self._indices()
-        numbers = [int(i.rsplit("-", 1)[1]) for i in old if i.rsplit("-", 1)[1].isdigit()]
-        name = f"{self.alias}-{max(numbers, default=0) + 1}"
-        self._call(self.es.indices.create, index=name, **es_mapping())
-        for batch in batches:
-            ops: list[dict[str, Any]] = []
-            for doc in batch:
-                ops.append({"index": {"_id": doc["code"], "version": int(doc["version"]),
-                                      "version_type": "external_gte"}})  # fmt: skip
-                ops.append(_es_source(doc))
-            self._bulk(ops, index=name)
-        actions: list[dict[str, Any]] = [{"add": {"index": name, "alias": self.alias}}]
-        actions += [{"remove": {"index": i, "alias": self.alias}} for i in old]
-        self._call(self.es.indices.update_aliases, actions=actions)
-        for i in old:
-            self._call(self.es.indices.delete, index=i)
-
-    def needs_rebuild(self) -> bool:
-        return False  # the mapping is the same in every version so far
-
-    def ping(self) -> bool:
-        try:
-            return bool(self.es.ping())
-        except Exception:
-            return False
-
-
-def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for x in items:
-        batch.append(x)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -1,0 +1,162 @@
+"""What every search backend shares: the document layout (keyword and analysed fields),
+results, filters, the protocol, and the keys of ties, collapsing and facets."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from app.catalogue.service import STATUS_LABELS
+from app.errors import PROBLEM_BASE, DomainError
+from app.search.analysis import FIELD_BOOSTS, PREFIX_FIELD
+
+#: exact-match fields: filters, facets and what a hit shows
+KEYWORDS = (
+    "code",
+    "basic_code",
+    "name",
+    "department_code",
+    "department_name",
+    "region_code",
+    "region_name",
+    "level",
+    "item_type",
+    "audience",
+    "themes",
+    "online",
+    "status",
+)
+MULTI = ("audience", "themes")
+ANALYZED = (*FIELD_BOOSTS, PREFIX_FIELD)
+FACET_FIELDS = {"type": "item_type", "department": "department_code", "region": "region_code",
+                "theme": "themes"}  # fmt: skip
+#: per facet field, an integer fast field: the key64 of its value (of its sorted values joined
+#: by ``VALUES_SEP`` when it has several), so that the facets of collapsed hits are counted
+#: from columns (the engine reads integer columns only) instead of a second query
+FACET_KEYS = {f: f"{f}_key" for f in FACET_FIELDS.values()}
+VALUES_SEP = "\x1f"
+#: the layout of the embedded index: a generation built with another one is not opened (its
+#: fields differ) until ``catalogue reindex`` (or the indexer thread) builds a new one
+SCHEMA_VERSION = 3
+
+
+#: with a region, the best matches collapsed to one per catalogue entry (a county, its city
+#: and the province hold a few thousand implementations at most)
+COLLAPSE_WINDOW = 5000
+#: matches read in one ranking pass: the ties of the last hit of a page are read too (one
+#: item's implementations in every county score alike), and one pass of a few thousand
+#: costs little more than one of a few hundred, while a second pass costs a whole query
+RANK_WINDOW = 2000
+#: a search without a region first ranks the matches of its rarest terms only, together in
+#: at most this share of the documents (see ``TantivyBackend._ranked_rare_first``)
+RARE_SHARE = 0.05
+#: tantivy's BM25 k1: a term clause scores below boost × idf × (k1 + 1)
+BM25_K1 = 1.2
+
+#: every item status: a status filter is sent as the statuses left out when that is shorter
+#: (cancelled and pending items are few; "in use" matches nearly every document)
+STATUSES = tuple(sorted(STATUS_LABELS))
+
+
+def split_filters(filters: Filters) -> tuple[Filters, Filters]:
+    """(must, must_not): the status filter as exclusions when those are fewer."""
+    must, must_not = dict(filters), {}
+    allowed = must.get("status")
+    if allowed is not None:
+        excluded = [x for x in STATUSES if x not in allowed]
+        if len(excluded) < len(allowed):
+            del must["status"]
+            if excluded:
+                must_not["status"] = excluded
+    return must, must_not
+
+
+class BackendUnavailable(DomainError):
+    """The search engine cannot be reached: 503 to a searcher; the indexer retries later."""
+
+    status = 503
+    title = "Search is unavailable"
+    type = PROBLEM_BASE + "search-unavailable"
+
+
+@dataclass
+class Hit:
+    score: float
+    doc: dict[str, Any]
+
+
+@dataclass
+class Result:
+    total: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+Terms = Sequence[tuple[str, str, float]]
+Filters = dict[str, list[str]]
+
+
+class SearchBackend(Protocol):
+    name: str
+
+    def upsert(self, docs: list[dict[str, Any]]) -> None: ...
+
+    def delete(self, items: list[tuple[str, int]]) -> None: ...
+
+    def search(
+        self,
+        terms: Terms,
+        filters: Filters,
+        *,
+        offset: int,
+        limit: int,
+        facets: bool,
+        prefer: Terms = (),
+        collapse: Sequence[str] | None = None,
+    ) -> Result: ...
+
+    def versions(self) -> dict[str, tuple[int, str]]: ...
+
+    def rebuild(self, docs: Iterable[list[dict[str, Any]]]) -> None: ...
+
+    def needs_rebuild(self) -> bool: ...
+
+    def ping(self) -> bool: ...
+
+
+def key64(value: str) -> int:
+    """A stable 56-bit number for a code: numeric fast fields for ties and collapsing."""
+    return int.from_bytes(hashlib.blake2b(value.encode(), digest_size=7).digest(), "big")
+
+
+def facet_key(values: Sequence[str]) -> int:
+    """The key of a document's values of one facet field (none, one or several)."""
+    return key64(VALUES_SEP.join(sorted(set(values))))
+
+
+def collapse_pick(
+    rows: Iterable[tuple[Any, float, str, Any]], chain: Sequence[str]
+) -> list[tuple[Any, float, str, Any]]:
+    """``rows`` are (ref, score, region, entry) in rank order: keep, per entry, the row of the
+    most specific region of ``chain`` (then the better score), in rank order."""
+    rank = {r: i for i, r in enumerate(chain)}
+    best: dict[Any, tuple[Any, float, str, Any]] = {}
+    for row in rows:
+        seen = best.get(row[3])
+        if seen is None or rank[row[2]] < rank[seen[2]]:
+            best[row[3]] = row
+    chosen = {id(r) for r in best.values()}
+    return [r for r in rows if id(r) in chosen]  # type: ignore[union-attr]
+
+
+def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for x in items:
+        batch.append(x)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,317 @@
+"""The Elasticsearch / OpenSearch backend (the official client; osmem-server in tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from app.search.backends.base import (
+    ANALYZED,
+    COLLAPSE_WINDOW,
+    FACET_FIELDS,
+    KEYWORDS,
+    PREFIX_FIELD,
+    BackendUnavailable,
+    Filters,
+    Hit,
+    Result,
+    Terms,
+    collapse_pick,
+    key64,
+    split_filters,
+)
+
+
+def es_mapping() -> dict[str, Any]:
+    """The index mapping, as code: keywords for filters and facets, whitespace-analysed
+    text for the tokens the Python analyzer produced."""
+    props: dict[str, Any] = {k: {"type": "keyword"} for k in KEYWORDS}
+    props["version"] = {"type": "long"}
+    props["code_key"] = {"type": "long"}
+    for name in ANALYZED:
+        props[name] = {"type": "text", "analyzer": "whitespace"}
+    props[PREFIX_FIELD]["index_options"] = "docs"
+    return {
+        "settings": {"number_of_shards": 1, "number_of_replicas": 0},
+        "mappings": {"dynamic": "strict", "properties": props},
+    }
+
+
+def _plain_json_node() -> type:
+    """A transport node that sends plain ``application/json`` (and ``x-ndjson``) instead of
+    the client's ``application/vnd.elasticsearch+json; compatible-with=N``, which
+    OpenSearch-compatible servers answer with 406."""
+    import re as _re
+
+    from elastic_transport import Urllib3HttpNode
+
+    vendor = _re.compile(r"application/vnd\.elasticsearch\+([\w-]+);\s*compatible-with=\d+")
+
+    class PlainJsonNode(Urllib3HttpNode):
+        def perform_request(self, method, target, body=None, headers=None, **kw):  # type: ignore[no-untyped-def]
+            if headers:
+                headers = headers.copy()
+                for name in ("accept", "content-type"):
+                    if name in headers:
+                        headers[name] = vendor.sub(r"application/\1", headers[name])
+            return super().perform_request(method, target, body, headers, **kw)
+
+    return PlainJsonNode
+
+
+def _es_source(doc: dict[str, Any]) -> dict[str, Any]:
+    out = {k: doc.get(k) for k in (*KEYWORDS, "version", *ANALYZED)}
+    out["code_key"] = key64(doc["code"])
+    return out
+
+
+class ElasticsearchBackend:
+    """Versioned indices (``<alias>-<n>``) behind an alias; external versioning; bulk."""
+
+    name = "elasticsearch"
+
+    def __init__(self, url: str, *, alias: str = "catalogue-items", compat_json: bool = True):
+        from elasticsearch import Elasticsearch
+
+        self.alias = alias
+        options: dict[str, Any] = {"node_class": _plain_json_node()} if compat_json else {}
+        self.es = Elasticsearch(url, request_timeout=10, max_retries=0, **options)
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        from elastic_transport import ConnectionError as TransportConnectionError
+        from elastic_transport import ConnectionTimeout
+
+        try:
+            return fn(*args, **kwargs)
+        except (TransportConnectionError, ConnectionTimeout) as exc:
+            raise BackendUnavailable(
+                f"the search engine cannot be reached: {type(exc).__name__}"
+            ) from exc
+
+    def _indices(self) -> list[str]:
+        try:
+            found = self._call(self.es.indices.get_alias, name=self.alias)
+        except BackendUnavailable:
+            raise
+        except Exception:
+            return []
+        return list(dict(found).keys())
+
+    def ensure(self) -> None:
+        if not self._indices():
+            name = f"{self.alias}-1"
+            self._call(self.es.indices.create, index=name, **es_mapping())
+            self._call(
+                self.es.indices.update_aliases,
+                actions=[{"add": {"index": name, "alias": self.alias}}],
+            )
+
+    def _bulk(self, ops: list[dict[str, Any]], index: str | None = None) -> None:
+        if not ops:
+            return
+        resp = self._call(self.es.bulk, operations=ops, index=index or self.alias, refresh=True)
+        if resp.get("errors"):
+            for item in resp["items"]:
+                r = next(iter(item.values()))
+                status = r.get("status", 200)
+                # 409: the index holds a newer version (external versioning); 404: gone
+                if status >= 300 and status not in (404, 409):
+                    raise RuntimeError(f"bulk failed: {r}")
+
+    def upsert(self, docs: list[dict[str, Any]]) -> None:
+        self.ensure()
+        ops: list[dict[str, Any]] = []
+        for doc in docs:
+            ops.append(
+                {
+                    "index": {
+                        "_id": doc["code"],
+                        "version": int(doc["version"]),
+                        "version_type": "external_gte",
+                    }
+                }  # fmt: skip
+            )
+            ops.append(_es_source(doc))
+        self._bulk(ops)
+
+    def delete(self, items: list[tuple[str, int]]) -> None:
+        self.ensure()
+        ops = [
+            {"delete": {"_id": code, "version": int(v) + 1, "version_type": "external"}}
+            for code, v in items
+        ]
+        self._bulk(ops)
+
+    def _query(self, terms: Terms, filters: Filters, prefer: Terms = ()) -> dict[str, Any]:
+        must, must_not = split_filters(filters)
+        bool_q: dict[str, Any] = {"filter": [{"terms": {f: v}} for f, v in must.items()]}
+        if must_not:
+            bool_q["must_not"] = [{"terms": {f: v}} for f, v in must_not.items()]
+        if terms:
+            bool_q["must"] = [
+                {"bool": {"should": [{"term": {f: {"value": t, "boost": b}}} for f, t, b in terms]}}
+            ]
+            if prefer:
+                bool_q["should"] = [{"term": {f: {"value": t, "boost": b}}} for f, t, b in prefer]
+        else:
+            bool_q["must"] = [{"match_all": {}}]
+        return {"bool": bool_q}
+
+    def search(
+        self,
+        terms: Terms,
+        filters: Filters,
+        *,
+        offset: int,
+        limit: int,
+        facets: bool,
+        prefer: Terms = (),
+        collapse: Sequence[str] | None = None,
+    ) -> Result:
+        aggs = {k: {"terms": {"field": f, "size": 100}} for k, f in FACET_FIELDS.items()}
+        sort = [{"_score": "desc"}, {"code_key": "asc"}]
+        if not collapse:
+            body: dict[str, Any] = {
+                "query": self._query(terms, filters, prefer),
+                "from": offset,
+                "size": limit,
+                "sort": sort,
+                "track_total_hits": True,
+                "track_scores": True,
+                "_source": [*KEYWORDS, "version"],
+            }
+            if facets:
+                body["aggs"] = aggs
+            resp = self._call(self.es.search, index=self.alias, **body)
+            return self._result(resp, facets)
+        # collapse: rank every match in the region chain (keys only), pick in Python
+        query = self._query(terms, {**filters, "region_code": list(collapse)}, prefer)
+        rows: list[tuple[Any, float, str, Any]] = []
+        after: list[Any] | None = None
+        while True:
+            body = {
+                "query": query,
+                "size": 1000,
+                "sort": sort,
+                "track_scores": True,
+                "_source": ["code", "region_code", "basic_code"],
+            }
+            if after:
+                body["search_after"] = after
+            page = self._call(self.es.search, index=self.alias, **body)["hits"]["hits"]
+            rows += [
+                (
+                    h["_source"]["code"],
+                    float(h["_score"]),
+                    h["_source"]["region_code"],
+                    h["_source"]["basic_code"],
+                )  # fmt: skip
+                for h in page
+            ]
+            if len(page) < 1000 or len(rows) >= COLLAPSE_WINDOW:
+                break
+            after = page[-1]["sort"]
+        chosen = collapse_pick(rows, collapse)
+        codes = [c for c, _, _, _ in chosen]
+        wanted = codes[offset : offset + limit]
+        scores = {c: sc for c, sc, _, _ in chosen}
+        result = Result(len(chosen), [])
+        if not codes:
+            return result
+        body = {
+            "query": {"bool": {"filter": [{"terms": {"code": codes}}]}},
+            "size": 0,
+        }
+        if facets:
+            body["aggs"] = aggs
+            result.facets = self._result(
+                self._call(self.es.search, index=self.alias, **body), True
+            ).facets
+        if wanted:
+            docs = self._call(
+                self.es.search,
+                index=self.alias,
+                query={"bool": {"filter": [{"terms": {"code": wanted}}]}},
+                size=len(wanted),
+                _source=[*KEYWORDS, "version"],
+            )
+            by_code = {h["_source"]["code"]: h["_source"] for h in docs["hits"]["hits"]}
+            result.hits = [Hit(scores[c], dict(by_code[c])) for c in wanted if c in by_code]
+        return result
+
+    def _result(self, resp: Any, facets: bool) -> Result:
+        hits = [
+            Hit(float(h.get("_score") or 0.0), dict(h["_source"])) for h in resp["hits"]["hits"]
+        ]
+        total = resp["hits"]["total"]
+        result = Result(total["value"] if isinstance(total, dict) else int(total), hits)
+        if facets:
+            got = resp.get("aggregations", {})
+            result.facets = {
+                k: {b["key"]: b["doc_count"] for b in got.get(k, {}).get("buckets", [])}
+                for k in FACET_FIELDS
+            }
+        return result
+
+    def versions(self) -> dict[str, tuple[int, str]]:
+        """code → (version, status) of every indexed item."""
+        out: dict[str, tuple[int, str]] = {}
+        after: list[Any] | None = None
+        while True:
+            body: dict[str, Any] = {
+                "query": {"match_all": {}},
+                "size": 1000,
+                "sort": [{"code": "asc"}],
+                "_source": ["code", "version", "status"],
+            }
+            if after:
+                body["search_after"] = after
+            resp = self._call(self.es.search, index=self.alias, **body)
+            hits = resp["hits"]["hits"]
+            for h in hits:
+                src = h["_source"]
+                out[src["code"]] = (int(src["version"]), src.get("status") or "")
+            if len(hits) < 1000:
+                return out
+            after = hits[-1]["sort"]
+
+    def rebuild(self, batches: Iterable[list[dict[str, Any]]]) -> None:
+        """Build ``<alias>-<n+1>``, bulk-load it, then swap the alias atomically."""
+        old = self._indices()
+        numbers = [int(i.rsplit("-", 1)[1]) for i in old if i.rsplit("-", 1)[1].isdigit()]
+        name = f"{self.alias}-{max(numbers, default=0) + 1}"
+        self._call(self.es.indices.create, index=name, **es_mapping())
+        for batch in batches:
+            ops: list[dict[str, Any]] = []
+            for doc in batch:
+                ops.append({"index": {"_id": doc["code"], "version": int(doc["version"]),
+                                      "version_type": "external_gte"}})  # fmt: skip
+                ops.append(_es_source(doc))
+            self._bulk(ops, index=name)
+        actions: list[dict[str, Any]] = [{"add": {"index": name, "alias": self.alias}}]
+        actions += [{"remove": {"index": i, "alias": self.alias}} for i in old]
+        self._call(self.es.indices.update_aliases, actions=actions)
+        for i in old:
+            self._call(self.es.indices.delete, index=i)
+
+    def needs_rebuild(self) -> bool:
+        """An index whose mapping lacks fields of this version's (``dynamic: strict`` would
+        refuse its documents) is rebuilt, as the embedded index of another schema is."""
+        indices = self._indices()
+        if not indices:
+            return False
+        try:
+            found = self._call(self.es.indices.get_mapping, index=indices[0])
+        except BackendUnavailable:
+            raise
+        except Exception:
+            return False
+        body = dict(found).get(indices[0], {})
+        props = body.get("mappings", {}).get("properties", {})
+        return not set(es_mapping()["mappings"]["properties"]) <= set(props)
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.es.ping())
+        except Exception:
+            return False

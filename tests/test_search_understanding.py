@@ -1,0 +1,205 @@
+"""Issue 17's behaviours: ranking hygiene (a merged item never above the item it points to),
+clicks as a ranking signal (counts only), English names and the glossary, department
+shortcuts, the item's action word, the thesaurus, and the Elasticsearch mapping check."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, col, select
+
+from app.catalogue.models import CatalogueEntry, Implementation
+from app.search.analysis import Analyzer, ItemContext
+from app.search.backends import ElasticsearchBackend
+from app.search.clicks import CLICK_MIN, click_key
+from app.search.english import en_stem, read_english
+from app.search.indexer import Indexer
+from app.search.models import SearchClick
+from app.search.thesaurus import Thesaurus
+from tests.helpers import API
+from tests.search_support import fresh_es
+
+pytest_plugins = ["tests.search_support"]
+
+TODAY = date.today()
+
+
+def search(client: TestClient, **params: Any) -> dict[str, Any]:
+    resp = client.get(f"{API}/search", params=params)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def _impl_of(session: Session, name: str, region: str | None = None) -> Implementation:
+    stmt = (
+        select(Implementation)
+        .join(CatalogueEntry, col(CatalogueEntry.basic_code) == Implementation.basic_code)
+        .where(CatalogueEntry.name == name, Implementation.status == "1")
+        .order_by(Implementation.code)
+    )
+    if region:
+        stmt = stmt.where(Implementation.region_code == region)
+    found = session.exec(stmt).first()
+    assert found is not None, name
+    return found
+
+
+# --- ranking hygiene ------------------------------------------------------------------
+
+
+def test_a_merged_item_never_ranks_above_the_item_it_points_to(
+    client: TestClient, session: Session, embedded: Indexer, keys: Any
+) -> None:
+    """居民身份证补领 is what 身份证补领 names best; merged into 居民身份证换领 of the same
+    region, it is shown below it (and below every live match), no longer first."""
+    lost = _impl_of(session, "居民身份证补领")
+    survivor = _impl_of(session, "居民身份证换领", lost.region_code)
+    region = lost.region_code
+    before = search(client, q="身份证补领", region=region)["hits"]
+    assert before[0]["code"] == lost.code
+    resp = client.post(
+        f"{API}/items/{lost.code}/merge",
+        json={
+            "decision": {"number": "黑政规〔2026〕9号", "title": "关于调整省级行政权力事项的决定"},
+            "reason": "两项合并办理",
+            "effective_date": TODAY.isoformat(),
+            "into": survivor.code,
+        },
+        headers=keys.admin(),
+    )
+    assert resp.status_code == 200, resp.text
+    embedded.run_once(session)
+    hits = search(client, q="身份证补领", region=region, limit=50)["hits"]
+    codes = [h["code"] for h in hits]
+    assert lost.code in codes  # still found: a citizen may hold its old code
+    merged_at = codes.index(lost.code)
+    assert codes.index(survivor.code) < merged_at
+    assert all(h["status"] == "6" for h in hits[merged_at:])
+    # without a region: below the survivor and every other live match too
+    codes = [h["code"] for h in search(client, q="身份证补领", limit=100)["hits"]]
+    assert survivor.code in codes
+    assert lost.code not in codes or codes.index(survivor.code) < codes.index(lost.code)
+    # a second page keeps the order: live matches first, then the retired ones
+    page1 = search(client, q="身份证", limit=3)
+    seen = [h["code"] for h in page1["hits"]]
+    cursor = page1["next_cursor"]
+    while cursor:
+        page = search(client, q="身份证", limit=3, cursor=cursor)
+        seen += [h["code"] for h in page["hits"]]
+        cursor = page["next_cursor"]
+    assert len(seen) == len(set(seen)) == page1["total"]
+    statuses = [
+        "6" if c == lost.code else "1" for c in seen
+    ]  # the only retired item of the seed is the one merged here
+    assert statuses == sorted(statuses)
+
+
+# --- clicks --------------------------------------------------------------------------
+
+
+def test_clicks_are_counts_only_and_raise_what_many_opened(
+    client: TestClient, session: Session, embedded: Indexer
+) -> None:
+    q = "身份证"
+    hits = search(client, q=q, limit=10)["hits"]
+    names = list(dict.fromkeys(h["name"] for h in hits))
+    target = next(h for h in hits if h["name"] == names[-1])  # the lowest distinct item
+    assert hits[0]["basic_code"] != target["basic_code"]
+    for _ in range(int(CLICK_MIN) + 3):
+        resp = client.post(
+            f"{API}/search/clicks",
+            json={"q": " 身份證 ", "code": target["code"]},  # the same normalised query
+            headers={"X-Forwarded-For": "203.0.113.9", "User-Agent": "test"},
+        )
+        assert resp.status_code == 204, resp.text
+    rows = session.exec(select(SearchClick)).all()
+    assert [(r.query, r.basic_code) for r in rows] == [(click_key(q), target["basic_code"])]
+    assert set(SearchClick.model_fields) == {"query", "basic_code", "weight", "updated_at"}
+    assert rows[0].weight > CLICK_MIN
+    client.app.state.search.clicks.forget()  # type: ignore[attr-defined]
+    after = search(client, q=q, limit=10)["hits"]
+    assert after[0]["basic_code"] == target["basic_code"]
+    bad = client.post(f"{API}/search/clicks", json={"q": q, "code": "nope"})
+    assert bad.status_code == 422
+
+
+# --- English --------------------------------------------------------------------------
+
+
+def test_name_en_is_kept_on_the_entry_and_found_by_english_queries(
+    client: TestClient, session: Session, embedded: Indexer, keys: Any
+) -> None:
+    entry = client.get(f"{API}/catalogue-entries/000115001000").json()
+    assert entry["name_en"] == "Ordinary passport issuance"  # from the seed source
+    body = {k: v for k, v in entry.items() if k not in ("created_at", "updated_at")}
+    body["name_en"] = "Ordinary passport (travel document) issuance"
+    resp = client.put(
+        f"{API}/catalogue-entries/000115001000",
+        json=body,
+        headers={**keys.admin(), "If-Match": f'"{entry["version"]}"'},
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["name_en"].startswith("Ordinary passport (travel")
+    embedded.run_once(session)
+    hits = search(client, q="travel document")["hits"]  # in no glossary: name_en only
+    assert hits and hits[0]["name"] == "普通护照签发"
+    assert search(client, q="Passport")["hits"][0]["name"] == "普通护照签发"
+
+
+def test_the_glossary_reads_phrases_before_words() -> None:
+    reading = read_english(["lost", "driving", "licence"])
+    assert reading.chinese == ["补领", "驾驶证"]
+    assert {"lost", "driving", "licence"} == reading.consumed
+    assert en_stem("licences") == en_stem("license") == "license"
+    assert read_english(["huzhao"]).chinese == []  # pinyin stays pinyin
+
+
+# --- the analyzer's new fields -----------------------------------------------------------
+
+
+def test_department_shortcuts_actions_and_context_fields() -> None:
+    analyzer = Analyzer()
+    fields = analyzer.document_fields(
+        "食品经营许可",
+        text=["哈尔滨市市场监督管理局"],
+        context=ItemContext(
+            departments=["哈尔滨市市场监督管理局", "哈市市场监管局"],
+            groups=["食品经营许可"],
+            guide=["食品经营许可证", "营业执照"],
+            more=["已取得营业执照的市场主体"],
+            actions=["新办", "变更", "延续", "注销"],
+            name_en="Food business licence",
+        ),
+    )
+    assert fields["dept_t"] == "市监"
+    assert fields["group_t"] == ""  # the item's own name is no group of its own
+    assert "营业执照" in fields["guide_t"].split() and "市场主体" in fields["more_t"].split()
+    assert fields["action"].split() == ["新办", "变更", "延续", "注销"]
+    assert fields["en_t"].split() == ["food", "business", "license"]
+    q = analyzer.query_terms("市监局 食品经营许可延续")
+    assert q.terms[("dept_t", "市监")] == 1.0 and q.terms[("action", "延续")] == 1.0
+    assert ("flags", "primary", 1.0) not in q.prefer  # a qualifier: not the item itself
+
+
+def test_the_thesaurus_only_reaches_the_catalogues_words() -> None:
+    thesaurus = Thesaurus([["宾馆", "旅馆", "酒店", "客栈"], ["香港", "东京", "伦敦"]],
+                          ["旅馆业", "旅馆", "特种行业"])  # fmt: skip
+    assert thesaurus.expand("宾馆") == ("旅馆",)
+    assert thesaurus.expand("香港") == ()  # none of its group is a catalogue word
+    q = Analyzer(thesaurus=thesaurus).query_terms("开家小宾馆")
+    assert q.terms[("name_t", "旅馆")] < q.terms[("name_t", "宾馆")]
+
+
+def test_an_elasticsearch_index_without_the_new_fields_is_rebuilt(osmem_base_url: str) -> None:
+    backend: ElasticsearchBackend = fresh_es(osmem_base_url)
+    assert not backend.needs_rebuild()  # no index yet
+    backend.ensure()
+    assert not backend.needs_rebuild()
+    old = fresh_es(osmem_base_url)
+    name = f"{old.alias}-1"
+    mapping: dict[str, Any] = {"properties": {"code": {"type": "keyword"}}}
+    old.es.indices.create(index=name, mappings=mapping)
+    old.es.indices.update_aliases(actions=[{"add": {"index": name, "alias": old.alias}}])
+    assert old.needs_rebuild()
