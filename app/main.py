@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from app.catalogue.lifecycle_router import router as lifecycle_router
 from app.catalogue.router import router as catalogue_router
 from app.catalogue.service import PooledSnapshots
 from app.catalogue.situations_router import router as situations_router
@@ -160,6 +161,7 @@ def create_app() -> FastAPI:
     routers = [
         situations_router,  # first: the checklist is a POST on a hot path (routes match in order)
         catalogue_router,
+        lifecycle_router,
         directory_router,
         sync_router,
         search_router,

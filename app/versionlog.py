@@ -110,6 +110,11 @@ def _dumps(doc: dict[str, Any]) -> str:
     return raw.decode()
 
 
+#: ``session.info`` key of the histories read in the transaction (app.catalogue.history):
+#: recording a version of a record drops its entry
+HISTORY_CACHE = "record_history"
+
+
 def record_versions(session: Session, rows: list[dict[str, Any]]) -> None:
     """Append versions and their change-log rows (the outbox), in this transaction: the one
     place either is written. Each row holds every column of ``record_version`` (the snapshot
@@ -117,6 +122,10 @@ def record_versions(session: Session, rows: list[dict[str, Any]]) -> None:
     write, bulk writes and the mirror all come here (bulk with many rows at once)."""
     if not rows:
         return
+    cached = session.info.get(HISTORY_CACHE)
+    if cached:
+        for r in rows:
+            cached.pop(r["code"], None)
     take_feed_lock(session)
     session.flush()  # the rows the versions describe first, as the ORM would order them
     conn = session.connection()

@@ -126,6 +126,8 @@ TABLE: dict[str, tuple[Any, ...]] = {
     "POST /api/v1/corrections/{ticket}/change-request": (OK, OK,      403,         403,     403,       401,    401,   403),
     # the one-time checklist (一次告知) is a read with a body: anyone, no key looked at
     "POST /api/v1/items/{code}/checklist":          (OK,   OK,        OK,          OK,      OK,        OK,     OK,    OK),
+    # a citizen opened a search hit: counts only, anyone
+    "POST /api/v1/search/clicks":                   (OK,   OK,        OK,          OK,      OK,        OK,     OK,    OK),
     # webhooks: admins, and sync keys for subscriptions within their region prefix
     "POST /api/v1/subscriptions":                   (OK,   403,       403,         OK,      403,       401,    401,   403),
     "POST /api/v1/subscriptions/{subscription_id}/replay": (OK, 403,  403,         OK,      403,       401,    401,   403),
@@ -613,6 +615,12 @@ def setup_report(ctx: Ctx) -> Target:
     return item_target(ctx.session, item, "POST", url, correction_body())
 
 
+def setup_click(ctx: Ctx) -> Target:
+    item = county_item(ctx)
+    body = {"q": "护照", "code": item.code}
+    return item_target(ctx.session, item, "POST", f"{API}/search/clicks", body)
+
+
 def setup_checklist(ctx: Ctx) -> Target:
     item = county_item(ctx)
     return item_target(ctx.session, item, "POST", f"{API}/items/{item.code}/checklist", {})
@@ -675,6 +683,7 @@ def subscription_action(method: str, action: str, body: Any) -> Callable[[Ctx], 
 
 SETUPS: dict[str, Callable[[Ctx], Target]] = {
     "POST /api/v1/items/{code}/checklist": setup_checklist,
+    "POST /api/v1/search/clicks": setup_click,
     "POST /api/v1/items": setup_post_item,
     "PUT /api/v1/items/{code}": setup_put_item,
     "PATCH /api/v1/items/{code}": setup_patch_item,

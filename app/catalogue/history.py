@@ -26,6 +26,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy import event as sa_event
 from sqlmodel import Session, col
 
 from app.catalogue.models import CatalogueEntry, Implementation, RecordVersion
@@ -34,6 +35,7 @@ from app.dbtypes import JSONType
 from app.errors import InvalidInput, NotFound
 from app.pagination import with_prefix
 from app.security import region_prefix
+from app.versionlog import HISTORY_CACHE
 
 #: event → the status it leaves (code list item_statuses)
 LIFECYCLE_STATUS = {
@@ -126,7 +128,22 @@ _ANY_VERSION = select(RecordVersion.version).where(
 
 
 def lifecycle_events(db: Session | Connection, code: str) -> list[Event]:
-    return [Event(*row) for row in db.execute(_EVENTS, {"code": code}).all()]
+    """An item's lifecycle events in the order they take effect. In a session they are read
+    once per transaction (a write asks several times: the status check, the event's own
+    rules, the version it records); recording a version of the item drops them."""
+    cache = db.info.setdefault(HISTORY_CACHE, {}) if isinstance(db, Session) else None
+    if cache is not None and code in cache:
+        return list(cache[code])
+    events = [Event(*row) for row in db.execute(_EVENTS, {"code": code}).all()]
+    if cache is not None:
+        cache[code] = events
+    return list(events)
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_history(session: Session, transaction: Any) -> None:
+    # a savepoint rolled back may take recorded events with it: read them again
+    session.info.pop(HISTORY_CACHE, None)
 
 
 def overlay(doc: dict[str, Any], events: list[Event], on: date) -> date | None:

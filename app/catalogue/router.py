@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 
-from app.catalogue import history, lifecycle, service
+from app.catalogue import history, service
 from app.catalogue.schemas import (
     Adjustment,
     CatalogueEntryIn,
@@ -223,54 +223,6 @@ def patch_item(
     if proposal is not None:
         return request_response(session, proposal, 202)
     return _item_response(service.patch_item(session, code, patch, caller, version))
-
-
-# --- lifecycle ---------------------------------------------------------------------
-
-
-def _event_endpoint(event: str, model: type[lifecycle.EventIn], summary: str) -> None:
-    def endpoint(
-        session: WriteSession,
-        caller: Caller,
-        code: str,
-        version: ExpectedVersion,
-        body: model,  # type: ignore[valid-type]
-    ) -> lifecycle.EventOut | Response:
-        proposal = review.instead_of_direct_write(
-            session, caller, kind=event, item=code, body=body.model_dump(mode="json")
-        )
-        if proposal is not None:
-            return request_response(session, proposal, 202)
-        if event in ("cancel", "suspend", "resume"):
-            return lifecycle.simple_event(session, code, event, body, caller, version)  # type: ignore[arg-type]
-        return getattr(lifecycle, event)(session, code, body, caller, version)
-
-    endpoint.__annotations__["body"] = model  # a real class: "model" would not resolve
-
-    router.add_api_route(
-        f"/items/{{code}}/{event}",
-        endpoint,
-        methods=["POST"],
-        response_model=lifecycle.EventOut,
-        tags=["lifecycle"],
-        summary=summary,
-        name=f"{event}_item",
-        openapi_extra={"x-decision": True},
-    )
-
-
-for _event, _model, _summary in (
-    ("cancel", lifecycle.EventIn, "Cancel (取消) an implementation on its effective date"),
-    ("suspend", lifecycle.EventIn, "Suspend (暂停)"),
-    ("resume", lifecycle.EventIn, "Resume a suspended implementation"),
-    ("delegate", lifecycle.DelegateIn, "Delegate (下放) or entrust (委托) to lower bodies"),
-    ("accept", lifecycle.AcceptIn, "Accept (承接) a delegation: the receiving department"),
-    ("reclaim", lifecycle.EventIn, "Reclaim (收回) a delegation"),
-    ("merge", lifecycle.MergeIn, "Merge (合并) into a surviving implementation"),
-    ("split", lifecycle.SplitIn, "Split (拆分) into new implementations"),
-    ("reinstate", lifecycle.EventIn, "Reinstate (恢复) a cancelled implementation, code kept"),
-):
-    _event_endpoint(_event, _model, _summary)
 
 
 # --- history -------------------------------------------------------------------------
