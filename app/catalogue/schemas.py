@@ -12,25 +12,32 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+from app.catalogue.guide_schemas import (  # noqa: F401  (re-exported: the exchange format)
+    Attachment,
+    Channel,
+    CodeStr,
+    Faq,
+    Guide,
+    Intermediary,
+    Online,
+    ProcessStep,
+    Remedies,
+    Result,
+    ShortText,
+    SituationalTimeLimit,
+    SpecialProcedure,
+    Strict,
+    Text,
+    TimeLimit,
+    Window,
+)
 from app.catalogue.situation_schemas import (
     WHEN_FIELD,
-    CommonSituation,
-    Condition,
-    Question,
     SituationId,
     When,
 )
 from app.fields import Line, Para, Pattern, ReadOnly, VersionNumber
 from app.pagination import Page  # noqa: F401  (the lists' page, re-exported)
-
-Text = Para(4000)
-ShortText = Line(300)
-CodeStr = Line(40)
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
 
 # --- catalogue entry ---------------------------------------------------------------
 
@@ -105,148 +112,6 @@ class CatalogueEntryOut(CatalogueEntryIn):
     created_at: datetime
     updated_at: datetime
     updated_by: str | None = None
-
-
-# --- guide -------------------------------------------------------------------------
-
-
-class TimeLimit(Strict):
-    value: int = Field(ge=0, le=3650)
-    unit: Literal["working_days", "natural_days", "hours"] = "working_days"
-    note: Para(1000) | None = Field(default=None)
-
-
-class ProcessStep(Strict):
-    name: ShortText
-    description: Para(2000) | None = Field(default=None)
-    channel: Literal["online", "offline", "both"] = "both"
-    time_limit: TimeLimit | None = None
-    when: When = Field(**WHEN_FIELD)
-
-
-class SituationalTimeLimit(Strict):
-    """Time limits in a situation (e.g. 补领 takes longer); the first whose ``when`` holds
-    replaces the guide's."""
-
-    when: Condition
-    legal_time_limit: TimeLimit | None = Field(default=None, exclude_if=lambda v: v is None)
-    promised_time_limit: TimeLimit | None = Field(default=None, exclude_if=lambda v: v is None)
-
-
-class Online(Strict):
-    """网上办理."""
-
-    available: bool
-    depth: list[Literal["咨询", "收件", "预审", "受理", "结果反馈"]] = Field(default_factory=list)
-    url: Line(500) | None = Field(default=None)
-
-
-class Window(Strict):
-    """办理窗口."""
-
-    name: ShortText
-    address: ShortText
-    hours: ShortText
-    phone: ShortText
-    traffic: Line(500) | None = Field(default=None)
-    map_url: Line(500) | None = Field(default=None)
-
-
-class Channel(Strict):
-    """A consultation (咨询) or complaint (监督投诉) channel."""
-
-    phone: Line(100) | None = Field(default=None)
-    address: Line(300) | None = Field(default=None)
-    url: Line(500) | None = Field(default=None)
-    email: Line(200) | None = Field(default=None)
-    note: Para(500) | None = Field(default=None)
-
-
-class Attachment(Strict):
-    name: ShortText
-    url: Line(500) | None = Field(default=None)
-
-
-class Result(Strict):
-    """办理结果."""
-
-    type: Literal["证照", "批文", "其他"] = "其他"
-    name: ShortText
-    sample: Attachment | None = None
-
-
-class SpecialProcedure(Strict):
-    """特别程序 (hearing, expert review…); its time does not count in the time limit."""
-
-    name: ShortText
-    time_limit: TimeLimit | None = None
-    note: Para(1000) | None = Field(default=None)
-
-
-class Remedies(Strict):
-    """救济途径."""
-
-    administrative_review: Para(1000) | None = Field(default=None)
-    administrative_litigation: Para(1000) | None = Field(default=None)
-
-
-class Faq(Strict):
-    question: ShortText
-    answer: Text
-
-
-class Intermediary(Strict):
-    """中介服务."""
-
-    name: ShortText
-    basis: Para(1000) | None = Field(default=None)
-
-
-class Guide(Strict):
-    """办事指南."""
-
-    conditions: list[Text] = Field(min_length=1, max_length=100, description="受理条件")
-    legal_time_limit: TimeLimit = Field(description="法定办结时限")
-    promised_time_limit: TimeLimit = Field(description="承诺办结时限")
-    process: list[ProcessStep] = Field(min_length=1, max_length=100, description="办理流程")
-    online: Online
-    visits: int = Field(ge=0, le=10, description="到办事现场次数; 0 = 全程网办")
-    windows: list[Window] = Field(default_factory=list, max_length=500)
-    consultation: list[Channel] = Field(default_factory=list, max_length=50, description="咨询方式")
-    complaint: list[Channel] = Field(
-        default_factory=list, max_length=50, description="监督投诉方式"
-    )
-    results: list[Result] = Field(default_factory=list, max_length=50, description="办理结果")
-    charges_fee: bool = Field(default=False, description="是否收费")
-    special_procedures: list[SpecialProcedure] = Field(default_factory=list, max_length=50)
-    remedies: Remedies | None = None
-    faq: list[Faq] = Field(default_factory=list, max_length=200, description="常见问题")
-    intermediary_services: list[Intermediary] = Field(default_factory=list, max_length=50)
-    joint_bodies: list[ShortText] = Field(
-        default_factory=list, max_length=100, description="联办机构"
-    )
-    prerequisite_items: list[ShortText] = Field(
-        default_factory=list, max_length=100, description="前置事项"
-    )
-    situations: list[Question] = Field(
-        default_factory=list,
-        max_length=30,
-        exclude_if=lambda v: not v,
-        description="情形引导: the questions whose answers choose the materials, fees, steps "
-        "and time limits (POST /items/{code}/checklist)",
-    )
-    common_situations: list[CommonSituation] = Field(
-        default_factory=list,
-        max_length=50,
-        exclude_if=lambda v: not v,
-        description="常用情形: named sets of answers",
-    )
-    time_limits: list[SituationalTimeLimit] = Field(
-        default_factory=list,
-        max_length=20,
-        exclude_if=lambda v: not v,
-        description="time limits that differ by situation",
-    )
 
 
 # --- materials and fees ------------------------------------------------------------
