@@ -238,20 +238,25 @@ def import_(
     report: Annotated[
         Path | None, typer.Option(help="write the validation report here (CSV)")
     ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="check every row and report; write nothing")
+    ] = False,
 ) -> None:
     """Import implementations through the bulk path, or a public listing of local codes,
-    with a validation report.
+    with a validation report (--dry-run: the same report, nothing written).
 
     Exit codes: 0 all applied, 1 the file cannot be read, 2 some rows rejected."""
     import csv as csv_module
 
-    from app.sync.importer import ImportError_, import_file
+    from app.sync.importer import DryRunSession, ImportError_, import_file
+
+    session_class = DryRunSession if dry_run else Session
 
     with _progress(f"importing {file.name}") as bar:
         task = bar.add_task("import", total=None)
         try:
             result = import_file(
-                lambda: Session(for_writing(get_engine())),
+                lambda: session_class(for_writing(get_engine())),
                 file,
                 fmt=format,
                 source=source,

@@ -32,6 +32,7 @@ from app.push.router import router as push_router
 from app.review.router import router as review_router
 from app.search.router import router as search_router
 from app.search.router import search_service_of
+from app.sync.imports_router import router as imports_router
 from app.sync.router import router as sync_router
 
 PROBLEM = "application/problem+json"
@@ -164,6 +165,7 @@ def create_app() -> FastAPI:
         lifecycle_router,
         directory_router,
         sync_router,
+        imports_router,
         search_router,
         review_router,
         corrections_router,

@@ -17,7 +17,7 @@ from app.push.models import Subscription, WebhookDelivery
 from app.review.models import ChangeRequest, ReviewAction
 from app.search.models import SearchGap, SearchPosition, SynonymSet
 from app.security import ApiKey
-from app.sync.models import IdempotencyRecord, SyncPosition
+from app.sync.models import IdempotencyRecord, ImportJob, SyncPosition
 
 metadata = SQLModel.metadata
 
@@ -31,6 +31,7 @@ __all__ = [
     "Department",
     "Implementation",
     "IdempotencyRecord",
+    "ImportJob",
     "IssuedCode",
     "ItemFee",
     "ItemMaterial",

@@ -132,6 +132,9 @@ def app_on(session: Session) -> FastAPI:
             raise
 
     app.state.snapshots = SessionSnapshots(session)
+    # an upload's job would run on the app's own database, which this app does not use: it
+    # stays queued (tests/test_http_import.py runs jobs on a real server)
+    app.state.import_runner = lambda *args: None
     app.dependency_overrides[read_session] = _read
     app.dependency_overrides[write_session] = _write
     return app

@@ -50,6 +50,7 @@ rolled-back transaction of the ``session`` fixture.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -126,6 +127,8 @@ TABLE: dict[str, tuple[Any, ...]] = {
     "POST /api/v1/corrections/{ticket}/change-request": (OK, OK,      403,         403,     403,       401,    401,   403),
     # the one-time checklist (一次告知) is a read with a body: anyone, no key looked at
     "POST /api/v1/items/{code}/checklist":          (OK,   OK,        OK,          OK,      OK,        OK,     OK,    OK),
+    # uploads: any editor or sync key (each row is then checked against the key's scope)
+    "POST /api/v1/imports":                         (OK,   OK,        OK,          OK,      OK,        401,    401,   403),
     # a citizen opened a search hit: counts only, anyone
     "POST /api/v1/search/clicks":                   (OK,   OK,        OK,          OK,      OK,        OK,     OK,    OK),
     # webhooks: admins, and sync keys for subscriptions within their region prefix
@@ -197,6 +200,8 @@ class Target:
     bulk: bool = False
     #: the ``editor_own`` key when it must be a particular one (a change request's author)
     editor_own: dict[str, str] | None = None
+    #: a file upload (multipart) instead of a JSON body
+    files: dict[str, Any] | None = None
 
 
 @dataclass
@@ -615,6 +620,14 @@ def setup_report(ctx: Ctx) -> Target:
     return item_target(ctx.session, item, "POST", url, correction_body())
 
 
+def setup_import(ctx: Ctx) -> Target:
+    target = setup_post_item(ctx)
+    line = json.dumps(target.body, ensure_ascii=False).encode()
+    target.url = f"{API}/imports"
+    target.files = {"file": ("items.ndjson", line + b"\n", "application/x-ndjson")}
+    return target
+
+
 def setup_click(ctx: Ctx) -> Target:
     item = county_item(ctx)
     body = {"q": "护照", "code": item.code}
@@ -684,6 +697,7 @@ def subscription_action(method: str, action: str, body: Any) -> Callable[[Ctx], 
 SETUPS: dict[str, Callable[[Ctx], Target]] = {
     "POST /api/v1/items/{code}/checklist": setup_checklist,
     "POST /api/v1/search/clicks": setup_click,
+    "POST /api/v1/imports": setup_import,
     "POST /api/v1/items": setup_post_item,
     "PUT /api/v1/items/{code}": setup_put_item,
     "PATCH /api/v1/items/{code}": setup_patch_item,
@@ -807,7 +821,10 @@ def test_role_matrix(
     assert op.split(" ", 1)[0] == target.method
     headers = headers_for(role, target, ctx)
     before = written(ctx, target)
-    resp = client.request(target.method, target.url, json=target.body, headers=headers)
+    if target.files is not None:
+        resp = client.request(target.method, target.url, files=target.files, headers=headers)
+    else:
+        resp = client.request(target.method, target.url, json=target.body, headers=headers)
     if expected == OK:
         assert 200 <= resp.status_code < 300, f"{role} {op}: {resp.status_code} {resp.text}"
         if target.bulk:

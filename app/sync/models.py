@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, Text
 from sqlmodel import Field, SQLModel
 
-from app.dbtypes import UTCDateTime, utcnow
+from app.dbtypes import JSONType, UTCDateTime, utcnow
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -48,3 +50,36 @@ class BulkOutcome(SQLModel, table=True):
     recorded_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), index=True)
     )
+
+
+class ImportStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ImportJob(SQLModel, table=True):
+    """A file uploaded to ``POST /imports``: applied (or, in a dry run, only checked) in the
+    background through the same path as ``catalogue import``; its progress and row report
+    are read back with ``GET /imports/{id}``."""
+
+    __tablename__ = "import_job"
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(default=ImportStatus.QUEUED, max_length=10)
+    filename: str = Field(max_length=200)
+    format: str = Field(max_length=10)
+    profile: str | None = Field(default=None, max_length=20)
+    dry_run: bool = False
+    key_name: str = Field(max_length=100, index=True)
+    processed: int = 0
+    #: created / updated / unchanged / conflict / rejected (listing: its own counts)
+    counts: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))
+    #: ``[{row, field, rule, message}]``, at most :data:`app.sync.import_jobs.MAX_REPORT`
+    report: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSONType))
+    report_truncated: bool = False
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    started_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

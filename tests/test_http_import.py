@@ -1,0 +1,127 @@
+"""HTTP imports (POST /imports) against a real server: the file applied in the background
+with the caller's key and scope, its progress and row report by GET, a dry run that answers
+the same report and writes nothing, and ``catalogue import --dry-run``."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bench.common import seeded_database, server
+from tests.helpers import run_cli
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client, str]]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('imports')}/catalogue.db"
+    seeded_database(url)
+    with (
+        server(url) as port,
+        httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=30) as client,
+    ):
+        yield client, url
+
+
+def _key(url: str, *args: str) -> dict[str, str]:
+    out = run_cli(url, "keys", "create", *args)
+    assert out.returncode == 0, out.stderr
+    return {"Authorization": f"Bearer {out.stdout.strip()}"}
+
+
+def _items(client: httpx.Client, region: str, n: int) -> list[dict[str, Any]]:
+    page = client.get("/items", params={"region": region, "limit": n}).json()["items"]
+    return [client.get(f"/items/{i['code']}").json() for i in page]
+
+
+def _ndjson(tmp: Path, docs: list[Any]) -> Path:
+    path = tmp / "items.ndjson"
+    path.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in docs) + "\n", "utf-8")
+    return path
+
+
+def _wait(client: httpx.Client, job: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        now = client.get(job["status_url"].removeprefix("/api/v1"), headers=headers).json()
+        if now["status"] in ("done", "failed"):
+            return now
+        time.sleep(0.2)
+    raise AssertionError(f"import {job['id']} still {now['status']}")
+
+
+def _upload(client: httpx.Client, path: Path, headers: dict[str, str], **params: Any) -> Any:
+    with path.open("rb") as f:
+        return client.post(
+            "/imports", files={"file": (path.name, f)}, params=params, headers=headers
+        )
+
+
+def test_an_upload_is_applied_with_the_keys_scope_and_reported(
+    served: tuple[httpx.Client, str], tmp_path: Path
+) -> None:
+    client, url = served
+    sync = _key(url, "--role", "sync", "--name", "city-harbin", "--region", "230100")
+    docs = _items(client, "230100", 3)
+    docs[0]["guide"]["visits"] = 2  # an edit
+    docs[1]["materials"][0]["copies"] = 101  # over the bound: rejected
+    outside = _items(client, "230600", 1)[0]  # another city's item: outside the key's region
+    path = _ndjson(tmp_path, [*docs, outside])
+    before = [client.get(f"/items/{d['code']}").json()["version"] for d in docs]
+
+    dry = _upload(client, path, sync, dry_run="true")
+    assert dry.status_code == 202, dry.text
+    dry_done = _wait(client, dry.json(), sync)
+    assert dry_done["status"] == "done" and dry_done["dry_run"] is True
+    assert [client.get(f"/items/{d['code']}").json()["version"] for d in docs] == before
+
+    real = _upload(client, path, sync)
+    assert real.status_code == 202 and real.headers["location"] == real.json()["status_url"]
+    done = _wait(client, real.json(), sync)
+    assert done["status"] == "done", done
+    assert done["counts"]["updated"] == 1 and done["counts"]["unchanged"] == 1
+    assert done["counts"]["rejected"] == 2
+    rows = {(r["row"], r["rule"]) for r in done["report"]}
+    assert (2, "less_than_equal") in {(r, rule) for r, rule in rows}
+    assert any(r == 4 for r, _ in rows)  # the other city's item, by its line in the file
+    assert dry_done["report"] == done["report"] and dry_done["counts"] == done["counts"]
+    after = [client.get(f"/items/{d['code']}").json()["version"] for d in docs]
+    assert after == [before[0] + 1, before[1], before[2]]
+
+    other = _key(url, "--role", "sync", "--name", "city-daqing", "--region", "230600")
+    assert (
+        client.get(real.json()["status_url"].removeprefix("/api/v1"), headers=other).status_code
+        == 404
+    )
+
+
+def test_what_an_upload_may_not_do(served: tuple[httpx.Client, str], tmp_path: Path) -> None:
+    client, url = served
+    path = _ndjson(tmp_path, [{"a": 1}])
+    assert _upload(client, path, {}).status_code == 401
+    reviewer = _key(url, "--role", "reviewer", "--name", "rev", "--region", "23")
+    assert _upload(client, path, reviewer).status_code == 403
+    sync = _key(url, "--role", "sync", "--name", "city-2", "--region", "230100")
+    listing = _upload(client, path, sync, profile="listing")
+    assert listing.status_code == 403
+    odd = tmp_path / "items.txt"
+    odd.write_text("x")
+    bad = _upload(client, odd, sync)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["body", "file"]
+
+
+def test_the_command_line_dry_run_writes_nothing(
+    served: tuple[httpx.Client, str], tmp_path: Path
+) -> None:
+    client, url = served
+    doc = _items(client, "230100", 1)[0]
+    doc["guide"]["visits"] = 3
+    path = _ndjson(tmp_path, [doc])
+    out = run_cli(url, "import", str(path), "--dry-run")
+    assert out.returncode == 0 and "1 updated" in out.stdout, out.stdout + out.stderr
+    assert client.get(f"/items/{doc['code']}").json()["version"] == doc["version"]
