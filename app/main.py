@@ -28,6 +28,7 @@ from app.exports.router import router as exports_router
 from app.migrate import schema_head
 from app.observability import MetricsMiddleware, configure_logging, metrics_text
 from app.openapi import build_openapi
+from app.pages import install as install_pages
 from app.push.router import router as push_router
 from app.review.router import router as review_router
 from app.search.router import router as search_router
@@ -151,7 +152,8 @@ def create_app() -> FastAPI:
         version="1.0",
         description=DESCRIPTION,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # /docs from local assets: app.pages.docs
+        redoc_url=None,
     )
     app.add_exception_handler(DomainError, domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
@@ -179,6 +181,7 @@ def create_app() -> FastAPI:
     app.state.snapshots = PooledSnapshots(get_engine())
     for router in routers:
         app.include_router(router)
+    install_pages(app)  # the pages for people and the offline /docs (app/pages)
     app.openapi = lambda: build_openapi(app, app.state.api_routes)  # type: ignore[method-assign]
 
     @app.get("/healthz", tags=["operations"])

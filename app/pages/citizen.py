@@ -1,0 +1,426 @@
+"""The citizens' pages: search with a region, the item's guide, the one-time checklist by
+situation, corrections (纠错) and the public adjustment notices. Thin: each reads through
+the services the API uses."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+from sqlmodel import Session, select
+
+from app.catalogue import history, service, situations
+from app.catalogue.service import decode_number_cursor, encode_cursor
+from app.config import get_settings
+from app.corrections import service as corrections
+from app.corrections.router import limiter_of
+from app.corrections.schemas import CorrectionIn
+from app.db import read_session
+from app.deps import ReadSession, WriteSession
+from app.directory.models import Region
+from app.directory.service import check_filters
+from app.errors import DomainError, InvalidInput, NotFound
+from app.pages.session import check_csrf
+from app.pages.web import (
+    LABELS,
+    PageProblem,
+    PageRoute,
+    RenderedPages,
+    domain_errors,
+    errors_by_field,
+    first,
+    optional,
+    page_lang,
+    public_form,
+    render,
+    render_html,
+    respond,
+)
+from app.search.router import search_service_of
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+REGION_COOKIE = "sc_region"
+PublicForm = Annotated[dict[str, list[str]], Depends(public_form)]
+#: what a citizen may say is wrong, as paths of the item (the API's ``field``)
+CORRECTION_FIELDS = (
+    ("", ("整个事项", "The item as a whole")),
+    ("guide.windows", ("办理窗口（地址、电话、时间）", "Windows (address, phone, hours)")),
+    ("materials", ("申请材料", "Materials")),
+    ("fees", ("收费", "Fees")),
+    ("guide.promised_time_limit", ("办理时限", "Time limits")),
+    ("guide.process", ("办理流程", "Steps")),
+    ("guide.conditions", ("受理条件", "Conditions")),
+    ("guide.online", ("网上办理", "Online handling")),
+    ("guide.faq", ("常见问题", "FAQ")),
+)
+ANSWER = "a."  # the checklist form's parameters: a.<question id>=<option id>
+
+
+# --- regions -------------------------------------------------------------------------
+
+
+class RegionTree:
+    """The province's cities and counties for the picker, read once a minute."""
+
+    def __init__(self) -> None:
+        self._tree: list[dict[str, Any]] = []
+        self._names: dict[str, str] = {}
+        self._read = 0.0
+        self._lock = threading.Lock()
+
+    def get(self, session: Session) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        if time.monotonic() - self._read > 60:
+            with self._lock:
+                province = get_settings().province
+                rows = session.exec(
+                    select(Region)
+                    .where(Region.code.startswith(province[:2]), Region.level <= 3)  # type: ignore[attr-defined]
+                    .order_by(Region.code)
+                ).all()
+                today = date.today()
+                live = [r for r in rows if not (r.valid_to and r.valid_to < today)]
+                names = {r.code: r.name for r in live}
+                cities = [
+                    {"code": r.code, "name": r.name, "counties": []}
+                    for r in live
+                    if r.parent_code == province
+                ]
+                by_code = {c["code"]: c for c in cities}
+                for r in live:
+                    if r.level == 3 and r.parent_code in by_code:
+                        by_code[r.parent_code]["counties"].append({"code": r.code, "name": r.name})
+                self._tree, self._names, self._read = cities, names, time.monotonic()
+        return self._tree, self._names
+
+
+REGIONS = RegionTree()
+
+
+def chosen_region(request: Request, names: dict[str, str]) -> str | None:
+    """``?region=`` (an empty one: the whole province), else the remembered one."""
+    if "region" in request.query_params:
+        value = request.query_params["region"]
+    else:
+        value = request.cookies.get(REGION_COOKIE, "")
+    return value if value in names else None
+
+
+def remember_region(response: Response, request: Request, region: str | None) -> None:
+    if "region" in request.query_params:
+        response.set_cookie(
+            REGION_COOKIE, region or "", max_age=365 * 86400, samesite="lax", httponly=True
+        )
+
+
+def _picker(session: Session, request: Request) -> dict[str, Any]:
+    tree, names = REGIONS.get(session)
+    region = chosen_region(request, names)
+    return {
+        "cities": tree,
+        "region": region,
+        "region_name": names.get(region or "", ""),
+        "province": get_settings().province,
+        "province_name": names.get(get_settings().province, ""),
+    }
+
+
+@router.get("/")
+def home(request: Request, session: ReadSession) -> Response:
+    context = _picker(session, request)
+    response = render(request, "home.html", context)
+    remember_region(response, request, context["region"])
+    return response
+
+
+# --- search --------------------------------------------------------------------------
+
+FACET_PARAMS = {"type": "type", "department": "department", "theme": "theme"}
+
+
+@router.get("/search")
+def search(request: Request, session: ReadSession) -> Response:
+    context = _picker(session, request)
+    params = request.query_params
+    q = params.get("q", "").strip()[:100]
+    svc = search_service_of(request.app)
+    filters = {p: params.get(p) or None for p in FACET_PARAMS}
+    result = svc.search(
+        session,
+        q=q or None,
+        region=context["region"],
+        department=filters["department"],
+        item_type=filters["type"],
+        audience=None,
+        theme=filters["theme"],
+        online="true" if params.get("online") == "true" else None,
+        status=None,
+        cursor=params.get("cursor") or None,
+        limit=20,
+    )
+    try:
+        session.commit()  # a query that found little is recorded (the search gaps)
+    except Exception:  # a busy database is no reason to fail a search
+        session.rollback()
+    alternatives: list[dict[str, Any]] = []
+    if q and not result["hits"]:
+        for prefix in dict.fromkeys((q, q[:2], q[:1])):
+            found = svc.suggest(session, prefix, context["region"], 5)["suggestions"]
+            alternatives = [s for s in found if s["text"] != q]
+            if alternatives:
+                break
+    base = {"q": q, "region": context["region"] or "", **filters}
+    context.update(
+        q=q,
+        result=result,
+        alternatives=alternatives,
+        base=base,
+        filters=filters,
+        online=params.get("online") == "true",
+    )
+    response = render(request, "search.html", context)
+    remember_region(response, request, context["region"])
+    return response
+
+
+# --- the item -------------------------------------------------------------------------
+
+
+def item_doc(request: Request, code: str) -> dict[str, Any]:
+    """The item as ``GET /api/v1/items/{code}`` answers it (the same read)."""
+    return orjson.loads(service.get_item_json(request.app.state.snapshots, code)[1])
+
+
+def _adjustments(request: Request, code: str) -> list[history.Event]:
+    with request.app.state.snapshots.connection() as db:
+        events = history.lifecycle_events(db, code)
+    return [e for e in events if e.event in history.ADJUSTMENT_EVENTS]
+
+
+def _questions(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The questions with, for a follow-up, the options that reveal it."""
+    asked = situations.questions_of(doc)["situations"]
+    revealed_by: dict[str, list[str]] = {}
+    for q in asked:
+        for o in q["options"]:
+            for r in o.get("reveals") or ():
+                revealed_by.setdefault(r, []).append(o["label"])
+    return [{**q, "revealed_by": revealed_by.get(q["id"], [])} for q in asked]
+
+
+def _item_context(
+    request: Request, session: Session, code: str, doc: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    doc = doc or item_doc(request, code)
+    return {
+        "item": doc,
+        "labels": LABELS.of(session),
+        "questions": _questions(doc),
+        "adjustments": _adjustments(request, code),
+        "correction_fields": CORRECTION_FIELDS,
+        "answers": {},
+        "errors": {},
+        "correction": {},
+        "correction_errors": {},
+    }
+
+
+RENDERED = RenderedPages()
+
+
+@contextmanager
+def _reading(request: Request) -> Iterator[Session]:
+    """A read session as the ``read_session`` dependency (or the app's override) gives."""
+    factory = request.app.dependency_overrides.get(read_session, read_session)
+    with contextmanager(factory)() as session:
+        yield session
+
+
+@router.get("/items/{code}")
+async def item_page(request: Request, code: str) -> Response:
+    """The guide. The same read as ``GET /api/v1/items/{code}``; the rendered page is kept
+    by the item's version and the language (plain requests only), so a busy item renders
+    once every five minutes at most and never shows an old version."""
+    version, body = service.get_item_json(request.app.state.snapshots, code)
+    plain = set(request.query_params) <= {"lang"}
+    # the body's hash too: a version number alone could name other content in a test's
+    # rolled-back transaction or another database served by the same process
+    key = (code, version, hash(body), page_lang(request)) if plain else None
+    cached = RENDERED.get(key) if key else None
+    if cached is not None:
+        return respond(request, cached)
+
+    def build() -> str:
+        with _reading(request) as session:
+            context = _item_context(request, session, code, orjson.loads(body))
+            context["answers"] = _answers(request, context["item"])  # "change answers"
+            return render_html(request, "item.html", context)
+
+    html = await run_in_threadpool(build)
+    return respond(request, RENDERED.put(key, html) if key else html)
+
+
+def _answers(request: Request, doc: dict[str, Any]) -> dict[str, list[str]]:
+    """The form's answers to the questions this set of answers leads to (a follow-up the
+    citizen answered without choosing what reveals it is not asked, so not sent)."""
+    given = {
+        key[len(ANSWER) :]: [v for v in request.query_params.getlist(key) if v]
+        for key in request.query_params
+        if key.startswith(ANSWER)
+    }
+    given = {k: v for k, v in given.items() if v}
+    asked = situations.Situations(situations.questions_of(doc)["situations"]).asked(given)
+    return {q: given[q] for q in asked if q in given}
+
+
+@router.get("/items/{code}/checklist")
+def checklist_page(request: Request, session: ReadSession, code: str) -> Response:
+    doc = item_doc(request, code)
+    answers = _answers(request, doc)
+    try:
+        result = situations.checklist(doc, answers)
+    except InvalidInput as exc:
+        context = _item_context(request, session, code, doc)
+        context.update(answers=answers, errors=domain_errors(exc))
+        return render(request, "item.html", context, status=422)
+    return render(
+        request,
+        "checklist.html",
+        {
+            "item": doc,
+            "list": result,
+            "labels": LABELS.of(session),
+            "has_questions": bool(doc.get("guide", {}).get("situations")),
+            "answers_query": request.url.query,
+        },
+    )
+
+
+# --- corrections ----------------------------------------------------------------------
+
+
+@router.get("/items/{code}/correction")
+def correction_form(request: Request, session: ReadSession, code: str) -> Response:
+    doc = item_doc(request, code)
+    return render(
+        request,
+        "correction.html",
+        {"item": doc, "correction_fields": CORRECTION_FIELDS, "correction": {}, "errors": {}},
+    )
+
+
+@router.post("/items/{code}/correction")
+def report_correction(
+    request: Request, form: PublicForm, session: WriteSession, code: str
+) -> Response:
+    check_csrf(request, form, None)
+    client = request.client
+    wait = limiter_of(request.app).hit(corrections.client_key(client.host if client else None))
+    if wait is not None:  # the API's limit, per client address
+        raise PageProblem(429, "too many reports from this address for now; try again later")
+    values = {
+        "field": optional(form, "field"),
+        "suggested": optional(form, "suggested"),
+        "text": first(form, "text").strip(),
+        "contact": optional(form, "contact"),
+    }
+    try:
+        data = CorrectionIn.model_validate(values)
+        ticket = corrections.report(session, code, data).ticket
+    except ValidationError as exc:
+        errors = errors_by_field(
+            [{"loc": e["loc"], "msg": e["msg"]} for e in exc.errors(include_url=False)]
+        )
+        return _correction_refused(request, code, values, errors)
+    except InvalidInput as exc:
+        session.rollback()
+        return _correction_refused(request, code, values, domain_errors(exc))
+    return RedirectResponse(f"/corrections/{ticket}", status_code=303)
+
+
+def _correction_refused(
+    request: Request, code: str, values: dict[str, Any], errors: dict[str, list[str]]
+) -> Response:
+    return render(
+        request,
+        "correction.html",
+        {
+            "item": item_doc(request, code),
+            "correction_fields": CORRECTION_FIELDS,
+            "correction": values,
+            "errors": errors,
+        },
+        status=422,
+    )
+
+
+TICKET = re.compile(r"^[A-Za-z0-9_-]{16,43}$")
+
+
+@router.get("/corrections/{ticket}")
+def ticket_page(request: Request, session: ReadSession, ticket: str) -> Response:
+    if not TICKET.match(ticket):
+        raise NotFound(f"no correction {ticket}")
+    c = corrections.by_ticket(session, ticket)
+    fixed = corrections.fixed_versions(session, [c]).get(c.change_request_id or 0)
+    try:
+        name = item_doc(request, c.item_code)["name"]
+    except DomainError:
+        name = c.item_code
+    return render(
+        request,
+        "ticket.html",
+        {"c": c, "fixed_version": fixed, "item_name": name},
+    )
+
+
+# --- adjustments (动态调整公示) -----------------------------------------------------------
+
+
+@router.get("/adjustments")
+def adjustments_page(request: Request, session: ReadSession) -> Response:
+    params = request.query_params
+    context = _picker(session, request)
+    event = params.get("type") or None
+    if event not in (None, *history.ADJUSTMENT_EVENTS):
+        raise InvalidInput.field(["query", "type"], f"no event {event!r}", "event")
+    since_text = params.get("since") or None
+    try:
+        since = date.fromisoformat(since_text) if since_text else None
+    except ValueError:
+        raise InvalidInput.field(["query", "since"], "a date: YYYY-MM-DD", "date") from None
+    region = context["region"]
+    check_filters(session, region=region)
+    limit = 50
+    rows = history.list_adjustments(
+        session,
+        since=since,
+        event=event,
+        region=region,
+        department=None,
+        before_id=decode_number_cursor(params.get("cursor") or None),
+        limit=limit,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    context.update(
+        rows=rows,
+        event=event,
+        since=since_text or "",
+        event_names=history.ADJUSTMENT_EVENTS,
+        next_cursor=encode_cursor(str(rows[-1]["id"])) if more else None,
+        base={"type": event or "", "since": since_text or "", "region": region or ""},
+        labels=LABELS.of(session),
+    )
+    response = render(request, "adjustments.html", context)
+    remember_region(response, request, region)
+    return response

@@ -1,0 +1,301 @@
+"""Page languages: Chinese first (zh-Hans), zh-Hant through OpenCC, English page chrome.
+
+The chrome (headings, labels, buttons) is written here in zh-Hans and English. A zh-Hant
+page is the zh-Hans page converted by OpenCC (``s2t``) as a whole, catalogue text
+included; an English page keeps the catalogue's Chinese text, marked ``lang="zh-Hans"``.
+"""
+
+from __future__ import annotations
+
+import threading
+from enum import StrEnum
+
+import opencc
+
+
+class Lang(StrEnum):
+    HANS = "zh-Hans"
+    HANT = "zh-Hant"
+    EN = "en"
+
+
+COOKIE = "sc_lang"
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "site": ("政务服务事项目录", "Government service catalogue"),
+    "skip": ("跳到正文", "Skip to content"),
+    "nav.home": ("首页", "Home"),
+    "nav.adjustments": ("动态调整公示", "Adjustments"),
+    "nav.editor": ("编辑工作台", "Editor workspace"),
+    "nav.api": ("接口文档", "API docs"),
+    "lang": ("语言", "Language"),
+    "search": ("搜索", "Search"),
+    "search.label": ("您要办什么事？", "What do you need to do?"),
+    "search.placeholder": ("例如：护照、身份证、社保卡", "e.g. 护照, 身份证, 社保卡"),
+    "region": ("所在地区", "Your region"),
+    "region.all": ("全省", "Whole province"),
+    "region.city": ("全市", "whole city"),
+    "results": ("搜索结果", "Results"),
+    "results.count": ("共 {n} 项", "{n} items"),
+    "results.none": ("没有找到相关事项。", "No items found."),
+    "did_you_mean": ("您是不是要找：", "Did you mean:"),
+    "facets": ("筛选", "Filter"),
+    "facet.type": ("事项类型", "Item type"),
+    "facet.department": ("实施部门", "Department"),
+    "facet.region": ("地区", "Region"),
+    "facet.theme": ("主题", "Theme"),
+    "facet.clear": ("清除筛选", "Clear filters"),
+    "next": ("下一页", "Next page"),
+    "online": ("可网上办理", "Online"),
+    "item.code": ("实施编码", "Implementation code"),
+    "item.basic_code": ("基本编码", "Basic code"),
+    "item.department": ("实施部门", "Department"),
+    "item.region": ("行政区划", "Region"),
+    "item.type": ("事项类型", "Item type"),
+    "item.level": ("行使层级", "Level"),
+    "item.status": ("事项状态", "Status"),
+    "item.power_source": ("权力来源", "Power source"),
+    "item.audience": ("服务对象", "Audience"),
+    "item.case_type": ("办件类型", "Case type"),
+    "item.version": ("版本", "Version"),
+    "item.updated": ("更新时间", "Updated"),
+    "guide.conditions": ("受理条件", "Conditions"),
+    "guide.where": ("到哪里办", "Where"),
+    "guide.window": ("办理窗口", "Service window"),
+    "guide.address": ("地址", "Address"),
+    "guide.hours": ("办公时间", "Hours"),
+    "guide.phone": ("电话", "Phone"),
+    "guide.traffic": ("交通", "Getting there"),
+    "guide.map": ("查看地图", "Map"),
+    "guide.when": ("办理时限", "Time limits"),
+    "guide.legal_limit": ("法定办结时限", "Legal time limit"),
+    "guide.promised_limit": ("承诺办结时限", "Promised time limit"),
+    "guide.how": ("怎么办", "How"),
+    "guide.process": ("办理流程", "Steps"),
+    "guide.online": ("网上办理", "Online handling"),
+    "guide.online.yes": ("可以网上办理", "Can be handled online"),
+    "guide.online.no": ("不能网上办理", "Not available online"),
+    "guide.online.depth": ("网办深度", "Online depth"),
+    "guide.online.go": ("去网上办理", "Apply online"),
+    "guide.visits": ("到现场次数", "Visits in person"),
+    "guide.visits.zero": ("全程网办，无需到现场", "Fully online, no visit"),
+    "guide.visits.n": ("最多跑 {n} 次", "At most {n} visit(s)"),
+    "guide.results": ("办理结果", "Results"),
+    "guide.fees": ("收费", "Fees"),
+    "guide.fees.none": ("不收费", "Free of charge"),
+    "fee.standard": ("收费标准", "Standard"),
+    "fee.basis": ("收费依据", "Basis"),
+    "fee.waivable": ("可减免", "Waivable"),
+    "guide.materials": ("申请材料", "Materials"),
+    "material.name": ("材料名称", "Material"),
+    "material.type": ("材料类型", "Type"),
+    "material.form": ("材料形式", "Form"),
+    "material.count": ("份数", "Copies"),
+    "material.count.v": ("原件 {o} 份，复印件 {c} 份", "{o} original(s), {c} copy(ies)"),
+    "material.necessity": ("是否必要", "Required"),
+    "material.source": ("来源", "Source"),
+    "material.notes": ("说明", "Notes"),
+    "material.blank": ("空白表格", "Blank form"),
+    "material.sample": ("示例样表", "Sample"),
+    "material.licence": ("可用电子证照：{x}", "Electronic licence: {x}"),
+    "material.when": ("适用情形：{x}", "Applies when: {x}"),
+    "guide.faq": ("常见问题", "FAQ"),
+    "guide.remedies": ("救济途径", "Remedies"),
+    "remedy.review": ("行政复议", "Administrative review"),
+    "remedy.litigation": ("行政诉讼", "Administrative litigation"),
+    "guide.consultation": ("咨询方式", "Consultation"),
+    "guide.complaint": ("监督投诉", "Complaints"),
+    "guide.legal_basis": ("设定依据", "Legal basis"),
+    "guide.special": ("特别程序", "Special procedures"),
+    "situations": ("按您的情况告知", "Your situation"),
+    "situations.intro": (
+        "回答下列问题，生成一次告知清单：需要带什么、交多少钱、多久办完。",
+        "Answer these questions for a one-time checklist: what to bring, what it costs, "
+        "how long it takes.",
+    ),
+    "situations.follow_up": ("（选择“{x}”时回答）", "(answer when you chose “{x}”)"),
+    "situations.optional": ("（选答）", "(optional)"),
+    "situations.submit": ("生成一次告知清单", "Show my checklist"),
+    "checklist": ("一次告知清单", "One-time checklist"),
+    "checklist.situation": ("您的情况", "Your situation"),
+    "checklist.bring": ("需要带的材料", "Bring"),
+    "checklist.pay": ("需要缴纳的费用", "Pay"),
+    "checklist.total": ("合计 {x} 元", "Total {x} yuan"),
+    "checklist.because": ("因为：{x}", "Because: {x}"),
+    "checklist.licence": ("窗口可调取电子证照", "the window fetches the e-licence"),
+    "checklist.print": ("打印清单", "Print"),
+    "checklist.change": ("修改回答", "Change answers"),
+    "checklist.whole": (
+        "本事项不区分情形，以下为完整清单。",
+        "This item has no situations: the whole list.",
+    ),
+    "history": ("调整记录", "Adjustment history"),
+    "history.none": ("没有调整记录。", "No adjustments."),
+    "event": ("调整类型", "Event"),
+    "effective": ("生效日期", "Effective"),
+    "decision": ("决定文件", "Decision"),
+    "reason": ("理由", "Reason"),
+    "correction": ("我要纠错", "Report a problem"),
+    "correction.intro": (
+        "发现信息有误？告诉我们，部门会核实并答复。",
+        "Something wrong? Tell us; the department checks and answers.",
+    ),
+    "correction.field": ("哪一部分有误", "Which part"),
+    "correction.field.none": ("整个事项", "The item as a whole"),
+    "correction.text": ("问题描述", "What is wrong"),
+    "correction.suggested": ("应为（选填）", "It should say (optional)"),
+    "correction.contact": ("联系方式（选填，仅部门可见）", "Contact (optional, department only)"),
+    "correction.submit": ("提交纠错", "Send"),
+    "ticket": ("纠错进度", "Report status"),
+    "ticket.number": ("受理编号", "Ticket"),
+    "ticket.keep": (
+        "请保存本页地址，凭它查看答复。",
+        "Keep this page's address to see the answer.",
+    ),
+    "ticket.status": ("状态", "Status"),
+    "ticket.reply": ("答复", "Reply"),
+    "ticket.fixed": ("已在第 {v} 版更正", "Fixed in version {v}"),
+    "status.new": ("待处理", "New"),
+    "status.accepted": ("已采纳", "Accepted"),
+    "status.rejected": ("未采纳", "Rejected"),
+    "status.duplicate": ("重复", "Duplicate"),
+    "adjustments": ("动态调整公示", "Adjustments"),
+    "adjustments.intro": (
+        "事项的取消、暂停、下放、合并等调整及其决定文件。",
+        "Cancellations, suspensions, delegations and other adjustments, with their decisions.",
+    ),
+    "adjustments.since": ("起始日期", "Since"),
+    "adjustments.all": ("全部", "All"),
+    "filter": ("筛选", "Filter"),
+    "item": ("事项", "Item"),
+    "error": ("出错了", "Something went wrong"),
+    "errors.summary": ("请修改以下内容：", "Please fix the following:"),
+    "back": ("返回", "Back"),
+    "editor": ("编辑工作台", "Editor workspace"),
+    "editor.login": ("使用密钥登录", "Sign in with a key"),
+    "editor.key": ("API 密钥", "API key"),
+    "editor.login.submit": ("登录", "Sign in"),
+    "editor.login.failed": ("密钥无效或已吊销。", "The key is unknown or revoked."),
+    "editor.logout": ("退出登录", "Sign out"),
+    "editor.signed_in": ("当前密钥：{n}（{r}）", "Signed in as {n} ({r})"),
+    "editor.items": ("本部门事项", "Our items"),
+    "editor.drafts": ("进行中的变更", "Open changes"),
+    "editor.queue": ("待审核", "Review queue"),
+    "editor.requests": ("变更申请", "Change requests"),
+    "editor.corrections": ("纠错收件箱", "Corrections inbox"),
+    "editor.gaps": ("检索缺口", "Search gaps"),
+    "editor.edit": ("编辑", "Edit"),
+    "editor.lifecycle": ("调整（取消、暂停…）", "Adjust (cancel, suspend…)"),
+    "editor.save": ("保存草稿", "Save draft"),
+    "editor.note": ("变更说明", "Change note"),
+    "editor.submit": ("提交审核", "Submit for review"),
+    "editor.withdraw": ("撤回", "Withdraw"),
+    "editor.approve": ("通过并发布", "Approve and publish"),
+    "editor.reject": ("退回", "Reject"),
+    "editor.diff": ("变更内容", "Changes"),
+    "editor.diff.none": ("没有变更。", "No changes."),
+    "editor.none": ("暂无。", "None."),
+    "editor.guide": ("办事指南", "Guide"),
+    "editor.windows": ("办理窗口", "Windows"),
+    "editor.materials": ("申请材料", "Materials"),
+    "editor.fees": ("收费", "Fees"),
+    "editor.situations": ("情形（JSON）", "Situations (JSON)"),
+    "editor.remove": ("删除此行", "Remove this row"),
+    "editor.add_row": ("新增一行（留空则忽略）", "New row (left empty: ignored)"),
+    "editor.lines": ("每行一条", "One per line"),
+    "editor.saved": ("草稿已保存。", "Draft saved."),
+    "editor.alias": ("提议别名", "Propose an alias"),
+    "editor.alias.for": ("事项实施编码", "Item code"),
+    "editor.alias.sent": ("别名提议已提交，等待审核。", "Alias proposal sent for review."),
+    "editor.alias.added": ("别名已加入。", "Alias added."),
+    "editor.reply": ("答复", "Reply"),
+    "editor.reply.send": ("发送答复", "Send reply"),
+    "editor.event": ("调整类型", "Event"),
+    "editor.decision.number": ("决定文号", "Decision number"),
+    "editor.decision.title": ("决定标题", "Decision title"),
+    "editor.decision.url": ("决定链接（选填）", "Decision link (optional)"),
+    "editor.effective": ("生效日期", "Effective date"),
+    "editor.propose": ("提交调整申请", "Propose"),
+    "editor.author": ("提交人", "Author"),
+    "editor.kind": ("类型", "Kind"),
+    "editor.status": ("状态", "Status"),
+    "editor.query": ("检索词", "Query"),
+    "editor.count": ("次数", "Count"),
+    "editor.hits": ("结果数", "Hits"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+}
+
+EVENTS = {
+    "create": ("新增", "created"),
+    "revise": ("调整", "revised"),
+    "cancel": ("取消", "cancelled"),
+    "suspend": ("暂停", "suspended"),
+    "resume": ("恢复", "resumed"),
+    "delegate": ("下放", "delegated"),
+    "accept": ("承接", "accepted"),
+    "reclaim": ("收回", "reclaimed"),
+    "reclaimed": ("被收回", "reclaimed"),
+    "merge": ("合并", "merged"),
+    "split": ("拆分", "split"),
+    "reinstate": ("恢复（重新启用）", "reinstated"),
+    "edit": ("修改", "edited"),
+}
+
+REQUEST_STATUS = {
+    "draft": ("草稿", "draft"),
+    "submitted": ("待审核", "submitted"),
+    "approved": ("已通过", "approved"),
+    "rejected": ("已退回", "rejected"),
+    "withdrawn": ("已撤回", "withdrawn"),
+}
+
+UNITS = {
+    "working_days": ("个工作日", " working day(s)"),
+    "natural_days": ("个自然日", " calendar day(s)"),
+    "hours": ("小时", " hour(s)"),
+}
+
+
+def pick(lang: Lang) -> int:
+    return 1 if lang == Lang.EN else 0
+
+
+def translator(lang: Lang):  # type: ignore[no-untyped-def]
+    i = pick(lang)
+
+    def t(key: str, **values: object) -> str:
+        text = MESSAGES[key][i]
+        return text.format(**values) if values else text
+
+    return t
+
+
+def negotiate(query_lang: str | None, cookie: str | None, accept: str | None) -> Lang:
+    """``?lang=``, then the cookie, then ``Accept-Language`` (zh-TW/HK/MO → zh-Hant)."""
+    for value in (query_lang, cookie):
+        if value in Lang._value2member_map_:
+            return Lang(value)
+    for part in (accept or "").lower().split(","):
+        tag = part.split(";")[0].strip()
+        if tag.startswith("zh"):
+            if tag in ("zh-tw", "zh-hk", "zh-mo") or tag.startswith("zh-hant"):
+                return Lang.HANT
+            return Lang.HANS
+        if tag.startswith("en"):
+            return Lang.EN
+    return Lang.HANS
+
+
+_converter: opencc.OpenCC | None = None
+_lock = threading.Lock()
+
+
+def to_traditional(html: str) -> str:
+    """Simplified → Traditional (OpenCC ``s2t``); ASCII (markup, codes, URLs) is untouched."""
+    global _converter
+    if _converter is None:
+        with _lock:
+            if _converter is None:
+                _converter = opencc.OpenCC("s2t")
+    return _converter.convert(html)
