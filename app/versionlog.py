@@ -184,38 +184,10 @@ def version_row(
     }
 
 
-def record_version(
-    session: Session,
-    *,
-    kind: str,
-    code: str,
-    version: int,
-    event: str,
-    snapshot: dict[str, Any],
-    actor: Principal,
-    reason: str | None = None,
-    decision: dict[str, Any] | None = None,
-    effective_date: date | None = None,
-    status_after: str | None = None,
-    details: dict[str, Any] | None = None,
-    next_change: date | None = None,
-) -> None:
-    """Append one immutable version and its change-log row, in this transaction."""
-    row = version_row(
-        kind=kind,
-        code=code,
-        version=version,
-        event=event,
-        snapshot=_dumps(snapshot),
-        actor=actor,
-        recorded_at=utcnow(),
-        reason=reason,
-        decision=decision,
-        effective_date=effective_date,
-        status_after=status_after,
-        details=details,
-        next_change=next_change,
-    )
+def record_version(session: Session, *, snapshot: dict[str, Any], **fields: Any) -> None:
+    """Append one immutable version (the fields of :func:`version_row`, the representation
+    as a dict) and its change-log row, in this transaction."""
+    row = version_row(snapshot=_dumps(snapshot), recorded_at=utcnow(), **fields)
     record_versions(session, [row])
 
 
