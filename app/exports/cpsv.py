@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from app.exports.service import Labels
+from app.exports.labels import Labels
 
 MEDIA_TYPE = "application/ld+json"
 CONTEXT = {

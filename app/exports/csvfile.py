@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from app.exports import layout
-from app.exports.service import Labels
+from app.exports.labels import Labels
 
 MEDIA_TYPE = "text/csv; charset=utf-8"
 #: rows written per chunk of the response

@@ -30,8 +30,8 @@ from typing import Any
 import orjson
 
 from app.exports.cpsv import describe
+from app.exports.labels import Labels
 from app.exports.layout import UNITS
-from app.exports.service import Labels
 
 MEDIA_TYPE = "application/json"
 NAMESPACE = uuid.UUID("5b0c6e5e-3f2a-5d1c-9a47-2f1c0c7e1a16")

@@ -22,9 +22,13 @@ from sqlmodel import Session, col
 
 from app.catalogue import service as catalogue
 from app.catalogue.models import Implementation, RecordVersion
-from app.directory.models import Region
 from app.directory.service import CodeLists, check_filters
 from app.errors import InvalidInput
+from app.exports.cpsv import jsonld_chunks
+from app.exports.csvfile import csv_chunks
+from app.exports.hsds import hsds_chunks
+from app.exports.labels import Labels
+from app.exports.xlsx import workbook_chunks
 
 #: implementations read per query
 PAGE = 500
@@ -109,33 +113,6 @@ def documents(session: Session, scope: Scope, page: int = PAGE) -> Iterator[dict
             return
 
 
-class Labels:
-    """Code-list labels (the lists are rows of ``code_list_entry``), read once an export."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.lists = CodeLists(session)
-        self._regions: dict[str, str | None] = {}
-
-    def region_name(self, code: str) -> str | None:
-        """The name of a region (GB/T 2260), e.g. of a province for its code + 0000."""
-        if code not in self._regions:
-            region = self.session.get(Region, code)
-            self._regions[code] = region.name if region is not None else None
-        return self._regions[code]
-
-    def label(self, list_name: str, code: str | None) -> str | None:
-        return self.lists.label(list_name, code) if code is not None else None
-
-    def coded(self, list_name: str, code: str | None) -> str | None:
-        """``01 行政许可``: the code with its label beside it (the code alone when the
-        label is the code, as for 原件, or when the list does not know it)."""
-        if code is None:
-            return None
-        label = self.lists.label(list_name, code)
-        return code if not label or label == code else f"{code} {label}"
-
-
 def export_chunks(
     session: Session,
     fmt: str,
@@ -156,18 +133,11 @@ def export_chunks(
     docs = _counted(documents(session, scope), progress)
     labels = Labels(session)
     if fmt == "xlsx":
-        from app.exports.xlsx import workbook_chunks
-
         return workbook_chunks(docs, labels)
     if fmt == "csv":
-        from app.exports.csvfile import csv_chunks
-
         return csv_chunks(docs, labels, sheet)
     if fmt == "cpsv-ap":
-        from app.exports.cpsv import jsonld_chunks
-
         return jsonld_chunks(docs, labels, base_url.rstrip("/"))
-    from app.exports.hsds import hsds_chunks
 
     return hsds_chunks(docs, labels)
 
