@@ -6,7 +6,7 @@ answer, derived from what its route needs (``app.edge.RouteNeeds``): a key (401,
 a body (413, 415), a write (409, 412), a path parameter (404); and any operation may
 answer 500 (a fault of ours) or 503 (the database not ready or busy).
 
-The document is one a client generator takes as it is (``tests/test_generated_client.py``
+The document is one a client generator takes as it is (``tests/edge/test_generated_client.py``
 generates one with openapi-python-client): every ``$ref`` resolves, and a model that
 FastAPI describes twice (``X-Input`` for requests, ``X-Output`` for answers) has a title
 of its own in each, so the generated classes do not collide. Request bodies and the main

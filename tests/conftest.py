@@ -27,7 +27,7 @@ from app.main import create_app
 from app.migrate import upgrade
 from app.security import create_key
 
-# the suite tests direct writes; tests/test_review.py turns review of editors' writes on
+# the suite tests direct writes; tests/review/test_review.py turns review of editors' writes on
 os.environ.setdefault("CATALOGUE_REVIEW_EDITORS", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,7 +133,7 @@ def app_on(session: Session) -> FastAPI:
 
     app.state.snapshots = SessionSnapshots(session)
     # an upload's job would run on the app's own database, which this app does not use: it
-    # stays queued (tests/test_http_import.py runs jobs on a real server)
+    # stays queued (tests/sync/test_http_import.py runs jobs on a real server)
     app.state.import_runner = lambda *args: None
     app.dependency_overrides[read_session] = _read
     app.dependency_overrides[write_session] = _write

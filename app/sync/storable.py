@@ -103,7 +103,7 @@ def _suspect(raw: bytes, text: str) -> bool:
     """Whether the JSON ``raw`` (``text`` decoded) orjson wrote may hold a string the text
     policy refuses. orjson writes C0 controls as escapes and every other character as
     itself, and every character the policy refuses is one that ``str.isprintable`` is not
-    (tests/test_mirror_stop.py checks both for every code point): a clean state costs one
+    (tests/sync/test_mirror_stop.py checks both for every code point): a clean state costs one
     pass over its text at C speed (10 µs an item of the seed; walking its strings with
     :func:`app.fields.violation` took 300 µs, more than applying the change)."""
     if b"\\" in raw and _ESCAPED_CONTROL.search(raw):

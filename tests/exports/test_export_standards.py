@@ -162,7 +162,7 @@ def test_hsds_finds_an_error_when_there_is_one(client: TestClient) -> None:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def guangan(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A seeded database with the 广安区 listing imported (as tests/test_import_listing.py)."""
+    """A seeded database with the 广安区 listing imported (as tests/sync/test_import_listing.py)."""
     if not GUANGAN.exists():
         pytest.skip(f"{GUANGAN} is absent (the shared data folder is not part of a fresh clone)")
     urls = (

@@ -7,7 +7,7 @@ targets come with that tuning. What is asserted is the set's own integrity: its 
 classes, that it shares no query with the older suites, and that every expected item exists
 in its corpus (so a typo in a judgment fails here instead of counting as a miss).
 
-The indexes are built as tests/test_search_relevance.py builds them, by its own fixtures.
+The indexes are built as tests/search/test_search_relevance.py builds them, by its own fixtures.
 """
 
 from __future__ import annotations
@@ -20,9 +20,7 @@ import pytest
 from sqlmodel import Session
 
 from app.search.service import SearchEngine, SearchService
-from tests.search_heldout import HELDOUT_GUANGAN, HELDOUT_SEED
-from tests.search_heldout_v2 import CLASSES, HELDOUT_V2_GUANGAN, HELDOUT_V2_SEED
-from tests.test_search_relevance import (  # noqa: F401  (fixtures, found by pytest by name)
+from tests.search.test_search_relevance import (  # noqa: F401  (fixtures, found by pytest by name)
     GUANGAN_QUERIES,
     SEED_QUERIES,
     guangan_analyzer,
@@ -33,10 +31,12 @@ from tests.test_search_relevance import (  # noqa: F401  (fixtures, found by pyt
     seed_ranked,
     seed_service,
 )
+from tests.search_heldout import HELDOUT_GUANGAN, HELDOUT_SEED
+from tests.search_heldout_v2 import CLASSES, HELDOUT_V2_GUANGAN, HELDOUT_V2_SEED
 
 pytest_plugins = ["tests.search_support"]
 
-SEED_DIR = Path(__file__).resolve().parent.parent / "seed"
+SEED_DIR = Path(__file__).resolve().parent.parent.parent / "seed"
 
 #: queries per class over both corpora, and in all (issue 17)
 MIN_PER_CLASS = 8

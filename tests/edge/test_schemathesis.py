@@ -48,7 +48,7 @@ Excluded:
 
 * ``GET /readyz`` (both tests): it checks the process's configured database
   (``get_engine()``, not the test's session), so under this harness it would answer for
-  another database and create an empty SQLite file under ``var/``; ``tests/test_ops.py``
+  another database and create an empty SQLite file under ``var/``; ``tests/ops/test_ops.py``
   tests it.
 * From the coverage phase only (``COVERAGE_TOO_LARGE``): ``POST /items``,
   ``PUT /items/{code}``, ``POST /items/{code}/split`` and ``POST /sync/items``: a whole
@@ -97,8 +97,7 @@ from app.search.backends import TantivyBackend
 from app.search.indexer import Indexer
 from app.search.service import SearchService
 from tests.conftest import Keys, app_on
-from tests.helpers import API, new_item_body, writable
-from tests.test_roles import (
+from tests.edge.test_roles import (
     delegate_body,
     delegation,
     event,
@@ -106,6 +105,7 @@ from tests.test_roles import (
     live_items,
     merge_pair,
 )
+from tests.helpers import API, new_item_body, writable
 
 EXAMPLES = int(os.environ.get("CATALOGUE_SCHEMATHESIS_EXAMPLES", "15"))
 

@@ -26,7 +26,7 @@ from tests.conftest import SHARED_DATA, _postgres_database, app_on, build_databa
 from tests.helpers import API, run_cli, writable
 
 GUANGAN = SHARED_DATA / "items_guangan.json"
-SAMPLE = Path(__file__).resolve().parent / "data" / "items_guangan_sample.json"
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "items_guangan_sample.json"
 needs_data = pytest.mark.skipif(
     not GUANGAN.exists(),
     reason=f"{GUANGAN} is absent (the shared data folder is not part of a fresh clone; "
