@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 from sqlmodel import Session
 
 from app.db import read_session, write_session
@@ -66,3 +66,8 @@ def not_modified(if_none_match: str | None, version: int) -> bool:
         return False
     tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
     return "*" in tags or etag(version) in tags
+
+
+#: the id of a row in a path (a change request, a subscription, an import): an integer the
+#: database's INTEGER holds, so a larger one is a 422, never a database error
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]

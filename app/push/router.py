@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Path, Query, Response
+from fastapi import APIRouter, FastAPI, Query, Response
 
 from app.catalogue.schemas import Page
 from app.config import get_settings
 from app.db import get_engine
-from app.deps import Caller, WriteSession
+from app.deps import Caller, RowId, WriteSession
 from app.pagination import decode_number_cursor, encode_cursor
 from app.push import addresses, service
 from app.push.dispatcher import Dispatcher, DispatchSettings
@@ -54,7 +54,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"], lifespan=lifespan)
 
-SubscriptionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+SubscriptionId = RowId
 
 
 def _out(sub: Any) -> dict[str, Any]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.catalogue.schemas import Change, Page
-from app.deps import Caller, WriteSession
+from app.deps import Caller, RowId, WriteSession
 from app.fields import Para, VersionNumber
 from app.pagination import decode_number_cursor, encode_cursor
 from app.responses import json_bytes
@@ -185,7 +185,7 @@ def summary_document(cr: ChangeRequest) -> dict[str, Any]:
     return ChangeRequestSummary(**_described(cr)).model_dump(mode="json")
 
 
-RequestId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+RequestId = RowId
 
 
 @router.get("/change-requests/{request_id}", response_model=ChangeRequestOut)

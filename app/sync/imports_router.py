@@ -8,11 +8,13 @@ from __future__ import annotations
 import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, File, Query, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Query, Request, UploadFile
 from pydantic import BaseModel
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from app.db import get_engine
-from app.deps import Caller, ReadSession, WriteSession
+from app.deps import Caller, ReadSession, RowId, WriteSession
+from app.errors import InvalidInput
 from app.responses import json_bytes
 from app.sync import import_jobs
 
@@ -56,6 +58,21 @@ def start_import(job_id: int, path: Any, actor: Any) -> None:
     ).start()
 
 
+async def _file_of(request: Request) -> UploadFile:
+    """The uploaded file (read here, not by a parameter: a body that is not multipart is a
+    422 naming the field, as every bad input, not the parser's bare 400)."""
+    try:
+        form = await request.form()
+    except Exception:  # the parser's errors are of several kinds, none of them the caller's key
+        raise InvalidInput.field(
+            ["body"], "not a multipart/form-data body", "import.multipart"
+        ) from None
+    file = form.get("file")
+    if not isinstance(file, StarletteUpload):
+        raise InvalidInput.field(["body", "file"], "a file is required", "import.file")
+    return file  # type: ignore[return-value]
+
+
 @router.post(
     "/imports",
     response_model=ImportJobOut,
@@ -64,24 +81,41 @@ def start_import(job_id: int, path: Any, actor: Any) -> None:
     openapi_extra={
         "x-body-limit": "bulk",  # and binary: the edge leaves the encoding to the reader
         "x-roles": list(import_jobs.ROLES),
-        "requestBody": {"content": {"multipart/form-data": {}}},  # merged into FastAPI's
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {
+                                "type": "string",
+                                "format": "binary",
+                                "description": "the file; its suffix tells the format",
+                            }
+                        },
+                    }
+                }
+            },
+        },
     },
 )
-def create_import(
+async def create_import(
     request: Request,
     session: WriteSession,
     caller: Caller,
     background: BackgroundTasks,
-    file: Annotated[UploadFile, File(description="the file; its suffix tells the format")],
     dry_run: Annotated[bool, Query(description="check every row, write nothing")] = False,
     format: Annotated[str | None, Query(description="json, ndjson, csv or xlsx")] = None,
     profile: Annotated[str | None, Query(description="implementation or listing")] = None,
 ) -> Any:
+    file = await _file_of(request)
     job, path = import_jobs.create_job(
         session,
         caller,
         file.filename or "upload",
-        file.file.read(),
+        await file.read(),
         fmt=format,
         profile=profile,
         dry_run=dry_run,
@@ -94,5 +128,5 @@ def create_import(
 
 
 @router.get("/imports/{import_id}", response_model=ImportJobOut, summary="An import's progress")
-def get_import(session: ReadSession, caller: Caller, import_id: int) -> Any:
+def get_import(session: ReadSession, caller: Caller, import_id: RowId) -> Any:
     return json_bytes(import_jobs.job_document(import_jobs.get_job(session, import_id, caller)))
