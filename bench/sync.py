@@ -265,7 +265,7 @@ def sqlite_floor(source_url: str, target_url: str, rows: list[dict[str, Any]]) -
             found = [tuple(r[i] for i in keep) for r in cur.fetchall()]
             if table in ("item_material", "item_fee"):
                 children += [r[names.index("code")] for r in found]
-            cols = ",".join(names[i] for i in keep)
+            cols = ",".join(f'"{names[i]}"' for i in keep)  # quoted: a column is named "when"
             written.append(
                 (f"INSERT INTO {table} ({cols}) VALUES ({','.join('?' * len(keep))})", found)
             )
