@@ -498,17 +498,35 @@ def search_check(
 def index(
     once: Annotated[bool, typer.Option(help="catch up and exit")] = False,
 ) -> None:
-    """Apply the change log to the search index (a loop; retries while the backend is down)."""
+    """Apply the change log to the search index (a loop; retries while the backend is down).
+    One process at a time indexes, this one or a `catalogue serve`: the others wait to take
+    over (app/leader.py)."""
+    import signal
     import threading
+
+    from app.leader import Leadership
+    from app.search.indexer import LEADERSHIP
 
     indexer = _indexer()
     if once:
-        total = 0
-        while n := indexer.step(get_engine()):
-            total += n
+        leadership = Leadership(get_engine(), LEADERSHIP)
+        if not leadership.acquire():
+            typer.echo("another process indexes now: nothing to do")
+            return
+        try:
+            total = 0
+            while n := indexer.step(get_engine()):
+                total += n
+        finally:
+            leadership.release()
         typer.echo(f"applied {total} changes")
         return
-    indexer.run_forever(get_engine(), threading.Event())
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        indexer.run_forever(get_engine(), stop)
+    except KeyboardInterrupt:
+        stop.set()
 
 
 @app.command()

@@ -26,8 +26,21 @@ class Settings(BaseSettings):
     #: Directory of the seed data loaded by ``catalogue seed``.
     seed_dir: str = str(Path(__file__).resolve().parent.parent / "seed")
     log_level: str = "INFO"
-    #: Connection pool size for PostgreSQL.
-    pool_size: int = 10
+    #: Connection pool size for PostgreSQL (and idle connections kept by the read path).
+    pool_size: int = Field(default=10, ge=1)
+    #: Connections opened beyond the pool when every one is out (the thread pool has 40).
+    pool_overflow: int = Field(default=30, ge=0)
+    #: PostgreSQL connections the hot item read uses at once (more requests wait their turn
+    #: on the event loop): about the database's cores, not the clients (32 thrashed 2 cores).
+    read_connections: int = Field(default=4, ge=1)
+    #: Seconds after which a PostgreSQL connection is closed and replaced.
+    pool_recycle: float = Field(default=1800.0, gt=0)
+    #: Seconds between looks at the change log for items' validators kept in memory (a 304
+    #: without a database read); 0: every conditional read asks the database.
+    validator_poll: float = Field(default=0.5, ge=0)
+    #: Cache-Control of public reads: seconds fresh, then served stale while revalidating.
+    cache_max_age: int = Field(default=60, ge=0)
+    cache_stale_while_revalidate: int = Field(default=300, ge=0)
     #: Editors' changes go through review (a change request approved by a reviewer of
     #: the region) before they are published; admins and sync keys publish directly.
     review_editors: bool = True

@@ -70,7 +70,9 @@ JSON_CODEC = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
 SQLITE_POOL: dict[str, Any] = {"pool_size": 5, "max_overflow": 64}
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int = 30, recycle: float = 1800.0
+) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -85,8 +87,15 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
+    # pre-ping stays for the ORM's checkouts (lists, writes: a round trip among many); the
+    # hot item read does without (app/readpath.py)
     return create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **JSON_CODEC
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_recycle=recycle,
+        pool_pre_ping=True,
+        **JSON_CODEC,
     )
 
 
@@ -337,7 +346,12 @@ def _driver_insert(
 @lru_cache
 def get_engine() -> Engine:
     settings = get_settings()
-    return make_engine(settings.database_url, pool_size=settings.pool_size)
+    return make_engine(
+        settings.database_url,
+        pool_size=settings.pool_size,
+        max_overflow=settings.pool_overflow,
+        recycle=settings.pool_recycle,
+    )
 
 
 def read_session() -> Iterator[Session]:

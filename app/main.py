@@ -16,7 +16,6 @@ from starlette.routing import Match
 
 from app.catalogue.lifecycle_router import router as lifecycle_router
 from app.catalogue.router import router as catalogue_router
-from app.catalogue.service import PooledSnapshots
 from app.catalogue.situations_router import router as situations_router
 from app.config import get_settings
 from app.corrections.router import router as corrections_router
@@ -30,6 +29,8 @@ from app.observability import MetricsMiddleware, configure_logging, metrics_text
 from app.openapi import build_openapi
 from app.pages import install as install_pages
 from app.push.router import router as push_router
+from app.readpath import ReadPath
+from app.responses import HttpCaching
 from app.review.router import router as review_router
 from app.search.router import router as search_router
 from app.search.router import search_service_of
@@ -176,9 +177,16 @@ def create_app() -> FastAPI:
     ]
     app.state.api_routes = api_routes(routers)
     app.add_middleware(Edge, routes=app.state.api_routes)  # inside the metrics: counted too
+    app.add_middleware(HttpCaching)  # before the edge: a conditional item read stops here
     app.add_middleware(MetricsMiddleware)
     # the hot read path reads snapshots through this (tests swap in their session's)
-    app.state.snapshots = PooledSnapshots(get_engine())
+    app.state.snapshots = ReadPath(
+        get_engine(),
+        keep=settings.read_connections,
+        most=settings.read_connections,
+        recycle=settings.pool_recycle,
+        validator_poll=settings.validator_poll,
+    )
     for router in routers:
         app.include_router(router)
     install_pages(app)  # the pages for people and the offline /docs (app/pages)

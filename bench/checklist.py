@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import urllib.request
@@ -22,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import load, seeded_database, server  # noqa: E402
+from bench.common import compare, seeded_database, server  # noqa: E402
 
 
 def answers_of(guide: dict) -> list[dict[str, list[str]]]:
@@ -68,31 +67,12 @@ def main() -> None:
             if not checklists:
                 sys.exit("no seeded item has situations")
             targets = {"item": reads, "checklist": checklists}
-            results: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
-            for paths in targets.values():  # warm-up
-                load(port, paths, args.connections, 2)
-            for _ in range(args.rounds):
-                for name, paths in targets.items():
-                    results[name].append(load(port, paths, args.connections, args.seconds))
-
-    summary = {
-        name: {
-            "rps": statistics.median(r["rps"] for r in runs),
-            "p50_ms": statistics.median(r["p50_ms"] for r in runs),
-            "p99_ms": statistics.median(r["p99_ms"] for r in runs),
-            "errors": sum(r["errors"] for r in runs),
-        }
-        for name, runs in results.items()
-    }
-    print(
-        f"{len(checklists)} checklists of {len(set(reads))} items with situations, "
-        f"{args.connections} connections, {args.rounds} rounds of {args.seconds:g}s (medians)"
-    )
-    for name, s in summary.items():
-        print(
-            f"  {name:9s} {s['rps']:8.0f} req/s  p50 {s['p50_ms']:6.2f} ms  "
-            f"p99 {s['p99_ms']:6.2f} ms  errors {s['errors']}"
-        )
+            print(
+                f"{len(checklists)} checklists of {len(set(reads))} items with situations, "
+                f"{args.connections} connections, {args.rounds} rounds of {args.seconds:g}s "
+                "(medians)"
+            )
+            summary = compare(port, targets, args.connections, args.seconds, args.rounds)
     ratio = summary["checklist"]["p50_ms"] / summary["item"]["p50_ms"]
     print(f"  latency checklist/item (p50): {ratio:.2f} (target <= 1.5)")
 

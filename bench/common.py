@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,6 +43,19 @@ def free_port() -> int:
 @contextmanager
 def server(url: str, app: str = "app.main:create_app") -> Iterator[int]:
     """One uvicorn worker serving ``app`` (a factory) on a free port; yields the port."""
+    with server_process(url, app) as (port, _pid):
+        yield port
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def server_process(url: str, app: str = "app.main:create_app") -> Iterator[tuple[int, int]]:
+    """:func:`server`, yielding (port, pid of the serving process)."""
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -68,7 +82,7 @@ def server(url: str, app: str = "app.main:create_app") -> Iterator[int]:
                 break
             except OSError:
                 time.sleep(0.2)
-        yield port
+        yield port, proc.pid
     finally:
         proc.terminate()
         proc.wait()
@@ -126,3 +140,52 @@ def catalogue_serve(url: str, log: Path) -> Iterator[tuple[int, int]]:
         finally:
             proc.terminate()
             proc.wait()
+
+
+@contextmanager
+def postgres_database(base_url: str, prefix: str) -> Iterator[str]:
+    """A throwaway database on the PostgreSQL server at ``base_url``, dropped afterwards."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from app.db import normalise_url
+
+    url = make_url(normalise_url(base_url))
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def compare(
+    port: int, targets: dict[str, list[str]], connections: int, seconds: float, rounds: int
+) -> dict[str, dict[str, float]]:
+    """Drive each target (its request lines) with :func:`load`, alternating rounds so that
+    all see the same machine noise, after a warm-up; the medians of each, printed."""
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
+    for lines in targets.values():  # warm-up: caches filled, templates compiled
+        load(port, lines, connections, 2)
+    for _ in range(rounds):
+        for name, lines in targets.items():
+            results[name].append(load(port, lines, connections, seconds))
+    summary = {}
+    for name, runs in results.items():
+        summary[name] = s = {
+            "rps": statistics.median(r["rps"] for r in runs),
+            "p50_ms": statistics.median(r["p50_ms"] for r in runs),
+            "p99_ms": statistics.median(r["p99_ms"] for r in runs),
+            "errors": sum(r["errors"] for r in runs),
+        }
+        print(
+            f"  {name:9s} {s['rps']:8.0f} req/s  p50 {s['p50_ms']:6.2f} ms  "
+            f"p99 {s['p99_ms']:6.2f} ms  errors {s['errors']:.0f}"
+        )
+    return summary

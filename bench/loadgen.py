@@ -14,16 +14,18 @@ import time
 
 
 def request(host: str, line: str) -> bytes:
-    """``PATH`` is a GET; ``POST PATH JSON`` (tab-separated) a POST of that JSON body."""
+    """``PATH`` is a GET; ``POST PATH JSON`` (tab-separated) a POST of that JSON body; a
+    fourth field is one more header line (``GET PATH <empty> If-None-Match: "3"``)."""
     if "\t" not in line:
         return f"GET {line} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
-    method, path, body = line.split("\t", 2)
+    method, path, body, *extra = line.split("\t", 3)
     data = body.encode()
-    head = (
-        f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(data)}\r\n\r\n"
-    )
-    return head.encode() + data
+    head = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"
+    if extra:
+        head += extra[0] + "\r\n"
+    if data:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+    return (head + "\r\n").encode() + data
 
 
 async def worker(
@@ -51,7 +53,7 @@ async def worker(
         if length:
             await reader.readexactly(length)
         lat.append(time.perf_counter() - start)
-        if status != 200:
+        if status not in (200, 304):
             errors.append(status)
     writer.close()
 

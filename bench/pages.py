@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import urllib.request
@@ -24,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import load, seeded_database, server  # noqa: E402
+from bench.common import compare, seeded_database, server  # noqa: E402
 
 TARGET = 2.0
 
@@ -49,29 +48,11 @@ def main() -> None:
                 # any other parameter makes the page render anew (no rendered-page cache)
                 "render": [f"/items/{c}?fresh=1" for c in codes],
             }
-            results: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
-            for paths in targets.values():  # warm-up: templates compiled, labels read
-                load(port, paths, args.connections, 2)
-            for _ in range(args.rounds):
-                for name, paths in targets.items():
-                    results[name].append(load(port, paths, args.connections, args.seconds))
-
-    print(
-        f"sqlite: {len(codes)} seeded items, {args.connections} connections, "
-        f"{args.rounds} rounds of {args.seconds:g}s, one uvicorn worker (medians)"
-    )
-    summary = {}
-    for name, runs in results.items():
-        summary[name] = s = {
-            "rps": statistics.median(r["rps"] for r in runs),
-            "p50_ms": statistics.median(r["p50_ms"] for r in runs),
-            "p99_ms": statistics.median(r["p99_ms"] for r in runs),
-            "errors": sum(r["errors"] for r in runs),
-        }
-        print(
-            f"  {name:4s} {s['rps']:8.0f} req/s  p50 {s['p50_ms']:6.2f} ms  "
-            f"p99 {s['p99_ms']:6.2f} ms  non-200/304 {s['errors']:.0f}"
-        )
+            print(
+                f"sqlite: {len(codes)} seeded items, {args.connections} connections, "
+                f"{args.rounds} rounds of {args.seconds:g}s, one uvicorn worker (medians)"
+            )
+            summary = compare(port, targets, args.connections, args.seconds, args.rounds)
     ratio = summary["json"]["rps"] / summary["page"]["rps"]
     p50 = summary["page"]["p50_ms"] / summary["json"]["p50_ms"]
     verdict = "ok" if ratio <= TARGET else "over"

@@ -10,6 +10,7 @@ the backend is down: :meth:`Indexer.run_forever` retries with backoff and catche
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -18,17 +19,26 @@ from datetime import date
 from typing import Any
 
 import orjson
+from prometheus_client import Gauge
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from app.catalogue.models import ChangeLog, Implementation, RecordVersion
 from app.catalogue.service import SessionSnapshots, get_item_json
 from app.errors import NotFound
+from app.leader import Leadership
 from app.search.backends import SearchBackend, chunks
 from app.search.models import SearchPosition
 from app.search.service import SearchService
 
 log = logging.getLogger("app.search.indexer")
+
+#: one process at a time applies the change log (app/leader.py: a PostgreSQL advisory lock,
+#: or a file lock next to a SQLite database); every other one waits to take over
+LEADERSHIP = "search-indexer"
+LEADER = Gauge(
+    "catalogue_indexer_leader", "1 while this process applies the change log to the search index"
+)
 
 
 @dataclass
@@ -195,6 +205,26 @@ class Indexer:
         session.commit()
         return total
 
+    def lead(self, leadership: Leadership) -> bool:
+        """Whether this process indexes now (taking the lead if it is free); says so in the
+        log and in ``catalogue_indexer_leader`` when that changes."""
+        was = leadership.held
+        leads = leadership.acquire()
+        LEADER.set(1 if leads else 0)
+        if leads and not was:
+            log.info("search indexer: this process (pid %d) indexes", os.getpid())
+        elif was and not leads:
+            log.warning("search indexer: lost the lead (pid %d)", os.getpid())
+            self._drop_writer()
+        return leads
+
+    def _drop_writer(self) -> None:
+        """An embedded index's writer holds the index's own lock: let the new leader have it."""
+        lock = getattr(self.backend, "_lock", None)
+        if lock is not None and hasattr(self.backend, "_writer"):
+            with lock:
+                self.backend._writer = None  # type: ignore[attr-defined]
+
     def run_forever(
         self,
         engine: Engine,
@@ -202,9 +232,31 @@ class Indexer:
         interval: float = 0.5,
         max_backoff: float = 30.0,
     ) -> None:
-        """Poll the change log until ``stop`` is set; back off while the backend is down."""
+        """Poll the change log until ``stop`` is set, while this process leads (the others
+        try to take over every ``interval``); back off while the backend is down."""
+        leadership = Leadership(engine, LEADERSHIP)
+        try:
+            self._run(engine, stop, leadership, interval, max_backoff)
+        finally:
+            if leadership.held:
+                self._drop_writer()
+                leadership.release()
+                log.info("search indexer: stopped; the lead is free (pid %d)", os.getpid())
+            LEADER.set(0)
+
+    def _run(
+        self,
+        engine: Engine,
+        stop: threading.Event,
+        leadership: Leadership,
+        interval: float,
+        max_backoff: float,
+    ) -> None:
         delay = interval
         while not stop.is_set():
+            if not self.lead(leadership):
+                stop.wait(interval)
+                continue
             try:
                 if self.backend.needs_rebuild():  # built by a version of another schema
                     log.warning("search indexer: the index predates this version; rebuilding")

@@ -3,8 +3,9 @@ background thread through :func:`app.sync.importer.import_file`, the path of
 ``catalogue import``, with the caller's key (its scope decides, row by row). A dry run checks
 every row by the same rules and answers the same report without writing.
 
-The job runs in the process that received the file (the file is there); a process that dies
-leaves its running jobs ``failed`` when it starts again (:func:`fail_interrupted`)."""
+The job runs in the process that received the file (the file is there). A process that stops
+mid-job leaves the job ``running`` with no further progress (no heartbeat yet: see
+docs/import.md)."""
 
 from __future__ import annotations
 
@@ -164,22 +165,6 @@ def run_job(engine: Engine, job_id: int, path: Path, actor: Principal) -> None:
         processed=max(done, sum(v for v in result.values() if isinstance(v, int))),
         finished_at=utcnow(),
     )
-
-
-def fail_interrupted(engine: Engine) -> int:
-    """Jobs left running or queued by a process that stopped: failed, with the reason."""
-    with Session(for_writing(engine)) as session:
-        result = session.execute(
-            update(ImportJob)
-            .where(col(ImportJob.status).in_([ImportStatus.QUEUED, ImportStatus.RUNNING]))
-            .values(
-                status=ImportStatus.FAILED,
-                error="interrupted: the server stopped",
-                finished_at=utcnow(),
-            )
-        )
-        session.commit()
-    return result.rowcount or 0  # type: ignore[attr-defined]
 
 
 def upload_folder() -> Path:

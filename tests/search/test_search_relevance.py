@@ -34,7 +34,9 @@ from tests.search_support import fresh_es
 
 pytest_plugins = ["tests.search_support"]
 
-GUANGAN = Path(__file__).resolve().parent.parent.parent.parent / "shared" / "data" / "items_guangan.json"
+GUANGAN = (
+    Path(__file__).resolve().parent.parent.parent.parent / "shared" / "data" / "items_guangan.json"
+)
 
 #: 住房公积金提取 (the main item) has no implementation in the seed: its sub-items answer
 TIQU = {"购买自住住房提取住房公积金", "租赁住房提取住房公积金", "离退休提取住房公积金"}
