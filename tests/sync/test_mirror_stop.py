@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from app.catalogue.models import RecordVersion
-from app.cli import EXIT_CANNOT_STORE
+from app.cli_common import EXIT_CANNOT_STORE
 from app.directory.models import Department
 from app.fields import violation
 from app.sync import mirror
