@@ -133,6 +133,7 @@ class Edge:
         self.app = app
         self.routes = routes
         self.needs: dict[int, RouteNeeds] = {}
+        self._matched: dict[tuple[str, str], RouteNeeds | None] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -198,9 +199,21 @@ class Edge:
                 unread_body=False,
             )
             return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay_body(body, receive), send)
 
     def _needs(self, scope: Scope) -> RouteNeeds | None:
+        # matching every route's pattern costs more than the rest of the edge: remember the
+        # answer by method and path (bounded; paths carry codes, so there are many)
+        key = (scope["method"], scope["path"])
+        if key in self._matched:
+            return self._matched[key]
+        if len(self._matched) >= 4096:
+            self._matched.clear()
+        found = self._match(scope)
+        self._matched[key] = found
+        return found
+
+    def _match(self, scope: Scope) -> RouteNeeds | None:
         for route in self.routes:
             if route.matches(scope)[0] is Match.FULL:
                 needs = self.needs.get(id(route))
@@ -281,7 +294,7 @@ def _too_large(limit: int) -> tuple[int, dict[str, Any]]:
     )
 
 
-def _replay(messages: list[Message], then: Receive) -> Receive:
+def replay_body(messages: list[Message], then: Receive) -> Receive:
     """The body read by the edge, then the connection's own messages (a disconnect)."""
     queue = list(messages)
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from app.catalogue.checklist_path import ChecklistPath
 from app.catalogue.lifecycle_router import router as lifecycle_router
 from app.catalogue.router import router as catalogue_router
 from app.catalogue.situations_router import router as situations_router
@@ -176,6 +177,7 @@ def create_app() -> FastAPI:
         push_router,
     ]
     app.state.api_routes = api_routes(routers)
+    app.add_middleware(ChecklistPath)  # inside the edge: the body is checked first
     app.add_middleware(Edge, routes=app.state.api_routes)  # inside the metrics: counted too
     app.add_middleware(HttpCaching)  # before the edge: a conditional item read stops here
     app.add_middleware(MetricsMiddleware)

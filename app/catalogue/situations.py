@@ -332,31 +332,58 @@ def questions_of(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def checklist(doc: dict[str, Any], answers: dict[str, list[str]]) -> dict[str, Any]:
+class Prepared:
+    """What every checklist of one stored representation starts from, worked out once: the
+    questions indexed, and each material, fee and step as the checklist shows it (without
+    its condition) beside the condition that chooses it."""
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        guide = doc.get("guide") or {}
+        self.doc = doc
+        self.guide = guide
+        self.situations = Situations(guide.get("situations") or [])
+        self.materials = [
+            (
+                m.get("options") or (),
+                m.get("when"),
+                {k: v for k, v in m.items() if k not in ("options", "when")},
+                bool(m.get("licence_type")),
+            )
+            for m in doc["materials"]
+        ]
+        self.fees = [
+            (f.get("when"), {k: v for k, v in f.items() if k != "when"}) for f in doc["fees"]
+        ]
+        self.process = [
+            (step.get("when"), {k: v for k, v in step.items() if k != "when"})
+            for step in guide.get("process") or ()
+        ]
+
+
+def checklist(
+    doc: dict[str, Any], answers: dict[str, list[str]], prepared: Prepared | None = None
+) -> dict[str, Any]:
     """一次告知: what a citizen in this situation brings and pays, how long it takes, the
-    steps and where to go. 422 naming every unanswered or unknown question."""
-    guide = doc.get("guide") or {}
-    situations = Situations(guide.get("situations") or [])
+    steps and where to go. 422 naming every unanswered or unknown question. ``prepared``:
+    :class:`Prepared` of ``doc``, when the caller keeps it."""
+    p = prepared or Prepared(doc)
+    guide, situations = p.guide, p.situations
     asked = situations.asked(answers)
     errors = answer_errors(situations, answers, ["body", "answers"], asked)
     if errors:
         raise InvalidInput("the answers do not fit the item's questions", errors=errors)
     chosen = chosen_options(answers)
     labels = {o: situations.options[o]["label"] for o in chosen}
-
-    def why(row: dict[str, Any]) -> list[str]:
-        return [labels[o] for o in row.get("options") or () if o in chosen]
-
     materials = [
         {
-            **{k: v for k, v in m.items() if k not in ("options", "when")},
-            "from_licence_library": bool(m.get("licence_type")),
-            "because": why(m),
+            **shown,
+            "from_licence_library": licence,
+            "because": [labels[o] for o in options if o in chosen],
         }
-        for m in doc["materials"]
-        if applies(m, chosen)
+        for options, when, shown, licence in p.materials
+        if (not options or not chosen.isdisjoint(options)) and holds(when, chosen)
     ]
-    fees = [{k: v for k, v in f.items() if k != "when"} for f in doc["fees"] if applies(f, chosen)]
+    fees = [shown for when, shown in p.fees if holds(when, chosen)]
     amounts = [f.get("amount") for f in fees]
     legal, promised = guide.get("legal_time_limit"), guide.get("promised_time_limit")
     for limit in guide.get("time_limits") or ():
@@ -383,11 +410,7 @@ def checklist(doc: dict[str, Any], answers: dict[str, list[str]]) -> dict[str, A
         "fee_total": None if None in amounts else sum(amounts),
         "legal_time_limit": legal,
         "promised_time_limit": promised,
-        "process": [
-            {k: v for k, v in s.items() if k != "when"}
-            for s in guide.get("process") or ()
-            if holds(s.get("when"), chosen)
-        ],
+        "process": [shown for when, shown in p.process if holds(when, chosen)],
         "windows": guide.get("windows") or [],
         "online": guide.get("online"),
         "visits": guide.get("visits"),

@@ -5,34 +5,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from app.catalogue import service, situations
+from app.catalogue import situations
+from app.catalogue.checklist_path import parsed
 from app.catalogue.situation_schemas import ChecklistIn, ChecklistOut, SituationsOut
 from app.fields import Day
+from app.readpath import item_json
 from app.responses import json_bytes
 
 router = APIRouter(prefix="/api/v1", tags=["situations"])
 AsOf = Annotated[Day | None, Query(description="as the item stood in force on this day")]
 
 
-#: parsed representations by their stored bytes (which a version never changes): parsing is
-#: a third of a checklist's time; bounded, cleared when full. Never mutated by the readers.
-_PARSED: dict[str | bytes, dict] = {}
-_PARSED_MAX = 256
-
-
-def _item(request: Request, code: str, as_of: AsOf) -> tuple[int, dict]:
-    version, body = service.get_item_json(request.app.state.snapshots, code, as_of)
-    doc = _PARSED.get(body)
-    if doc is None:
-        if len(_PARSED) >= _PARSED_MAX:
-            _PARSED.clear()
-        doc = _PARSED[body] = orjson.loads(body)
-    return version, doc
+async def _item(request: Request, code: str, as_of: AsOf) -> tuple[int, dict]:
+    version, body, _ = await item_json(request.app.state.snapshots, code, as_of)
+    return version, parsed(body)
 
 
 @router.get(
@@ -41,7 +31,7 @@ def _item(request: Request, code: str, as_of: AsOf) -> tuple[int, dict]:
     summary="The item's situation questions (情形引导) and common situations (常用情形)",
 )
 async def get_situations(request: Request, code: str, as_of: AsOf = None) -> Response:
-    version, doc = _item(request, code, as_of)
+    version, doc = await _item(request, code, as_of)
     return json_bytes(
         situations.questions_of(doc),
         version=version,
@@ -73,5 +63,5 @@ async def post_checklist(request: Request, code: str, as_of: AsOf = None) -> Res
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from None
-    version, doc = _item(request, code, as_of)
+    version, doc = await _item(request, code, as_of)
     return json_bytes(situations.checklist(doc, body.answers), version=version)

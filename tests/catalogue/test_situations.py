@@ -13,6 +13,7 @@ import itertools
 from datetime import date, timedelta
 from typing import Any
 
+import httpx
 import openpyxl
 import orjson
 import pytest
@@ -445,3 +446,38 @@ def test_the_flat_sheet_proposes_imports_and_exports(own_engine: Any, tmp_path: 
     assert out.returncode == 2 and "row 2" in out.stdout and "material.unknown" in out.stdout
     with Session(own_engine) as session:
         assert orjson.loads(get_item_json(SessionSnapshots(session), code)[1]) == after
+
+
+def test_the_served_checklist_answers_as_the_route_does(tmp_path: Any) -> None:
+    """A real server answers the plain checklist before the router (app/catalogue/
+    checklist_path.py): the same bytes as the route (reached here with ``as_of`` today),
+    and every error still the route's."""
+    from bench.common import seeded_database, server
+
+    url = f"sqlite:///{tmp_path}/served.db"
+    seeded_database(url)
+    with server(url) as port, httpx.Client(base_url=f"http://127.0.0.1:{port}{API}") as c:
+        code = c.get("/items", params={"basic_code": ID_CARD_FIRST, "limit": 1}).json()["items"][0][
+            "code"
+        ]
+        questions = c.get(f"/items/{code}/situations").json()["situations"]
+        for answers in _all_answers(questions):
+            fast = c.post(f"/items/{code}/checklist", json={"answers": answers})
+            routed = c.post(
+                f"/items/{code}/checklist",
+                params={"as_of": date.today().isoformat()},
+                json={"answers": answers},
+            )
+            assert fast.status_code == routed.status_code == 200
+            assert fast.json() == routed.json() and fast.headers["etag"] == routed.headers["etag"]
+        bad = c.post(f"/items/{code}/checklist", json={"answers": {}})
+        assert bad.status_code == 422 and bad.json()["errors"][0]["type"] == "situation.unanswered"
+        assert c.post(f"/items/{code[:-1]}X/checklist", json={}).status_code == 404
+        assert (
+            c.post(
+                f"/items/{code}/checklist",
+                content=b"{",
+                headers={"content-type": "application/json"},
+            ).status_code
+            == 422
+        )
