@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
@@ -46,6 +46,14 @@ class HsdsResponse(StreamingResponse):
     media_type = hsds.MEDIA_TYPE
 
 
+def _scope(region: Region = None, department: Department = None, status: Status = None) -> Scope:
+    """The filters every export takes (checked by :func:`_stream`, as /items checks them)."""
+    return Scope(region=region, department=department, status=status)
+
+
+ExportScope = Annotated[Scope, Depends(_scope)]
+
+
 def _file(media_type: str, schema: dict[str, Any], description: str) -> dict[int | str, Any]:
     return {200: {"description": description, "content": {media_type: {"schema": schema}}}}
 
@@ -80,11 +88,8 @@ def _stream(
 )
 def items_xlsx(
     session: ReadSession,
-    region: Region = None,
-    department: Department = None,
-    status: Status = None,
+    scope: ExportScope,
 ) -> StreamingResponse:
-    scope = Scope(region=region, department=department, status=status)
     return _stream(XlsxResponse, session, "xlsx", scope, "items.xlsx")
 
 
@@ -100,15 +105,12 @@ def items_xlsx(
 )
 def items_csv(
     session: ReadSession,
-    region: Region = None,
-    department: Department = None,
-    status: Status = None,
+    scope: ExportScope,
     sheet: Annotated[
         Literal["items", "materials", "fees"],
         Query(description="items (事项), materials (申请材料) or fees (收费项目)"),
     ] = "items",
 ) -> StreamingResponse:
-    scope = Scope(region=region, department=department, status=status)
     name = "items.csv" if sheet == "items" else f"items-{sheet}.csv"
     return _stream(CsvResponse, session, "csv", scope, name, sheet=sheet)
 
@@ -130,11 +132,8 @@ def items_csv(
 def cpsv_ap(
     request: Request,
     session: ReadSession,
-    region: Region = None,
-    department: Department = None,
-    status: Status = None,
+    scope: ExportScope,
 ) -> StreamingResponse:
-    scope = Scope(region=region, department=department, status=status)
     base = str(request.base_url).rstrip("/")
     return _stream(JsonLdResponse, session, "cpsv-ap", scope, "cpsv-ap.jsonld", base_url=base)
 
@@ -156,9 +155,6 @@ def cpsv_ap(
 )
 def hsds_json(
     session: ReadSession,
-    region: Region = None,
-    department: Department = None,
-    status: Status = None,
+    scope: ExportScope,
 ) -> StreamingResponse:
-    scope = Scope(region=region, department=department, status=status)
     return _stream(HsdsResponse, session, "hsds", scope, "hsds.json")
