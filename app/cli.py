@@ -209,11 +209,7 @@ def _indexer():  # type: ignore[no-untyped-def]
 def reindex() -> None:
     """Build a new search index from the database and swap it in (no downtime)."""
     indexer = _indexer()
-    with Session(get_engine()) as session:
-        n = indexer.rebuild(session)
-        session.commit()
-    while indexer.step(get_engine()):
-        pass
+    n = indexer.reindex(get_engine())  # safe beside a leading indexer (see its docstring)
     typer.echo(f"indexed {n} items into the {indexer.backend.name} index")
 
 

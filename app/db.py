@@ -58,6 +58,9 @@ def _json_dumps(value: object) -> str:
 
 #: JSON columns (guide, materials' attachments, legal basis…) through orjson, not json
 JSON_CODEC = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+#: a failed statement's message (logged, shown by the CLI) leaves out its parameters: they
+#: can hold a citizen's contact, a webhook's secret, a key's hash
+NO_PARAMETERS_IN_ERRORS: dict[str, Any] = {"hide_parameters": True}
 
 
 #: SQLite connections are cheap to open; a checkout that has to wait is not: writers queued
@@ -84,6 +87,7 @@ def make_engine(
             },
             **(SQLITE_POOL if _database_file(make_url(url).database) else {}),
             **JSON_CODEC,
+            **NO_PARAMETERS_IN_ERRORS,
         )
         _configure_sqlite(engine)
         return engine
@@ -96,6 +100,7 @@ def make_engine(
         pool_recycle=recycle,
         pool_pre_ping=True,
         **JSON_CODEC,
+        **NO_PARAMETERS_IN_ERRORS,
     )
 
 

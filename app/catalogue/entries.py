@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from app.catalogue.issuing import record_issued
@@ -167,6 +168,69 @@ def replace_entry(
     """Replace an entry. Its implementations show the new catalogue fields (四级四同), so
     each gets a new version too."""
     actor.require_admin()
+    return _write_entry(session, basic_code, data, actor, expected_version)
+
+
+def new_aliases(entry: CatalogueEntry, proposed: list[str]) -> list[str]:
+    """The proposed aliases (俗称) the entry does not have yet, in order, once each."""
+    have = {a.casefold() for a in [entry.name, *(entry.aliases or [])]}
+    out: list[str] = []
+    for alias in proposed:
+        if alias.casefold() not in have:
+            have.add(alias.casefold())
+            out.append(alias)
+    return out
+
+
+def aliases_added(entry: CatalogueEntry, proposed: list[str]) -> CatalogueEntryIn:
+    """The entry with ``proposed`` aliases added, validated as a PUT of it would be (the
+    entry's limits: at most 30 aliases of 50 characters). 422 at ``body.aliases`` when
+    none is new."""
+    added = new_aliases(entry, proposed)
+    if not added:
+        raise InvalidInput.field(
+            ["body", "body", "aliases"],
+            f"{entry.name} already has these names: {', '.join(proposed)}",
+            "alias.known",
+        )
+    doc = entry_document(entry)
+    doc["aliases"] = [*(entry.aliases or []), *added]
+    try:
+        return CatalogueEntryIn.model_validate(
+            {k: v for k, v in doc.items() if k not in ENTRY_READ_ONLY}
+        )
+    except ValidationError as exc:
+        raise InvalidInput(
+            "the aliases cannot be added",
+            errors=[
+                field_error(["body", "body", *e["loc"]], e["msg"], e["type"])
+                for e in exc.errors(include_url=False)
+            ],
+        ) from None
+
+
+def add_aliases(
+    session: Session, basic_code: str, proposed: list[str], actor: Principal
+) -> CatalogueEntry:
+    """Add aliases to an entry: an admin's write, or an approved alias change request (an
+    editor proposes, a provincial reviewer approves: the entry is the province's, and its
+    every implementation shows the aliases)."""
+    if not actor.approved_by:
+        actor.require_admin()
+    entry = get_entry(session, basic_code)
+    data = aliases_added(entry, proposed)
+    return _write_entry(session, basic_code, data, actor, None)
+
+
+def _write_entry(
+    session: Session,
+    basic_code: str,
+    data: CatalogueEntryIn,
+    actor: Principal,
+    expected_version: int | None,
+) -> CatalogueEntry:
+    """The entry's write path after authorization: validate, compose, record the version,
+    refresh the implementations."""
     entry = get_entry(session, basic_code)
     check_version("catalogue entry", basic_code, entry.version, expected_version)
     check_version("catalogue entry", basic_code, entry.version, data.version)

@@ -25,10 +25,13 @@ from app.catalogue.documents import (  # noqa: F401
     sent_content,
 )
 from app.catalogue.entries import (  # noqa: F401
+    add_aliases,
+    aliases_added,
     create_entry,
     entry_document,
     get_entry,
     list_entries,
+    new_aliases,
     replace_entry,
 )
 from app.catalogue.history import (  # noqa: F401
@@ -122,6 +125,8 @@ __all__ = [
     "create_item",
     "decode_cursor",
     "decode_number_cursor",
+    "add_aliases",
+    "aliases_added",
     "department_misfits",
     "document_content",
     "encode_cursor",
@@ -140,6 +145,7 @@ __all__ = [
     "load_for_write",
     "material_document",
     "merge_patch",
+    "new_aliases",
     "page",
     "patch_item",
     "record_issued",

@@ -240,6 +240,7 @@ EVENTS = {
     "split": ("拆分", "split"),
     "reinstate": ("恢复（重新启用）", "reinstated"),
     "edit": ("修改", "edited"),
+    "alias": ("增加别名", "alias added"),
 }
 
 REQUEST_STATUS = {

@@ -1,23 +1,21 @@
 """The editors' inbox pages: corrections (纠错) with replies, and the search gaps with a
-propose-alias form. Part of the ``/editor`` workspace (:mod:`app.pages.editor`)."""
+propose-alias form (an ``alias`` change request). Part of the ``/editor`` workspace (:mod:`app.pages.editor`)."""
 
 from __future__ import annotations
 
-import orjson
 from fastapi import APIRouter, Request, Response
-from pydantic import ValidationError
 from sqlmodel import Session
 
-from app.catalogue import service as catalogue
 from app.corrections import service as corrections
 from app.corrections.models import CorrectionStatus
-from app.corrections.schemas import CorrectionIn
 from app.deps import ReadSession, WriteSession
 from app.errors import DomainError, Forbidden, InvalidInput
 from app.pages import session as sessions
 from app.pages.editor import EditorForm, see_other, signed_in_as, workspace_page
 from app.pages.session import PageSession
-from app.pages.web import PageRoute, domain_errors, errors_by_field, first
+from app.pages.web import PageRoute, domain_errors, first
+from app.review import service as review
+from app.review.models import RequestKind
 from app.search import service as search
 
 router = APIRouter(prefix="/editor", route_class=PageRoute, include_in_schema=False)
@@ -93,35 +91,33 @@ def gaps(request: Request, session: ReadSession) -> Response:
 
 @router.post("/gaps/alias")
 def propose_alias(request: Request, form: EditorForm, session: WriteSession) -> Response:
-    """An alias is the catalogue entry's (admins write entries): an editor's proposal goes
-    to the item's corrections inbox, where the region's reviewers and admins see it."""
+    """An alias (俗称) is the catalogue entry's, so it goes through review: an editor's
+    proposal is a submitted ``alias`` change request that a reviewer of the province
+    approves (admins too); the request's page shows it."""
     who = signed_in_as(request, session)
     sessions.check_csrf(request, form, who)
     values = {k: first(form, k).strip() for k in ("code", "alias", "query")}
     try:
-        impl = catalogue.get_item_json(request.app.state.snapshots, values["code"])
-        doc = orjson.loads(impl[1])
-        who.principal.require_item_scope(doc["department"]["code"], doc["region"]["code"])
-        data = CorrectionIn.model_validate(
-            {
-                "field": "name",
-                "suggested": values["alias"],
-                "text": f"别名提议（{who.principal.name}）：检索“{values['query']}”无结果，"
-                f"建议为“{doc['name']}”（基本编码 {doc['basic_code']}）增加别名"
-                f"“{values['alias']}”。",
-            }
+        cr = review.propose(
+            session,
+            who.principal,
+            kind=RequestKind.ALIAS,
+            item=values["code"] or None,
+            body={"aliases": [values["alias"]], "query": values["query"] or None},
+            note=f"检索缺口：“{values['query']}”" if values["query"] else None,
+            submit=True,
         )
-        corrections.report(session, values["code"], data)
-    except ValidationError as exc:
-        session.rollback()
-        errors = errors_by_field(
-            [{"loc": e["loc"], "msg": e["msg"]} for e in exc.errors(include_url=False)]
-        )
-        return _gaps_refused(request, session, who, values, errors)
     except DomainError as exc:
         session.rollback()
-        return _gaps_refused(request, session, who, values, domain_errors(exc), exc.status)
-    return see_other("/editor/gaps?sent=1")
+        errors = {_FORM_FIELD.get(k, k): m for k, m in domain_errors(exc).items()}
+        if exc.status == 404:  # no such item: the code field is wrong
+            errors["code"] = errors.pop("", [exc.detail])
+        return _gaps_refused(request, session, who, values, errors, exc.status)
+    return see_other(f"/editor/requests/{cr.id}")
+
+
+#: where an error of the request's body is shown on the gaps form
+_FORM_FIELD = {"aliases": "alias", "aliases.0": "alias", "query": "query", "item": "code"}
 
 
 def _gaps_refused(
@@ -132,8 +128,6 @@ def _gaps_refused(
     errors: dict[str, list[str]],
     status: int = 422,
 ) -> Response:
-    if "suggested" in errors:
-        errors["alias"] = errors.pop("suggested")
     found = search.list_gaps(session, days=30, limit=100)
     return workspace_page(
         request,

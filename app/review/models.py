@@ -6,10 +6,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as Declared
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
 from app.dbtypes import JSONType, UTCDateTime, utcnow
+from app.fields import Line
 
 
 class RequestStatus(StrEnum):
@@ -35,6 +38,9 @@ class RequestKind(StrEnum):
     MERGE = "merge"
     SPLIT = "split"
     REINSTATE = "reinstate"
+    #: 俗称: names for the item's catalogue entry (search finds it by them), e.g. from the
+    #: search gaps; approved by a reviewer of the province, since the entry is the province's
+    ALIAS = "alias"
 
 
 class ChangeRequest(SQLModel, table=True):
@@ -77,3 +83,13 @@ class ReviewAction(SQLModel, table=True):
     actor: str = Field(max_length=100)
     at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
     reason: str | None = None
+
+
+class AliasProposal(BaseModel):
+    """The body of an ``alias`` request: names citizens use for the item (俗称)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    aliases: list[Line(50)] = Declared(min_length=1, max_length=10)
+    #: the search that found nothing, when the proposal comes from the search gaps
+    query: Line(100) | None = None

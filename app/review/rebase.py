@@ -13,7 +13,15 @@ from app.catalogue import service as catalogue
 from app.catalogue.models import Implementation
 from app.errors import RuleViolation, field_error
 from app.review.models import ChangeRequest, RequestKind, RequestStatus
-from app.review.service import EDITABLE, _act, _in_state, _own, _published, proposed_input
+from app.review.service import (
+    EDITABLE,
+    _act,
+    _in_state,
+    _own,
+    _published,
+    entry_aliases,
+    proposed_input,
+)
 from app.security import Principal
 
 
@@ -99,6 +107,9 @@ def rebase(session: Session, request_id: int, actor: Principal) -> ChangeRequest
 
 def diff(session: Session, cr: ChangeRequest) -> list[dict[str, Any]]:
     """What the request changes in the published item (field by field)."""
+    if cr.kind == RequestKind.ALIAS:
+        before, after = entry_aliases(session, cr)
+        return [{"path": ["aliases"], "op": "changed", "from": before, "to": after}]
     proposal = proposed_input(session, cr)
     if proposal is None:
         return []

@@ -28,7 +28,13 @@ from app.catalogue.schemas import ImplementationIn
 from app.config import get_settings
 from app.dbtypes import utcnow
 from app.errors import Forbidden, InvalidInput, NotFound, RuleViolation, field_error
-from app.review.models import ChangeRequest, RequestKind, RequestStatus, ReviewAction
+from app.review.models import (
+    AliasProposal,
+    ChangeRequest,
+    RequestKind,
+    RequestStatus,
+    ReviewAction,
+)
 from app.security import ApiKey, Principal, region_prefix
 
 EDITABLE = (RequestStatus.DRAFT, RequestStatus.REJECTED)
@@ -114,8 +120,26 @@ def _check_content(session: Session, cr: ChangeRequest, loc: list[str | int]) ->
         catalogue.validate_item(catalogue.ItemLookups(session), data, cr.item_code)
         if cr.kind == RequestKind.CREATE:
             cr.department_code, cr.region_code = data.department, data.region
+    elif cr.kind == RequestKind.ALIAS:
+        proposal = _validated(AliasProposal, cr.body or {}, loc)
+        catalogue.aliases_added(_entry_of(session, cr.item_code), proposal.aliases)
     else:
         _validated(lifecycle.EVENT_MODELS[cr.kind], cr.body or {}, loc)
+
+
+def _entry_of(session: Session, code: str | None) -> Any:
+    impl = session.get(Implementation, code)
+    if impl is None:
+        raise NotFound(f"no implementation {code}")
+    return catalogue.get_entry(session, impl.basic_code)
+
+
+def entry_aliases(session: Session, cr: ChangeRequest) -> tuple[list[str], list[str]]:
+    """An alias request's entry aliases now, and as they would be once it is approved."""
+    entry = _entry_of(session, cr.item_code)
+    proposal = AliasProposal.model_validate(cr.body or {})
+    before = list(entry.aliases or [])
+    return before, [*before, *catalogue.new_aliases(entry, proposal.aliases)]
 
 
 # --- the request's life --------------------------------------------------------------
@@ -168,7 +192,7 @@ def propose(
         impl = session.get(Implementation, item)
         if impl is None:
             raise NotFound(f"no implementation {item}")
-        decision = kind not in (RequestKind.EDIT,)
+        decision = kind not in (RequestKind.EDIT, RequestKind.ALIAS)
         actor.require_item_scope(impl.department_code, impl.region_code, decision=decision)
         cr.item_code, cr.base_version = item, impl.version
         cr.department_code, cr.region_code = impl.department_code, impl.region_code
@@ -253,7 +277,10 @@ def _reviewed(session: Session, request_id: int, actor: Principal) -> ChangeRequ
     cr = session.get(ChangeRequest, request_id)
     if cr is None:
         raise NotFound(f"no change request {request_id}")
-    actor.require_reviewer_of(cr.region_code)
+    # an alias is the province's entry's, shown by every implementation of it
+    actor.require_reviewer_of(
+        get_settings().province if cr.kind == RequestKind.ALIAS else cr.region_code
+    )
     if cr.author == actor.name:
         raise Forbidden("nobody approves or rejects their own change request")
     return cr
@@ -308,8 +335,8 @@ def _author(session: Session, cr: ChangeRequest, approver: Principal) -> Princip
 
 
 def _stale(session: Session, cr: ChangeRequest) -> None:
-    if cr.item_code is None:
-        return
+    if cr.item_code is None or cr.kind == RequestKind.ALIAS:
+        return  # aliases go onto the entry as it is (those it has by then are left out)
     impl = session.get(Implementation, cr.item_code, with_for_update=True)
     if impl is not None and impl.version != cr.base_version:
         raise RuleViolation(
@@ -356,6 +383,12 @@ def publish(session: Session, cr: ChangeRequest, approver: Principal) -> None:
         else:
             doc = catalogue.replace_item(session, cr.item_code, data, author, cr.base_version)
         cr.published_code, cr.published_version = doc["code"], doc["version"]
+    elif cr.kind == RequestKind.ALIAS:
+        proposal = _validated(AliasProposal, cr.body or {}, ["body"])
+        entry = catalogue.add_aliases(
+            session, _entry_of(session, cr.item_code).basic_code, proposal.aliases, author
+        )
+        cr.published_code, cr.published_version = entry.basic_code, entry.version
     else:
         body = _validated(lifecycle.EVENT_MODELS[cr.kind], cr.body or {}, ["body"])
         out = PUBLISHERS[cr.kind](session, cr.item_code, body, author, cr.base_version)

@@ -160,16 +160,43 @@ class Indexer:
             session.rollback()
         if after == before and not applied:
             return 0
+        self._advance(engine, *after)
+        return applied
+
+    def _advance(self, engine: Engine, last_seq: int, swept_on: date | None) -> None:
+        """Move the position forward, never back: another indexer (the leader, a
+        ``catalogue reindex``) may have gone further."""
         writer = engine
         if engine.dialect.name == "sqlite":
             writer = engine.execution_options(sqlite_begin="IMMEDIATE")
         with Session(writer) as session:
             pos = self.position(session)
-            if (pos.last_seq or 0) <= after[0]:  # another indexer may have gone further
-                pos.last_seq, pos.swept_on = after
+            if (pos.last_seq or 0) <= last_seq:
+                pos.last_seq, pos.swept_on = last_seq, swept_on
                 session.add(pos)
             session.commit()
-        return applied
+
+    def reindex(self, engine: Engine, batch: int = 1000) -> int:
+        """``catalogue reindex`` beside a running deployment: build and swap, then apply
+        every change from the build's start, whatever the position says, and move the
+        position forward only. The leading indexer of another process keeps running: a
+        change it applied to the old index just before the swap is applied again here
+        (read after the swap, so committed before it), and what it applies after the swap
+        goes to the new index. Rewinding the position instead would race with its next
+        write of the position, which would skip such a change for good."""
+        with Session(engine) as session:
+            head = int(session.exec(select(func.max(ChangeLog.seq))).one() or 0)
+            n = self.build(session, batch)
+            session.rollback()
+        cursor = SearchPosition(name=self.name, last_seq=head, swept_on=date.today())
+        while True:  # each batch in a transaction of its own: it sees what committed since
+            with Session(engine) as session:
+                applied = self._apply(session, cursor, batch)
+                session.rollback()
+            if not applied:
+                break
+        self._advance(engine, cursor.last_seq, cursor.swept_on)
+        return n
 
     def _sweep_due(self, session: Session, pos: SearchPosition) -> int:
         """Items whose scheduled lifecycle event took effect since the last sweep (a

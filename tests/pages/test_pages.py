@@ -404,5 +404,11 @@ def test_inbox_reply_and_search_gaps_alias(
         data={"csrf": csrf_of(gaps), "query": "喵喵喵喵", "alias": "出国证件", "code": passport},
         follow_redirects=False,
     )
-    assert proposed.status_code == 303
-    assert "出国证件" in _html(client.get("/editor/corrections"))
+    assert proposed.status_code == 303  # an alias change request, submitted for review
+    request_page = _html(client.get(proposed.headers["location"]))
+    assert "增加别名" in request_page and "出国证件" in request_page and "待审核" in request_page
+    refused = client.post(
+        "/editor/gaps/alias",
+        data={"csrf": csrf_of(gaps), "query": "喵喵喵喵", "alias": "出国证件", "code": "9" * 31},
+    )
+    assert refused.status_code == 404 and 'id="err-code"' in refused.text
