@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     contact_retention_days: int = 180
     #: Largest request body of a single write (bytes); larger ones are answered 413.
     body_limit: int = 1024 * 1024
+    #: Seconds without a sign of life after which an unfinished import job reads as failed
+    #: (its process stopped); the running process marks it every 5 s.
+    import_stale_after: float = Field(default=90.0, gt=0)
     #: Largest request body of a bulk write or an import (bytes).
     bulk_body_limit: int = 20 * 1024 * 1024
     #: Deliver webhooks in a thread of the app (``catalogue serve`` turns it on;

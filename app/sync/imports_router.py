@@ -43,6 +43,7 @@ class ImportJobOut(BaseModel):
     created_at: str
     started_at: str | None
     finished_at: str | None
+    heartbeat_at: str | None = None  # the running process's last sign of life
     status_url: str
 
 

@@ -83,3 +83,5 @@ class ImportJob(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
     started_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    #: the running process's last sign of life (every few seconds while it runs)
+    heartbeat_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

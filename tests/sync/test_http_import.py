@@ -5,6 +5,8 @@ the same report and writes nothing, and ``catalogue import --dry-run``."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.common import seeded_database, server
+from bench.common import seeded_database, server, server_process
 from tests.helpers import run_cli
 
 
@@ -125,3 +127,44 @@ def test_the_command_line_dry_run_writes_nothing(
     out = run_cli(url, "import", str(path), "--dry-run")
     assert out.returncode == 0 and "1 updated" in out.stdout, out.stdout + out.stderr
     assert client.get(f"/items/{doc['code']}").json()["version"] == doc["version"]
+
+
+def test_a_job_whose_process_died_reads_as_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server running an import is killed (SIGKILL) mid-file: another server on the same
+    database answers the job as failed once its heartbeat is older than the setting, with
+    the rows applied so far, instead of ``running`` for ever."""
+    url = f"sqlite:///{tmp_path}/catalogue.db"
+    seeded_database(url)
+    monkeypatch.setenv("CATALOGUE_IMPORT_STALE_AFTER", "3")
+    with server_process(url) as (port, pid):
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=30)
+        admin = _key(url, "--role", "admin", "--name", "ops")
+        docs = _items(client, "230100", 100)
+        rows = []
+        for n in range(25):  # every row an edit: the file takes seconds
+            for d in docs:
+                rows.append({**d, "guide": {**d["guide"], "visits": 1 + n % 2}})
+        sent = _upload(client, _ndjson(tmp_path, rows), admin)
+        assert sent.status_code == 202, sent.text[:500]
+        job = sent.json()
+        status = job["status_url"].removeprefix("/api/v1")
+        deadline = time.monotonic() + 30
+        while client.get(status, headers=admin).json()["status"] != "running":
+            assert time.monotonic() < deadline, "the job never started"
+            time.sleep(0.05)
+        assert client.get(status, headers=admin).json()["heartbeat_at"]
+        os.kill(pid, signal.SIGKILL)
+        client.close()
+    with (
+        server(url) as port,
+        httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=30) as client,
+    ):
+        seen = client.get(status, headers=admin).json()
+        assert seen["status"] in ("running", "failed")  # within the 3 s, or already past
+        time.sleep(3.5)
+        gone = client.get(status, headers=admin).json()
+        assert gone["status"] == "failed" and gone["finished_at"] is None, gone
+        assert "stopped" in gone["error"] and f"{gone['processed']} rows" in gone["error"]
+        assert gone["processed"] < len(rows)
