@@ -5,9 +5,6 @@ finds the item by it, and the entry's new version names author and approver."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlmodel import Session
@@ -23,15 +20,6 @@ from tests.helpers import API, counts, error_at, problem
 pytest_plugins = ["tests.search_support"]
 PROBLEMS = "https://service-catalogue.example/problems/"
 ALIAS = "小本本证明"  # in no name, alias or synonym of the seed
-
-
-@pytest.fixture(autouse=True)
-def review_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("CATALOGUE_REVIEW_EDITORS", "true")
-    get_settings.cache_clear()
-    yield
-    monkeypatch.undo()
-    get_settings.cache_clear()
 
 
 def _item(session: Session) -> Implementation:

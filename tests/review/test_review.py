@@ -4,7 +4,6 @@ attributed to its author and its approver."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -22,16 +21,6 @@ from tests.helpers import API, counts, error_at, problem, writable
 pytest_plugins = ["tests.search_support"]
 TODAY = date.today()
 PROBLEMS = "https://service-catalogue.example/problems/"
-
-
-@pytest.fixture(autouse=True)
-def review_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Editors' writes need review, as by default in a deployment."""
-    monkeypatch.setenv("CATALOGUE_REVIEW_EDITORS", "true")
-    get_settings.cache_clear()
-    yield
-    monkeypatch.undo()
-    get_settings.cache_clear()
 
 
 def _item(session: Session, prefix: str = "2301") -> Implementation:
