@@ -97,7 +97,6 @@ class ChecklistPath:
         if next_change is not None and next_change <= date.today():
             return None  # computed from the log: the route's path
         try:
-            ready = prepared(snapshot)
-            return version, orjson.dumps(situations.checklist(ready.doc, body.answers, ready))
+            return version, prepared(snapshot).checklist_json(body.answers)
         except DomainError:
             return None

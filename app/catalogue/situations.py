@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator
 from itertools import combinations as subsets
 from typing import Any
 
+import orjson
+
 from app.errors import InvalidInput, field_error
 
 #: at most this many reachable combinations of answers per item (each is a checklist an
@@ -332,6 +334,10 @@ def questions_of(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: answer sets kept per stored version (an item has at most 256 reachable combinations)
+ANSWERED_MAX = 64
+
+
 class Prepared:
     """What every checklist of one stored representation starts from, worked out once: the
     questions indexed, and each material, fee and step as the checklist shows it (without
@@ -358,6 +364,20 @@ class Prepared:
             (step.get("when"), {k: v for k, v in step.items() if k != "when"})
             for step in guide.get("process") or ()
         ]
+        #: checklists already answered, as JSON, by their answers (a version never changes,
+        #: and most citizens answer as the common situations do); bounded
+        self.answered: dict[tuple[tuple[str, tuple[str, ...]], ...], bytes] = {}
+
+    def checklist_json(self, answers: dict[str, list[str]]) -> bytes:
+        """:func:`checklist` of this representation as JSON, kept for the next asker with
+        the same answers (an error is not kept: it raises every time)."""
+        key = tuple(sorted((q, tuple(v)) for q, v in answers.items()))
+        found = self.answered.get(key)
+        if found is None:
+            if len(self.answered) >= ANSWERED_MAX:
+                self.answered.clear()
+            found = self.answered[key] = orjson.dumps(checklist(self.doc, answers, self))
+        return found
 
 
 def checklist(
