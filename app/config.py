@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     #: Apply the change log to the search index in a thread of the app (``catalogue serve``
     #: turns it on; ``catalogue index`` runs the same loop on its own).
     search_indexer: bool = False
+    #: The search thesaurus: empty, the vendored cnsyn list; ``none``, off; else a file of
+    #: synonym groups (one per line, ``.gz`` allowed).
+    search_thesaurus: str = ""
+    #: Clicks on search hits (``POST /search/clicks``) per client address and worker.
+    search_clicks_rate: str = "30/minute,500/day"
     #: Province whose catalogue this instance keeps (GB/T 2260 code).
     province: str = "230000"
     #: Directory of the seed data loaded by ``catalogue seed``.
@@ -75,6 +80,9 @@ class Settings(BaseSettings):
     webhook_batch: int = Field(default=100, ge=1, le=1000)
     #: Subscriptions delivered to side by side.
     webhook_concurrency: int = Field(default=4, ge=1, le=64)
+    #: Mixed into the editor pages' session signatures (otherwise derived from each key's
+    #: stored hash alone): set it in production, so a copy of the database forges nothing.
+    session_secret: SecretStr = SecretStr("")
 
 
 @lru_cache

@@ -18,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlmodel import Session, select
+from starlette.types import Receive, Scope, Send
 
 from app.catalogue import history, service, situations
 from app.catalogue.service import decode_number_cursor, encode_cursor
@@ -245,16 +246,48 @@ def _reading(request: Request) -> Iterator[Session]:
         yield session
 
 
+def _page_key(request: Request, code: str, version: int, body: str | bytes) -> tuple[Any, ...]:
+    # the body's hash too: a version number alone could name other content in a test's
+    # rolled-back transaction or another database served by the same process
+    return (code, version, hash(body), page_lang(request))
+
+
+class _ItemPageRoute:  # what the metrics read of scope["route"] for a page answered early
+    path = "/items/{code}"
+
+
+async def cached_item_page(scope: Scope, receive: Receive, send: Send) -> bool:
+    """``GET /items/{code}`` answered from :data:`RENDERED` before FastAPI's request handling
+    (as the JSON read is answered before the router): the item's newest stored version is
+    read as ``GET /api/v1/items/{code}`` reads it, every time, and only a page kept for
+    that very version is sent. False: the route's way (a first view, a scheduled event in
+    force since, an unknown code, a query)."""
+    request = Request(scope)
+    if not set(request.query_params) <= {"lang"}:
+        return False
+    code = scope["path"].removeprefix("/items/")
+    reader = scope["app"].state.snapshots
+    latest = getattr(reader, "alatest_with_time", None)
+    found = await latest("item", code) if latest else reader.latest("item", code)
+    if found is None or (found[2] is not None and found[2] <= date.today()):
+        return False  # 404, or the state in force computed from the log
+    cached = RENDERED.get(_page_key(request, code, found[0], found[1]))
+    if cached is None:
+        return False
+    scope["route"] = _ItemPageRoute
+    await respond(request, cached)(scope, receive, send)
+    return True
+
+
 @router.get("/items/{code}")
 async def item_page(request: Request, code: str) -> Response:
     """The guide. The same read as ``GET /api/v1/items/{code}``; the rendered page is kept
     by the item's version and the language (plain requests only), so a busy item renders
-    once every five minutes at most and never shows an old version."""
+    once every five minutes at most and never shows an old version. A kept page is usually
+    answered by :func:`cached_item_page` before this route."""
     version, body = service.get_item_json(request.app.state.snapshots, code)
     plain = set(request.query_params) <= {"lang"}
-    # the body's hash too: a version number alone could name other content in a test's
-    # rolled-back transaction or another database served by the same process
-    key = (code, version, hash(body), page_lang(request)) if plain else None
+    key = _page_key(request, code, version, body) if plain else None
     cached = RENDERED.get(key) if key else None
     if cached is not None:
         return respond(request, cached)

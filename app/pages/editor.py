@@ -1,12 +1,12 @@
 """The editors' and reviewers' workspace (``/editor``): sign in with a key; own items and
 open changes; the item form (guide, windows, materials, fees, situations) whose edits are
-change requests; the diff; submit, approve, reject; lifecycle decisions; the corrections
-inbox; the search gaps. Every write goes through :mod:`app.review.service` (and the
-corrections' and search services), as the API's do."""
+change requests; the diff; submit, approve, reject. Lifecycle decisions are in
+:mod:`.decisions`, the corrections inbox and the search gaps in :mod:`.inbox`. Every write
+goes through :mod:`app.review.service` (and the corrections' and search services), as the
+API's do."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 import orjson
@@ -17,7 +17,7 @@ from sqlmodel import Session
 from app.catalogue import service as catalogue
 from app.deps import ReadSession, WriteSession
 from app.errors import DomainError, Forbidden, InvalidInput, Unauthorized
-from app.pages import forms
+from app.pages import conditions, forms
 from app.pages import session as sessions
 from app.pages.session import PageSession
 from app.pages.web import (
@@ -32,14 +32,12 @@ from app.pages.web import (
 )
 from app.review import rebase
 from app.review import service as review
-from app.review.models import ChangeRequest, RequestKind, RequestStatus
+from app.review.models import ChangeRequest, RequestStatus
 
 router = APIRouter(prefix="/editor", route_class=PageRoute, include_in_schema=False)
 EditorForm = Annotated[dict[str, list[str]], Depends(editor_form)]
 LoginForm = Annotated[dict[str, list[str]], Depends(public_form)]
 OPEN = (RequestStatus.DRAFT, RequestStatus.SUBMITTED, RequestStatus.REJECTED)
-#: the lifecycle decisions the form offers (delegate, merge, split need more than a form)
-DECISIONS = (RequestKind.SUSPEND, RequestKind.RESUME, RequestKind.CANCEL, RequestKind.REINSTATE)
 
 
 def signed_in_as(request: Request, session: Session) -> PageSession:
@@ -137,7 +135,7 @@ def logout(request: Request, form: LoginForm, session: ReadSession) -> Response:
 # --- the item form -------------------------------------------------------------------------
 
 
-def _published(request: Request, code: str) -> dict[str, Any]:
+def published(request: Request, code: str) -> dict[str, Any]:
     return orjson.loads(catalogue.get_item_json(request.app.state.snapshots, code)[1])
 
 
@@ -173,20 +171,22 @@ def _edit_page(
         item=doc,
         v=values,
         cr=cr,
-        errors=errors or {},
+        errors=forms.fold_errors(errors or {}),
         note=note,
         situations_text=forms.situations_text(values)
         if situations_text is None
         else situations_text,
         labels=LABELS.of(session),
         depths=forms.DEPTHS,
+        option_choices=forms.option_choices(values),
+        when_text=conditions.text_of,
     )
 
 
 @router.get("/items/{code}/edit")
 def edit_form(request: Request, session: ReadSession, code: str) -> Response:
     who = signed_in_as(request, session)
-    doc = _published(request, code)
+    doc = published(request, code)
     cr = _own_draft(session, who, request.query_params.get("request"))
     values = review.proposed_input(session, cr) if cr else catalogue.item_input(doc)
     return _edit_page(request, session, who, doc, values, cr=cr, note=(cr.note if cr else "") or "")
@@ -196,7 +196,7 @@ def edit_form(request: Request, session: ReadSession, code: str) -> Response:
 def save_edit(request: Request, form: EditorForm, session: WriteSession, code: str) -> Response:
     who = signed_in_as(request, session)
     sessions.check_csrf(request, form, who)
-    doc = _published(request, code)
+    doc = published(request, code)
     cr = _own_draft(session, who, first(form, "request"))
     base = review.proposed_input(session, cr) if cr else catalogue.item_input(doc)
     values, own_errors = forms.from_form(base, form)
@@ -314,62 +314,3 @@ def queue(request: Request, session: WriteSession) -> Response:
         limit=200,
     )
     return workspace_page(request, "editor/queue.html", who, rows=rows[:200])
-
-
-# --- lifecycle decisions -------------------------------------------------------------------
-
-
-@router.get("/items/{code}/lifecycle")
-def lifecycle_form(request: Request, session: ReadSession, code: str) -> Response:
-    who = signed_in_as(request, session)
-    return workspace_page(
-        request,
-        "editor/lifecycle.html",
-        who,
-        item=_published(request, code),
-        decisions=DECISIONS,
-        values={"effective_date": date.today().isoformat()},
-        errors={},
-    )
-
-
-@router.post("/items/{code}/lifecycle")
-def propose_decision(
-    request: Request, form: EditorForm, session: WriteSession, code: str
-) -> Response:
-    who = signed_in_as(request, session)
-    sessions.check_csrf(request, form, who)
-    values = {
-        k: first(form, k).strip()
-        for k in ("kind", "number", "title", "url", "reason", "effective_date")
-    }
-    body = {
-        "decision": {
-            "number": values["number"],
-            "title": values["title"],
-            "url": values["url"] or None,
-        },
-        "reason": values["reason"],
-        "effective_date": values["effective_date"],
-    }
-    try:
-        if values["kind"] not in DECISIONS:
-            raise InvalidInput.field(["kind"], "choose an adjustment", "kind")
-        cr = review.propose(
-            session, who.principal, kind=values["kind"], item=code, body=body, submit=True
-        )
-    except DomainError as exc:
-        session.rollback()
-        errors = domain_errors(exc)
-        errors = {k.removeprefix("body.").removeprefix("decision."): m for k, m in errors.items()}
-        return workspace_page(
-            request,
-            "editor/lifecycle.html",
-            who,
-            status=exc.status,
-            item=_published(request, code),
-            decisions=DECISIONS,
-            values=values,
-            errors=errors,
-        )
-    return see_other(f"/editor/requests/{cr.id}")

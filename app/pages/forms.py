@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from app.pages import conditions
 from app.pages.web import first
 
 MATERIAL_TEXT = (
@@ -71,11 +72,34 @@ def _rows(form: dict[str, list[str]], prefix: str) -> list[int]:
     return sorted(found)
 
 
+def _when(
+    row: dict[str, Any], form: dict[str, list[str]], at: str, errors: list[dict[str, Any]]
+) -> None:
+    """The row's ``when`` from its line of text; unchanged text keeps the stored condition
+    as it was (``(a and b) and c`` reads back flatter, which is no change to make)."""
+    text = first(form, f"{at}.when").strip()
+    if text == conditions.text_of(row.get("when")):
+        return
+    try:
+        condition = conditions.parse(text)
+    except conditions.ConditionSyntax as exc:
+        errors.append(
+            {"loc": [*at.split("."), "when"], "msg": str(exc), "type": "situation.condition"}
+        )
+        row["when"] = text  # shown again as typed
+        return
+    if condition is None:
+        row.pop("when", None)
+    else:
+        row["when"] = condition
+
+
 def from_form(
     base: dict[str, Any], form: dict[str, list[str]]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The item input the form describes, over ``base`` (what it was filled from), and the
-    form's own errors (a situations text that is not JSON)."""
+    form's own errors (a situations text that is not JSON, a condition that does not
+    parse)."""
     item = copy.deepcopy(base)
     errors: list[dict[str, Any]] = []
     guide = item.setdefault("guide", {})
@@ -118,11 +142,13 @@ def from_form(
             row[f] = _text(form, f"materials.{i}.{f}", lines=True)
         for f in MATERIAL_NUMBERS:
             row[f] = _integer(form, f"materials.{i}.{f}")
-        options = (_text(form, f"materials.{i}.options") or "").replace(",", " ").split()
+        # the options ticked (the item's option ids): none means always required
+        options = [o for o in form.get(f"materials.{i}.options", []) if o.strip()]
         if options:
-            row["options"] = options
+            row["options"] = list(dict.fromkeys(options))
         else:
             row.pop("options", None)
+        _when(row, form, f"materials.{i}", errors)
         if i >= len(old_materials) and not row.get("name"):
             continue
         materials.append(row)
@@ -137,6 +163,7 @@ def from_form(
         for f in FEE_TEXT:
             row[f] = _text(form, f"fees.{i}.{f}", lines=True)
         row["waivable"] = _checked(form, f"fees.{i}.waivable")
+        _when(row, form, f"fees.{i}", errors)
         amount = _number(form, f"fees.{i}.amount")
         if amount is None:
             row.pop("amount", None)
@@ -195,3 +222,34 @@ def merge_patch_between(before: Any, after: Any) -> dict[str, Any]:
         elif before[key] != after[key]:
             patch[key] = after[key]
     return patch
+
+
+#: the rows' fields whose errors come at paths below them (``materials.0.when.all.1``)
+_NESTED = re.compile(r"^((?:materials|fees)\.\d{1,3}\.(?:options|when))\.(.+)$")
+
+
+def fold_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Errors of a condition's or an options list's parts shown at the field itself, each
+    saying which part (``all.1: no option 'x'``)."""
+    folded: dict[str, list[str]] = {}
+    for key, msgs in errors.items():
+        m = _NESTED.match(key)
+        if m:
+            folded.setdefault(m.group(1), []).extend(f"{m.group(2)}: {msg}" for msg in msgs)
+        else:
+            folded.setdefault(key, []).extend(msgs)
+    return folded
+
+
+def option_choices(item: dict[str, Any]) -> list[tuple[str, str]]:
+    """The item's situation options as (id, "question: label") for the materials' options;
+    the editor's form ticks those that require a material."""
+    found = []
+    situations = (item.get("guide") or {}).get("situations") or []
+    for q in situations if isinstance(situations, list) else ():
+        if not isinstance(q, dict):
+            continue
+        for o in q.get("options") or ():
+            if isinstance(o, dict) and isinstance(o.get("id"), str):
+                found.append((o["id"], f"{q.get('question', '')}：{o.get('label', '')}"))
+    return found

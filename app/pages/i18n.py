@@ -216,6 +216,65 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "editor.decision.url": ("决定链接（选填）", "Decision link (optional)"),
     "editor.effective": ("生效日期", "Effective date"),
     "editor.propose": ("提交调整申请", "Propose"),
+    "editor.when": ("适用情形（条件）", "Applies when (condition)"),
+    "editor.when.help": (
+        "适用情形：选项编号用 and（且）、or（或）、not（非）和括号组合，如 minor and not "
+        "guardian；留空表示总是适用。",
+        "Applies when: option ids joined by and, or, not and parentheses, e.g. minor and "
+        "not guardian; empty: always.",
+    ),
+    "editor.options": (
+        "需要此材料的情形选项（任选其一即需要；都不选：总是需要）",
+        "Situation options that require it (any of them; none: always)",
+    ),
+    "editor.options.unknown": ("不在本事项的情形中", "not among the item's situations"),
+    "editor.options.none": (
+        "本事项还没有情形问题（见下方“情形”）。",
+        "The item has no situation questions yet (see Situations below).",
+    ),
+    "editor.kinds": ("调整类型", "Adjustments"),
+    "editor.kinds.choose": ("请选择一种调整：", "Choose an adjustment:"),
+    "editor.choose": ("请选择", "Choose"),
+    "editor.row": ("第 {n} 项", "Row {n}"),
+    "kind.suspend": ("暂停受理；恢复前不再受理新申请。", "Stop taking applications until resumed."),
+    "kind.resume": ("恢复受理暂停的事项。", "Take applications again after a suspension."),
+    "kind.cancel": ("取消事项，自生效日期起不再办理。", "Cancel the item from the effective date."),
+    "kind.reinstate": (
+        "已取消的事项以原编码恢复设立。",
+        "Bring a cancelled item back under its own code.",
+    ),
+    "kind.delegate": (
+        "下放或委托给下级单位：每个承接单位得到一个待承接的新事项。",
+        "Delegate or entrust to lower bodies: each gets a new item pending acceptance.",
+    ),
+    "kind.accept": (
+        "承接下放的事项，填写本地办理窗口（地址、时间、电话）。",
+        "Accept a delegated item with the local windows (address, hours, phone).",
+    ),
+    "kind.reclaim": (
+        "收回已下放的事项；下放产生的事项同日取消。",
+        "Take a delegation back; the items it created are cancelled the same day.",
+    ),
+    "kind.merge": (
+        "并入另一个事项；本编码停用并指向保留的事项。",
+        "Merge into another item; this code is retired and points to it.",
+    ),
+    "kind.split": (
+        "拆分为若干新事项（子项），本事项随之取消。新事项以本事项的指南、材料和收费为起点。",
+        "Split into new items (sub items), which replace this one. They start from this "
+        "item's guide, materials and fees.",
+    ),
+    "delegate.mode": ("方式", "Mode"),
+    "delegate.mode.delegate": ("下放（承接单位以自己的名义办理）", "Delegate (下放)"),
+    "delegate.mode.entrust": ("委托（以本单位的名义办理）", "Entrust (委托)"),
+    "delegate.handover": ("交接日期（承接单位自此日起受理）", "Handover date"),
+    "delegate.to": ("承接单位", "Receiving bodies"),
+    "delegate.department": ("承接部门", "Receiving department"),
+    "delegate.region": ("所在区划", "Its region"),
+    "merge.into": ("并入的事项（保留事项的实施编码）", "Merged into (the surviving item's code)"),
+    "split.into": ("拆分后的新事项", "The new items"),
+    "split.basic_code": ("基本目录编码（子项）", "Catalogue entry (basic code)"),
+    "accept.windows": ("本地办理窗口", "Local windows"),
     "editor.author": ("提交人", "Author"),
     "editor.kind": ("类型", "Kind"),
     "editor.status": ("状态", "Status"),

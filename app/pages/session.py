@@ -2,8 +2,9 @@
 
 A session is a signed cookie, no table: ``<key prefix>.<itsdangerous token>``, the token
 holding the key's name, a random session id and the session's CSRF token, signed with a
-secret derived from the key's stored hash (and ``CATALOGUE_SESSION_SECRET`` when set, which
-a production deployment should set: then a copy of the database alone forges nothing).
+secret derived from the key's stored hash (and the ``session_secret`` setting,
+``CATALOGUE_SESSION_SECRET``, when set, which a production deployment should set: then a
+copy of the database alone forges nothing).
 Every request looks the key up again (one indexed query, as an API call does), so revoking
 the key ends its sessions at once, in every worker. The cookie expires after
 :data:`MAX_AGE`; signing out drops it and revokes its id in this process until then.
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 import threading
 import time
@@ -32,6 +32,7 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.config import get_settings
 from app.errors import Forbidden
 from app.security import ApiKey, Principal, authenticate
 
@@ -71,7 +72,7 @@ REVOKED = _Revoked()
 
 
 def _serializer(secret_hash: str) -> URLSafeTimedSerializer:
-    pepper = os.environ.get("CATALOGUE_SESSION_SECRET", "")
+    pepper = get_settings().session_secret.get_secret_value()
     key = hashlib.sha256(f"{pepper}\x00{secret_hash}".encode()).hexdigest()
     return URLSafeTimedSerializer(key, salt=SALT)
 
@@ -115,7 +116,8 @@ def current(db: Session, request: Request) -> PageSession | None:
 
 
 def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
+    # the scope's scheme, as request.url's, without building the URL (a cached page's cost)
+    return request.scope.get("scheme") == "https"
 
 
 def set_session_cookie(response: Response, request: Request, value: str) -> None:

@@ -118,6 +118,11 @@ SECURITY_HEADERS = {
 }
 
 
+_PAGE_HEADERS = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+#: a signed-in page is the key holder's alone: kept nowhere
+_SIGNED_IN_HEADERS = [(k, b"no-store" if k == b"cache-control" else v) for k, v in _PAGE_HEADERS]
+
+
 #: where a cached page takes the request's CSRF token (ASCII: OpenCC leaves it alone)
 CSRF_MARK = "__csrf_token_of_the_request__"
 
@@ -168,10 +173,9 @@ def respond(
         body = html.replace(CSRF_MARK, token).encode()
     else:
         body = token.encode().join(html)
-    headers = dict(SECURITY_HEADERS)
-    if session is not None:
-        headers["Cache-Control"] = "no-store"
-    response = Response(body, status_code=status, media_type="text/html", headers=headers)
+    response = Response(body, status_code=status, media_type="text/html")
+    # the headers as bytes once, not a dict to encode per page (a kept page's cost)
+    response.raw_headers += _SIGNED_IN_HEADERS if session is not None else _PAGE_HEADERS
     if new_cookie:
         set_csrf_cookie(response, request, token)
     if request.query_params.get("lang") in Lang._value2member_map_:

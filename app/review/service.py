@@ -12,7 +12,6 @@ approval answers 409 and ``rebase`` brings it onto M, field by field.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -35,6 +34,7 @@ from app.review.models import (
     RequestStatus,
     ReviewAction,
 )
+from app.review.publishers import PUBLISHERS, rehearse
 from app.security import ApiKey, Principal, region_prefix
 
 EDITABLE = (RequestStatus.DRAFT, RequestStatus.REJECTED)
@@ -113,7 +113,9 @@ def proposed_input(session: Session, cr: ChangeRequest) -> dict[str, Any] | None
     return cr.body
 
 
-def _check_content(session: Session, cr: ChangeRequest, loc: list[str | int]) -> None:
+def _check_content(
+    session: Session, cr: ChangeRequest, loc: list[str | int], actor: Principal
+) -> None:
     """Every rule a direct write would check, without writing."""
     if cr.kind in (RequestKind.CREATE, RequestKind.EDIT):
         data = _validated(ImplementationIn, proposed_input(session, cr), loc)
@@ -124,7 +126,8 @@ def _check_content(session: Session, cr: ChangeRequest, loc: list[str | int]) ->
         proposal = _validated(AliasProposal, cr.body or {}, loc)
         catalogue.aliases_added(_entry_of(session, cr.item_code), proposal.aliases)
     else:
-        _validated(lifecycle.EVENT_MODELS[cr.kind], cr.body or {}, loc)
+        body = _validated(lifecycle.EVENT_MODELS[cr.kind], cr.body or {}, loc)
+        rehearse(session, cr.kind, cr.item_code, body, actor, cr.base_version)
 
 
 def _entry_of(session: Session, code: str | None) -> Any:
@@ -182,7 +185,7 @@ def propose(
             raise InvalidInput.field(
                 ["body", "item"], "a new item has no code yet", "change_request.item"
             )
-        _check_content(session, cr, ["body", "body"])
+        _check_content(session, cr, ["body", "body"], actor)
         actor.require_item_scope(cr.department_code, cr.region_code)
     else:
         if item is None:
@@ -196,7 +199,7 @@ def propose(
         actor.require_item_scope(impl.department_code, impl.region_code, decision=decision)
         cr.item_code, cr.base_version = item, impl.version
         cr.department_code, cr.region_code = impl.department_code, impl.region_code
-        _check_content(session, cr, ["body", "patch" if patch is not None else "body"])
+        _check_content(session, cr, ["body", "patch" if patch is not None else "body"], actor)
     session.add(cr)
     session.flush()
     _act(session, cr, "create", actor, note)
@@ -246,7 +249,7 @@ def edit(
                 "an edit holds either the full implementation or a patch",
                 "change_request.edit",
             )
-        _check_content(session, cr, ["body", "patch" if cr.patch is not None else "body"])
+        _check_content(session, cr, ["body", "patch" if cr.patch is not None else "body"], actor)
     if "note" in fields:
         cr.note = note
     cr.status = RequestStatus.DRAFT
@@ -350,25 +353,6 @@ def _stale(session: Session, cr: ChangeRequest) -> None:
                 "current": f"/api/v1/items/{cr.item_code}/versions/{impl.version}",
             },
         )
-
-
-PUBLISHERS: dict[str, Callable[..., Any]] = {
-    RequestKind.CANCEL: lambda s, code, body, actor, v: lifecycle.simple_event(
-        s, code, "cancel", body, actor, v
-    ),
-    RequestKind.SUSPEND: lambda s, code, body, actor, v: lifecycle.simple_event(
-        s, code, "suspend", body, actor, v
-    ),
-    RequestKind.RESUME: lambda s, code, body, actor, v: lifecycle.simple_event(
-        s, code, "resume", body, actor, v
-    ),
-    RequestKind.DELEGATE: lifecycle.delegate,
-    RequestKind.ACCEPT: lifecycle.accept,
-    RequestKind.RECLAIM: lifecycle.reclaim,
-    RequestKind.MERGE: lifecycle.merge,
-    RequestKind.SPLIT: lifecycle.split,
-    RequestKind.REINSTATE: lifecycle.reinstate,
-}
 
 
 def publish(session: Session, cr: ChangeRequest, approver: Principal) -> None:

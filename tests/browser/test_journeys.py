@@ -173,3 +173,48 @@ def test_editor_edits_reviewer_approves_citizen_sees_it(
     pages.check("editor-gaps")
     driver.get(f"{site.base}/editor/items/{site.passport}/lifecycle")
     pages.check("editor-lifecycle")
+
+
+DAOLI_POLICE = "11230102MBNXPN263U"  # 哈尔滨市公安局道里分局: a county body in Harbin
+
+
+def test_editor_proposes_a_delegation_reviewer_approves(
+    driver: Any, site: Site, pages: Pages
+) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    sign_in(driver, site, site.keys["editor"])
+    driver.get(f"{site.base}/editor/items/{site.passport}/lifecycle")
+    find(driver, "a[href$='?kind=delegate']").click()
+    wait_for(driver, "#decision-form")
+    assert find(driver, "input[name=mode][value=delegate]").is_selected()
+    pages.check("editor-lifecycle-delegate")
+    find(driver, "#f-decision-number").send_keys("哈政规〔2031〕7号")
+    find(driver, "#f-decision-title").send_keys("关于下放普通护照签发的决定")
+    find(driver, "#f-reason").send_keys("方便群众就近办理")
+    Select(find(driver, "#f-to-0-department")).select_by_value(DAOLI_POLICE)
+    Select(find(driver, "#f-to-0-region")).select_by_value("230103")  # not the body's region
+    find(driver, "#propose").click()
+    error = wait_for(driver, "#err-to-0-region")
+    assert error.is_displayed() and "230102" in error.text
+    assert find(driver, "#f-to-0-region").get_attribute("aria-invalid") == "true"
+    pages.check("editor-lifecycle-error")
+    Select(find(driver, "#f-to-0-region")).select_by_value("230102")
+    find(driver, "#propose").click()
+    wait_for(driver, ".request-status")
+    assert "待审核" in find(driver, ".request-status").text  # submitted with the proposal
+    assert DAOLI_POLICE in driver.page_source  # the proposed body
+    request_path = driver.current_url.split(site.base, 1)[1]
+    assert site.get_json(f"/api/v1/items/{site.passport}")["lifecycle"] is None
+
+    sign_in(driver, site, site.keys["reviewer"])
+    driver.get(site.base + request_path)
+    wait_for(driver, "#approve")
+    find(driver, "#approve").click()
+    wait_for(driver, ".request-status")
+    assert "已通过" in find(driver, ".request-status").text
+    published = site.get_json(f"/api/v1/items/{site.passport}")
+    assert published["lifecycle"]["event"] == "delegate"
+    assert published["lifecycle"]["details"]["to"] == [f"{DAOLI_POLICE}4{site.passport[-12:]}"]
+    driver.get(f"{site.base}/items/{site.passport}")
+    assert "下放" in find(driver, "p.notice").text  # the citizen page says so at once

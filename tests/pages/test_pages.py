@@ -332,12 +332,17 @@ def test_editor_edits_sees_the_field_error_submits_and_reviewer_approves(
     assert "原件 2 份" in _html(client.get(f"/items/{passport}"))
 
 
-def _form_fields(html: str) -> dict[str, str]:
-    """What the browser would send of the edit form (text inputs, selects, textareas)."""
-    data: dict[str, str] = {}
-    for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html):
-        if 'type="checkbox"' not in name:
-            data[name] = value
+def _form_fields(html: str) -> dict[str, Any]:
+    """What the browser would send of the edit form (text inputs, selects, textareas, the
+    ticked boxes: several of one name as a list)."""
+    data: dict[str, Any] = {}
+    for tag in re.findall(r"<input[^>]*>", html):
+        name = re.search(r'name="([^"]+)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if name and 'type="checkbox"' not in tag:
+            data[name.group(1)] = value.group(1) if value else ""
+        elif name and " checked" in tag:
+            data.setdefault(name.group(1), []).append(value.group(1) if value else "on")
     for name, options in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
         chosen = re.search(r'<option value="([^"]*)" selected', options) or re.search(
             r'<option value="([^"]*)"', options
@@ -347,11 +352,12 @@ def _form_fields(html: str) -> dict[str, str]:
         r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', html, re.S
     ):
         data[name] = value
-    for name in re.findall(r'<input type="checkbox" name="([^"]+)"[^>]* checked', html):
-        data[name] = "on"
     import html as html_lib
 
-    return {k: html_lib.unescape(v) for k, v in data.items()}
+    return {
+        k: [html_lib.unescape(x) for x in v] if isinstance(v, list) else html_lib.unescape(v)
+        for k, v in data.items()
+    }
 
 
 def test_lifecycle_decision_form_shows_errors_then_proposes(
@@ -362,15 +368,17 @@ def test_lifecycle_decision_form_shows_errors_then_proposes(
     base = {
         "csrf": csrf_of(page),
         "kind": "suspend",
-        "title": "关于暂停的决定",
+        "decision.title": "关于暂停的决定",
         "reason": "系统升级",
         "effective_date": "2031-01-01",
     }
-    refused = client.post(f"/editor/items/{passport}/lifecycle", data={**base, "number": ""})
-    assert refused.status_code == 422 and 'id="err-number"' in refused.text
+    refused = client.post(
+        f"/editor/items/{passport}/lifecycle", data={**base, "decision.number": ""}
+    )
+    assert refused.status_code == 422 and 'id="err-decision-number"' in refused.text
     sent = client.post(
         f"/editor/items/{passport}/lifecycle",
-        data={**base, "number": "哈政〔2031〕1号"},
+        data={**base, "decision.number": "哈政〔2031〕1号"},
         follow_redirects=False,
     )
     assert sent.status_code == 303

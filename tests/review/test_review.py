@@ -348,3 +348,31 @@ def test_a_bulk_write_keeps_each_items_change_note(
     for item, note in zip(result["items"], ("市平台新增", "市平台更新"), strict=True):
         meta = client.get(f"{API}/items/{item['code']}/versions").json()["items"][-1]
         assert (meta["reason"], meta["channel"]) == (note, "sync")
+
+
+def test_an_event_that_could_not_be_published_is_refused_when_proposed(
+    client: TestClient, session: Session, keys: Keys
+) -> None:
+    """A merge into an item that does not exist would fail at approval: it is refused at
+    once, at its path in the request, and leaves nothing behind (the rehearsal is undone)."""
+    item = _item(session)
+    editor = keys.editor(item.department_code)
+    before = counts(session)
+    missing = item.code[:18] + "9" * 13
+    refused = client.post(
+        f"{API}/change-requests",
+        json={
+            "item": item.code,
+            "kind": "merge",
+            "body": {
+                "into": missing,
+                "decision": _decision(),
+                "reason": "职能整合",
+                "effective_date": TODAY.isoformat(),
+            },
+        },  # fmt: skip
+        headers=editor,
+    )
+    assert error_at(problem(refused, 422), ["body", "body", "into"])["type"] == "merge.into"
+    assert counts(session) == before
+    assert client.get(f"{API}/items/{item.code}").json()["status"] == "1"

@@ -1,0 +1,227 @@
+"""Lifecycle decisions (动态调整) as forms: one form per event the API has (cancel, suspend,
+resume, reinstate, delegate, accept, reclaim, merge, split), chosen by ``?kind=``. Each
+builds the body of ``POST /api/v1/items/{code}/<event>`` from fields named by the body's
+paths (``decision.number``, ``to.0.department``, ``into``), so the API's field errors land
+next to them. A proposal is a submitted change request (:func:`app.review.service.propose`),
+then rehearsed: the event runs as approval would run it, in a savepoint rolled back, so a
+refusal (an unknown item to merge into, a department outside the region) is shown now,
+by the event's own rules, and nothing is written."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import case, select
+from sqlmodel import Session, col
+
+from app.catalogue import lifecycle
+from app.catalogue import service as catalogue
+from app.catalogue.models import CatalogueEntry
+from app.deps import ReadSession, WriteSession
+from app.directory.models import Department, Region
+from app.errors import DomainError, InvalidInput
+from app.pages import session as sessions
+from app.pages.editor import EditorForm, published, see_other, signed_in_as, workspace_page
+from app.pages.forms import WINDOW_TEXT
+from app.pages.web import PageRoute, domain_errors, first
+from app.review import service as review
+from app.review.models import RequestKind
+from app.security import region_prefix
+
+router = APIRouter(prefix="/editor", route_class=PageRoute, include_in_schema=False)
+
+#: the forms in the order offered: the simple decisions first
+KINDS = (
+    RequestKind.SUSPEND,
+    RequestKind.RESUME,
+    RequestKind.CANCEL,
+    RequestKind.REINSTATE,
+    RequestKind.DELEGATE,
+    RequestKind.ACCEPT,
+    RequestKind.RECLAIM,
+    RequestKind.MERGE,
+    RequestKind.SPLIT,
+)
+assert set(KINDS) == set(lifecycle.EVENT_MODELS), "a form for every lifecycle event"
+MODES = ("delegate", "entrust")
+TARGET_ROWS = 3  # receiving bodies of a delegation; more: propose again or use the API
+SPLIT_ROWS = 3
+DECISION = ("number", "title", "url")
+
+
+def _kind(value: str | None) -> RequestKind | None:
+    return RequestKind(value) if value in KINDS else None
+
+
+def _rows(
+    form: dict[str, list[str]], prefix: str, fields: tuple[str, ...], count: int
+) -> tuple[list[dict[str, str]], list[int]]:
+    """The filled rows ``prefix.<i>.<field>`` (rows left empty are no rows) and, for each,
+    the form row it came from (an error at ``to.0`` belongs next to the form's row 2)."""
+    rows, origin = [], []
+    for i in range(count):
+        row = {f: first(form, f"{prefix}.{i}.{f}").strip() for f in fields}
+        if any(row.values()) and first(form, f"{prefix}.{i}.remove") != "on":
+            rows.append(row)
+            origin.append(i)
+    return rows, origin
+
+
+def body_of(
+    kind: RequestKind, form: dict[str, list[str]], doc: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, list[int]]]:
+    """The event's body as the API takes it, and where its list rows sit in the form."""
+    body: dict[str, Any] = {
+        "decision": {k: first(form, f"decision.{k}").strip() for k in DECISION},
+        "reason": first(form, "reason").strip(),
+        "effective_date": first(form, "effective_date").strip(),
+    }
+    body["decision"]["url"] = body["decision"]["url"] or None
+    origins: dict[str, list[int]] = {}
+    if kind == RequestKind.DELEGATE:
+        body["mode"] = first(form, "mode").strip()
+        body["handover_date"] = first(form, "handover_date").strip()
+        body["to"], origins["to"] = _rows(form, "to", ("department", "region"), TARGET_ROWS)
+    elif kind == RequestKind.ACCEPT:
+        count = len((doc.get("guide") or {}).get("windows") or ()) + 1
+        windows, origins["guide.windows"] = _rows(form, "guide.windows", WINDOW_TEXT, count)
+        # the local windows replace the copied ones; optional fields left empty stay unset
+        body["guide"] = {"windows": [{k: v for k, v in w.items() if v} for w in windows]}
+    elif kind == RequestKind.MERGE:
+        body["into"] = first(form, "into").strip()
+    elif kind == RequestKind.SPLIT:
+        rows, origins["into"] = _rows(form, "into", ("basic_code",), SPLIT_ROWS)
+        template = catalogue.item_input(doc)
+        body["into"] = [
+            {
+                **template,
+                "code": None,
+                "basic_code": r["basic_code"],
+                "local_code": None,
+                "materials": [{**m, "code": None} for m in template["materials"]],
+                "fees": [{**f, "code": None} for f in template["fees"]],
+            }
+            for r in rows
+        ]
+    return body, origins
+
+
+def form_values(kind: RequestKind, doc: dict[str, Any]) -> dict[str, str]:
+    """A new form: today's date; an acceptance starts from the windows copied over."""
+    today = date.today().isoformat()
+    values = {"effective_date": today}
+    if kind == RequestKind.DELEGATE:
+        values.update(mode="delegate", handover_date=today)
+    if kind == RequestKind.ACCEPT:
+        for i, w in enumerate((doc.get("guide") or {}).get("windows") or ()):
+            values.update({f"guide.windows.{i}.{f}": w.get(f) or "" for f in WINDOW_TEXT})
+    return values
+
+
+def _placed(errors: dict[str, list[str]], origins: dict[str, list[int]]) -> dict[str, list[str]]:
+    """Errors keyed by the form's own rows (``to.0.region`` → ``to.2.region``)."""
+    placed: dict[str, list[str]] = {}
+    for key, msgs in errors.items():
+        for prefix, origin in origins.items():
+            head, _, rest = key.removeprefix(prefix + ".").partition(".")
+            if key.startswith(prefix + ".") and head.isdigit() and int(head) < len(origin):
+                key = f"{prefix}.{origin[int(head)]}" + (f".{rest}" if rest else "")
+                break
+        placed.setdefault(key, []).extend(msgs)
+    return placed
+
+
+def _choices(session: Session, kind: RequestKind | None, doc: dict[str, Any]) -> dict[str, Any]:
+    """What the form offers to pick from (the rules judge what is picked)."""
+    if kind == RequestKind.DELEGATE:
+        below = region_prefix(doc["region"]["code"])  # a delegation stays in the region
+        departments = session.execute(
+            select(Department)
+            .where(col(Department.region_code).startswith(below))
+            .where(Department.credit_code != doc["department"]["code"])
+            .order_by(Department.region_code, Department.credit_code)
+        ).scalars()
+        regions = session.execute(
+            select(Region).where(col(Region.code).startswith(below)).order_by(Region.code)
+        ).scalars()
+        return {
+            "departments": [(d.credit_code, d.name) for d in departments],
+            "regions": [(r.code, r.name) for r in regions],
+        }
+    if kind == RequestKind.MERGE:
+        rows, _ = catalogue.list_items(session, department=doc["department"]["code"], limit=200)
+        return {"items": [(r["code"], r["name"]) for r in rows if r["code"] != doc["code"]]}
+    if kind == RequestKind.SPLIT:
+        entries = session.execute(
+            select(CatalogueEntry.basic_code, CatalogueEntry.name)
+            .order_by(
+                # this entry's sub items (子项) first: what a split usually makes
+                case((col(CatalogueEntry.parent_basic_code) == doc["basic_code"], 0), else_=1),
+                CatalogueEntry.basic_code,
+            )
+            .limit(500)
+        ).all()
+        return {"entries": [(c, n) for c, n in entries]}
+    return {}
+
+
+def _page(
+    request: Request,
+    session: Session,
+    who: Any,
+    doc: dict[str, Any],
+    kind: RequestKind | None,
+    values: dict[str, str],
+    errors: dict[str, list[str]],
+    status: int = 200,
+) -> Response:
+    return workspace_page(
+        request,
+        "editor/lifecycle.html",
+        who,
+        status=status,
+        item=doc,
+        kinds=KINDS,
+        kind=kind,
+        modes=MODES,
+        values=values,
+        errors=errors,
+        target_rows=range(TARGET_ROWS),
+        split_rows=range(SPLIT_ROWS),
+        windows=range(len((doc.get("guide") or {}).get("windows") or ()) + 1),
+        window_fields=WINDOW_TEXT,
+        **_choices(session, kind, doc),
+    )
+
+
+@router.get("/items/{code}/lifecycle")
+def lifecycle_form(request: Request, session: ReadSession, code: str) -> Response:
+    who = signed_in_as(request, session)
+    doc = published(request, code)
+    kind = _kind(request.query_params.get("kind"))
+    values = form_values(kind, doc) if kind else {}
+    return _page(request, session, who, doc, kind, values, {})
+
+
+@router.post("/items/{code}/lifecycle")
+def propose_decision(
+    request: Request, form: EditorForm, session: WriteSession, code: str
+) -> Response:
+    who = signed_in_as(request, session)
+    sessions.check_csrf(request, form, who)
+    doc = published(request, code)
+    kind = _kind(first(form, "kind"))
+    values = {k: v[0] for k, v in form.items() if k != sessions.CSRF_FIELD and v}
+    origins: dict[str, list[int]] = {}
+    try:
+        if kind is None:
+            raise InvalidInput.field(["kind"], "choose an adjustment", "kind")
+        body, origins = body_of(kind, form, doc)
+        cr = review.propose(session, who.principal, kind=kind, item=code, body=body, submit=True)
+    except DomainError as exc:
+        session.rollback()  # nothing of a refused proposal is kept
+        errors = _placed(domain_errors(exc), origins)
+        return _page(request, session, who, doc, kind, values, errors, status=exc.status)
+    return see_other(f"/editor/requests/{cr.id}")

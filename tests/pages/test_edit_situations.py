@@ -1,0 +1,152 @@
+"""The editor's item form and situations (情形): which options require a material (ticked
+per material) and the ``when`` conditions of materials and fees (one line of text), with
+the write path's ``situation.*`` refusals shown next to the field they concern."""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from app.pages.conditions import parse, text_of
+from app.review.models import ChangeRequest
+from tests.conftest import Keys
+from tests.helpers import API, writable
+from tests.pages.test_pages import _html, _with_situations, sign_in
+
+
+def form_of(page: str) -> list[tuple[str, str]]:
+    """What the browser sends of the edit form: inputs, ticked boxes, selects, textareas."""
+    pairs: list[tuple[str, str]] = []
+    for tag in re.findall(r"<input[^>]*>", page):
+        name = re.search(r'name="([^"]+)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if not name:
+            continue
+        if 'type="checkbox"' in tag or 'type="radio"' in tag:
+            if " checked" in tag:
+                pairs.append((name.group(1), value.group(1) if value else "on"))
+        else:
+            pairs.append((name.group(1), value.group(1) if value else ""))
+    for name, options in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected', options) or re.search(
+            r'<option value="([^"]*)"', options
+        )
+        pairs.append((name, chosen.group(1) if chosen else ""))
+    for name, value in re.findall(
+        r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', page, re.S
+    ):
+        pairs.append((name, value))
+    return [(k, html_lib.unescape(v)) for k, v in pairs]
+
+
+def changed(pairs: list[tuple[str, str]], replace: dict[str, list[str]]) -> list[tuple[str, str]]:
+    kept = [(k, v) for k, v in pairs if k not in replace]
+    return kept + [(k, v) for k, values in replace.items() for v in values]
+
+
+def _situated(client: TestClient, keys: Keys, passport: str) -> None:
+    resp = client.put(
+        f"{API}/items/{passport}",
+        json=_with_situations(writable(client, passport)),
+        headers=keys.admin(),
+    )
+    assert resp.status_code == 200, resp.text
+
+
+def _post(client: TestClient, code: str, pairs: list[tuple[str, str]]) -> Any:
+    from urllib.parse import urlencode
+
+    return client.post(
+        f"/editor/items/{code}/edit",
+        content=urlencode(pairs),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+
+
+def _requests(session: Session) -> int:
+    session.expire_all()
+    return session.execute(select(func.count()).select_from(ChangeRequest)).scalar_one()
+
+
+def test_conditions_read_back_as_they_are_written() -> None:
+    for text in ("lost", "lost and damaged", "first or reissue and lost", "not (a or b) and c"):
+        assert text_of(parse(text)) == text
+    assert parse("a and not b") == {"all": ["a", {"not": "b"}]}
+    assert parse('{"any": ["a", "b"]}') == {"any": ["a", "b"]}
+    assert parse("") is None
+
+
+def test_material_options_and_conditions_edited_in_the_form(
+    client: TestClient, keys: Keys, session: Session, passport: str
+) -> None:
+    _situated(client, keys, passport)
+    sign_in(client, keys.editor(passport[:18]))
+    page = _html(client.get(f"/editor/items/{passport}/edit"))
+    # the item's options, labelled by question, ticked where they require the material
+    assert re.search(r'name="materials.1.options" value="lost" checked', page)
+    assert re.search(r'name="materials.1.options" value="damaged"(?! checked)', page)
+    assert "补发原因：遗失" in page
+    pairs = form_of(page)
+    assert ("materials.1.options", "lost") in pairs and ("materials.2.options", "damaged") in pairs
+
+    before = _requests(session)
+    # a condition that does not parse: at its field, nothing written
+    bad = _post(client, passport, changed(pairs, {"fees.0.when": ["reissue and"]}))
+    html = _html(bad, 422)
+    assert 'id="err-fees-0-when"' in html and "ends too early" in html
+    assert re.search(r'id="f-fees-0-when"[^>]*aria-invalid="true"', html)
+    assert 'value="reissue and"' in html  # shown again as typed
+    # the write path's situation rules, at the field: an option the item does not have
+    unknown = _post(client, passport, changed(pairs, {"materials.2.when": ["damaged and stolen"]}))
+    html = _html(unknown, 422)
+    assert 'id="err-materials-2-when"' in html and "no option &#39;stolen&#39;" in html
+    ticked = _post(client, passport, changed(pairs, {"materials.1.options": ["lost", "ghost"]}))
+    html = _html(ticked, 422)
+    assert 'id="err-materials-1-options"' in html and "ghost" in html
+    assert _requests(session) == before
+
+    good = changed(
+        pairs,
+        {
+            "materials.1.options": ["lost", "damaged"],
+            "materials.2.options": [],
+            "materials.2.when": ["damaged and not lost"],
+            "fees.0.when": ["reissue"],
+            "note": ["补发才收费"],
+        },
+    )
+    saved = _post(client, passport, good)
+    assert saved.status_code == 303, saved.text[:3000]
+    cr = session.get(ChangeRequest, int(saved.headers["location"].rsplit("/", 1)[1]))
+    assert cr is not None and cr.patch is not None
+    materials, fees = cr.patch["materials"], cr.patch["fees"]
+    assert materials[1]["options"] == ["lost", "damaged"]
+    assert "options" not in materials[2]
+    assert materials[2]["when"] == {"all": ["damaged", {"not": "lost"}]}
+    assert fees[0]["when"] == "reissue"
+    # the draft's form shows them again as the editor wrote them
+    draft = _html(client.get(f"/editor/items/{passport}/edit", params={"request": cr.id}))
+    assert 'value="damaged and not lost"' in draft and 'value="reissue"' in draft
+
+
+def test_an_unchanged_form_proposes_no_condition_change(
+    client: TestClient, keys: Keys, session: Session, passport: str
+) -> None:
+    _situated(client, keys, passport)
+    body = writable(client, passport)
+    body["materials"][1]["when"] = {"all": [{"all": ["reissue", "lost"]}]}  # written flatter
+    body["materials"][1].pop("options")
+    assert client.put(f"{API}/items/{passport}", json=body, headers=keys.admin()).status_code == 200
+    sign_in(client, keys.editor(passport[:18]))
+    pairs = form_of(_html(client.get(f"/editor/items/{passport}/edit")))
+    assert ("materials.1.when", "reissue and lost") in pairs
+    saved = _post(client, passport, changed(pairs, {"note": ["只改说明"]}))
+    assert saved.status_code == 303, saved.text[:3000]
+    cr = session.get(ChangeRequest, int(saved.headers["location"].rsplit("/", 1)[1]))
+    assert cr is not None and "materials" not in (cr.patch or {})
