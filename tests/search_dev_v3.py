@@ -90,3 +90,36 @@ DEV_V3_GUANGAN: list[tuple[str, str, set[str]]] = [
     ("english", "gas connection", {"供气报装"}),
     ("english", "nurse registration", {"护士新办执业注册"}),
 ]  # fmt: skip
+
+# Added at 01:20 UTC, after the 广安区 list above had been run (that list is unchanged) and
+# before any query below was run: the seed catalogue's part of the dev set, written from
+# seed/catalogue_entries.json alone, so that the seed's styles have a tuning signal too.
+# (style, query, region or None, names a citizen wants among the top 3)
+DEV_V3_SEED: list[tuple[str, str, str | None, set[str]]] = [
+    ("everyday", "喝了酒开车被查", None, {"对饮酒后驾驶机动车的处罚"}),
+    ("everyday", "盖楼开工要什么证", None, {"建筑工程施工许可证核发", "建设工程规划许可证核发"}),
+    ("everyday", "楼盘卖期房", None, {"商品房预售许可"}),
+    ("everyday", "房子抵押给银行", None, {"不动产抵押登记"}),
+    ("everyday", "跑出租要考的证", None, {"出租汽车驾驶员从业资格证核发"}),
+    ("everyday", "开大货车拉货", None, {"道路货物运输经营许可"}),
+    ("everyday", "开加油站", None, {"危险化学品经营许可"}),
+    ("everyday", "帮别人公司记账", None, {"代理记账机构审批"}),
+    ("everyday", "年底个税多退少补", None, {"个人所得税综合所得年度汇算"}),
+    ("everyday", "买房交的税", None, {"契税征收"}),
+    ("everyday", "火化费能不能免", None, {"惠民殡葬基本服务费用减免"}),
+    ("everyday", "生小孩住院报销", None, {"生育医疗费用支付"}),
+    ("everyday", "小孩读一年级", None, {"义务教育阶段新生入学"}),
+    ("everyday", "当医生要注册", None, {"医师执业注册"}),
+    ("everyday", "老板不给交社保", None, {"对用人单位遵守劳动保障法律法规情况的检查"}),
+    ("everyday", "举报卖过期食品", None, {"对举报食品安全违法行为的奖励",
+                                          "对经营不符合食品安全标准的食品的处罚"}),
+    ("everyday", "工厂环评", None, {"建设项目环境影响评价文件审批"}),
+    ("everyday", "退伍一次性补助", None, {"自主就业退役士兵一次性经济补助金给付"}),
+    ("qualifier", "公司不开了要注销", None, {"市场主体注销登记"}),
+    ("qualifier", "公司换法人变更", None, {"市场主体变更登记"}),
+    ("qualifier", "驾驶证首次申请", None, {"机动车驾驶证初次申领"}),
+    ("department", "人社局 退休", None, {"职工正常退休（职）申请及基本养老金待遇核定"}),
+    ("department", "税务局 残疾人保障金", None, {"残疾人就业保障金征收"}),
+    ("english", "travel agency licence", None, {"旅行社业务经营许可"}),
+    ("english", "drunk driving penalty", None, {"对饮酒后驾驶机动车的处罚"}),
+]  # fmt: skip

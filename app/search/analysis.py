@@ -19,17 +19,26 @@ from __future__ import annotations
 
 import functools
 import re
-import threading
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import opencc
-import rjieba
-from pypinyin import Style, lazy_pinyin
-
 from app.search.english import en_words, read_english
+from app.search.text import (
+    HAN,
+    LATIN,
+    add_user_words,
+    dictionary_generation,
+    grams,
+    has_han,
+    initials,
+    name_words_of,
+    normalise,
+    pinyin,
+    split_pinyin,
+    user_dictionary_size,
+    words,
+)
 from app.search.thesaurus import EMPTY, Thesaurus
 from app.search.vocabulary import (
     DEFAULT_SYNONYMS,
@@ -37,9 +46,12 @@ from app.search.vocabulary import (
     STOP_WORDS,
     actions_in,
     department_shortcuts,
+    everyday_meanings,
 )
 
-__all__ = ["DEFAULT_SYNONYMS", "FOLLOW_UPS", "STOP_WORDS"]  # re-exported: their old home
+#: re-exported: their old home
+__all__ = ["DEFAULT_SYNONYMS", "FOLLOW_UPS", "STOP_WORDS", "add_user_words", "has_han",
+           "normalise", "split_pinyin", "user_dictionary_size", "words"]  # fmt: skip
 
 #: field → boost; the analyzed fields every backend indexes
 FIELD_BOOSTS: dict[str, float] = {
@@ -59,66 +71,14 @@ FIELD_BOOSTS: dict[str, float] = {
 }
 #: the weight of a thesaurus expansion (a hand-written synonym weighs 0.6, the word 1.0)
 THESAURUS_WEIGHT = 0.4
+#: the weight of the catalogue's words for an everyday word of the query (data/everyday.txt)
+EVERYDAY_WEIGHT = 0.8
 #: fields a query's Han words are looked up in besides the name (weight 1 × field boost)
 CONTEXT_FIELDS = ("group_t", "guide_t", "more_t")
 #: weight of the "primary" flag for queries that name no follow-up operation
 PRIMARY_BOOST = 1.0
 #: the field of suggestion prefixes (Chinese, pinyin, initials)
 PREFIX_FIELD = "prefix"
-
-_HAN = re.compile(r"[\u3400-\u9fff]+")
-_LATIN = re.compile(r"[a-z]+")
-_WORD = re.compile(r"[\w\u3400-\u9fff]")
-
-# rjieba's dictionary is process-wide: guard additions
-_DICT_LOCK = threading.Lock()
-_DICT_WORDS: set[str] = set()
-_T2S = opencc.OpenCC("t2s")
-
-
-def normalise(text: str) -> str:
-    """NFKC (full-width → half-width), traditional → simplified, lower case."""
-    return _T2S.convert(unicodedata.normalize("NFKC", text)).lower().strip()
-
-
-def add_user_words(words: Iterable[str]) -> int:
-    """Teach the segmenter the catalogue's own names (and aliases)."""
-    added = 0
-    with _DICT_LOCK:
-        for w in words:
-            w = normalise(w)
-            if 2 <= len(w) <= 30 and w not in _DICT_WORDS and not re.search(r"[\s()（）“”]", w):
-                rjieba.add_word(w, None, None)
-                _DICT_WORDS.add(w)
-                added += 1
-    return added
-
-
-def words(text: str) -> list[str]:
-    """Segment normalised text in search mode; punctuation and spaces dropped."""
-    return [w for w in rjieba.cut_for_search(text) if _WORD.search(w) and w.strip()]
-
-
-@functools.lru_cache(maxsize=200_000)
-def pinyin(word: str) -> str:
-    return "".join(lazy_pinyin(word, style=Style.NORMAL, errors="ignore"))
-
-
-@functools.lru_cache(maxsize=200_000)
-def initials(word: str) -> str:
-    return "".join(lazy_pinyin(word, style=Style.FIRST_LETTER, errors="ignore"))
-
-
-def _has_han(word: str) -> bool:
-    return _HAN.search(word) is not None
-
-
-has_han = _has_han
-
-
-def user_dictionary_size() -> int:
-    """Words taught to the segmenter so far (a cache key of segmented names)."""
-    return len(_DICT_WORDS)
 
 
 @dataclass
@@ -177,7 +137,7 @@ class Synonyms:
             for t in terms:
                 others = terms - {t}
                 self.by_key.setdefault(t, set()).update(others)
-                if _has_han(t) and len(t) >= 2:
+                if has_han(t) and len(t) >= 2:
                     self.by_key.setdefault(pinyin(t), set()).update(terms)
                     self.spelled.setdefault(pinyin(t), set()).add(t)
                     if len(t) >= 3:
@@ -191,41 +151,6 @@ class Synonyms:
         """The Han terms that ``key`` (Latin input) spells: what the citizen typed, read as
         Chinese, as opposed to the rest of their synonym groups."""
         return self.spelled.get(key, set())
-
-
-@functools.cache
-def _syllables() -> frozenset[str]:
-    """Every toneless pinyin syllable (from pypinyin's readings of the CJK block)."""
-    from pypinyin.pinyin_dict import pinyin_dict
-
-    out = set()
-    for readings in pinyin_dict.values():
-        for r in readings.split(","):
-            decomposed = unicodedata.normalize("NFKD", r).replace("u\u0308", "v")
-            out.add("".join(c for c in decomposed if not unicodedata.combining(c)))
-    return frozenset(s for s in out if s.isascii() and s.isalpha())
-
-
-def split_pinyin(text: str) -> list[str] | None:
-    """``wufanzuijilu`` → ``[wu, fan, zui, ji, lu]`` (fewest syllables); None if it is not
-    pinyin."""
-    valid = _syllables()
-    n = len(text)
-    best: list[list[str] | None] = [None] * (n + 1)
-    best[0] = []
-    for i in range(n):
-        if best[i] is None:
-            continue
-        for j in range(i + 1, min(n, i + 6) + 1):
-            if text[i:j] in valid:
-                cand = [*best[i], text[i:j]]  # type: ignore[misc]
-                if best[j] is None or len(cand) < len(best[j]):  # type: ignore[arg-type]
-                    best[j] = cand
-    return best[n]
-
-
-def _grams(run: str, sizes: tuple[int, ...] = (2, 3, 4)) -> list[str]:
-    return [run[i : i + n] for n in sizes for i in range(len(run) - n + 1)]
 
 
 @dataclass
@@ -242,9 +167,39 @@ class ItemContext:
 
 def department_keys(names: Iterable[str]) -> list[str]:
     """The shortcuts (data/departments.txt) whose forms one of a department's names holds."""
+    return list(_department_keys(tuple(names)))
+
+
+@functools.lru_cache(maxsize=65_536)
+def _department_keys(names: tuple[str, ...]) -> tuple[str, ...]:
+    """:func:`department_keys`, once per department (performance only)."""
     normed = [normalise(n) for n in names if n]
-    return [k for k, forms in department_shortcuts().items()
-            if any(f in n for f in forms for n in normed)]  # fmt: skip
+    return tuple(k for k, forms in department_shortcuts().items()
+                 if any(f in n for f in forms for n in normed))  # fmt: skip
+
+
+@functools.lru_cache(maxsize=8_192)
+def _joined_words(parts: tuple[str, ...], generation: int) -> str:
+    """The words of ``parts``, space-joined, once per ``parts`` and user dictionary
+    ``generation`` (performance only: a guide's materials and conditions repeat)."""
+    return " ".join(w for p in parts if p for w in words(normalise(p)))
+
+
+@functools.lru_cache(maxsize=32_768)
+def _prefix_field(name: str, aliases: tuple[str, ...], generation: int) -> str:
+    """:meth:`Analyzer.prefixes`, sorted and space-joined (the ``prefix`` field; no key
+    holds a space), once per name and user dictionary ``generation`` (performance only:
+    the items of one catalogue entry share their name; a string, not a set, kept)."""
+    keys: set[str] = set()
+    for phrase in [name, *aliases]:
+        phrase = re.sub(r"\s+", "", phrase)
+        units = [phrase, *[w for w in words(phrase) if len(w) >= 2]]
+        for unit in units:
+            han = has_han(unit)
+            for variant in (unit, pinyin(unit) if han else "", initials(unit) if han else ""):
+                for i in range(1, min(len(variant), 24) + 1):
+                    keys.add(variant[:i])
+    return " ".join(sorted(k for k in keys if k.strip()))
 
 
 @functools.cache
@@ -294,18 +249,18 @@ class Analyzer:
         ctx = context or ItemContext()
         name_n = normalise(name)
         alias_n = [normalise(a) for a in aliases if a and a.strip()]
-        name_words = words(name_n)
-        alias_words = [w for a in alias_n for w in words(a)]
+        name_words = name_words_of(name_n)
+        alias_words = [w for a in alias_n for w in name_words_of(a)]
         py: list[str] = []
         ini: list[str] = []
         for w in [*name_words, *alias_words, name_n, *alias_n]:
-            if _has_han(w):
+            if has_han(w):
                 py.append(pinyin(w))
                 if len(w) >= 2:
                     ini.append(initials(w))
-            elif _LATIN.fullmatch(w):
+            elif LATIN.fullmatch(w):
                 py.append(w)
-        chars = [g for p in [name_n, *alias_n] for r in _HAN.findall(p) for g in _grams(r, (2,))]
+        chars = [g for p in [name_n, *alias_n] for r in HAN.findall(p) for g in grams(r, (2,))]
         text_words = [w for t in text if t for w in words(normalise(t))]
         primary = not any(v in name_n for v in FOLLOW_UPS)
         actions = actions_in(name_n)
@@ -313,7 +268,7 @@ class Analyzer:
             actions += [a] if a in _ACTION_NAMES else actions_in(normalise(a))
 
         def joined(parts: Iterable[str]) -> str:
-            return " ".join(w for p in parts if p for w in words(normalise(p)))
+            return _joined_words(tuple(parts), dictionary_generation())
 
         return {
             "flags": "primary" if primary else "",
@@ -324,27 +279,19 @@ class Analyzer:
             "name_c": " ".join(chars),
             "text_t": " ".join(text_words),
             "dept_t": " ".join(department_keys(ctx.departments)),
-            "group_t": joined(g for g in ctx.groups if normalise(g) != name_n),
+            "group_t": joined(ctx.groups),  # the main item has its own name here
             "guide_t": joined(ctx.guide),
             "more_t": joined(ctx.more),
             "action": " ".join(dict.fromkeys(actions)),
             "en_t": " ".join(en_words(ctx.name_en)) if ctx.name_en else "",
-            PREFIX_FIELD: " ".join(sorted(self.prefixes(name_n, alias_n))),
+            PREFIX_FIELD: _prefix_field(name_n, tuple(alias_n), dictionary_generation()),
         }
 
     def prefixes(self, name: str, aliases: Iterable[str]) -> set[str]:
         """Suggestion keys: prefixes of the name and aliases, of each of their words, and of
         their pinyin and initials."""
-        keys: set[str] = set()
-        for phrase in [name, *aliases]:
-            phrase = re.sub(r"\s+", "", phrase)
-            units = [phrase, *[w for w in words(phrase) if len(w) >= 2]]
-            for unit in units:
-                han = _has_han(unit)
-                for variant in (unit, pinyin(unit) if han else "", initials(unit) if han else ""):
-                    for i in range(1, min(len(variant), 24) + 1):
-                        keys.add(variant[:i])
-        return {k for k in keys if k.strip()}
+        joined = _prefix_field(name, tuple(aliases), dictionary_generation())
+        return set(joined.split(" ")) if joined else set()
 
     # --- query side ------------------------------------------------------------------
 
@@ -368,7 +315,7 @@ class Analyzer:
         expansions: set[str] = set()
         #: Han terms the Latin input spells (jiehundengji → 结婚登记): words of the query
         spelled: set[str] = set()
-        latin = _LATIN.findall(qn)
+        latin = LATIN.findall(qn)
         english = read_english(latin)
         for stem in english.stems:
             out.add("en_t", stem, 1.0)
@@ -399,7 +346,7 @@ class Analyzer:
         if synonyms and compact:
             expansions |= synonyms.expand(compact)
         said_words: list[str] = []
-        for run in _HAN.findall(qn):
+        for run in HAN.findall(qn):
             all_words = words(run)
             kept = [w for w in all_words if w not in self.stop] or [
                 w for w in all_words if len(w) > 1
@@ -413,7 +360,7 @@ class Analyzer:
                 if synonyms:
                     expansions |= synonyms.expand(w)
             # homophone typos: the pinyin of every 2–4 character stretch (身分证 → shenfenzheng)
-            for gram in _grams(run):
+            for gram in grams(run):
                 if gram in self.stop or all(c in self.stop for c in gram):
                     continue
                 p = pinyin(gram)
@@ -421,7 +368,7 @@ class Analyzer:
                 out.pinyins.add(p)
                 if synonyms:  # 社宝卡 sounds like 社保卡
                     expansions |= synonyms.expand(gram) | synonyms.expand(p)
-            for g in _grams(run, (2,)):
+            for g in grams(run, (2,)):
                 if g not in self.stop:
                     out.add("name_c", g, 1.0, fuzzy=True)
         for term in sorted(spelled):  # as if typed in Chinese
@@ -442,6 +389,10 @@ class Analyzer:
                     out.add("name_t", exp, THESAURUS_WEIGHT)
                     out.add("alias_t", exp, THESAURUS_WEIGHT)
                     out.words.append(exp)
+        for meant in everyday_meanings(compact):  # data/everyday.txt: 驾校 → 机动车驾驶员培训
+            for w in words(normalise(meant)):
+                if w not in self.stop:
+                    self._add_word(out, w, EVERYDAY_WEIGHT)
         said = qn + " " + " ".join(out.words)
         for form, key in _shortcut_forms():  # 人社, 市监局, 公积金中心: who does it
             if form in compact:

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 from prometheus_client import Gauge
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, and_, func
 from sqlmodel import Session, col, select
 
 from app.catalogue.models import ChangeLog, Implementation, RecordVersion
@@ -80,22 +80,60 @@ class Indexer:
     # --- documents ---------------------------------------------------------------------
 
     def documents(
-        self, session: Session, codes: list[str]
+        self, session: Session, codes: list[str], entries: dict[str, Any] | None = None
     ) -> tuple[list[dict[str, Any]], list[tuple[str, int]]]:
         """Index documents of the items as they stand today; (code, version) to delete for
-        codes that no longer exist."""
+        codes that no longer exist. ``entries`` caches catalogue entries across batches.
+        The newest versions of the batch are read in one query (what :func:`get_item_json`
+        reads item by item); an item whose scheduled event took effect since its version was
+        written is composed as of today, as ``GET /items/{code}`` does."""
         self.service.prepare(session)
+        latest = self._latest_snapshots(session, codes)
         snapshots = SessionSnapshots(session)
-        entries: dict[str, Any] = {}  # the catalogue entries of this batch
+        entries = {} if entries is None else entries  # the catalogue entries seen so far
+        today = date.today()
         docs, gone = [], []
         for code in codes:
-            try:
-                _, body = get_item_json(snapshots, code)
-            except NotFound:
+            found = latest.get(code)
+            if found is None:
                 gone.append((code, 1 << 40))
                 continue
+            body, next_change = found
+            if next_change is not None and next_change <= today:
+                try:
+                    _, body = get_item_json(snapshots, code)
+                except NotFound:
+                    gone.append((code, 1 << 40))
+                    continue
             docs.append(self.service.document(session, orjson.loads(body), entries))
         return docs, gone
+
+    @staticmethod
+    def _latest_snapshots(
+        session: Session, codes: list[str]
+    ) -> dict[str, tuple[str | bytes, date | None]]:
+        """code → (the newest version's snapshot, its ``next_change``) of these items, in
+        one query on the (kind, code, version) index (not one query an item: at ~1,200
+        items/s a build from the database was mostly round trips)."""
+        if not codes:
+            return {}
+        rv = RecordVersion
+        newest = (
+            select(rv.code, func.max(rv.version).label("version"))
+            .where(rv.kind == "item", col(rv.code).in_(codes))
+            .group_by(rv.code)
+            .subquery()
+        )
+        stmt = select(rv.code, rv.snapshot, rv.next_change).join(
+            newest,
+            and_(rv.kind == "item", rv.code == newest.c.code, rv.version == newest.c.version),
+        )
+        out: dict[str, tuple[str | bytes, date | None]] = {}
+        for code, snapshot, next_change in session.execute(stmt):
+            if isinstance(next_change, str):  # (SQLite without the column's type)
+                next_change = date.fromisoformat(next_change)
+            out[code] = (snapshot, next_change)
+        return out
 
     def _codes_for(self, session: Session, rows: list[ChangeLog]) -> list[str]:
         codes: dict[str, None] = {}
@@ -311,10 +349,11 @@ class Indexer:
     def build(self, session: Session, batch: int = 1000) -> int:
         """Build a new index from the database and swap it in (the position is left)."""
         codes = self._all_codes(session)
+        entries: dict[str, Any] = {}  # every catalogue entry read once for the whole build
 
         def batches() -> Iterator[list[dict[str, Any]]]:
             for part in chunks(codes, batch):
-                yield self.documents(session, part)[0]
+                yield self.documents(session, part, entries)[0]
 
         self.backend.rebuild(batches())
         return len(codes)
@@ -336,8 +375,9 @@ class Indexer:
         indexed = self.backend.versions()
         report = CheckReport()
         wanted: dict[str, dict[str, Any]] = {}
-        for part in chunks(self._all_codes(session), 500):
-            for doc in self.documents(session, part)[0]:
+        entries: dict[str, Any] = {}
+        for part in chunks(self._all_codes(session), 1000):
+            for doc in self.documents(session, part, entries)[0]:
                 wanted[doc["code"]] = doc
         for code, doc in wanted.items():
             have = indexed.get(code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -14,8 +15,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from app.config import get_settings
+from app.corrections import service as limits
+from app.corrections.router import PROBLEM, TARPIT_SECONDS, RateLimitedRoute, _problem_response
 from app.db import get_engine, read_session
 from app.deps import Caller, ExpectedVersion, ReadSession, WriteSession
+from app.edge import problem
 from app.errors import Forbidden
 from app.fields import Line
 from app.responses import json_bytes
@@ -28,6 +32,7 @@ from app.search.service import SearchService, backend_from_settings
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """With ``CATALOGUE_SEARCH_INDEXER=true`` (``catalogue serve`` sets it) the app applies
     the change log to the index in a background thread, never in a request."""
+    app.state.click_limiter = click_limiter_from_settings()  # a wrong rate stops the start
     stop = threading.Event()
     thread = None
     if get_settings().search_indexer:
@@ -151,18 +156,71 @@ def search_gaps(
     return service.list_gaps(session, days=days, limit=limit)
 
 
+def click_limiter_from_settings() -> limits.RateLimiter:
+    """The corrections' sliding-window limiter, at ``CATALOGUE_SEARCH_CLICKS_RATE``."""
+    rate = get_settings().search_clicks_rate
+    try:
+        return limits.RateLimiter(limits.parse_rate(rate))
+    except ValueError:
+        raise ValueError(f"CATALOGUE_SEARCH_CLICKS_RATE: {rate!r} is not a rate") from None
+
+
+class ClickLimitedRoute(RateLimitedRoute):
+    """Clicks pass the client's rate limit (per address and worker, the corrections'
+    limiter and address key) before the body is parsed or a session opened: 429 with
+    ``Retry-After`` beyond it, answered after up to a second."""
+
+    async def refuse(self, request: Request) -> Response | None:
+        limiter = getattr(request.app.state, "click_limiter", None)
+        if limiter is None:  # an app run without its lifespan
+            limiter = request.app.state.click_limiter = click_limiter_from_settings()
+        client = request.client
+        wait = limiter.hit(limits.client_key(client.host if client else None))
+        if wait is None:
+            return None
+        await asyncio.sleep(min(wait, TARPIT_SECONDS))
+        after = limits.RateLimiter.retry_after(wait)
+        detail = (f"this address has sent as many clicks as it may for now "
+                  f"({get_settings().search_clicks_rate}); retry in {after} s")  # fmt: skip
+        body = problem(429, "rate-limited", "Too many clicks", detail, retry_after=int(after))
+        return _problem_response(429, body, {"Retry-After": after})
+
+
 class ClickIn(BaseModel):
     q: Line(100) = Field(description="the query as it was searched")
     code: Line(31) = Field(description="the opened hit's code (or its basic code)")
 
 
-@router.post("/search/clicks", status_code=204, response_class=Response)
 def search_click(session: WriteSession, svc: Search, body: Annotated[ClickIn, Body()]) -> Response:
     """A citizen opened the hit ``code`` for ``q``: counts only (the normalised query and
     the entry, a weight that halves every 30 days), no address, key or session is kept.
-    What many people open rises in that query's first page."""
+    What many people open rises in that query's first page. Rate limited per client
+    address (``CATALOGUE_SEARCH_CLICKS_RATE``): 429 with ``Retry-After`` beyond."""
     clicks.record_click(session, body.q, body.code)
     return Response(status_code=204)
+
+
+router.add_api_route(
+    "/search/clicks",
+    search_click,
+    methods=["POST"],
+    status_code=204,
+    response_class=Response,
+    route_class_override=ClickLimitedRoute,
+    responses={
+        429: {
+            "description": "Too many clicks from this address (per worker: "
+            "CATALOGUE_SEARCH_CLICKS_RATE, default 30 a minute and 500 a day)",
+            "content": PROBLEM,
+            "headers": {
+                "Retry-After": {
+                    "description": "seconds until a click is counted again",
+                    "schema": {"type": "integer"},
+                }
+            },
+        }
+    },
+)
 
 
 class SynonymsIn(BaseModel):

@@ -8,19 +8,20 @@ scikit-learn). A query word is expanded only to words that occur in the catalogu
 word cannot flood a query: 宾馆 → 旅馆, 领养 → 收养, 鞭炮 → 爆竹. Clusters (groups of more than
 ``MAX_GROUP`` members: lists of cities, of halls) are not synonyms and are left out.
 
-``CATALOGUE_SEARCH_THESAURUS``: another file of groups (one per line, words separated by
-spaces, ``.gz`` allowed), or ``none`` to switch the thesaurus off (used to measure it).
+``CATALOGUE_SEARCH_THESAURUS`` (``Settings.search_thesaurus``): another file of groups (one
+per line, words separated by spaces, ``.gz`` allowed), or ``none`` to switch the thesaurus
+off (used to measure it).
 """
 
 from __future__ import annotations
 
 import functools
 import gzip
-import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
+from app.config import get_settings
 from app.search.vocabulary import DATA
 
 DEFAULT_FILE = DATA / "cnsyn_sim_words.txt.gz"
@@ -31,7 +32,7 @@ MAX_EXPANSIONS = 3
 
 
 def _source() -> Path | None:
-    chosen = os.environ.get("CATALOGUE_SEARCH_THESAURUS", "").strip()
+    chosen = get_settings().search_thesaurus.strip()
     if chosen.lower() == "none":
         return None
     return Path(chosen) if chosen else DEFAULT_FILE

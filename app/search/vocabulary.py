@@ -1,6 +1,6 @@
 """The search vocabulary that is data, not code: stop words, follow-up operations, the item's
 action words (qualifiers), the built-in synonym table, and the editable tables read from
-``app/search/data/`` (department shortcuts, the English glossary)."""
+``app/search/data/`` (department shortcuts, everyday words, the English glossary)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,21 @@ FOLLOW_UPS = [
     "丢失",
     "到期",
     "期满",
+    "终止",
+    "报停",
+    # the same in everyday words
+    "丢了",
+    "掉了",
+    "弄丢",
+    "不见了",
+    "过期",
+    "坏了",
+    "损坏",
+    "破损",
+    "不开了",
+    "不干了",
+    "关门",
+    "倒闭",
 ]
 
 #: filler words of questions (怎么办, 要什么手续…): never terms on their own
@@ -158,11 +173,13 @@ DEFAULT_SYNONYMS: list[list[str]] = [
 #: say it in names and queries: a qualifier in the query matches the item's ``action`` field
 ACTIONS: dict[str, tuple[str, ...]] = {
     "新办": ("新办", "新申请", "首次申领", "首次申请", "首次", "初次", "设立", "新设", "新增",
-             "开办"),
-    "补办": ("补办", "补领", "补发", "补证", "补换", "遗失", "丢失", "挂失", "增补"),
-    "换领": ("换领", "换发", "换证", "期满换", "到期换"),
+             "开办", "第一次", "新开"),
+    "补办": ("补办", "补领", "补发", "补证", "补换", "遗失", "丢失", "挂失", "增补", "丢了",
+             "掉了", "弄丢", "不见了"),
+    "换领": ("换领", "换发", "换证", "期满换", "到期换", "过期", "坏了", "损坏", "破损"),
     "变更": ("变更", "更名", "更正", "修改", "改变"),
-    "注销": ("注销", "撤销", "解除", "结清"),
+    "注销": ("注销", "撤销", "解除", "结清", "终止", "报停", "不开了", "不干了", "关门",
+             "倒闭"),
     "延续": ("延续", "延期", "续期", "续办", "延长"),
 }  # fmt: skip
 #: 业务办理项 kinds (``handling_items[].kind``) as actions; "其他" reads the item's name
@@ -194,6 +211,25 @@ def department_shortcuts() -> dict[str, tuple[str, ...]]:
     """shortcut → the forms of a department's name it stands for (data/departments.txt)."""
     return {keys[0]: tuple(dict.fromkeys([keys[0], *values])) for keys, values in
             _table("departments.txt")}  # fmt: skip
+
+
+@functools.cache
+def everyday_words() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(everyday form, the catalogue's words for it), longest form first
+    (data/everyday.txt): the query side's scan."""
+    pairs = [(k, tuple(values)) for keys, values in _table("everyday.txt") for k in keys]
+    return tuple(sorted(pairs, key=lambda kv: -len(kv[0])))
+
+
+def everyday_meanings(text: str) -> list[str]:
+    """The catalogue's words for the everyday words in ``text``, longest form first (a form
+    inside a longer one found already counts once: 挖马路, not also 马路)."""
+    out: list[str] = []
+    for form, meant in everyday_words():
+        if form in text:
+            text = text.replace(form, " ")
+            out += [m for m in meant if m not in out]
+    return out
 
 
 @functools.cache

@@ -4,20 +4,26 @@ shortcuts, the item's action word, the thesaurus, and the Elasticsearch mapping 
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from app.catalogue.models import CatalogueEntry, Implementation
-from app.search.analysis import Analyzer, ItemContext
+from app.config import get_settings
+from app.corrections.service import RateLimiter
+from app.search.analysis import EVERYDAY_WEIGHT, Analyzer, ItemContext, add_user_words, normalise
 from app.search.backends import ElasticsearchBackend
 from app.search.clicks import CLICK_MIN, click_key
 from app.search.english import en_stem, read_english
 from app.search.indexer import Indexer
 from app.search.models import SearchClick
-from app.search.thesaurus import Thesaurus
+from app.search.thesaurus import EMPTY, Thesaurus, catalogue_thesaurus
+from app.search.vocabulary import everyday_words
 from tests.helpers import API
 from tests.search_support import fresh_es
 
@@ -125,6 +131,25 @@ def test_clicks_are_counts_only_and_raise_what_many_opened(
     assert bad.status_code == 422
 
 
+def test_clicks_are_rate_limited_per_address(client: TestClient, embedded: Indexer) -> None:
+    """The corrections' limiter, per client address: beyond the rate a 429 that says when
+    to come back (``Retry-After``), before the body is read; other addresses go on."""
+    client.app.state.click_limiter = RateLimiter([(2, 60.0)])  # type: ignore[attr-defined]
+    code = search(client, q="护照")["hits"][0]["code"]
+    for _ in range(2):
+        assert (
+            client.post(f"{API}/search/clicks", json={"q": "护照", "code": code}).status_code == 204
+        )
+    refused = client.post(f"{API}/search/clicks", json={"q": "护照", "code": code})
+    assert refused.status_code == 429, refused.text
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert refused.json()["type"].endswith("rate-limited")
+    bad = client.post(f"{API}/search/clicks", json={"q": "护照", "code": "nope"})
+    assert bad.status_code == 429  # refused before the body is looked at
+    limiter: RateLimiter = client.app.state.click_limiter  # type: ignore[attr-defined]
+    assert limiter.hit("203.0.113.7") is None  # another address is not held back
+
+
 # --- English --------------------------------------------------------------------------
 
 
@@ -174,7 +199,7 @@ def test_department_shortcuts_actions_and_context_fields() -> None:
         ),
     )
     assert fields["dept_t"] == "市监"
-    assert fields["group_t"] == ""  # the item's own name is no group of its own
+    assert "经营" in fields["group_t"].split()  # the main item: its own group
     assert "营业执照" in fields["guide_t"].split() and "市场主体" in fields["more_t"].split()
     assert fields["action"].split() == ["新办", "变更", "延续", "注销"]
     assert fields["en_t"].split() == ["food", "business", "license"]
@@ -203,3 +228,51 @@ def test_an_elasticsearch_index_without_the_new_fields_is_rebuilt(osmem_base_url
     old.es.indices.create(index=name, mappings=mapping)
     old.es.indices.update_aliases(actions=[{"add": {"index": name, "alias": old.alias}}])
     assert old.needs_rebuild()
+
+
+# --- everyday words, taught names' parts, the thesaurus setting ------------------------------
+
+SEED_ENTRIES = Path(__file__).resolve().parent.parent.parent / "seed" / "catalogue_entries.json"
+GUANGAN = SEED_ENTRIES.parent.parent.parent / "shared" / "data" / "items_guangan.json"
+
+
+def test_every_everyday_word_leads_to_words_of_the_catalogue() -> None:
+    """Each catalogue phrase of data/everyday.txt is in a name (of the seed, or of 广安区's
+    items and main items where that listing is present): no line can lead nowhere."""
+    names = [normalise(e["name"]) for e in json.loads(SEED_ENTRIES.read_text(encoding="utf-8"))]
+    if GUANGAN.exists():
+        for it in json.loads(GUANGAN.read_text(encoding="utf-8")):
+            names += [normalise(it["name"]), normalise(it["group"] or "")]
+    table = everyday_words()
+    assert len(table) > 100
+    dead = {p for _, meant in table for p in meant if not any(normalise(p) in n for n in names)}
+    assert not dead, dead
+
+
+def test_an_everyday_word_adds_the_catalogues_words_below_the_typed_ones() -> None:
+    q = Analyzer().query_terms("开个汽修店")
+    assert q.terms[("name_t", "维修")] == EVERYDAY_WEIGHT < q.terms[("name_t", "汽修")]
+    assert q.terms[("group_t", "机动车")] == EVERYDAY_WEIGHT  # as a word of the query
+    assert ("name_t", "维修") not in Analyzer().query_terms("机动车").terms
+
+
+def test_a_taught_name_keeps_the_parts_the_dictionary_does_not_know() -> None:
+    """A whole name taught to the segmenter hides its unknown parts (犬类准养证核发 gave 核发
+    and the name only); the general segmenter's words of what no word covers are kept."""
+    add_user_words(["犬类准养证核发"])  # as corpus_analyzer teaches every name
+    analyzer = Analyzer()
+    words = analyzer.document_fields("犬类准养证核发")["name_t"].split()
+    assert {"犬类", "准养证", "核发"} <= set(words)
+    assert analyzer.document_fields("居民身份证补领")["name_t"].split().count("身份证") == 1
+
+
+def test_the_thesaurus_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CATALOGUE_SEARCH_THESAURUS", "none")
+    get_settings.cache_clear()
+    try:
+        assert get_settings().search_thesaurus == "none"
+        assert catalogue_thesaurus(["收养"]) is EMPTY
+    finally:
+        monkeypatch.delenv("CATALOGUE_SEARCH_THESAURUS")
+        get_settings.cache_clear()
+    assert catalogue_thesaurus(["收养"]).expand("领养") == ("收养",)

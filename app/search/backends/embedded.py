@@ -43,6 +43,20 @@ from app.search.backends.base import (
 #: the facet aggregation and the ranking pass run side by side (the engine releases the GIL)
 _FACET_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search-facets")
 
+#: key64 of entry codes and facet values (they repeat across a catalogue's items), bounded
+_KEYS_KEPT = 100_000
+_ENTRY_KEYS: dict[str, int] = {}
+_FACET_KEYS: dict[tuple[str, ...], int] = {}
+
+
+def _cached_key(value: str) -> int:
+    found = _ENTRY_KEYS.get(value)
+    if found is None:
+        if len(_ENTRY_KEYS) >= _KEYS_KEPT:
+            _ENTRY_KEYS.clear()
+        found = _ENTRY_KEYS[value] = key64(value)
+    return found
+
 
 def _schema() -> tantivy.Schema:
     b = tantivy.SchemaBuilder()
@@ -142,23 +156,40 @@ class TantivyBackend:
         return self._writer
 
     def _document(self, doc: dict[str, Any]) -> tantivy.Document:
+        """The tantivy document of a backend document. A build makes a million of these in
+        one thread while the engine's indexing threads wait for them: the keys of values
+        that repeat (entries, facet values) come from a cache, not a hash each time."""
         d = tantivy.Document()
+        add_text, add_integer, get = d.add_text, d.add_integer, doc.get
         for name in KEYWORDS:
-            value = doc.get(name)
-            for v in value if isinstance(value, list) else [value]:
-                if v is not None and v != "":
-                    d.add_text(name, str(v))
-        d.add_integer("version", int(doc["version"]))
-        d.add_integer("code_key", key64(doc["code"]))
-        d.add_integer("entry_key", key64(doc["basic_code"]))
-        d.add_integer("region_num", int(doc["region_code"]) if doc["region_code"].isdigit() else 0)
+            value = get(name)
+            if isinstance(value, list):
+                for v in value:
+                    if v is not None and v != "":
+                        add_text(name, str(v))
+            elif value is not None and value != "":
+                add_text(name, str(value))
+        add_integer("version", int(doc["version"]))
+        add_integer("code_key", key64(doc["code"]))
+        add_integer("entry_key", _cached_key(doc["basic_code"]))
+        region = doc["region_code"]
+        add_integer("region_num", int(region) if region.isdigit() else 0)
         for name, key in FACET_KEYS.items():
-            value = doc.get(name)
-            values = value if isinstance(value, list) else [value]
-            d.add_integer(key, facet_key([str(v) for v in values if v is not None and v != ""]))
+            value = get(name)
+            if isinstance(value, list):
+                values = tuple(str(v) for v in value if v is not None and v != "")
+            else:
+                values = (str(value),) if value is not None and value != "" else ()
+            found = _FACET_KEYS.get(values)
+            if found is None:
+                if len(_FACET_KEYS) >= _KEYS_KEPT:
+                    _FACET_KEYS.clear()
+                found = _FACET_KEYS[values] = facet_key(list(values))
+            add_integer(key, found)
         for name in ANALYZED:
-            if doc.get(name):
-                d.add_text(name, doc[name])
+            text = get(name)
+            if text:
+                add_text(name, text)
         return d
 
     def _indexed_versions(self, codes: list[str]) -> dict[str, int]:
