@@ -16,7 +16,7 @@ from app.pages.conditions import parse, text_of
 from app.review.models import ChangeRequest
 from tests.conftest import Keys
 from tests.helpers import API, writable
-from tests.pages.test_pages import _html, _with_situations, sign_in
+from tests.pages.test_pages import _html, sign_in, situated
 
 
 def form_of(page: str) -> list[tuple[str, str]]:
@@ -49,15 +49,6 @@ def changed(pairs: list[tuple[str, str]], replace: dict[str, list[str]]) -> list
     return kept + [(k, v) for k, values in replace.items() for v in values]
 
 
-def _situated(client: TestClient, keys: Keys, passport: str) -> None:
-    resp = client.put(
-        f"{API}/items/{passport}",
-        json=_with_situations(writable(client, passport)),
-        headers=keys.admin(),
-    )
-    assert resp.status_code == 200, resp.text
-
-
 def _post(client: TestClient, code: str, pairs: list[tuple[str, str]]) -> Any:
     from urllib.parse import urlencode
 
@@ -85,7 +76,7 @@ def test_conditions_read_back_as_they_are_written() -> None:
 def test_material_options_and_conditions_edited_in_the_form(
     client: TestClient, keys: Keys, session: Session, passport: str
 ) -> None:
-    _situated(client, keys, passport)
+    situated(client, keys, passport)
     sign_in(client, keys.editor(passport[:18]))
     page = _html(client.get(f"/editor/items/{passport}/edit"))
     # the item's options, labelled by question, ticked where they require the material
@@ -138,7 +129,7 @@ def test_material_options_and_conditions_edited_in_the_form(
 def test_an_unchanged_form_proposes_no_condition_change(
     client: TestClient, keys: Keys, session: Session, passport: str
 ) -> None:
-    _situated(client, keys, passport)
+    situated(client, keys, passport)
     body = writable(client, passport)
     body["materials"][1]["when"] = {"all": [{"all": ["reissue", "lost"]}]}  # written flatter
     body["materials"][1].pop("options")

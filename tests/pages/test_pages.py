@@ -172,13 +172,18 @@ def _with_situations(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def test_situation_form_and_checklist(client: TestClient, keys: Keys, passport: str) -> None:
+def situated(client: TestClient, keys: Keys, passport: str) -> None:
+    """Give the passport item the situations of :func:`_with_situations` (an admin's PUT)."""
     resp = client.put(
         f"{API}/items/{passport}",
         json=_with_situations(writable(client, passport)),
         headers=keys.admin(),
     )
     assert resp.status_code == 200, resp.text
+
+
+def test_situation_form_and_checklist(client: TestClient, keys: Keys, passport: str) -> None:
+    situated(client, keys, passport)
     html = _html(client.get(f"/items/{passport}"))
     assert 'name="a.kind" value="reissue"' in html and "补发原因" in html
     missing = client.get(f"/items/{passport}/checklist", params={"a.kind": "reissue"})
