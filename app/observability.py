@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from typing import Any
@@ -22,13 +23,29 @@ WRITES = Counter("catalogue_writes_total", "Writes by key", ["key", "route"])
 access_log = logging.getLogger("catalogue.access")
 
 
+#: PostgreSQL's DETAIL of an error echoes the row's values ("Failing row contains (…)",
+#: "Key (ticket)=(…) already exists"): a citizen's contact must not reach the log that way
+_DATABASE_DETAIL = re.compile(r"(?m)^DETAIL:.*$")
+
+
+def scrub(text: str) -> str:
+    """``text`` without the values a database error echoes (its parameters are never shown:
+    app.db's engines hide them)."""
+    if "DETAIL:" not in text:
+        return text
+    return _DATABASE_DETAIL.sub("DETAIL: (hidden: it can hold the row's values)", text)
+
+
 class JsonFormatter(logging.Formatter):
+    def formatException(self, ei: Any) -> str:  # noqa: N802 (logging's name)
+        return scrub(super().formatException(ei))
+
     def format(self, record: logging.LogRecord) -> str:
         doc: dict[str, Any] = {
             "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": scrub(record.getMessage()),
         }
         extra = getattr(record, "fields", None)
         if extra:
