@@ -22,6 +22,7 @@ import sqlite3
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -370,12 +371,19 @@ def for_writing(engine: Engine) -> Engine:
     return engine.execution_options(sqlite_begin="IMMEDIATE") if is_sqlite(engine) else engine
 
 
-def write_session() -> Iterator[Session]:
-    """The request owns the transaction: commit when the endpoint returns, else roll back."""
-    with Session(for_writing(get_engine())) as session:
+@contextmanager
+def committing(engine: Engine) -> Iterator[Session]:
+    """A write transaction: committed when the block ends, rolled back if it raises."""
+    with Session(for_writing(engine)) as session:
         try:
             yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+
+
+def write_session() -> Iterator[Session]:
+    """The request owns the transaction: commit when the endpoint returns, else roll back."""
+    with committing(get_engine()) as session:
+        yield session

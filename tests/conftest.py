@@ -8,24 +8,23 @@ SQLite always runs. PostgreSQL runs when CATALOGUE_TEST_DATABASE_URL points at a
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from app.catalogue.service import SessionSnapshots
 from app.config import get_settings
-from app.db import make_engine, normalise_url, read_session, write_session
+from app.db import make_engine, read_session, write_session
 from app.directory.models import Department
 from app.main import create_app
 from app.migrate import upgrade
 from app.security import create_key
+from bench.common import postgres_database
 
 # the suite tests direct writes; tests/review/test_review.py turns review of editors' writes on
 os.environ.setdefault("CATALOGUE_REVIEW_EDITORS", "false")
@@ -43,17 +42,8 @@ def _postgres_database() -> Iterator[str]:
         pytest.skip(
             f"PostgreSQL tests need {PG_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/postgres)"
         )
-    url = make_url(normalise_url(base))
-    name = f"catalogue_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database(base, "catalogue_test") as url:
+        yield url
 
 
 def build_database(url: str) -> Engine:

@@ -120,3 +120,26 @@ def error_at(body: dict[str, Any], loc: list[Any]) -> dict[str, Any]:
         if e["loc"] == loc:
             return e
     raise AssertionError(f"no error at {loc}: {body}")
+
+
+def committing_app(engine: Any, snapshots: Any) -> Any:
+    """The app on ``engine`` with ``snapshots`` as its read path, its requests committing for
+    real (as app.db's sessions do, on an engine of the test's)."""
+    from collections.abc import Iterator
+
+    from app.db import committing, read_session, write_session
+    from app.main import create_app
+
+    def _read() -> Iterator[Session]:
+        with Session(engine) as session:
+            yield session
+
+    def _write() -> Iterator[Session]:
+        with committing(engine) as session:
+            yield session
+
+    app = create_app()
+    app.state.snapshots = snapshots
+    app.dependency_overrides[read_session] = _read
+    app.dependency_overrides[write_session] = _write
+    return app

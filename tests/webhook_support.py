@@ -23,14 +23,13 @@ from sqlmodel import Session
 from app.catalogue.models import Implementation
 from app.catalogue.service import PooledSnapshots
 from app.config import get_settings
-from app.db import for_writing, read_session, write_session
-from app.main import create_app
+from app.db import for_writing
 from app.push.addresses import AllowList
 from app.push.dispatcher import SIGNATURE, Dispatcher, DispatchSettings
 from app.search.indexer import wait_for
 from app.security import create_key
 from tests.conftest import _postgres_database, build_database
-from tests.helpers import API
+from tests.helpers import API, committing_app
 
 SECRET = "whsec-test-0123456789abcdef"
 FAST = DispatchSettings(
@@ -79,26 +78,8 @@ def allowing(monkeypatch: pytest.MonkeyPatch, hosts: str) -> Iterator[None]:
 @pytest.fixture
 def api(hook_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     """The app on the module's database, requests committing for real."""
-    writer = for_writing(hook_engine)
-
-    def _read() -> Iterator[Session]:
-        with Session(hook_engine) as session:
-            yield session
-
-    def _write() -> Iterator[Session]:
-        with Session(writer) as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-
     with allowing(monkeypatch, "127.0.0.1"):
-        app = create_app()
-        app.state.snapshots = PooledSnapshots(hook_engine)
-        app.dependency_overrides[read_session] = _read
-        app.dependency_overrides[write_session] = _write
+        app = committing_app(hook_engine, PooledSnapshots(hook_engine))
         with TestClient(app) as client:
             yield client
 

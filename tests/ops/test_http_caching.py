@@ -17,11 +17,10 @@ from sqlalchemy import Engine, select, text
 from sqlmodel import Session
 
 from app.catalogue.models import Implementation
-from app.db import for_writing, read_session, write_session
-from app.main import create_app
+from app.db import for_writing
 from app.readpath import ReadPath
 from app.security import create_key
-from tests.helpers import API
+from tests.helpers import API, committing_app
 
 pytest_plugins = ["tests.search_support"]
 
@@ -151,25 +150,7 @@ def test_writes_and_keyed_reads_are_private(
 def served(own_engine: Engine) -> Iterator[tuple[TestClient, Engine]]:
     """The app on a database of its own with the production read path (validators polled
     every 50 ms), requests committing for real."""
-    writer = for_writing(own_engine)
-
-    def _read() -> Iterator[Session]:
-        with Session(own_engine) as session:
-            yield session
-
-    def _write() -> Iterator[Session]:
-        with Session(writer) as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-
-    app = create_app()
-    app.state.snapshots = ReadPath(own_engine, keep=2, most=2, validator_poll=0.05)
-    app.dependency_overrides[read_session] = _read
-    app.dependency_overrides[write_session] = _write
+    app = committing_app(own_engine, ReadPath(own_engine, keep=2, most=2, validator_poll=0.05))
     with TestClient(app) as client:
         yield client, own_engine
     app.state.snapshots.close()
@@ -222,22 +203,7 @@ def test_conditional_item_reads_on_the_read_path(served: tuple[TestClient, Engin
 
 
 def _other_app(engine: Engine) -> Any:
-    writer = for_writing(engine)
-
-    def _write() -> Iterator[Session]:
-        with Session(writer) as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-
-    app = create_app()
-    app.state.snapshots = ReadPath(engine)
-    app.dependency_overrides[write_session] = _write
-    app.dependency_overrides[read_session] = _write
-    return app
+    return committing_app(engine, ReadPath(engine))
 
 
 def test_the_read_path_recovers_when_the_server_drops_its_connections(
