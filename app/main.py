@@ -35,6 +35,7 @@ from app.responses import HttpCaching
 from app.review.router import router as review_router
 from app.search.router import router as search_router
 from app.search.router import search_service_of
+from app.search.search_path import SearchPath
 from app.sync.imports_router import router as imports_router
 from app.sync.router import router as sync_router
 
@@ -177,6 +178,7 @@ def create_app() -> FastAPI:
         push_router,
     ]
     app.state.api_routes = api_routes(routers)
+    app.add_middleware(SearchPath)  # inside the edge too: the query string is checked first
     app.add_middleware(ChecklistPath)  # inside the edge: the body is checked first
     app.add_middleware(Edge, routes=app.state.api_routes)  # inside the metrics: counted too
     app.add_middleware(HttpCaching)  # before the edge: a conditional item read stops here

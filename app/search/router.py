@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
 
 from app.config import get_settings
 from app.corrections import service as limits
 from app.corrections.router import PROBLEM, TARPIT_SECONDS, RateLimitedRoute, _problem_response
-from app.db import get_engine, read_session
+from app.db import get_engine
 from app.deps import Caller, ExpectedVersion, ReadSession, WriteSession
 from app.edge import problem
 from app.errors import Forbidden
@@ -25,7 +23,14 @@ from app.fields import Line
 from app.responses import json_bytes
 from app.search import clicks, service
 from app.search.indexer import Indexer
-from app.search.service import SearchService, backend_from_settings
+from app.search.search_path import (
+    DEFAULT_LIMIT,
+    LIMIT_MAX,
+    SEARCH_PARAMETERS,
+    answer_search,
+    search_service_of,
+)
+from app.search.service import SearchService
 
 
 @asynccontextmanager
@@ -55,29 +60,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(prefix="/api/v1", tags=["search"], lifespan=lifespan)
 
 
-def search_service_of(app: FastAPI) -> SearchService:
-    found = getattr(app.state, "search", None)
-    if found is None:
-        found = app.state.search = SearchService(backend_from_settings(get_settings()))
-    return found
-
-
 async def search_service(request: Request) -> SearchService:
     """Async: a sync dependency costs every request a hop through the thread pool."""
     return search_service_of(request.app)
 
 
 Search = Annotated[SearchService, Depends(search_service)]
-
-
-@contextmanager
-def _read_session(request: Request) -> Iterator[Session]:
-    """The ``read_session`` dependency (or the app's override of it), entered and left in
-    the caller's thread: the search takes one hop through the thread pool, not three (the
-    endpoint, the session's start and its end; each costs ~0.2 ms, more on a busy host)."""
-    factory = request.app.dependency_overrides.get(read_session, read_session)
-    with contextmanager(factory)() as session:
-        yield session
 
 
 @router.get("/search", response_class=Response)
@@ -97,37 +85,20 @@ async def search(
         str | None, Query(description="status code(s); default leaves out 3 and 4")
     ] = None,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: Annotated[int, Query(ge=1, le=LIMIT_MAX)] = DEFAULT_LIMIT,
 ) -> Response:
     """Search items. With ``region``, what applies there: that region's implementation, or
     its city's or province's where the item is handled higher up.
 
     Answers `{total, took_ms, region, hits: [{code, basic_code, name, department, region,
     type, status, online, score, highlight}], facets: {type, department, region, theme:
-    [{key, label, count}]}, next_cursor}`."""
-
-    def run() -> Response:
-        with _read_session(request) as session:
-            result = svc.search(
-                session,
-                q=q,
-                region=region,
-                department=department,
-                item_type=type,
-                audience=audience,
-                theme=theme,
-                online=online,
-                status=status,
-                cursor=cursor,
-                limit=limit,
-            )
-            try:
-                session.commit()  # a zero/low-result query was recorded
-            except SQLAlchemyError:  # a busy database is no reason to fail a search
-                session.rollback()
-        return json_bytes(result)
-
-    return await run_in_threadpool(run)
+    [{key, label, count}]}, next_cursor}`. A plain request is answered before the router
+    (``app.search.search_path``), by the same function."""
+    values = {"q": q, "region": region, "department": department, "type": type,
+              "audience": audience, "theme": theme, "online": online, "status": status,
+              "cursor": cursor}  # fmt: skip
+    args = {SEARCH_PARAMETERS[k]: v for k, v in values.items()} | {"limit": limit}
+    return json_bytes(await run_in_threadpool(answer_search, request.app, svc, args))
 
 
 @router.get("/suggest", response_class=Response)

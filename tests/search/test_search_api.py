@@ -215,3 +215,39 @@ def test_suggest_by_prefix_pinyin_and_initials(client: TestClient, embedded: Ind
         texts = [s["text"] for s in resp.json()["suggestions"]]
         assert "普通护照签发" in texts, (typed, texts)
     problem(client.get(f"{API}/suggest", params={"q": ""}), 422)
+
+
+def test_a_plain_search_is_answered_before_the_router_as_the_route_answers_it(
+    client: TestClient, embedded: Indexer
+) -> None:
+    """app/search/search_path.py answers a plain request by the route's own function; a
+    parameter the route does not know sends the request to the route: same answer."""
+    from app.search import search_path
+
+    calls: list[dict[str, Any]] = []
+    real = search_path.answer_search
+
+    def counted(app: Any, svc: Any, args: dict[str, Any]) -> bytes:
+        calls.append(args)
+        return real(app, svc, args)
+
+    search_path.answer_search = counted  # type: ignore[assignment]
+    try:
+        for params in ({"q": "护照"}, {"q": "结婚登记", "region": "230102", "limit": "3"},
+                       {"q": "登记", "type": "01", "online": "true"}):  # fmt: skip
+            calls.clear()
+            fast = search(client, **params)
+            assert len(calls) == 1  # the fast path answered it
+            routed = search(client, **params, unknown="1")
+            assert len(calls) == 1  # the route did
+            for body in (fast, routed):
+                body.pop("took_ms")
+            assert fast == routed and fast["hits"]
+        # what the route refuses, the fast path leaves to it: the same 422s
+        for bad in ({"q": "护照", "limit": "0"}, {"q": "护照", "limit": "101"},
+                    {"q": "护照", "limit": "x"}, {"q": "护照", "region": "99"}):  # fmt: skip
+            resp = client.get(f"{API}/search", params=bad)
+            assert resp.status_code == 422, (bad, resp.text)
+        assert client.get(f"{API}/search?q=a&q=%E6%8A%A4%E7%85%A7").status_code == 200
+    finally:
+        search_path.answer_search = real  # type: ignore[assignment]

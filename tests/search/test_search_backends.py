@@ -278,3 +278,45 @@ def test_rare_terms_first_gives_the_same_page_or_steps_aside(tmp_path: Path) -> 
     page = backend.search(terms.weighted(), filters, offset=0, limit=2, facets=True)
     assert page.total == 908 and {h.doc["name"] for h in page.hits} == {"结婚登记"}
     assert page.facets["type"] == {"01": 908}
+
+
+def test_the_preference_added_after_ranking_gives_the_same_page_or_steps_aside(
+    tmp_path: Path,
+) -> None:
+    """The "primary" flag's score is added to the window of the words' own ranking from a
+    column; the page equals the engine's ranking of the whole query, to the bit, and the
+    shortcut steps aside when a document beyond the window could reach the page."""
+    filters = {"status": ["1"]}
+
+    def check(names: list[str], q: str, want: int) -> tuple[TantivyBackend, bool]:
+        backend = TantivyBackend(tmp_path / f"index-{len(names)}-{q}-{want}")
+        fields = {n: Analyzer().document_fields(n) for n in set(names)}
+        backend.upsert(
+            [{**doc(f"M{i:05d}", 1), "name": n, **fields[n]} for i, n in enumerate(names)]
+        )
+        searcher = backend._idx().searcher()
+        terms = Analyzer().query_terms(q)
+        assert terms.prefer  # the query names no follow-up: primary items first
+        fast = backend._page(searcher, terms.weighted(), filters, terms.prefer, want)
+        full = backend._ranked(
+            searcher, backend._query(terms.weighted(), filters, terms.prefer), want
+        )
+        if fast is not None:
+            assert fast == full[:2]  # the same scores (to the bit) and documents
+        return backend, fast is not None
+
+    # 2,170 matches, more than a window: the unflagged 注销 and 撤销 items lose to the flag
+    mixed = (
+        ["结婚登记"] * 30 + ["结婚登记注销"] * 1200 + ["撤销结婚登记"] * 900 + ["结婚证补领"] * 40
+    )
+    for q, want in (("结婚登记", 10), ("结婚登记", 30), ("结婚", 25)):
+        assert check(mixed, q, want)[1], (q, want)
+    # the 31st is unflagged: one beyond the window, as good in words, could be it
+    assert not check(mixed, "结婚登记", 31)[1]
+    # every match ties: a document beyond the window could be on the page
+    backend, exact = check(["结婚登记"] * 2100, "结婚登记", 10)
+    assert not exact
+    terms = Analyzer().query_terms("结婚登记")
+    page = backend.search(terms.weighted(), filters, offset=0, limit=10, facets=True,
+                          prefer=terms.prefer)  # fmt: skip
+    assert len(page.hits) == 10 and page.total == 2100  # the engine's ranking of it all

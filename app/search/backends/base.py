@@ -37,9 +37,13 @@ FACET_FIELDS = {"type": "item_type", "department": "department_code", "region": 
 #: from columns (the engine reads integer columns only) instead of a second query
 FACET_KEYS = {f: f"{f}_key" for f in FACET_FIELDS.values()}
 VALUES_SEP = "\x1f"
+#: the one preference (a scoring-only term) the embedded index applies from a column after
+#: ranking the words, and that column
+PREFER_TERM = ("flags", "primary")
+PREFER_COLUMN = "primary_num"
 #: the layout of the embedded index: a generation built with another one is not opened (its
 #: fields differ) until ``catalogue reindex`` (or the indexer thread) builds a new one
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 #: with a region, the best matches collapsed to one per catalogue entry (a county, its city

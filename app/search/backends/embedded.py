@@ -8,12 +8,13 @@ import os
 import shutil
 import threading
 import time
+from array import array
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import accumulate, repeat
-from operator import neg
+from operator import add, mul, neg
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ from app.search.backends.base import (
     FACET_KEYS,
     KEYWORDS,
     MULTI,
+    PREFER_COLUMN,
+    PREFER_TERM,
     RANK_WINDOW,
     RARE_SHARE,
     SCHEMA_VERSION,
@@ -63,7 +66,7 @@ def _schema() -> tantivy.Schema:
     for name in KEYWORDS:
         b.add_text_field(name, stored=True, fast=True, tokenizer_name="raw")
     b.add_integer_field("version", stored=True, fast=True, indexed=True)
-    for name in ("code_key", "entry_key", "region_num"):  # ties and collapsing, no stored read
+    for name in ("code_key", "entry_key", "region_num", PREFER_COLUMN):  # no stored read
         b.add_integer_field(name, stored=False, fast=True, indexed=True)
     for name in FACET_KEYS.values():  # facets of collapsed hits: read, never searched
         b.add_integer_field(name, stored=False, fast=True, indexed=False)
@@ -174,6 +177,7 @@ class TantivyBackend:
         add_integer("entry_key", _cached_key(doc["basic_code"]))
         region = doc["region_code"]
         add_integer("region_num", int(region) if region.isdigit() else 0)
+        add_integer(PREFER_COLUMN, 1 if PREFER_TERM[1] in str(get(PREFER_TERM[0]) or "") else 0)
         for name, key in FACET_KEYS.items():
             value = get(name)
             if isinstance(value, list):
@@ -245,8 +249,6 @@ class TantivyBackend:
             if among:
                 any_term = [(Occur.Should, Q.term_query(self.schema, f, t)) for f, t, _ in among]
                 clauses.append((Occur.Must, Q.const_score_query(Q.boolean_query(any_term), 0.0)))
-            for f, t, b in prefer:
-                clauses.append((Occur.Should, Q.boost_query(Q.term_query(self.schema, f, t), b)))
         must, must_not = split_filters(filters)
         for f, values in must.items():
             clauses.append((Occur.Must, Q.const_score_query(self._any_of(f, values), 0.0)))
@@ -256,7 +258,19 @@ class TantivyBackend:
             return Q.all_query()
         if not terms:
             clauses.append((Occur.Must, Q.const_score_query(Q.all_query(), 1.0)))
-        return Q.boolean_query(clauses)
+            return Q.boolean_query(clauses)
+        query = Q.boolean_query(clauses)
+        if not prefer:
+            return query
+        # the preferences around the query of the words: the engine adds their score to the
+        # words' in one 32-bit sum, as _page does (the same scores to the bit)
+        return Q.boolean_query(
+            [(Occur.Must, query)]
+            + [
+                (Occur.Should, Q.boost_query(Q.term_query(self.schema, f, t), b))
+                for f, t, b in prefer
+            ]
+        )
 
     def _any_of(self, f: str, values: Sequence[str]) -> tantivy.Query:
         """The documents with one of ``values`` in ``f``, by term lookups: a term set query
@@ -320,11 +334,12 @@ class TantivyBackend:
         rare = bisect_right(cumulative, searcher.num_docs * RARE_SHARE)
         if not 0 < rare < len(order) or cumulative[rare - 1] * 2 > cumulative[-1]:
             return None  # no rare term, no other one, or about the cost of the full pass
-        query = self._query(terms, filters, prefer, among=[terms[i] for i in order[:rare]])
-        scores, addrs, _ = self._ranked(searcher, query, want, count=False)
-        if len(scores) < want:
+        among = [terms[i] for i in order[:rare]]
+        page = self._page(searcher, terms, filters, prefer, want, among)
+        if page is None or len(page[0]) < want:
             return None
-        n = self._bm25_docs(searcher, query, addrs[0])
+        scores, addrs = page
+        n = self._bm25_docs(searcher, self._query(terms, filters, among=among), addrs[0])
         if n is None:
             return None
         others = [(terms[i][2], freqs[i]) for i in order[rare:]]
@@ -333,6 +348,50 @@ class TantivyBackend:
         if scores[want - 1] <= idf * (1 + BM25_K1) * 1.001 + 1e-6:  # f32 sums: a margin
             return None
         return scores, addrs
+
+    def _page(
+        self,
+        searcher: Any,
+        terms: Terms,
+        filters: Filters,
+        prefer: Terms,
+        want: int,
+        among: Terms = (),
+    ) -> tuple[list[float], list[Any]] | None:
+        """``_ranked`` of the query with its preference (the "primary" flag, on two thirds of
+        the documents: its clause cost more than the words' own) added after the engine has
+        ranked the words alone: a flagged document of the window gains the clause's score,
+        which is the same for each (one term in a one-word field), read from the explanation
+        of one of them. None when that is not provably the same page: a document beyond the
+        window (scoring at most the window's last) could reach the page with the flag.
+        Another preference goes to the engine with the words."""
+        if [(f, t) for f, t, _ in prefer] != [PREFER_TERM]:
+            query = self._query(terms, filters, prefer, among)
+            return self._ranked(searcher, query, want, count=False)[:2]
+        n = max(want, RANK_WINDOW)
+        found = searcher.search(self._query(terms, filters, among=among), limit=n, count=False)
+        if not found.hits:
+            return [], []
+        scores, addrs = zip(*found.hits, strict=True)
+        flagged = searcher.fast_field_values(PREFER_COLUMN, list(addrs))
+        first = next((i for i, f in enumerate(flagged) if f), None)
+        bonus = 0.0
+        if first is not None:
+            clause = tantivy.Query.boost_query(
+                tantivy.Query.term_query(self.schema, *PREFER_TERM), prefer[0][2]
+            )
+            value = json.loads(clause.explain(searcher, addrs[first]).to_json())["value"]
+            bonus = array("f", [value])[0]  # the engine's 32-bit value, not its decimal print
+        # as the engine sums them: in 32-bit floats
+        adjusted = array("f", map(add, scores, map(mul, flagged, repeat(bonus))))
+        keys = searcher.fast_field_values("code_key", list(addrs))
+        negated = list(map(neg, adjusted))
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        order.sort(key=negated.__getitem__)
+        if len(addrs) == n and adjusted[order[want - 1]] <= scores[-1] + bonus:
+            return None
+        del order[want:]
+        return [adjusted[i] for i in order], [addrs[i] for i in order]
 
     @staticmethod
     def _bm25_docs(searcher: Any, query: Any, addr: Any) -> float | None:
@@ -377,11 +436,14 @@ class TantivyBackend:
         if not collapse:
             # one pass for the facets (which also give the total: one type per item), one for
             # the ranking, side by side; the page's stored documents only
-            pending = _FACET_POOL.submit(self._aggregate, searcher, query) if facets else None
+            counted = self._query(terms, filters)  # the preference scores, it never matches
+            pending = _FACET_POOL.submit(self._aggregate, searcher, counted) if facets else None
             want = offset + limit
             ranked = None
             if facets and terms:  # (the total comes from the facets)
                 ranked = self._ranked_rare_first(searcher, terms, filters, prefer, want)
+                if ranked is None and prefer:
+                    ranked = self._page(searcher, terms, filters, prefer, want)
             if ranked is not None:
                 (scores, addrs), total = ranked, 0
             else:
