@@ -61,7 +61,7 @@ FIELD_BOOSTS: dict[str, float] = {
     "name_in": 1.0,  # initials of each name/alias word, and of the whole name
     "name_c": 0.5,  # Han character bigrams of the name and aliases (recall across segmentation)
     "text_t": 0.5,  # department, region, type and theme labels
-    "dept_t": 1.5,  # the department's shortcuts (人社, 市监, 公积金中心: data/departments.txt)
+    "dept_t": 3.0,  # the department's shortcuts (人社, 市监, 公积金中心: data/departments.txt)
     "group_t": 1.0,  # words of the main item's (主项, group) name
     "guide_t": 0.5,  # words of the guide's results and materials
     "more_t": 0.15,  # words of the guide's conditions and FAQ
@@ -73,6 +73,8 @@ FIELD_BOOSTS: dict[str, float] = {
 THESAURUS_WEIGHT = 0.4
 #: the weight of the catalogue's words for an everyday word of the query (data/everyday.txt)
 EVERYDAY_WEIGHT = 0.8
+#: the weight of the catalogue word a homophone typo misspells (农要 → 农药)
+TYPO_WEIGHT = 0.9
 #: fields a query's Han words are looked up in besides the name (weight 1 × field boost)
 CONTEXT_FIELDS = ("group_t", "guide_t", "more_t")
 #: weight of the "primary" flag for queries that name no follow-up operation
@@ -215,7 +217,7 @@ class Analyzer:
 
     def __init__(self, stop: Iterable[str] = (), thesaurus: Thesaurus | None = None) -> None:
         self._cache: dict[tuple[str, int, int], QueryTerms] = {}
-        self._thesaurus = thesaurus or EMPTY
+        self._thesaurus = EMPTY if thesaurus is None else thesaurus
         self.stop = set(STOP_WORDS) | set(stop)
 
     @property
@@ -371,6 +373,7 @@ class Analyzer:
             for g in grams(run, (2,)):
                 if g not in self.stop:
                     out.add("name_c", g, 1.0, fuzzy=True)
+            self._add_corrections(out, run, all_words)
         for term in sorted(spelled):  # as if typed in Chinese
             for w in words(term):
                 if w not in self.stop:
@@ -402,6 +405,25 @@ class Analyzer:
         if out.terms and not any(v in said for v in FOLLOW_UPS):
             out.prefer.append(("flags", "primary", PRIMARY_BOOST))
         return out
+
+    def _add_corrections(self, out: QueryTerms, run: str, run_words: list[str]) -> None:
+        """Homophone typos (农要 for 农药, 遗矢 for 遗失) as the catalogue words they misspell,
+        at ``TYPO_WEIGHT`` and not as recall terms: the rest of a query (经营许可证丢了)
+        finds enough for the recall terms (pinyin) never to be asked, so the misspelled word
+        would be lost. Candidates: the query's words, two single characters side by side (a
+        word cut apart), and 3–4 character stretches (身分证 → 身份证)."""
+        if not self._thesaurus.vocabulary:
+            return
+        singles = [
+            a + b
+            for a, b in zip(run_words, run_words[1:], strict=False)
+            if len(a) == 1 and len(b) == 1
+        ]
+        candidates = [*run_words, *singles, *grams(run, (3, 4))]
+        for cand in dict.fromkeys(c for c in candidates if len(c) >= 2 and c not in self.stop):
+            for fixed in self._thesaurus.corrected(cand):
+                if fixed not in self.stop:
+                    self._add_word(out, fixed, TYPO_WEIGHT)
 
     @staticmethod
     def _add_word(out: QueryTerms, w: str, weight: float, context: bool = True) -> None:

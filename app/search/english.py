@@ -3,6 +3,7 @@ words, and matched against the entries' optional ``name_en``."""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -47,15 +48,30 @@ _EN_WORD = re.compile(r"[a-z][a-z'-]*")
 _MAX_PHRASE = 4
 
 
+#: British spellings → American ones, as word endings (both sides are stemmed alike)
+_SPELLINGS = (("isation", "ization"), ("ence", "ense"), ("our", "or"), ("tre", "ter"))
+
+
 def en_stem(word: str) -> str:
-    """A crude stem, the same on both sides: lower case, ``'s`` and a plural ``s`` dropped,
-    British ``-ence`` spelled as American ``-ense`` (licence → license)."""
+    """A crude stem, the same on both sides: lower case, ``'s`` and a plural (``s``, ``ies``)
+    dropped, British endings spelled as American ones (licence → license, notarisation →
+    notarization, labour → labor, centre → center)."""
     w = word.lower().removesuffix("'s")
-    if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+    if len(w) > 4 and w.endswith("ies"):
+        w = w[:-3] + "y"
+    elif len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us")):
         w = w[:-1]
-    if w.endswith("ence"):
-        w = w[:-4] + "ense"
+    for british, american in _SPELLINGS:
+        if len(w) > len(british) + 2 and w.endswith(british):
+            w = w[: -len(british)] + american
+            break
     return w
+
+
+def en_phrase(text: str) -> str:
+    """A glossary key as it is looked up: the stems of its words, space-joined (job fairs
+    and job fair are one key)."""
+    return " ".join(en_stem(w) for w in text.split())
 
 
 def en_words(text: str) -> list[str]:
@@ -73,16 +89,27 @@ class EnglishReading:
     consumed: set[str] = field(default_factory=set)
 
 
+@functools.cache
+def _stemmed_glossary() -> dict[str, tuple[str, ...]]:
+    """The glossary keyed by :func:`en_phrase`: a phrase matches in any inflection."""
+    out: dict[str, tuple[str, ...]] = {}
+    for key, chinese in glossary().items():
+        out.setdefault(en_phrase(key), chinese)
+    return out
+
+
 def read_english(latin: list[str]) -> EnglishReading:
-    """Longest glossary phrases first (driving licence before licence)."""
+    """Longest glossary phrases first (driving licence before licence), each word stemmed
+    (job fairs, notarisation, subsidies)."""
     table = glossary()
+    stemmed = _stemmed_glossary()
     out = EnglishReading()
     tokens = [t for t in latin if t]
     i = 0
     while i < len(tokens):
         for n in range(min(_MAX_PHRASE, len(tokens) - i), 0, -1):
             phrase = " ".join(tokens[i : i + n])
-            found = table.get(phrase) or (table.get(en_stem(phrase)) if n == 1 else None)
+            found = table.get(phrase) or stemmed.get(en_phrase(phrase))
             if found:
                 out.chinese += [w for w in found if w not in out.chinese]
                 out.consumed.update(tokens[i : i + n])

@@ -47,6 +47,9 @@ FOLLOW_UPS = [
     "期满",
     "终止",
     "报停",
+    "延期",
+    "续期",
+    "过户",
     # the same in everyday words
     "丢了",
     "掉了",
@@ -173,7 +176,7 @@ DEFAULT_SYNONYMS: list[list[str]] = [
 #: say it in names and queries: a qualifier in the query matches the item's ``action`` field
 ACTIONS: dict[str, tuple[str, ...]] = {
     "新办": ("新办", "新申请", "首次申领", "首次申请", "首次", "初次", "设立", "新设", "新增",
-             "开办", "第一次", "新开"),
+             "开办", "第一次", "新开", "开家", "开一家", "开个"),
     "补办": ("补办", "补领", "补发", "补证", "补换", "遗失", "丢失", "挂失", "增补", "丢了",
              "掉了", "弄丢", "不见了"),
     "换领": ("换领", "换发", "换证", "期满换", "到期换", "过期", "坏了", "损坏", "破损"),
@@ -213,6 +216,11 @@ def department_shortcuts() -> dict[str, tuple[str, ...]]:
             _table("departments.txt")}  # fmt: skip
 
 
+#: a ``*`` in an everyday form stands for at most this many characters (个人*营业执照 holds
+#: 个人办营业执照 and 个人想申请营业执照, not 个人独资企业营业执照)
+GAP = 3
+
+
 @functools.cache
 def everyday_words() -> tuple[tuple[str, tuple[str, ...]], ...]:
     """(everyday form, the catalogue's words for it), longest form first
@@ -221,13 +229,24 @@ def everyday_words() -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple(sorted(pairs, key=lambda kv: -len(kv[0])))
 
 
+@functools.cache
+def _gapped(form: str) -> re.Pattern[str]:
+    """The pattern of a form with ``*`` (a gap of up to ``GAP`` characters)."""
+    parts = [re.escape(p) for p in form.split("*")]
+    return re.compile(f".{{0,{GAP}}}?".join(parts))
+
+
 def everyday_meanings(text: str) -> list[str]:
     """The catalogue's words for the everyday words in ``text``, longest form first (a form
-    inside a longer one found already counts once: 挖马路, not also 马路)."""
+    inside a longer one found already counts once: 挖马路, not also 马路). A form with ``*``
+    composes words the citizen put apart: 个人*营业执照, 去世*社保."""
     out: list[str] = []
     for form, meant in everyday_words():
-        if form in text:
-            text = text.replace(form, " ")
+        if "*" in form:
+            found, text = _gapped(form).search(text), _gapped(form).sub(" ", text)
+        else:
+            found, text = form in text, text.replace(form, " ")
+        if found:
             out += [m for m in meant if m not in out]
     return out
 

@@ -23,7 +23,7 @@ from app.search.english import en_stem, read_english
 from app.search.indexer import Indexer
 from app.search.models import SearchClick
 from app.search.thesaurus import EMPTY, Thesaurus, catalogue_thesaurus
-from app.search.vocabulary import everyday_words
+from app.search.vocabulary import everyday_meanings, everyday_words
 from tests.helpers import API
 from tests.search_support import fresh_es
 
@@ -276,3 +276,57 @@ def test_the_thesaurus_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv("CATALOGUE_SEARCH_THESAURUS")
         get_settings.cache_clear()
     assert catalogue_thesaurus(["收养"]).expand("领养") == ("收养",)
+
+
+# --- round 3: typos next to a qualifier, composed everyday words, English inflections ------
+
+
+def test_a_homophone_typo_is_read_as_the_catalogue_word_it_misspells() -> None:
+    """农要 (for 农药) is in no name: its pinyin alone is a recall term, never asked when the
+    rest of the query (经营许可证丢了) finds plenty, so the typo lost the item. The catalogue
+    word of the same sound that differs in one character is now a word of the query."""
+    thesaurus = Thesaurus([], ["农药", "经营", "许可证", "遗失", "纪念"])
+    assert thesaurus.corrected("农要") == ("农药",)
+    assert thesaurus.corrected("遗矢") == ("遗失",)
+    assert thesaurus.corrected("几年") == ()  # sounds like 纪念, shares no character
+    assert thesaurus.corrected("农药") == ()  # a catalogue word is no typo
+    q = Analyzer(thesaurus=thesaurus).query_terms("农要经营许可证丢了")
+    assert ("name_t", "农药") in q.terms and ("name_t", "农药") not in q.fuzzy
+    assert q.terms[("action", "补办")] == 1.0  # the qualifier still chooses the variant
+
+
+def test_a_typo_next_to_a_qualifier_finds_the_item(client: TestClient, embedded: Indexer) -> None:
+    hits = search(client, q="农要经营许可证")["hits"]
+    assert hits and hits[0]["name"] == "农药经营许可"
+
+
+def test_everyday_forms_compose_words_put_apart() -> None:
+    """个人*营业执照: the citizen's words with a few characters between them (个人办营业执照)
+    mean 个体工商户; a longer stretch (个人独资企业营业执照) is something else."""
+    assert "个体工商户" in everyday_meanings("个人办营业执照")
+    assert "个体工商户" in everyday_meanings("个人想申请营业执照")
+    assert "个体工商户" not in everyday_meanings("个人独资企业营业执照")
+    q = Analyzer().query_terms("个人办营业执照")
+    assert q.terms[("name_t", "工商户")] == EVERYDAY_WEIGHT  # its words, as if typed
+    assert "转移" in everyday_meanings("拖拉机卖了")  # sold: the transfer, not the item
+
+
+def test_transfers_and_extensions_are_follow_ups_and_opening_is_new() -> None:
+    """过户 and 延期 variants are not the item itself (a query without a qualifier prefers the
+    item); 开个, 开家 say 新办."""
+    analyzer = Analyzer()
+    assert analyzer.document_fields("货物运输车辆道路运输证办理（过户）")["flags"] == ""
+    assert analyzer.document_fields("货物运输车辆道路运输证办理（延期）")["flags"] == ""
+    assert analyzer.document_fields("道路货物运输经营许可")["flags"] == "primary"
+    assert analyzer.query_terms("开个诊所").terms[("action", "新办")] == 1.0
+
+
+def test_english_phrases_match_in_any_inflection_and_spelling() -> None:
+    assert read_english(["job", "fairs"]).chinese == ["招聘会"]
+    assert read_english(["job", "fair"]).chinese == ["招聘会"]
+    assert read_english(["notarisation"]).chinese == read_english(["notarization"]).chinese
+    assert read_english(["internet", "cafes"]).chinese == ["互联网上网服务营业场所"]
+    assert read_english(["tax", "clearance", "certificate"]).chinese == ["无欠税证明"]
+    assert en_stem("subsidies") == en_stem("subsidy") == "subsidy"
+    assert en_stem("labour") == en_stem("labor") and en_stem("centre") == en_stem("center")
+    assert en_stem("bus") == "bus" and en_stem("business") == "business"
