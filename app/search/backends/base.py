@@ -43,7 +43,7 @@ PREFER_TERM = ("flags", "primary")
 PREFER_COLUMN = "primary_num"
 #: the layout of the embedded index: a generation built with another one is not opened (its
 #: fields differ) until ``catalogue reindex`` (or the indexer thread) builds a new one
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 #: with a region, the best matches collapsed to one per catalogue entry (a county, its city

@@ -63,11 +63,12 @@ def _cached_key(value: str) -> int:
 
 def _schema() -> tantivy.Schema:
     b = tantivy.SchemaBuilder()
-    for name in KEYWORDS:
-        b.add_text_field(name, stored=True, fast=True, tokenizer_name="raw")
-    b.add_integer_field("version", stored=True, fast=True, indexed=True)
-    for name in ("code_key", "entry_key", "region_num", PREFER_COLUMN):  # no stored read
-        b.add_integer_field(name, stored=False, fast=True, indexed=True)
+    aggregated = set(FACET_FIELDS.values())
+    for name in KEYWORDS:  # a column only where the facets aggregate it: a build writes less
+        b.add_text_field(name, stored=True, fast=name in aggregated, tokenizer_name="raw")
+    b.add_integer_field("version", stored=True, fast=False, indexed=False)
+    for name in ("code_key", "entry_key", "region_num", PREFER_COLUMN):  # read, never searched
+        b.add_integer_field(name, stored=False, fast=True, indexed=False)
     for name in FACET_KEYS.values():  # facets of collapsed hits: read, never searched
         b.add_integer_field(name, stored=False, fast=True, indexed=False)
     for name in ANALYZED:
