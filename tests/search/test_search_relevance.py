@@ -168,10 +168,11 @@ def _score(ranked: list[list[str]], wanted: list[set[str]]) -> tuple[float, floa
     return hits / len(wanted), rr / len(wanted)
 
 
-def report(label: str, suite: Sequence[tuple[Any, ...]], ranked: list[list[str]]
-           ) -> tuple[float, float]:  # fmt: skip
-    """Print hit@3 and MRR per style and the misses of a suite of (style, query, [region,]
-    wanted names) against the ranked names of each query."""
+def report(label: str, suite: Sequence[tuple[Any, ...]], ranked: list[list[str]],
+           misses: bool = True) -> tuple[float, float]:  # fmt: skip
+    """Print hit@3 and MRR per style and (unless ``misses`` is false: a set nobody may
+    tune to) the misses of a suite of (style, query, [region,] wanted names) against the
+    ranked names of each query."""
     styles = [case[0] for case in suite]
     wanted = [case[-1] for case in suite]
     queries = [f"{case[1]} @{case[2]}" if len(case) == 4 and case[2] else case[1]
@@ -186,10 +187,12 @@ def report(label: str, suite: Sequence[tuple[Any, ...]], ranked: list[list[str]]
     h, m = _score(ranked, wanted)
     lines.append(f"  {'all':<13} n={len(queries):<3} hit@3={h:.2f}  MRR={m:.2f}")
     distinct = [list(dict.fromkeys(r)) for r in ranked]
-    misses = [f"    {q} → {r[:3]}" for q, r, w in zip(queries, distinct, wanted, strict=True)
+    missed = [f"    {q} → {r[:3]}" for q, r, w in zip(queries, distinct, wanted, strict=True)
               if not set(r[:3]) & w]  # fmt: skip
-    if misses:
-        lines += ["  misses:", *misses]
+    if missed and misses:
+        lines += ["  misses:", *missed]
+    elif missed:
+        lines.append(f"  ({len(missed)} misses, not shown)")
     print("\n".join(lines))
     return h, m
 
