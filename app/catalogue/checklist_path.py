@@ -19,6 +19,7 @@ from app.catalogue.situation_schemas import ChecklistIn
 from app.deps import etag
 from app.edge import replay_body
 from app.errors import DomainError
+from app.responses import send_json
 
 CHECKLIST_PATH = re.compile(r"/api/v1/items/([0-9A-Za-z]{1,40})/checklist")
 #: parsed representations by their stored bytes (a version's bytes never change), with
@@ -67,18 +68,7 @@ class ChecklistPath:
             await self.app(scope, replay_body(messages, receive), send)
             return
         version, content = answer
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(content)).encode()),
-                    (b"etag", etag(version).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": content})
+        await send_json(send, content, [(b"etag", etag(version).encode())])
 
     @staticmethod
     async def _answer(scope: dict[str, Any], code: str, messages: list[Any]) -> Any:

@@ -249,5 +249,14 @@ def test_a_plain_search_is_answered_before_the_router_as_the_route_answers_it(
             resp = client.get(f"{API}/search", params=bad)
             assert resp.status_code == 422, (bad, resp.text)
         assert client.get(f"{API}/search?q=a&q=%E6%8A%A4%E7%85%A7").status_code == 200
+        # counted by the route's template, as the route's answers are
+        from prometheus_client import REGISTRY
+
+        labels = {"method": "GET", "route": "/api/v1/search", "status": "200"}
+        before = REGISTRY.get_sample_value("catalogue_http_requests_total", labels) or 0
+        calls.clear()
+        search(client, q="护照")
+        assert len(calls) == 1
+        assert REGISTRY.get_sample_value("catalogue_http_requests_total", labels) == before + 1
     finally:
         search_path.answer_search = real  # type: ignore[assignment]
