@@ -11,6 +11,10 @@ integrity: their sizes and classes, that they share no query with the older suit
 with each other, and that every expected item exists in its corpus (so a typo in a
 judgment fails here instead of counting as a miss). ``-k "not scores"`` runs only these.
 
+Round 4's tuning set, DEV v5 (tests/search_dev_v5.py, 广安区), is scored here too
+(``test_dev_v5_guangan_scores``, no floor yet), with the same integrity checks: its size and
+classes, no query shared with any older suite nor with v4 / v3, every expected item in 广安区.
+
 The indexes are built as tests/search/test_search_relevance.py builds them, by its own fixtures.
 """
 
@@ -38,6 +42,8 @@ from tests.search.test_search_relevance import (  # noqa: F401  (fixtures, found
 from tests.search_dev_v3 import DEV_V3_GUANGAN, DEV_V3_SEED
 from tests.search_dev_v4 import CLASSES as DEV_V4_CLASSES
 from tests.search_dev_v4 import DEV_V4_GUANGAN, DEV_V4_SEED
+from tests.search_dev_v5 import CLASSES as DEV_V5_CLASSES
+from tests.search_dev_v5 import DEV_V5_GUANGAN
 from tests.search_heldout import HELDOUT_GUANGAN, HELDOUT_SEED
 from tests.search_heldout_v2 import HELDOUT_V2_GUANGAN, HELDOUT_V2_SEED
 from tests.search_heldout_v3 import CLASSES, HELDOUT_V3_GUANGAN
@@ -54,6 +60,11 @@ DEV_MIN_EVERYDAY = 35
 DEV_MIN_PER_CLASS = 10
 #: dev v4 over the seed catalogue
 DEV_MIN_SEED = 20
+#: dev v5 over 广安区: in all, in ``everyday``, in ``qualifier``, and in every other class
+DEV_V5_MIN = 100
+DEV_V5_MIN_EVERYDAY = 40
+DEV_V5_MIN_QUALIFIER = 20
+DEV_V5_MIN_PER_CLASS = 12
 
 
 def _norm(query: str) -> str:
@@ -94,6 +105,19 @@ def test_dev_v4_seed_scores(
         hit, _ = report(f"DEV v4 (issue 17, round 3) seed catalogue on {name}", DEV_V4_SEED,
                         ranked)  # fmt: skip
     assert hit >= DEV_SEED_FLOOR
+
+
+def test_dev_v5_guangan_scores(
+    guangan_engine: tuple[str, SearchEngine],  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Round 4's tuning set: printed with its misses, no floor."""
+    name, engine = guangan_engine
+    ranked = [[d["name"] for d in ds] for ds in guangan_ranked(engine, 10, DEV_V5_GUANGAN)]
+    assert len(ranked) == len(DEV_V5_GUANGAN)
+    with capsys.disabled():
+        report(f"DEV v5 (issue 17, round 4) 广安区 1,135 real items on {name}", DEV_V5_GUANGAN,
+               ranked)  # fmt: skip
 
 
 def test_heldout_v3_guangan_scores(
@@ -165,4 +189,33 @@ def test_dev_v4_seed_items_exist() -> None:
     impls = json.loads((SEED_DIR / "implementations.json").read_text(encoding="utf-8"))
     findable = {names[i["basic_code"]] for i in impls}
     missing = [(q, n) for _, q, _, want in DEV_V4_SEED for n in want if n not in findable]
+    assert not missing, missing
+
+
+def test_dev_v5_size_and_classes() -> None:
+    assert DEV_V5_CLASSES == CLASSES
+    styles = Counter(s for s, *_ in DEV_V5_GUANGAN)
+    assert set(styles) == set(CLASSES), styles
+    assert len(DEV_V5_GUANGAN) >= DEV_V5_MIN
+    assert styles["everyday"] >= DEV_V5_MIN_EVERYDAY, styles
+    assert styles["qualifier"] >= DEV_V5_MIN_QUALIFIER, styles
+    assert all(styles[c] >= DEV_V5_MIN_PER_CLASS for c in CLASSES), styles
+    queries = [_norm(q) for _, q, _ in DEV_V5_GUANGAN]
+    assert len(queries) == len(set(queries)), "a query is in the set twice"
+    assert all(want for *_, want in DEV_V5_GUANGAN), "a query without an expected item"
+
+
+def test_dev_v5_is_new() -> None:
+    """No query of dev v5 is one an earlier suite has (tuned on or held out with, dev v4 and
+    held-out v3 included), case and spaces aside."""
+    older = (SEED_QUERIES, GUANGAN_QUERIES, HELDOUT_SEED, HELDOUT_GUANGAN, HELDOUT_V2_SEED,
+             HELDOUT_V2_GUANGAN, DEV_V3_SEED, DEV_V3_GUANGAN, DEV_V4_SEED, DEV_V4_GUANGAN,
+             HELDOUT_V3_GUANGAN)  # fmt: skip
+    old = {_norm(case[1]) for suite in older for case in suite}
+    assert not [q for _, q, _ in DEV_V5_GUANGAN if _norm(q) in old]
+
+
+def test_dev_v5_guangan_items_exist() -> None:
+    names = {it["name"] for it in guangan_items()}  # skips when the listing is absent
+    missing = [(q, n) for _, q, want in DEV_V5_GUANGAN for n in want if n not in names]
     assert not missing, missing
