@@ -69,6 +69,10 @@ FIELD_BOOSTS: dict[str, float] = {
     "en_t": 2.0,  # stems of the English name (name_en)
     "flags": 1.0,  # "primary": the item itself, not its renewal, change, cancellation…
 }
+#: the weight of a synonym (the admins' table) of a query word or of what it spells
+SYNONYM_WEIGHT = 0.6
+#: the share of that weight for a fragment of a longer word of the synonym (市场 of 市场主体)
+FRAGMENT_SHARE = 0.5
 #: the weight of a thesaurus expansion (a hand-written synonym weighs 0.6, the word 1.0)
 THESAURUS_WEIGHT = 0.4
 #: the weight of the catalogue's words for an everyday word of the query (data/everyday.txt)
@@ -348,6 +352,7 @@ class Analyzer:
         if synonyms and compact:
             expansions |= synonyms.expand(compact)
         said_words: list[str] = []
+        corrected = compact  # the query with its homophone typos read as meant (公斯 → 公司)
         for run in HAN.findall(qn):
             all_words = words(run)
             kept = [w for w in all_words if w not in self.stop] or [
@@ -373,17 +378,23 @@ class Analyzer:
             for g in grams(run, (2,)):
                 if g not in self.stop:
                     out.add("name_c", g, 1.0, fuzzy=True)
-            self._add_corrections(out, run, all_words)
+            for typo, fixed in self._add_corrections(out, run, all_words):
+                corrected = corrected.replace(typo, fixed)
         for term in sorted(spelled):  # as if typed in Chinese
             for w in words(term):
                 if w not in self.stop:
                     self._add_word(out, w, 1.0, context=False)
         for exp in sorted(expansions - spelled):
-            for w in words(exp):
+            cut = words(exp)
+            for w in cut:
                 if w in self.stop:
                     continue
-                out.add("name_t", w, 0.6)
-                out.add("alias_t", w, 0.6)
+                # a fragment of a longer word of the synonym (市场, 场主, 主体 of 市场主体) is
+                # recall, not meaning: together they would outweigh the word itself
+                part = any(w != o and w in o for o in cut)
+                weight = SYNONYM_WEIGHT * (FRAGMENT_SHARE if part else 1.0)
+                out.add("name_t", w, weight)
+                out.add("alias_t", w, weight)
                 out.words.append(w)
         # everyday words: the thesaurus, only towards the catalogue's own words
         for w in dict.fromkeys(w for w in said_words if len(w) >= 2):
@@ -392,10 +403,12 @@ class Analyzer:
                     out.add("name_t", exp, THESAURUS_WEIGHT)
                     out.add("alias_t", exp, THESAURUS_WEIGHT)
                     out.words.append(exp)
-        for meant in everyday_meanings(compact):  # data/everyday.txt: 驾校 → 机动车驾驶员培训
+        # data/everyday.txt (驾校 → 机动车驾驶员培训), in the query as meant: 公斯改名 is read
+        # as 公司改名 (a company's change of name), not as 改名 (a person's)
+        for meant in everyday_meanings(corrected):
             for w in words(normalise(meant)):
                 if w not in self.stop:
-                    self._add_word(out, w, EVERYDAY_WEIGHT)
+                    self._add_word(out, w, EVERYDAY_WEIGHT, context=False)
         said = qn + " " + " ".join(out.words)
         for form, key in _shortcut_forms():  # 人社, 市监局, 公积金中心: who does it
             if form in compact:
@@ -406,24 +419,31 @@ class Analyzer:
             out.prefer.append(("flags", "primary", PRIMARY_BOOST))
         return out
 
-    def _add_corrections(self, out: QueryTerms, run: str, run_words: list[str]) -> None:
+    def _add_corrections(
+        self, out: QueryTerms, run: str, run_words: list[str]
+    ) -> list[tuple[str, str]]:
         """Homophone typos (农要 for 农药, 遗矢 for 遗失) as the catalogue words they misspell,
         at ``TYPO_WEIGHT`` and not as recall terms: the rest of a query (经营许可证丢了)
         finds enough for the recall terms (pinyin) never to be asked, so the misspelled word
         would be lost. Candidates: the query's words, two single characters side by side (a
-        word cut apart), and 3–4 character stretches (身分证 → 身份证)."""
+        word cut apart), and 3–4 character stretches (身分证 → 身份证). Returns the (typo,
+        first reading) pairs, for the everyday table to read the corrected query."""
         if not self._thesaurus.vocabulary:
-            return
-        singles = [
+            return []
+        found: list[tuple[str, str]] = []
+        singles = [  # (not with a filler: 住要 is not 主要)
             a + b
             for a, b in zip(run_words, run_words[1:], strict=False)
-            if len(a) == 1 and len(b) == 1
+            if len(a) == 1 and len(b) == 1 and a not in self.stop and b not in self.stop
         ]
         candidates = [*run_words, *singles, *grams(run, (3, 4))]
         for cand in dict.fromkeys(c for c in candidates if len(c) >= 2 and c not in self.stop):
-            for fixed in self._thesaurus.corrected(cand):
-                if fixed not in self.stop:
-                    self._add_word(out, fixed, TYPO_WEIGHT)
+            fixes = [f for f in self._thesaurus.corrected(cand) if f not in self.stop]
+            for fixed in fixes:
+                self._add_word(out, fixed, TYPO_WEIGHT)
+            if fixes and not any(cand in w and cand != w for w in run_words):
+                found.append((cand, fixes[0]))  # (not 保户 of 五保户: a fragment of a word)
+        return found
 
     @staticmethod
     def _add_word(out: QueryTerms, w: str, weight: float, context: bool = True) -> None:

@@ -16,7 +16,16 @@ from sqlmodel import Session, col, select
 from app.catalogue.models import CatalogueEntry, Implementation
 from app.config import get_settings
 from app.corrections.service import RateLimiter
-from app.search.analysis import EVERYDAY_WEIGHT, Analyzer, ItemContext, add_user_words, normalise
+from app.search.analysis import (
+    DEFAULT_SYNONYMS,
+    EVERYDAY_WEIGHT,
+    SYNONYM_WEIGHT,
+    Analyzer,
+    ItemContext,
+    Synonyms,
+    add_user_words,
+    normalise,
+)
 from app.search.backends import ElasticsearchBackend
 from app.search.clicks import CLICK_MIN, click_key
 from app.search.english import en_stem, read_english
@@ -250,9 +259,14 @@ def test_every_everyday_word_leads_to_words_of_the_catalogue() -> None:
 
 
 def test_an_everyday_word_adds_the_catalogues_words_below_the_typed_ones() -> None:
+    """The words an everyday word stands for are words of names: they match the name, not
+    again the main item's name and the guide (a group named 建设用地、临时建设用地规划许可
+    doubled the generic words of 宅基地's meaning over the one item it names)."""
     q = Analyzer().query_terms("开个汽修店")
     assert q.terms[("name_t", "维修")] == EVERYDAY_WEIGHT < q.terms[("name_t", "汽修")]
-    assert q.terms[("group_t", "机动车")] == EVERYDAY_WEIGHT  # as a word of the query
+    assert q.terms[("text_t", "机动车")] == EVERYDAY_WEIGHT
+    assert not {("group_t", "机动车"), ("guide_t", "维修"), ("more_t", "维修")} & set(q.terms)
+    assert q.terms[("group_t", "汽修")] == 1.0  # a typed word still looks there
     assert ("name_t", "维修") not in Analyzer().query_terms("机动车").terms
 
 
@@ -330,3 +344,56 @@ def test_english_phrases_match_in_any_inflection_and_spelling() -> None:
     assert en_stem("subsidies") == en_stem("subsidy") == "subsidy"
     assert en_stem("labour") == en_stem("labor") and en_stem("centre") == en_stem("center")
     assert en_stem("bus") == "bus" and en_stem("business") == "business"
+
+
+# --- round 4: qualifiers in everyday words, typos before the everyday table, English ------
+
+
+def test_everyday_qualifiers_choose_the_variant() -> None:
+    """到期 / 过期 of a licence is its renewal (延续) or its exchange (换领), whichever the
+    item has; 续一下 renews, 改名字 and 换地址 change; a 核发 / 配发 item is the new one."""
+    analyzer = Analyzer()
+
+    def actions(q: str) -> set[str]:
+        return {t for (f, t) in analyzer.query_terms(q).terms if f == "action"}
+
+    assert actions("烟草许可证到期了") == actions("驾驶证过期了") == {"延续", "换领"}
+    assert actions("许可证续一下") == {"延续"}
+    assert actions("公司改名字") == actions("公司换地址") == {"变更"}
+    assert analyzer.document_fields("食品经营许可核发")["action"] == "新办"
+    assert analyzer.document_fields("道路运输证配发")["action"] == "新办"
+
+
+def test_the_everyday_table_reads_the_query_with_its_typos_corrected() -> None:
+    """公斯改名 (公司 misspelled) is read as 公司改名, a company's change of name, not as
+    改名, a person's; a fragment of a longer query word (保户 of 五保户) and two characters
+    of which one is a filler (住要 of 家里住要报备) are not typos to correct."""
+    thesaurus = Thesaurus([], ["公司", "变更", "登记", "名称", "保护", "主要"])
+    q = Analyzer(thesaurus=thesaurus).query_terms("公斯改名字")
+    assert q.terms[("name_t", "名称")] == EVERYDAY_WEIGHT  # 公司改名 = 变更登记, 名称
+    assert ("name_t", "户口") not in q.terms  # not 改名 = 户口变更
+    add_user_words(["五保户"])  # as corpus_analyzer teaches the names: 五保, 保户, 五保户
+    q = Analyzer(thesaurus=thesaurus).query_terms("村里的五保户")
+    assert ("name_t", "保护") in q.terms  # still a reading of the query's word 保户
+    assert q.terms[("name_t", "供养")] == EVERYDAY_WEIGHT  # 五保户 = 特困人员救助供养
+    q = Analyzer(thesaurus=thesaurus).query_terms("老外来家里住要报备吗")
+    assert ("name_t", "主要") not in q.terms and ("name_t", "外国人") in q.terms
+
+
+def test_a_synonyms_fragments_weigh_less_than_the_synonym() -> None:
+    """公司 → 市场主体 (the admins' table): 市场, 场主 and 主体, the segmenter's fragments of
+    the synonym, are recall at half its weight, so together they do not outweigh it."""
+    q = Analyzer().query_terms("公司", Synonyms(DEFAULT_SYNONYMS))
+    assert q.terms[("name_t", "市场主体")] == SYNONYM_WEIGHT
+    assert q.terms[("name_t", "市场")] == q.terms[("name_t", "主体")] == SYNONYM_WEIGHT / 2
+
+
+def test_the_glossary_knows_common_service_words() -> None:
+    assert read_english(["sole", "trader"]).chinese == ["个体工商户"]
+    assert read_english(["foreigner", "accommodation"]).chinese == ["外国人", "住宿"]
+    assert read_english(["hospitalisation", "expenses", "reimbursement"]).chinese == [
+        "住院", "费用", "报销"
+    ]  # fmt: skip
+    assert "迁移" in read_english(["household", "registration", "transfer"]).chinese
+    assert read_english(["tree", "felling", "permits"]).chinese == ["林木", "采伐", "许可"]
+    assert "新办" in read_english(["register", "a", "new", "company"]).chinese
