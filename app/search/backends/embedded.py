@@ -385,11 +385,19 @@ class TantivyBackend:
             bonus = array("f", [value])[0]  # the engine's 32-bit value, not its decimal print
         # as the engine sums them: in 32-bit floats
         adjusted = array("f", map(add, scores, map(mul, flagged, repeat(bonus))))
-        keys = searcher.fast_field_values("code_key", list(addrs))
-        negated = list(map(neg, adjusted))
-        order = sorted(range(len(keys)), key=keys.__getitem__)
+        # only the window's head can reach the page (the window is in the words' order): a
+        # hit whose words score below the lowest of the first ``want``, less the flag, cannot
+        head = len(adjusted)
+        if head > want:
+            lowest = min(adjusted[:want])
+            margin = 1e-4 * max(1.0, abs(lowest))  # 32-bit sums: keep a few hits too many
+            head = max(want, bisect_right(list(map(neg, scores)), bonus - lowest + margin))
+        keys = searcher.fast_field_values("code_key", list(addrs[:head]))
+        negated = list(map(neg, adjusted[:head]))
+        order = sorted(range(head), key=keys.__getitem__)
         order.sort(key=negated.__getitem__)
-        if len(addrs) == n and adjusted[order[want - 1]] <= scores[-1] + bonus:
+        reach = array("f", [scores[-1] + bonus])[0]  # beyond the window, with the flag: 32-bit
+        if len(addrs) == n and adjusted[order[want - 1]] <= reach:
             return None
         del order[want:]
         return [adjusted[i] for i in order], [addrs[i] for i in order]
