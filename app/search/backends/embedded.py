@@ -21,12 +21,10 @@ from typing import Any
 import tantivy
 
 from app.search.backends.base import (
-    ANALYZED,
     BM25_K1,
     COLLAPSE_WINDOW,
     FACET_FIELDS,
     FACET_KEYS,
-    KEYWORDS,
     MULTI,
     PREFER_COLUMN,
     PREFER_TERM,
@@ -38,42 +36,12 @@ from app.search.backends.base import (
     Hit,
     Result,
     Terms,
-    facet_key,
-    key64,
     split_filters,
 )
+from app.search.backends.tantivy_layout import schema, tantivy_document
 
 #: the facet aggregation and the ranking pass run side by side (the engine releases the GIL)
 _FACET_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search-facets")
-
-#: key64 of entry codes and facet values (they repeat across a catalogue's items), bounded
-_KEYS_KEPT = 100_000
-_ENTRY_KEYS: dict[str, int] = {}
-_FACET_KEYS: dict[tuple[str, ...], int] = {}
-
-
-def _cached_key(value: str) -> int:
-    found = _ENTRY_KEYS.get(value)
-    if found is None:
-        if len(_ENTRY_KEYS) >= _KEYS_KEPT:
-            _ENTRY_KEYS.clear()
-        found = _ENTRY_KEYS[value] = key64(value)
-    return found
-
-
-def _schema() -> tantivy.Schema:
-    b = tantivy.SchemaBuilder()
-    aggregated = set(FACET_FIELDS.values())
-    for name in KEYWORDS:  # a column only where the facets aggregate it: a build writes less
-        b.add_text_field(name, stored=True, fast=name in aggregated, tokenizer_name="raw")
-    b.add_integer_field("version", stored=True, fast=False, indexed=False)
-    for name in ("code_key", "entry_key", "region_num", PREFER_COLUMN):  # read, never searched
-        b.add_integer_field(name, stored=False, fast=True, indexed=False)
-    for name in FACET_KEYS.values():  # facets of collapsed hits: read, never searched
-        b.add_integer_field(name, stored=False, fast=True, indexed=False)
-    for name in ANALYZED:
-        b.add_text_field(name, stored=False, tokenizer_name="whitespace", index_option="freq")
-    return b.build()
 
 
 def _layout(path: Path) -> int:
@@ -96,7 +64,7 @@ class TantivyBackend:
     def __init__(self, path: str | Path) -> None:
         self.root = Path(path)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.schema = _schema()
+        self.schema = schema()
         self._lock = threading.RLock()
         self._generation: str | None = None
         self._index: tantivy.Index | None = None
@@ -159,44 +127,6 @@ class TantivyBackend:
             self._writer = self._live().writer(heap_size=64_000_000, num_threads=1)
         return self._writer
 
-    def _document(self, doc: dict[str, Any]) -> tantivy.Document:
-        """The tantivy document of a backend document. A build makes a million of these in
-        one thread while the engine's indexing threads wait for them: the keys of values
-        that repeat (entries, facet values) come from a cache, not a hash each time."""
-        d = tantivy.Document()
-        add_text, add_integer, get = d.add_text, d.add_integer, doc.get
-        for name in KEYWORDS:
-            value = get(name)
-            if isinstance(value, list):
-                for v in value:
-                    if v is not None and v != "":
-                        add_text(name, str(v))
-            elif value is not None and value != "":
-                add_text(name, str(value))
-        add_integer("version", int(doc["version"]))
-        add_integer("code_key", key64(doc["code"]))
-        add_integer("entry_key", _cached_key(doc["basic_code"]))
-        region = doc["region_code"]
-        add_integer("region_num", int(region) if region.isdigit() else 0)
-        add_integer(PREFER_COLUMN, 1 if PREFER_TERM[1] in str(get(PREFER_TERM[0]) or "") else 0)
-        for name, key in FACET_KEYS.items():
-            value = get(name)
-            if isinstance(value, list):
-                values = tuple(str(v) for v in value if v is not None and v != "")
-            else:
-                values = (str(value),) if value is not None and value != "" else ()
-            found = _FACET_KEYS.get(values)
-            if found is None:
-                if len(_FACET_KEYS) >= _KEYS_KEPT:
-                    _FACET_KEYS.clear()
-                found = _FACET_KEYS[values] = facet_key(list(values))
-            add_integer(key, found)
-        for name in ANALYZED:
-            text = get(name)
-            if text:
-                add_text(name, text)
-        return d
-
     def _indexed_versions(self, codes: list[str]) -> dict[str, int]:
         idx = self._idx()
         idx.reload()
@@ -219,7 +149,7 @@ class TantivyBackend:
                 if current.get(doc["code"], -1) > int(doc["version"]):
                     continue  # an older update never overwrites a newer one
                 w.delete_documents_by_term("code", doc["code"])
-                w.add_document(self._document(doc))
+                w.add_document(tantivy_document(doc))
             w.commit()
             self._reloaded = 0.0
 
@@ -533,7 +463,7 @@ class TantivyBackend:
             writer = index.writer(heap_size=256_000_000, num_threads=2)
             for batch in batches:
                 for doc in batch:
-                    writer.add_document(self._document(doc))
+                    writer.add_document(tantivy_document(doc))
             writer.commit()
             writer.wait_merging_threads()
             tmp = self.root / "CURRENT.tmp"
