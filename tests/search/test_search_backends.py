@@ -24,6 +24,7 @@ from app.search.backends import (
     ElasticsearchBackend,
     SearchBackend,
     TantivyBackend,
+    embedded,
 )
 from app.search.indexer import Indexer, wait_for
 from app.search.service import SearchEngine, SearchRequest, SearchService
@@ -281,19 +282,23 @@ def test_rare_terms_first_gives_the_same_page_or_steps_aside(tmp_path: Path) -> 
 
 
 def test_the_preference_added_after_ranking_gives_the_same_page_or_steps_aside(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The "primary" flag's score is added to the window of the words' own ranking from a
-    column; the page equals the engine's ranking of the whole query, to the bit, and the
-    shortcut steps aside when a document beyond the window could reach the page."""
+    column; the page equals the engine's ranking of the whole query, to the bit; the window
+    widens when a document beyond it could reach the page, and the shortcut steps aside
+    when it still could at the widest."""
     filters = {"status": ["1"]}
+    built: dict[tuple[int, str], TantivyBackend] = {}
 
     def check(names: list[str], q: str, want: int) -> tuple[TantivyBackend, bool]:
-        backend = TantivyBackend(tmp_path / f"index-{len(names)}-{q}-{want}")
-        fields = {n: Analyzer().document_fields(n) for n in set(names)}
-        backend.upsert(
-            [{**doc(f"M{i:05d}", 1), "name": n, **fields[n]} for i, n in enumerate(names)]
-        )
+        backend = built.get((len(names), q))
+        if backend is None:
+            backend = built[(len(names), q)] = TantivyBackend(tmp_path / f"{len(names)}-{q}")
+            fields = {n: Analyzer().document_fields(n) for n in set(names)}
+            backend.upsert(
+                [{**doc(f"M{i:05d}", 1), "name": n, **fields[n]} for i, n in enumerate(names)]
+            )
         searcher = backend._idx().searcher()
         terms = Analyzer().query_terms(q)
         assert terms.prefer  # the query names no follow-up: primary items first
@@ -309,14 +314,25 @@ def test_the_preference_added_after_ranking_gives_the_same_page_or_steps_aside(
     mixed = (
         ["结婚登记"] * 30 + ["结婚登记注销"] * 1200 + ["撤销结婚登记"] * 900 + ["结婚证补领"] * 40
     )
+    ties = ["结婚登记"] * 2100
     for q, want in (("结婚登记", 10), ("结婚登记", 30), ("结婚", 25)):
         assert check(mixed, q, want)[1], (q, want)
-    # the 31st is unflagged: one beyond the window, as good in words, could be it
+    # the 31st is unflagged: one beyond the first window, as good in words, could be it; in
+    # the widened window (every match) it is the page's
+    assert check(mixed, "结婚登记", 31)[1]
+    # every match ties: the first window cannot tell, the widened one holds them all
+    assert check(ties, "结婚登记", 10)[1]
+
+    # when the window cannot widen enough, the shortcut steps aside
+    monkeypatch.setattr(embedded, "PAGE_WINDOW_MAX", embedded.RANK_WINDOW)
     assert not check(mixed, "结婚登记", 31)[1]
-    # every match ties: a document beyond the window could be on the page
-    backend, exact = check(["结婚登记"] * 2100, "结婚登记", 10)
+    backend, exact = check(ties, "结婚登记", 10)
     assert not exact
     terms = Analyzer().query_terms("结婚登记")
     page = backend.search(terms.weighted(), filters, offset=0, limit=10, facets=True,
                           prefer=terms.prefer)  # fmt: skip
     assert len(page.hits) == 10 and page.total == 2100  # the engine's ranking of it all
+    searcher = backend._idx().searcher()
+    query = backend._query(terms.weighted(), filters, terms.prefer)
+    full = backend._ranked(searcher, query, 10)[1]
+    assert [h.doc["code"] for h in page.hits] == [searcher.doc(a)["code"][0] for a in full]

@@ -53,6 +53,9 @@ COLLAPSE_WINDOW = 5000
 #: item's implementations in every county score alike), and one pass of a few thousand
 #: costs little more than one of a few hundred, while a second pass costs a whole query
 RANK_WINDOW = 2000
+#: the widest window of ``TantivyBackend._page`` (a few ms a pass at a million): beyond it
+#: the one pass of the words with the preference costs less than another widening
+PAGE_WINDOW_MAX = 4 * RANK_WINDOW
 #: a search without a region first ranks the matches of its rarest terms only, together in
 #: at most this share of the documents (see ``TantivyBackend._ranked_rare_first``)
 RARE_SHARE = 0.05

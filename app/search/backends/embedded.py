@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
 import threading
 import time
-from array import array
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import accumulate, repeat
-from operator import add, mul, neg
+from operator import neg
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ from app.search.backends.base import (
     FACET_FIELDS,
     FACET_KEYS,
     MULTI,
+    PAGE_WINDOW_MAX,
     PREFER_COLUMN,
     PREFER_TERM,
     RANK_WINDOW,
@@ -39,6 +38,7 @@ from app.search.backends.base import (
     split_filters,
 )
 from app.search.backends.tantivy_layout import schema, tantivy_document
+from app.search.backends.tantivy_scores import bm25_docs, flagged_page, prefer_bonus
 
 #: the facet aggregation and the ranking pass run side by side (the engine releases the GIL)
 _FACET_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search-facets")
@@ -270,7 +270,7 @@ class TantivyBackend:
         if page is None or len(page[0]) < want:
             return None
         scores, addrs = page
-        n = self._bm25_docs(searcher, self._query(terms, filters, among=among), addrs[0])
+        n = bm25_docs(searcher, self._query(terms, filters, among=among), addrs[0])
         if n is None:
             return None
         others = [(terms[i][2], freqs[i]) for i in order[rare:]]
@@ -294,55 +294,30 @@ class TantivyBackend:
         ranked the words alone: a flagged document of the window gains the clause's score,
         which is the same for each (one term in a one-word field), read from the explanation
         of one of them. None when that is not provably the same page: a document beyond the
-        window (scoring at most the window's last) could reach the page with the flag.
-        Another preference goes to the engine with the words."""
+        window (scoring at most the window's last) could reach the page with the flag, also
+        in a window widened twice (the ties of one score can fill the first). Another
+        preference goes to the engine with the words."""
         if [(f, t) for f, t, _ in prefer] != [PREFER_TERM]:
             query = self._query(terms, filters, prefer, among)
             return self._ranked(searcher, query, want, count=False)[:2]
+        query = self._query(terms, filters, among=among)
+        bonus: float | None = None
         n = max(want, RANK_WINDOW)
-        found = searcher.search(self._query(terms, filters, among=among), limit=n, count=False)
-        if not found.hits:
-            return [], []
-        scores, addrs = zip(*found.hits, strict=True)
-        flagged = searcher.fast_field_values(PREFER_COLUMN, list(addrs))
-        first = next((i for i, f in enumerate(flagged) if f), None)
-        bonus = 0.0
-        if first is not None:
-            clause = tantivy.Query.boost_query(
-                tantivy.Query.term_query(self.schema, *PREFER_TERM), prefer[0][2]
-            )
-            value = json.loads(clause.explain(searcher, addrs[first]).to_json())["value"]
-            bonus = array("f", [value])[0]  # the engine's 32-bit value, not its decimal print
-        # as the engine sums them: in 32-bit floats
-        adjusted = array("f", map(add, scores, map(mul, flagged, repeat(bonus))))
-        # only the window's head can reach the page (the window is in the words' order): a
-        # hit whose words score below the lowest of the first ``want``, less the flag, cannot
-        head = len(adjusted)
-        if head > want:
-            lowest = min(adjusted[:want])
-            margin = 1e-4 * max(1.0, abs(lowest))  # 32-bit sums: keep a few hits too many
-            head = max(want, bisect_right(list(map(neg, scores)), bonus - lowest + margin))
-        keys = searcher.fast_field_values("code_key", list(addrs[:head]))
-        negated = list(map(neg, adjusted[:head]))
-        order = sorted(range(head), key=keys.__getitem__)
-        order.sort(key=negated.__getitem__)
-        reach = array("f", [scores[-1] + bonus])[0]  # beyond the window, with the flag: 32-bit
-        if len(addrs) == n and adjusted[order[want - 1]] <= reach:
-            return None
-        del order[want:]
-        return [adjusted[i] for i in order], [addrs[i] for i in order]
-
-    @staticmethod
-    def _bm25_docs(searcher: Any, query: Any, addr: Any) -> float | None:
-        """The document count BM25 uses (deleted documents not yet merged away included),
-        read from the explanation of a match: the bounds need it exactly."""
-        nodes = [json.loads(query.explain(searcher, addr).to_json())]
-        while nodes:
-            node = nodes.pop()
-            if str(node.get("description", "")).startswith("N, total number of docs"):
-                return float(node["value"])
-            nodes += node.get("details") or []
-        return None
+        while True:
+            found = searcher.search(query, limit=n, count=False)
+            if not found.hits:
+                return [], []
+            scores, addrs = zip(*found.hits, strict=True)
+            flagged = searcher.fast_field_values(PREFER_COLUMN, list(addrs))
+            if bonus is None:
+                bonus = prefer_bonus(searcher, self.schema, prefer[0][2], addrs, flagged)
+            complete = len(addrs) < n  # every match is in the window
+            page = flagged_page(searcher, scores, addrs, flagged, bonus, want, complete)
+            if page is not None:
+                return page
+            if n >= PAGE_WINDOW_MAX:  # the ranking with the preference costs less now
+                return None
+            n *= 2  # the ties of the page's last score went on beyond the window
 
     def _stored(self, searcher: Any, addr: Any) -> dict[str, Any]:
         d = searcher.doc(addr).to_dict()
