@@ -257,30 +257,6 @@ def test_the_indexer_thread_rebuilds_an_index_of_an_older_schema(
         assert len(backend.versions()) == len(session.exec(select(Implementation.code)).all())
 
 
-def test_rare_terms_first_gives_the_same_page_or_steps_aside(tmp_path: Path) -> None:
-    """A search without a region ranks the matches of its rare terms first and keeps that
-    page only when no match without a rare term can reach it (BM25 bounds)."""
-    backend = TantivyBackend(tmp_path / "index")
-    fields = {n: Analyzer().document_fields(n) for n in ("房屋登记", "结婚登记", "普通护照签发")}
-    names = ["房屋登记"] * 900 + ["结婚登记"] * 8 + ["普通护照签发"] * 92
-    docs = [{**doc(f"A{i:04d}", 1), "name": n, **fields[n]} for i, n in enumerate(names)]
-    backend.upsert(docs)
-    searcher = backend._idx().searcher()
-    terms = Analyzer().query_terms("结婚登记")
-    filters = {"status": ["1"]}
-    for want, pruned in ((2, True), (8, True), (10, False)):  # 8 rare matches: not 10
-        fast = backend._ranked_rare_first(searcher, terms.weighted(), filters, terms.prefer, want)
-        full = backend._ranked(
-            searcher, backend._query(terms.weighted(), filters, terms.prefer), want
-        )
-        assert (fast is not None) == pruned
-        if fast is not None:
-            assert fast == full[:2]  # the same scores (to the bit) and documents
-    page = backend.search(terms.weighted(), filters, offset=0, limit=2, facets=True)
-    assert page.total == 908 and {h.doc["name"] for h in page.hits} == {"结婚登记"}
-    assert page.facets["type"] == {"01": 908}
-
-
 def test_the_preference_added_after_ranking_gives_the_same_page_or_steps_aside(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -56,11 +56,6 @@ RANK_WINDOW = 2000
 #: the widest window of ``TantivyBackend._page`` (a few ms a pass at a million): beyond it
 #: the one pass of the words with the preference costs less than another widening
 PAGE_WINDOW_MAX = 4 * RANK_WINDOW
-#: a search without a region first ranks the matches of its rarest terms only, together in
-#: at most this share of the documents (see ``TantivyBackend._ranked_rare_first``)
-RARE_SHARE = 0.05
-#: tantivy's BM25 k1: a term clause scores below boost × idf × (k1 + 1)
-BM25_K1 = 1.2
 
 #: every item status: a status filter is sent as the statuses left out when that is shorter
 #: (cancelled and pending items are few; "in use" matches nearly every document)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import threading
 import time
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from itertools import accumulate, repeat
+from itertools import repeat
 from operator import neg
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,6 @@ from typing import Any
 import tantivy
 
 from app.search.backends.base import (
-    BM25_K1,
     COLLAPSE_WINDOW,
     FACET_FIELDS,
     FACET_KEYS,
@@ -28,7 +25,6 @@ from app.search.backends.base import (
     PREFER_COLUMN,
     PREFER_TERM,
     RANK_WINDOW,
-    RARE_SHARE,
     SCHEMA_VERSION,
     BackendUnavailable,
     Filters,
@@ -38,7 +34,7 @@ from app.search.backends.base import (
     split_filters,
 )
 from app.search.backends.tantivy_layout import schema, tantivy_document
-from app.search.backends.tantivy_scores import bm25_docs, flagged_page, prefer_bonus
+from app.search.backends.tantivy_scores import flagged_page, prefer_bonus
 
 #: the facet aggregation and the ranking pass run side by side (the engine releases the GIL)
 _FACET_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search-facets")
@@ -165,10 +161,7 @@ class TantivyBackend:
             w.commit()
             self._reloaded = 0.0
 
-    def _query(
-        self, terms: Terms, filters: Filters, prefer: Terms = (), among: Terms = ()
-    ) -> tantivy.Query:
-        """``among``: only the matches of one of these terms (a filter: scores unchanged)."""
+    def _query(self, terms: Terms, filters: Filters, prefer: Terms = ()) -> tantivy.Query:
         Q, Occur = tantivy.Query, tantivy.Occur
         clauses: list[tuple[Any, Any]] = []
         if terms:
@@ -177,9 +170,6 @@ class TantivyBackend:
                 for f, t, b in terms
             ]
             clauses.append((Occur.Must, Q.boolean_query(should)))
-            if among:
-                any_term = [(Occur.Should, Q.term_query(self.schema, f, t)) for f, t, _ in among]
-                clauses.append((Occur.Must, Q.const_score_query(Q.boolean_query(any_term), 0.0)))
         must, must_not = split_filters(filters)
         for f, values in must.items():
             clauses.append((Occur.Must, Q.const_score_query(self._any_of(f, values), 0.0)))
@@ -248,38 +238,6 @@ class TantivyBackend:
             del order[want:]
             return list(map(scores.__getitem__, order)), list(map(addrs.__getitem__, order)), total
 
-    def _ranked_rare_first(
-        self, searcher: Any, terms: Terms, filters: Filters, prefer: Terms, want: int
-    ) -> tuple[list[float], list[Any]] | None:
-        """``_ranked`` of the query from the matches of its rarest terms only (together in
-        at most ``RARE_SHARE`` of the documents), or None when that is not provably the same
-        page. A match of none of them scores at most the BM25 bounds of the other terms and
-        the preferences (a clause scores below boost × idf × (k1 + 1)); when the ``want``-th
-        score of the rare matches is above that, every match that scores as much, ties
-        included, is among them. The engine scores every match (no block skipping here), so
-        a common word (登记, 许可: 110–160 k of a million names) next to rarer ones no longer
-        costs a pass over its whole posting list."""
-        freqs = [searcher.doc_freq(f, t) for f, t, _ in terms]
-        order = sorted((i for i, df in enumerate(freqs) if df > 0), key=freqs.__getitem__)
-        cumulative = list(accumulate(freqs[i] for i in order))
-        rare = bisect_right(cumulative, searcher.num_docs * RARE_SHARE)
-        if not 0 < rare < len(order) or cumulative[rare - 1] * 2 > cumulative[-1]:
-            return None  # no rare term, no other one, or about the cost of the full pass
-        among = [terms[i] for i in order[:rare]]
-        page = self._page(searcher, terms, filters, prefer, want, among)
-        if page is None or len(page[0]) < want:
-            return None
-        scores, addrs = page
-        n = bm25_docs(searcher, self._query(terms, filters, among=among), addrs[0])
-        if n is None:
-            return None
-        others = [(terms[i][2], freqs[i]) for i in order[rare:]]
-        others += [(b, searcher.doc_freq(f, t)) for f, t, b in prefer]
-        idf = sum(b * math.log(1 + (n - df + 0.5) / (df + 0.5)) for b, df in others)
-        if scores[want - 1] <= idf * (1 + BM25_K1) * 1.001 + 1e-6:  # f32 sums: a margin
-            return None
-        return scores, addrs
-
     def _page(
         self,
         searcher: Any,
@@ -287,7 +245,6 @@ class TantivyBackend:
         filters: Filters,
         prefer: Terms,
         want: int,
-        among: Terms = (),
     ) -> tuple[list[float], list[Any]] | None:
         """``_ranked`` of the query with its preference (the "primary" flag, on two thirds of
         the documents: its clause cost more than the words' own) added after the engine has
@@ -298,9 +255,9 @@ class TantivyBackend:
         in a window widened twice (the ties of one score can fill the first). Another
         preference goes to the engine with the words."""
         if [(f, t) for f, t, _ in prefer] != [PREFER_TERM]:
-            query = self._query(terms, filters, prefer, among)
+            query = self._query(terms, filters, prefer)
             return self._ranked(searcher, query, want, count=False)[:2]
-        query = self._query(terms, filters, among=among)
+        query = self._query(terms, filters)
         bonus: float | None = None
         n = max(want, RANK_WINDOW)
         while True:
@@ -354,10 +311,8 @@ class TantivyBackend:
             pending = _FACET_POOL.submit(self._aggregate, searcher, counted) if facets else None
             want = offset + limit
             ranked = None
-            if facets and terms:  # (the total comes from the facets)
-                ranked = self._ranked_rare_first(searcher, terms, filters, prefer, want)
-                if ranked is None and prefer:
-                    ranked = self._page(searcher, terms, filters, prefer, want)
+            if facets and terms and prefer:  # (the total comes from the facets)
+                ranked = self._page(searcher, terms, filters, prefer, want)
             if ranked is not None:
                 (scores, addrs), total = ranked, 0
             else:

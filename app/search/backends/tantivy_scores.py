@@ -1,6 +1,6 @@
 """Scores read back from the embedded engine (tantivy) to rank without a second pass: the
-preference clause's constant score, the page of a window once flagged documents gained it,
-and the document count BM25 uses. Each is what the engine itself computes, to the bit."""
+preference clause's constant score and the page of a window once flagged documents gained
+it, each what the engine itself computes, to the bit."""
 
 from __future__ import annotations
 
@@ -59,15 +59,3 @@ def flagged_page(
         return None
     del order[want:]
     return [adjusted[i] for i in order], [addrs[i] for i in order]
-
-
-def bm25_docs(searcher: Any, query: Any, addr: Any) -> float | None:
-    """The document count BM25 uses (deleted documents not yet merged away included), read
-    from the explanation of a match: the bounds need it exactly."""
-    nodes = [json.loads(query.explain(searcher, addr).to_json())]
-    while nodes:
-        node = nodes.pop()
-        if str(node.get("description", "")).startswith("N, total number of docs"):
-            return float(node["value"])
-        nodes += node.get("details") or []
-    return None
