@@ -62,11 +62,14 @@ QUERIES = ["登记", "证明", "许可", "护照", "身份证补领", "社保卡
 
 
 def corpus() -> list[tuple[str, str]]:
-    """(name, item type) of the real items and the seed's entries."""
-    names = []
-    if SHARED.exists():
-        for it in json.loads(SHARED.read_text(encoding="utf-8")):
-            names.append((it["name"], TYPES.get(it["type"], "10")))
+    """(name, item type) of the real items and the seed's entries. Without the real items
+    the corpus would be the seed's few hundred names only: another benchmark (a smaller
+    dictionary, fewer distinct scores), so it stops instead, e.g. in a worktree elsewhere."""
+    if not SHARED.exists():
+        sys.exit(f"{SHARED} not found: the benchmark's names come from it (../shared next to "
+                 "the checkout; link it there for a worktree)")  # fmt: skip
+    names = [(it["name"], TYPES.get(it["type"], "10"))
+             for it in json.loads(SHARED.read_text(encoding="utf-8"))]  # fmt: skip
     for e in json.loads((ROOT / "seed" / "catalogue_entries.json").read_text(encoding="utf-8")):
         names.append((e["name"], e["item_type"]))
     return list(dict.fromkeys(names))
