@@ -298,6 +298,9 @@ def test_the_preference_added_after_ranking_gives_the_same_page_or_steps_aside(
     assert check(mixed, "结婚登记", 31)[1]
     # every match ties: the first window cannot tell, the widened one holds them all
     assert check(ties, "结婚登记", 10)[1]
+    # no flagged match in the first window: the flagged ones beyond it gain the flag too
+    unflagged_first = ["结婚登记注销"] * 2100 + ["内地居民与外国人结婚登记申请"] * 5
+    assert check(unflagged_first, "结婚登记", 10)[1]
 
     # when the window cannot widen enough, the shortcut steps aside
     monkeypatch.setattr(embedded, "PAGE_WINDOW_MAX", embedded.RANK_WINDOW)

@@ -20,12 +20,18 @@ def prefer_bonus(
     searcher: Any, schema: tantivy.Schema, boost: float, addrs: Any, flagged: list[Any]
 ) -> float:
     """The preference clause's score, the same for every flagged document (one term in a
-    one-word field), read from the explanation of one of them: 0 when none is."""
-    first = next((i for i, f in enumerate(flagged) if f), None)
-    if first is None:
-        return 0.0
+    one-word field), read from the explanation of one of them: of the window's, else of any
+    in the index (a flagged match beyond the window gains it too); 0 when none is flagged."""
     clause = tantivy.Query.boost_query(tantivy.Query.term_query(schema, *PREFER_TERM), boost)
-    value = json.loads(clause.explain(searcher, addrs[first]).to_json())["value"]
+    first = next((i for i, f in enumerate(flagged) if f), None)
+    if first is not None:
+        addr = addrs[first]
+    else:
+        anywhere = searcher.search(clause, limit=1, count=False).hits
+        if not anywhere:
+            return 0.0
+        addr = anywhere[0][1]
+    value = json.loads(clause.explain(searcher, addr).to_json())["value"]
     return array("f", [value])[0]  # the engine's 32-bit value, not its decimal print
 
 
