@@ -35,6 +35,18 @@ def wait_for(driver: Any, css: str, timeout: float = 10) -> Any:
     )
 
 
+def click_and_wait(driver: Any, button: str, css: str, timeout: float = 10) -> Any:
+    """Click ``button`` (a form's submit) and wait for ``css`` on the page it leads to: the
+    page clicked on is gone first, so an element of the same kind there does not count."""
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = find(driver, "html")
+    find(driver, button).click()
+    WebDriverWait(driver, timeout).until(ec.staleness_of(old))
+    return wait_for(driver, css, timeout)
+
+
 def pdf_pages(driver: Any) -> int:
     """Print the page as Chromium prints it (print media, A4) and count the PDF's pages."""
     pdf = driver.execute_cdp_cmd(
@@ -144,8 +156,7 @@ def test_editor_edits_reviewer_approves_citizen_sees_it(
     wait_for(driver, "table.diff")
     assert "originals" in driver.page_source
     pages.check("editor-request")
-    find(driver, "#submit-request").click()
-    wait_for(driver, ".request-status")
+    click_and_wait(driver, "#submit-request", ".request-status")
     assert "待审核" in find(driver, ".request-status").text
     request_path = driver.current_url.split(site.base, 1)[1]
     before = site.get_json(f"/api/v1/items/{site.passport}")
@@ -156,8 +167,7 @@ def test_editor_edits_reviewer_approves_citizen_sees_it(
     pages.check("reviewer-queue")
     find(driver, f"a[href='{request_path}']").click()
     wait_for(driver, "#approve")
-    find(driver, "#approve").click()
-    wait_for(driver, ".request-status")
+    click_and_wait(driver, "#approve", ".request-status")
     assert "已通过" in find(driver, ".request-status").text
 
     driver.get(f"{site.base}/items/{site.passport}")
@@ -200,8 +210,7 @@ def test_editor_proposes_a_delegation_reviewer_approves(
     assert find(driver, "#f-to-0-region").get_attribute("aria-invalid") == "true"
     pages.check("editor-lifecycle-error")
     Select(find(driver, "#f-to-0-region")).select_by_value("230102")
-    find(driver, "#propose").click()
-    wait_for(driver, ".request-status")
+    click_and_wait(driver, "#propose", ".request-status")
     assert "待审核" in find(driver, ".request-status").text  # submitted with the proposal
     assert DAOLI_POLICE in driver.page_source  # the proposed body
     request_path = driver.current_url.split(site.base, 1)[1]
@@ -210,8 +219,7 @@ def test_editor_proposes_a_delegation_reviewer_approves(
     sign_in(driver, site, site.keys["reviewer"])
     driver.get(site.base + request_path)
     wait_for(driver, "#approve")
-    find(driver, "#approve").click()
-    wait_for(driver, ".request-status")
+    click_and_wait(driver, "#approve", ".request-status")
     assert "已通过" in find(driver, ".request-status").text
     published = site.get_json(f"/api/v1/items/{site.passport}")
     assert published["lifecycle"]["event"] == "delegate"
