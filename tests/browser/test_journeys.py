@@ -38,12 +38,20 @@ def wait_for(driver: Any, css: str, timeout: float = 10) -> Any:
 def click_and_wait(driver: Any, button: str, css: str, timeout: float = 10) -> Any:
     """Click ``button`` (a form's submit) and wait for ``css`` on the page it leads to: the
     page clicked on is gone first, so an element of the same kind there does not count."""
-    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = find(driver, "html")
+
+    def gone(_: Any) -> bool:
+        try:
+            old.is_enabled()
+        except WebDriverException:  # stale, or (Chromium) "does not belong to the document"
+            return True
+        return False
+
     find(driver, button).click()
-    WebDriverWait(driver, timeout).until(ec.staleness_of(old))
+    WebDriverWait(driver, timeout).until(gone)
     return wait_for(driver, css, timeout)
 
 
