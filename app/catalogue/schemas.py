@@ -202,6 +202,8 @@ def _code_of(value: Any) -> Any:
 
 
 CREDIT_CODE = r"^[0-9A-Z]{18}$"
+#: an implementation's code (事项编码): credit code + level + basic code
+ITEM_CODE = r"^[0-9A-Z]{18}\d{13}$"
 #: fields of ``ImplementationIn`` that only GET fills (``version`` is a precondition)
 READ_ONLY_FIELDS = (
     "status",
@@ -222,7 +224,7 @@ class ImplementationIn(Strict):
     objects GET shows, and the fields the catalogue assigns (status, dates, lifecycle,
     positions…) are accepted when unchanged."""
 
-    code: Pattern(r"^[0-9A-Z]{18}\d{13}$") | None = Field(
+    code: Pattern(ITEM_CODE) | None = Field(
         default=None,
         description="31 characters: credit code + level + basic code. Built when absent.",
     )

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.catalogue.schemas import Change, Page
+from app.catalogue.schemas import ITEM_CODE, Change, Page
 from app.deps import Caller, RowId, WriteSession
-from app.fields import Para, VersionNumber
+from app.fields import Para, Pattern, VersionNumber
 from app.pagination import decode_number_cursor, encode_cursor
 from app.responses import json_bytes
 from app.review import rebase, service
@@ -23,7 +23,9 @@ Note = Para(500)
 class ChangeRequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    item: str | None = Field(default=None, max_length=31, description="the item; null: create")
+    item: Pattern(ITEM_CODE) | None = Field(  # type: ignore[valid-type]
+        default=None, description="the item's code; null: create"
+    )
     kind: RequestKind
     body: dict[str, Any] | None = Field(
         default=None, description="the full implementation, or the lifecycle event's body"

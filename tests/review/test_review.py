@@ -376,3 +376,20 @@ def test_an_event_that_could_not_be_published_is_refused_when_proposed(
     assert error_at(problem(refused, 422), ["body", "body", "into"])["type"] == "merge.into"
     assert counts(session) == before
     assert client.get(f"{API}/items/{item.code}").json()["status"] == "1"
+
+
+@pytest.mark.parametrize("bad", ["\u0000", "not-a-code", "1" * 31 + "0"])
+def test_a_request_for_an_item_code_that_is_no_code_is_a_422_at_item(
+    client: TestClient, session: Session, keys: Keys, bad: str
+) -> None:
+    """The item's code has the code's shape before anything is looked up: a NUL byte, which
+    PostgreSQL cannot even compare, is a 422 at ``item``, not a 500 (found by schemathesis)."""
+    item = _item(session)
+    before = counts(session)
+    refused = client.post(
+        f"{API}/change-requests",
+        json={"item": bad, "kind": "alias", "body": {"aliases": ["办护照"]}},
+        headers=keys.editor(item.department_code),
+    )
+    assert error_at(problem(refused, 422), ["body", "item"])
+    assert counts(session) == before
