@@ -299,9 +299,14 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
 def _comparable(doc: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in doc.items() if k not in VOLATILE}
     for key in ("materials", "fees"):
+        # a proposed row has no code until it is published (the write numbers it): it is
+        # keyed by its place in the list
+        rows = doc.get(key, [])
         out[key] = {
-            row["code"]: {k: v for k, v in row.items() if k not in ("code", "position")}
-            for row in doc.get(key, [])
+            row.get("code") or f"new-{n}": {
+                k: v for k, v in row.items() if k not in ("code", "position")
+            }
+            for n, row in enumerate(rows, start=1)
         }
     return out
 

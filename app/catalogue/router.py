@@ -205,7 +205,7 @@ def replace_item(
     version: ExpectedVersion,
 ) -> Response:
     proposal = review.instead_of_direct_write(
-        session, caller, kind="edit", item=code, body=_sent(data)
+        session, caller, kind="edit", item=code, body=_sent(data), expected_version=version
     )
     if proposal is not None:
         return request_response(session, proposal, 202)
@@ -225,7 +225,9 @@ def patch_item(
     version: ExpectedVersion,
     patch: Annotated[dict[str, Any], Body(description="JSON merge patch")],
 ) -> Response:
-    proposal = review.instead_of_direct_write(session, caller, kind="edit", item=code, patch=patch)
+    proposal = review.instead_of_direct_write(
+        session, caller, kind="edit", item=code, patch=patch, expected_version=version
+    )
     if proposal is not None:
         return request_response(session, proposal, 202)
     return _item_response(service.patch_item(session, code, patch, caller, version))

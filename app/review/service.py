@@ -24,6 +24,7 @@ from app.catalogue import lifecycle
 from app.catalogue import service as catalogue
 from app.catalogue.models import Implementation
 from app.catalogue.schemas import ImplementationIn
+from app.catalogue.validation import check_version
 from app.config import get_settings
 from app.dbtypes import utcnow
 from app.errors import Forbidden, InvalidInput, NotFound, RuleViolation, field_error
@@ -62,11 +63,14 @@ def instead_of_direct_write(
     region: str | None = None,
     body: dict[str, Any] | None = None,
     patch: dict[str, Any] | None = None,
+    expected_version: int | None = None,
 ) -> ChangeRequest | None:
     """An editor's direct write where review is required becomes a submitted change
-    request (the API answers 202 with it); None: the write publishes directly."""
+    request (the API answers 202 with it); None: the write publishes directly. The version
+    the client says it edited (``If-Match``) is checked as a direct write checks it (412)."""
     if actor.role != "editor":
         return None
+    impl = None
     if region is None:
         impl = session.get(Implementation, item)
         if impl is None:
@@ -74,6 +78,8 @@ def instead_of_direct_write(
         region = impl.region_code
     if not review_required(actor, region):
         return None
+    if impl is not None:
+        check_version("implementation", impl.code, impl.version, expected_version)
     note = (body or patch or {}).get("change_note") if kind in ("create", "edit") else None
     return propose(
         session, actor, kind=kind, item=item, body=body, patch=patch, note=note, submit=True
@@ -208,8 +214,11 @@ def propose(
     return cr
 
 
-def get(session: Session, request_id: int, actor: Principal) -> ChangeRequest:
-    cr = session.get(ChangeRequest, request_id)
+def get(
+    session: Session, request_id: int, actor: Principal, *, lock: bool = False
+) -> ChangeRequest:
+    """The request ``actor`` may read; ``lock``: for a change of it (see :func:`_locked`)."""
+    cr = _locked(session, request_id) if lock else session.get(ChangeRequest, request_id)
     if cr is None:
         raise NotFound(f"no change request {request_id}")
     if not may_read(actor, cr):
@@ -257,8 +266,17 @@ def edit(
     return cr
 
 
+def _locked(session: Session, request_id: int) -> ChangeRequest | None:
+    """The request's row, locked until the transaction ends and read again after the lock
+    was granted: of two changes of one request at once (an approval and a rejection or a
+    withdrawal), the second waits for the first and then checks the state it left
+    (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's write transaction serialises them)."""
+    return session.get(ChangeRequest, request_id, with_for_update=True, populate_existing=True)
+
+
 def _own(session: Session, request_id: int, actor: Principal) -> ChangeRequest:
-    cr = get(session, request_id, actor)
+    """The request, locked, if ``actor`` wrote it."""
+    cr = get(session, request_id, actor, lock=True)
     if cr.author != actor.name:
         raise Forbidden(
             f"change request {request_id} is {cr.author!r}'s: only its author changes it"
@@ -277,7 +295,8 @@ def _in_state(cr: ChangeRequest, allowed: tuple[RequestStatus, ...], doing: str)
 
 
 def _reviewed(session: Session, request_id: int, actor: Principal) -> ChangeRequest:
-    cr = session.get(ChangeRequest, request_id)
+    """The request, locked, if ``actor`` may decide it."""
+    cr = _locked(session, request_id)
     if cr is None:
         raise NotFound(f"no change request {request_id}")
     # an alias is the province's entry's, shown by every implementation of it
