@@ -118,8 +118,8 @@ class ReplyIn(Strict):
 class ToChangeRequestIn(Strict):
     note: Para(500) | None = Field(
         default=None,
-        description="why (kept by the published version, which is public); default "
-        "`纠错 <ticket>: <field>`",
+        description="why (kept by the published version, which is public): never the "
+        "ticket, which opens the report (422); default `纠错: <field>`",
     )
     submit: bool = Field(default=True, description="submit it for review at once")
 

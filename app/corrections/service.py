@@ -406,7 +406,8 @@ def to_change_request(
     session: Session, ticket: str, actor: Principal, *, note: str | None, submit: bool
 ) -> ChangeRequest:
     """An accepted correction with a field and a suggested value becomes an edit request
-    of the item (a merge patch over the published version), linked to the ticket."""
+    of the item (a merge patch over the published version), linked to the ticket. Its note
+    (the version's public reason) names the field, never the ticket."""
     c = by_ticket(session, ticket)
     if actor.role != "admin" and not _editor_of(actor, c):
         raise Forbidden(
@@ -430,6 +431,14 @@ def to_change_request(
             "yourself (POST /change-requests) and link it in the reply",
             type="correction-no-suggestion",
         )
+    if note is not None and ticket in note:
+        # the note is the published version's reason, which anyone reads; the ticket opens
+        # the report (the link to it is kept in ``change_request_id``)
+        raise InvalidInput.field(
+            ["body", "note"],
+            "the note is published with the item's version: it must not carry the ticket",
+            "correction.note_ticket",
+        )
     published = orjson.loads(
         catalogue.get_item_json(catalogue.SessionSnapshots(session), c.item_code)[1]
     )
@@ -440,7 +449,7 @@ def to_change_request(
         kind="edit",
         item=c.item_code,
         patch=patch,
-        note=note or f"纠错 {ticket}: {c.field}",
+        note=note or f"纠错: {c.field}",
         submit=submit,
     )
     c.change_request_id = cr.id
