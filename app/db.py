@@ -29,11 +29,13 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 import orjson
+import psycopg
 from sqlalchemy import Connection, Dialect, Engine, Table, create_engine, event, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 
 from app.config import get_settings
@@ -275,6 +277,33 @@ def _configure_sqlite(engine: Engine) -> None:
         except BaseException:
             dbapi_connection.give_back()  # no transaction began: the next writer's turn
             raise
+
+
+#: seconds a client is asked to wait (``Retry-After``) when the database is away: about
+#: what a PostgreSQL restart takes
+UNAVAILABLE_RETRY_AFTER = 5
+#: SQLSTATEs of a server going away: admin shutdown (a restart, pg_terminate_backend),
+#: crash shutdown, cannot connect now (starting up, shutting down), database dropped
+_GOING_AWAY = frozenset({"57P01", "57P02", "57P03", "57P04"})
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Is ``exc`` the database out of reach, so that the same request may succeed in a few
+    seconds: no connection to be had (refused, not accepting connections, the pool's
+    timeout), or the connection lost (terminated, shut down). A statement the database
+    refused is not."""
+    if isinstance(exc, DisconnectionError | PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig
+    # the driver's error, wrapped by SQLAlchemy or raised as it is by app/readpath.py
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    # no SQLSTATE: the client library's own failure (to connect, or on a closed connection)
+    state = exc.sqlstate
+    return state is None or state.startswith("08") or state in _GOING_AWAY
 
 
 def is_sqlite(engine: Engine) -> bool:

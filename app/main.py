@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from psycopg.errors import UndefinedTable
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
@@ -20,7 +20,7 @@ from app.catalogue.router import router as catalogue_router
 from app.catalogue.situations_router import router as situations_router
 from app.config import get_settings
 from app.corrections.router import router as corrections_router
-from app.db import get_engine
+from app.db import get_engine, unavailable
 from app.directory.router import router as directory_router
 from app.edge import Edge, api_routes
 from app.errors import PROBLEM_BASE, DomainError, field_error
@@ -31,7 +31,7 @@ from app.openapi import build_openapi
 from app.pages import install as install_pages
 from app.push.router import router as push_router
 from app.readpath import ReadPath
-from app.responses import HttpCaching
+from app.responses import DatabaseUnavailable, HttpCaching, unavailable_response
 from app.review.router import router as review_router
 from app.search.router import router as search_router
 from app.search.router import search_service_of
@@ -78,8 +78,11 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
     )
 
 
-async def database_busy(request: Request, exc: DBAPIError) -> JSONResponse:
-    """SQLite reports lock contention it could not wait out: tell the client to retry."""
+async def database_busy(request: Request, exc: DBAPIError) -> Response:
+    """The database away (503, ``app.responses.unavailable_response``), not migrated, or
+    SQLite's lock contention it could not wait out: tell the client to retry."""
+    if unavailable(exc):
+        return unavailable_response(exc)
     if isinstance(exc.orig, UndefinedTable) or "no such table" in str(exc.orig):
         # a database the release's migrations never ran on
         return _problem(
@@ -182,6 +185,7 @@ def create_app() -> FastAPI:
     app.add_middleware(ChecklistPath)  # inside the edge: the body is checked first
     app.add_middleware(Edge, routes=app.state.api_routes)  # inside the metrics: counted too
     app.add_middleware(HttpCaching)  # before the edge: a conditional item read stops here
+    app.add_middleware(DatabaseUnavailable)  # the database away is a 503 wherever it is met
     app.add_middleware(MetricsMiddleware)
     # the hot read path reads snapshots through this (tests swap in their session's)
     app.state.snapshots = ReadPath(

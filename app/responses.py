@@ -26,6 +26,7 @@ server), so a 304 costs a fraction of a full read.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
 from collections import OrderedDict
@@ -39,7 +40,11 @@ from typing import Any
 import orjson
 from fastapi import Response
 
+from app.db import UNAVAILABLE_RETRY_AFTER, unavailable
 from app.deps import etag, not_modified
+from app.errors import PROBLEM_BASE
+
+log = logging.getLogger("app")
 
 
 def json_bytes(
@@ -80,6 +85,56 @@ async def send_json(send: Any, content: bytes, headers: Sequence[tuple[bytes, by
         }
     )
     await send({"type": "http.response.body", "body": content})
+
+
+def unavailable_response(exc: BaseException) -> Response:
+    """503 with ``Retry-After`` for the database out of reach (:func:`app.db.unavailable`):
+    a proxy tries the other instance, a client retries; a 500 would say the request is at
+    fault. Logged without the trace: the cause is outside the app."""
+    log.warning(
+        "database unavailable", extra={"fields": {"error": f"{type(exc).__name__}: {exc}"[:300]}}
+    )
+    body = {
+        "type": PROBLEM_BASE + "database-unavailable",
+        "title": "The database is unavailable",
+        "status": 503,
+        "detail": "the catalogue cannot reach its database for now (restarting, or out of "
+        f"connections); retry in {UNAVAILABLE_RETRY_AFTER} s",
+    }
+    return Response(
+        orjson.dumps(body),
+        status_code=503,
+        media_type="application/problem+json",
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER), "Cache-Control": "no-store"},
+    )
+
+
+class DatabaseUnavailable:
+    """ASGI middleware: the database out of reach is a 503 (:func:`unavailable_response`)
+    wherever it is met, also before the router's exception handlers (the item read and
+    the item page answered ahead of the router, the key checked at the edge). Any other
+    error passes on."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            if started or not unavailable(exc):
+                raise
+            await unavailable_response(exc)(scope, receive, send)
 
 
 @lru_cache(maxsize=65536)  # the same versions' dates again and again: 5 µs each to format
