@@ -1,11 +1,16 @@
 # service-catalogue: PostgreSQL and Elasticsearch are configured by environment:
 #   CATALOGUE_DATABASE_URL=postgresql://user:pass@db:5432/catalogue
 #   CATALOGUE_SEARCH_URL=http://elasticsearch:9200
+# Behind a reverse proxy, its address or network (it alone may name the client and scheme
+# in X-Forwarded-For/-Proto; `catalogue serve` gives uvicorn the same; FORWARDED_ALLOW_IPS
+# is not read):
+#   CATALOGUE_TRUSTED_PROXIES=172.30.240.0/24
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     CATALOGUE_DATABASE_URL=sqlite:////data/catalogue.db \
-    CATALOGUE_SEARCH_URL=""
+    CATALOGUE_SEARCH_URL="" \
+    CATALOGUE_TRUSTED_PROXIES=""
 
 WORKDIR /app
 COPY pyproject.toml README.md ./

@@ -31,11 +31,21 @@ def serve(
     port: int = 8000,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
 ) -> None:
-    """Serve the API (OpenAPI docs at /docs)."""
+    """Serve the API (OpenAPI docs at /docs). Behind a reverse proxy, name it in
+    CATALOGUE_TRUSTED_PROXIES: only then are its X-Forwarded-For/-Proto believed."""
     import os
 
     import uvicorn
 
+    from app.forwarded import uvicorn_options
+
+    # uvicorn reads the proxy headers from the same proxies as the app (none by default:
+    # uvicorn's own default trusts 127.0.0.1)
+    try:
+        proxies = uvicorn_options(get_settings().trusted_proxies)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
     # the app applies the change log to the search index in a background thread
     os.environ.setdefault("CATALOGUE_SEARCH_INDEXER", "true")
     # and delivers webhooks in another (one process at a time: app/leader.py)
@@ -48,6 +58,7 @@ def serve(
         workers=workers,
         access_log=False,  # the app logs writes and errors itself, as JSON
         log_config=None,
+        **proxies,
     )
 
 

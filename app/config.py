@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     #: Mixed into the editor pages' session signatures (otherwise derived from each key's
     #: stored hash alone): set it in production, so a copy of the database forges nothing.
     session_secret: SecretStr = SecretStr("")
+    #: Reverse proxies whose X-Forwarded-For/-Proto (or Forwarded) name the client and its
+    #: scheme: comma-separated addresses and CIDR ranges; empty, nobody (app/forwarded.py).
+    trusted_proxies: str = ""
 
 
 @lru_cache

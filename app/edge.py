@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.config import get_settings
 from app.errors import PROBLEM_BASE, DomainError, field_error
 from app.fields import violation
+from app.forwarded import trusted_proxies
 from app.security import authenticate
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -130,6 +131,7 @@ class Edge:
     """ASGI middleware; see the module's docstring."""
 
     def __init__(self, app: ASGIApp, routes: list[APIRoute]) -> None:
+        trusted_proxies(get_settings().trusted_proxies)  # a wrong value stops the start
         self.app = app
         self.routes = routes
         self.needs: dict[int, RouteNeeds] = {}

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, bindparam
+from sqlalchemy import Column, Connection, ForeignKey, Integer, bindparam, delete
 from sqlmodel import Field, Session, SQLModel, select
 
 from app.dbtypes import JSONType, UTCDateTime, utcnow
@@ -38,6 +38,24 @@ class ApiKey(SQLModel, table=True):
     region_prefix: str | None = Field(default=None, max_length=12)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class KeySession(SQLModel, table=True):
+    """A page session signed in with a key (app/pages/session.py): the row is what makes
+    its cookie valid, in every worker and across restarts; signing out, revoking or
+    deleting the key removes it."""
+
+    __tablename__ = "page_session"
+
+    #: the SHA-256 of the session id the cookie carries (a copy of the table names none)
+    id: str = Field(primary_key=True, max_length=64)
+    key_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("api_key.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
 @dataclass(frozen=True)
@@ -164,6 +182,8 @@ def revoke_key(session: Session, name: str) -> None:
         key.revoked_at = utcnow()
         session.add(key)
         session.flush()
+    # its pages' sessions end with it (a deleted key's go by the foreign key's cascade)
+    session.execute(delete(KeySession).where(KeySession.key_id == key.id))  # type: ignore[arg-type]
 
 
 def list_keys(session: Session) -> list[dict[str, Any]]:

@@ -8,9 +8,8 @@ the database, so a refused report costs a dictionary lookup and its answer: 429 
 ``Retry-After``, sent after up to a second (:data:`TARPIT_SECONDS`), so that a client
 that ignores ``Retry-After`` and reports again at once is slowed to one report a second
 per connection and a flood costs the server next to nothing. The limit counts per worker
-process. Behind a reverse proxy the client address is the proxy's, unless uvicorn takes
-``X-Forwarded-For`` from it (it does for the addresses in ``FORWARDED_ALLOW_IPS``,
-127.0.0.1 by default).
+process. The client address is the direct peer's, or the one a proxy of
+``CATALOGUE_TRUSTED_PROXIES`` forwarded (:mod:`app.forwarded`).
 """
 
 from __future__ import annotations
@@ -44,6 +43,7 @@ from app.corrections.schemas import (
 from app.db import for_writing, get_engine
 from app.deps import Caller, ReadSession, WriteSession
 from app.edge import problem
+from app.forwarded import client_host
 from app.pagination import decode_number_cursor, encode_cursor
 from app.responses import json_bytes
 from app.review.router import ChangeRequestOut, request_response
@@ -107,6 +107,11 @@ def limiter_of(app: Any) -> service.RateLimiter:
     return found
 
 
+def client_of(request: Request) -> str:
+    """Whom the rate limits count the request against (through trusted proxies only)."""
+    return service.client_key(client_host(request))
+
+
 def _problem_response(status: int, body: dict[str, Any], headers: dict[str, str]) -> Response:
     return Response(
         orjson.dumps(body),
@@ -131,8 +136,7 @@ class RateLimitedRoute(APIRoute):
         return checked
 
     async def refuse(self, request: Request) -> Response | None:
-        client = request.client
-        wait = limiter_of(request.app).hit(service.client_key(client.host if client else None))
+        wait = limiter_of(request.app).hit(client_of(request))
         if wait is not None:
             # a client that ignores Retry-After is answered slowly: a sleeping coroutine
             # costs nothing, and its next report waits for this answer

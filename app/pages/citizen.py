@@ -24,14 +24,14 @@ from app.catalogue import history, service, situations
 from app.catalogue.service import decode_number_cursor, encode_cursor
 from app.config import get_settings
 from app.corrections import service as corrections
-from app.corrections.router import limiter_of
+from app.corrections.router import client_of, limiter_of
 from app.corrections.schemas import CorrectionIn
 from app.db import read_session
 from app.deps import ReadSession, WriteSession
 from app.directory.models import Region
 from app.directory.service import check_filters
 from app.errors import DomainError, InvalidInput, NotFound
-from app.pages.session import check_csrf
+from app.pages.session import check_csrf, set_cookie
 from app.pages.web import (
     LABELS,
     PageProblem,
@@ -118,9 +118,7 @@ def chosen_region(request: Request, names: dict[str, str]) -> str | None:
 
 def remember_region(response: Response, request: Request, region: str | None) -> None:
     if "region" in request.query_params:
-        response.set_cookie(
-            REGION_COOKIE, region or "", max_age=365 * 86400, samesite="lax", httponly=True
-        )
+        set_cookie(response, request, REGION_COOKIE, region or "", max_age=365 * 86400)
 
 
 def _picker(session: Session, request: Request) -> dict[str, Any]:
@@ -356,8 +354,7 @@ def report_correction(
     request: Request, form: PublicForm, session: WriteSession, code: str
 ) -> Response:
     check_csrf(request, form, None)
-    client = request.client
-    wait = limiter_of(request.app).hit(corrections.client_key(client.host if client else None))
+    wait = limiter_of(request.app).hit(client_of(request))
     if wait is not None:  # the API's limit, per client address
         raise PageProblem(429, "too many reports from this address for now; try again later")
     values = {

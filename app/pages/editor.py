@@ -111,7 +111,7 @@ def home(request: Request, session: ReadSession) -> Response:
 
 
 @router.post("/login")
-def login(request: Request, form: LoginForm, session: ReadSession) -> Response:
+def login(request: Request, form: LoginForm, session: WriteSession) -> Response:
     sessions.check_csrf(request, form, None)
     secret = first(form, "key")
     try:
@@ -124,11 +124,11 @@ def login(request: Request, form: LoginForm, session: ReadSession) -> Response:
 
 
 @router.post("/logout")
-def logout(request: Request, form: LoginForm, session: ReadSession) -> Response:
+def logout(request: Request, form: LoginForm, session: WriteSession) -> Response:
     who = sessions.current(session, request)
     sessions.check_csrf(request, form, who)
     response = see_other("/editor")
-    sessions.sign_out(response, request, who)
+    sessions.sign_out(response, request, session, who)
     return response
 
 

@@ -1,40 +1,47 @@
-"""Sign-in sessions of the editor's pages and CSRF tokens of every form.
+"""Sign-in sessions of the editor's pages, CSRF tokens of every form, the pages' cookies.
 
-A session is a signed cookie, no table: ``<key prefix>.<itsdangerous token>``, the token
-holding the key's name, a random session id and the session's CSRF token, signed with a
-secret derived from the key's stored hash (and the ``session_secret`` setting,
-``CATALOGUE_SESSION_SECRET``, when set, which a production deployment should set: then a
-copy of the database alone forges nothing).
-Every request looks the key up again (one indexed query, as an API call does), so revoking
-the key ends its sessions at once, in every worker. The cookie expires after
-:data:`MAX_AGE`; signing out drops it and revokes its id in this process until then.
+A session is a row of ``page_session`` (:class:`app.security.KeySession`: the SHA-256 of a
+random session id, the key, the expiry) and a signed cookie ``<key prefix>.<itsdangerous
+token>``, the token holding the key's name, the session id and the session's CSRF token,
+signed with a secret derived from the key's stored hash (and the ``session_secret``
+setting, ``CATALOGUE_SESSION_SECRET``, when set, which a production deployment should set:
+then a copy of the database alone forges nothing).
+Every request looks the key and the row up (two indexed queries), so signing out (the row
+deleted), revoking or deleting the key ends a session at once, in every worker and across
+restarts. The cookie and the row expire after :data:`MAX_AGE`; expired rows are pruned
+when someone signs in.
 
 The key itself is read once, from the sign-in form's body, and never written anywhere: not
 into the cookie, a page, a URL or a log.
 
 CSRF: every form carries a token; a signed-in form the session's, any other the random
-``sc_csrf`` cookie's (double submit). Both cookies are HttpOnly and SameSite=Strict, and
-Secure when the request came over TLS.
+``sc_csrf`` cookie's (double submit). A token is URL-safe base64 of a fixed length range;
+a cookie that is not one is replaced, never echoed into a page. Every cookie of the pages
+is set by :func:`set_cookie`: HttpOnly, SameSite, and Secure when the client came over TLS
+(directly or at a trusted proxy: :mod:`app.forwarded`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
-import threading
-import time
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
 from app.config import get_settings
+from app.dbtypes import utcnow
 from app.errors import Forbidden
-from app.security import ApiKey, Principal, authenticate
+from app.forwarded import is_https
+from app.security import ApiKey, KeySession, Principal, authenticate
 
 COOKIE = "sc_session"
 CSRF_COOKIE = "sc_csrf"
@@ -42,6 +49,8 @@ CSRF_FIELD = "csrf"
 MAX_AGE = 8 * 3600
 SALT = "page-session"
 PATH = "/editor"
+#: what :func:`secrets.token_urlsafe` makes (24 bytes: 32 characters), with some room
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
 
 @dataclass(frozen=True)
@@ -51,30 +60,14 @@ class PageSession:
     csrf: str
 
 
-class _Revoked:
-    """Session ids signed out in this process, forgotten when they would have expired."""
-
-    def __init__(self) -> None:
-        self._until: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def add(self, sid: str) -> None:
-        with self._lock:
-            now = time.time()
-            self._until = {s: t for s, t in self._until.items() if t > now}
-            self._until[sid] = now + MAX_AGE
-
-    def __contains__(self, sid: str) -> bool:
-        return self._until.get(sid, 0) > time.time()
-
-
-REVOKED = _Revoked()
-
-
 def _serializer(secret_hash: str) -> URLSafeTimedSerializer:
     pepper = get_settings().session_secret.get_secret_value()
     key = hashlib.sha256(f"{pepper}\x00{secret_hash}".encode()).hexdigest()
     return URLSafeTimedSerializer(key, salt=SALT)
+
+
+def _row_id(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
 
 
 def _key_row(db: Session, prefix: str) -> ApiKey | None:
@@ -82,17 +75,30 @@ def _key_row(db: Session, prefix: str) -> ApiKey | None:
 
 
 def sign_in(db: Session, secret: str) -> tuple[str, PageSession]:
-    """The cookie value for a valid key (401 otherwise, from :func:`authenticate`)."""
+    """The cookie value for a valid key (401 otherwise, from :func:`authenticate`); the
+    session's row is added to ``db`` (a write session), expired ones are pruned."""
     principal = authenticate(db, "Bearer " + secret.strip())
     row = _key_row(db, secret.strip().split("_", 2)[1])
-    assert row is not None  # authenticate found it
+    assert row is not None and row.id is not None  # authenticate found it
     session = PageSession(principal, secrets.token_urlsafe(16), secrets.token_urlsafe(24))
+    now = utcnow()
+    db.execute(delete(KeySession).where(KeySession.expires_at <= now))  # type: ignore[arg-type]
+    db.add(
+        KeySession(
+            id=_row_id(session.sid),
+            key_id=row.id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=MAX_AGE),
+        )
+    )
+    db.flush()
     token = _serializer(row.secret_hash).dumps({"n": row.name, "s": session.sid, "c": session.csrf})
     return f"{row.prefix}.{token}", session
 
 
 def current(db: Session, request: Request) -> PageSession | None:
-    """The request's session, or None (absent, expired, forged, signed out, key revoked)."""
+    """The request's session, or None (absent, expired, forged, signed out, key revoked
+    or deleted)."""
     value = request.cookies.get(COOKIE)
     if not value or "." not in value:
         return None
@@ -104,7 +110,17 @@ def current(db: Session, request: Request) -> PageSession | None:
         data = _serializer(row.secret_hash).loads(token, max_age=MAX_AGE)
     except BadSignature:  # also SignatureExpired
         return None
-    if data.get("n") != row.name or data.get("s") in REVOKED:
+    sid, csrf = data.get("s"), data.get("c")
+    if data.get("n") != row.name or not isinstance(sid, str) or not _is_token(csrf):
+        return None
+    live = db.execute(
+        select(KeySession.id).where(
+            KeySession.id == _row_id(sid),
+            KeySession.key_id == row.id,
+            KeySession.expires_at > utcnow(),
+        )
+    ).first()
+    if live is None:
         return None
     principal = Principal(
         name=row.name,
@@ -112,47 +128,66 @@ def current(db: Session, request: Request) -> PageSession | None:
         departments=tuple(row.departments or ()),
         region_prefix=row.region_prefix,
     )
-    return PageSession(principal, data["s"], data["c"])
+    return PageSession(principal, sid, csrf)
 
 
-def _secure(request: Request) -> bool:
-    # the scope's scheme, as request.url's, without building the URL (a cached page's cost)
-    return request.scope.get("scheme") == "https"
+def set_cookie(
+    response: Response,
+    request: Request,
+    name: str,
+    value: str,
+    *,
+    max_age: int | None = None,
+    path: str = "/",
+    samesite: Literal["lax", "strict"] = "lax",
+) -> None:
+    """A cookie of the pages: never read by a script (HttpOnly), Secure when the client
+    came over TLS."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=path,
+        httponly=True,
+        secure=is_https(request),
+        samesite=samesite,
+    )
 
 
 def set_session_cookie(response: Response, request: Request, value: str) -> None:
-    response.set_cookie(
-        COOKIE,
-        value,
-        max_age=MAX_AGE,
-        path=PATH,
-        httponly=True,
-        secure=_secure(request),
-        samesite="strict",
-    )
+    set_cookie(response, request, COOKIE, value, max_age=MAX_AGE, path=PATH, samesite="strict")
 
 
-def sign_out(response: Response, request: Request, session: PageSession | None) -> None:
+def sign_out(
+    response: Response, request: Request, db: Session, session: PageSession | None
+) -> None:
+    """Ends the session for good (its row deleted from ``db``, a write session) and drops
+    the cookie."""
     if session is not None:
-        REVOKED.add(session.sid)
+        db.execute(delete(KeySession).where(KeySession.id == _row_id(session.sid)))  # type: ignore[arg-type]
     response.delete_cookie(
-        COOKIE, path=PATH, httponly=True, secure=_secure(request), samesite="strict"
+        COOKIE, path=PATH, httponly=True, secure=is_https(request), samesite="strict"
     )
+
+
+def _is_token(value: object) -> bool:
+    return isinstance(value, str) and TOKEN.match(value) is not None
 
 
 def csrf_token(request: Request, session: PageSession | None) -> tuple[str, bool]:
-    """The token forms carry, and whether the ``sc_csrf`` cookie must be set with it."""
+    """The token forms carry, and whether the ``sc_csrf`` cookie must be set with it. Only
+    a well-formed token is ever returned: pages put it in as it is."""
     if session is not None:
         return session.csrf, False
     found = request.cookies.get(CSRF_COOKIE)
-    if found and 20 <= len(found) <= 64:
-        return found, False
+    if _is_token(found):
+        return found, False  # type: ignore[return-value]
     return secrets.token_urlsafe(24), True
 
 
 def set_csrf_cookie(response: Response, request: Request, token: str) -> None:
     # written out: the token is URL-safe base64, and SimpleCookie costs a page's render
-    secure = "; Secure" if _secure(request) else ""
+    secure = "; Secure" if is_https(request) else ""
     response.raw_headers.append(
         (
             b"set-cookie",
@@ -165,5 +200,6 @@ def check_csrf(request: Request, form: dict[str, list[str]], session: PageSessio
     """403 unless the form's token is the session's (signed in) or the cookie's."""
     sent = (form.get(CSRF_FIELD) or [""])[0]
     expected = session.csrf if session is not None else request.cookies.get(CSRF_COOKIE, "")
-    if not sent or not expected or not hmac.compare_digest(sent, expected):
+    # both well-formed first: compare_digest refuses non-ASCII text (a 500, not a 403)
+    if not _is_token(sent) or not _is_token(expected) or not hmac.compare_digest(sent, expected):
         raise Forbidden("the form's security token is missing or stale: reload the page")

@@ -25,7 +25,7 @@ from app.directory.service import CodeLists
 from app.errors import DomainError, field_error
 from app.pages import i18n
 from app.pages.i18n import Lang
-from app.pages.session import PageSession, csrf_token, set_csrf_cookie
+from app.pages.session import PageSession, csrf_token, set_cookie, set_csrf_cookie
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -179,8 +179,8 @@ def respond(
     if new_cookie:
         set_csrf_cookie(response, request, token)
     if request.query_params.get("lang") in Lang._value2member_map_:
-        response.set_cookie(
-            i18n.COOKIE, request.query_params["lang"], max_age=365 * 86400, samesite="lax"
+        set_cookie(
+            response, request, i18n.COOKIE, request.query_params["lang"], max_age=365 * 86400
         )
     return response
 

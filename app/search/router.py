@@ -14,7 +14,13 @@ from pydantic import BaseModel, Field
 
 from app.config import get_settings
 from app.corrections import service as limits
-from app.corrections.router import PROBLEM, TARPIT_SECONDS, RateLimitedRoute, _problem_response
+from app.corrections.router import (
+    PROBLEM,
+    TARPIT_SECONDS,
+    RateLimitedRoute,
+    _problem_response,
+    client_of,
+)
 from app.db import get_engine
 from app.deps import Caller, ExpectedVersion, ReadSession, WriteSession
 from app.edge import problem
@@ -145,8 +151,7 @@ class ClickLimitedRoute(RateLimitedRoute):
         limiter = getattr(request.app.state, "click_limiter", None)
         if limiter is None:  # an app run without its lifespan
             limiter = request.app.state.click_limiter = click_limiter_from_settings()
-        client = request.client
-        wait = limiter.hit(limits.client_key(client.host if client else None))
+        wait = limiter.hit(client_of(request))
         if wait is None:
             return None
         await asyncio.sleep(min(wait, TARPIT_SECONDS))
