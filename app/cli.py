@@ -10,7 +10,7 @@ import typer
 from sqlmodel import Session
 
 from app.cli_common import EXIT_FINDINGS  # noqa: F401  (the exit codes live there)
-from app.cli_transfer import export, import_, sync_pull, sync_push
+from app.cli_transfer import export, import_, imports_cancel, sync_pull, sync_push
 from app.config import get_settings
 from app.db import for_writing, get_engine
 
@@ -204,6 +204,9 @@ def doctor(
 
 # moving items in and out: app/cli_transfer.py
 app.command("import")(import_)
+imports = typer.Typer(help="import jobs (POST /api/v1/imports)", no_args_is_help=True)
+app.add_typer(imports, name="imports")
+imports.command("cancel")(imports_cancel)
 app.command()(export)
 sync.command("pull")(sync_pull)
 sync.command("push")(sync_push)

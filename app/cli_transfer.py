@@ -1,5 +1,6 @@
-"""``catalogue import``, ``catalogue export`` and ``catalogue sync pull|push``: moving items
-in and out (registered on the command in :mod:`app.cli`)."""
+"""``catalogue import``, ``catalogue imports cancel``, ``catalogue export`` and
+``catalogue sync pull|push``: moving items in and out (registered on the command in
+:mod:`app.cli`)."""
 
 from __future__ import annotations
 
@@ -49,12 +50,15 @@ def import_(
     ] = False,
 ) -> None:
     """Import implementations through the bulk path, or a public listing of local codes,
-    with a validation report (--dry-run: the same report, nothing written).
+    with a validation report (--dry-run: the same report, nothing written). The limits of
+    an import job hold here too (CATALOGUE_IMPORT_MAX_*: docs/operations.md).
 
-    Exit codes: 0 all applied, 1 the file cannot be read, 2 some rows rejected."""
+    Exit codes: 0 all applied, 1 the file cannot be read or passes a limit, 2 some rows
+    rejected."""
     import csv as csv_module
 
-    from app.sync.importer import DryRunSession, ImportError_, import_file
+    from app.sync.import_limits import ImportError_
+    from app.sync.importer import DryRunSession, import_file
 
     session_class = DryRunSession if dry_run else Session
 
@@ -68,6 +72,7 @@ def import_(
                 source=source,
                 profile=profile,
                 progress=lambda n: bar.advance(task, n),
+                read_factory=lambda: Session(get_engine()),
             )
         except (ImportError_, ValueError) as exc:
             typer.echo(f"error: {exc}", err=True)
@@ -92,6 +97,37 @@ def import_(
         )
     if result["rejected"]:
         raise typer.Exit(EXIT_REJECTED)
+
+
+def imports_cancel(
+    import_id: Annotated[int, typer.Argument(help="the import job's id (POST /imports)")],
+) -> None:
+    """Cancel an import job, as DELETE /api/v1/imports/{id} does for an admin: one not
+    started yet is cancelled at once; a running one stops between two batches, in whichever
+    process runs it (what was committed stays).
+
+    Exit codes: 0 cancelled or cancelling, 1 no such import, 2 the import is finished."""
+    from app.errors import NotFound, RuleViolation
+    from app.security import Principal
+    from app.sync.import_jobs import cancel_job, job_document
+
+    with Session(for_writing(get_engine())) as session:
+        try:
+            job = cancel_job(session, import_id, Principal(name="cli", role="admin"))
+        except NotFound as exc:
+            typer.echo(f"error: {exc.detail}", err=True)
+            raise typer.Exit(EXIT_UNREACHABLE) from None
+        except RuleViolation as exc:
+            typer.echo(f"error: {exc.detail}", err=True)
+            raise typer.Exit(EXIT_REJECTED) from None
+        session.commit()
+        doc = job_document(job)
+    how = (
+        "it stops at its next batch"
+        if doc["status"] == "cancelling"
+        else f"{doc['error'] or 'it had not started'}"
+    )
+    typer.echo(f"import {import_id} {doc['status']}: {how}")
 
 
 def export(

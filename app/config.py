@@ -60,6 +60,25 @@ class Settings(BaseSettings):
     #: Seconds without a sign of life after which an unfinished import job reads as failed
     #: (its process stopped); the running process marks it every 5 s.
     import_stale_after: float = Field(default=90.0, gt=0)
+    #: Rows of one sheet or file an import reads at most (a province's ~100k items and the
+    #: ~5 materials of each in an exported workbook fit).
+    import_max_rows: int = Field(default=1_000_000, ge=1)
+    #: Cells an import reads at most, the empty ones a row spans included (an exported
+    #: workbook holds ~150 an item).
+    import_max_cells: int = Field(default=20_000_000, ge=1)
+    #: Bytes an import's file unpacks to at most (an XLSX's members together; a text file's
+    #: size).
+    import_max_unpacked_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
+    #: Largest compression ratio of an XLSX member over 1 MiB (real sheets: about 10).
+    import_max_ratio: float = Field(default=100.0, ge=1)
+    #: Seconds an import job runs at most (wall clock), and of CPU time.
+    import_max_seconds: float = Field(default=3600.0, gt=0)
+    import_max_cpu_seconds: float = Field(default=1800.0, gt=0)
+    #: Import jobs one key has queued or running at once (429 with Retry-After beyond).
+    import_jobs_per_key: int = Field(default=2, ge=1)
+    #: Parent of each process's private folder of uploaded files; empty: the system's
+    #: temporary directory.
+    import_dir: str = ""
     #: Largest request body of a bulk write or an import (bytes).
     bulk_body_limit: int = 20 * 1024 * 1024
     #: Deliver webhooks in a thread of the app (``catalogue serve`` turns it on;

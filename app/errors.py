@@ -86,6 +86,27 @@ class Forbidden(DomainError):
     type = PROBLEM_BASE + "out-of-scope"
 
 
+class UnsupportedMediaType(DomainError):
+    """415: the content is of a kind the operation does not read (sniffed, not named)."""
+
+    status = 415
+    title = "Unsupported media type"
+    type = PROBLEM_BASE + "unsupported-media-type"
+
+
+class TooManyRequests(DomainError):
+    """429: the caller has as much under way as it may; ``retry_after`` seconds to wait
+    (the HTTP layer sends it as ``Retry-After``)."""
+
+    status = 429
+    title = "Too many requests"
+    type = PROBLEM_BASE + "rate-limited"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, extra={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
 def field_error(loc: list[str | int], msg: str, rule: str) -> dict[str, Any]:
     """One entry of a problem's ``errors``: where, what is wrong, which rule."""
     return {"loc": loc, "msg": msg, "type": rule}

@@ -27,6 +27,7 @@ from app.errors import DomainError, InvalidInput, RuleViolation, field_error
 from app.security import Principal
 from app.sync.bulk_write import (
     RESULTS,
+    Stored,
     _answer,
     apply_valid,
     known_items,
@@ -273,9 +274,18 @@ def upsert_valid(session: Session, items: list[BulkItemIn], actor: Principal) ->
 
 
 def _bulk_upsert(session: Session, rows: list[Any], actor: Principal) -> dict[str, Any]:
-    results: dict[int, dict[str, Any]] = {}
     asked = {c for c in map(sent_code, rows) if c}
     known = known_items(session, asked)
+    valid, results = sort_rows(rows, known, actor)
+    return apply_valid(session, valid, known, asked, results, actor)
+
+
+def sort_rows(
+    rows: list[Any], known: dict[str, Stored], actor: Principal
+) -> tuple[list[tuple[int, BulkItemIn]], dict[int, dict[str, Any]]]:
+    """Each row answered (sent as ``known`` holds it: unchanged; not valid: rejected) or
+    validated. It reads no database: an importer does it before its write transaction."""
+    results: dict[int, dict[str, Any]] = {}
     valid: list[tuple[int, BulkItemIn]] = []
     for index, row in enumerate(rows):
         if not isinstance(row, dict):
@@ -295,4 +305,4 @@ def _bulk_upsert(session: Session, rows: list[Any], actor: Principal) -> dict[st
                 for e in exc.errors(include_url=False)
             ]
             results[index] = rejected(index, sent_code(row), errors)
-    return apply_valid(session, valid, known, asked, results, actor)
+    return valid, results

@@ -1,24 +1,42 @@
 """HTTP imports: upload a CSV, XLSX, JSON or NDJSON file (editor, sync or admin key, within
-its scope) → 202 with the job; its progress and row report by GET. ``?dry_run=true``
-checks the file and answers the same report without writing. Thin: the rules are in
-:mod:`app.sync.import_jobs` and :mod:`app.sync.importer`."""
+its scope) → 202 with the job; its progress and row report by GET, its cancel by DELETE.
+``?dry_run=true`` checks the file and answers the same report without writing. Thin: the
+rules are in :mod:`app.sync.import_jobs` and :mod:`app.sync.importer`."""
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, UploadFile
+import orjson
+from fastapi import APIRouter, BackgroundTasks, FastAPI, Query, Request, Response, UploadFile
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from app.db import get_engine
 from app.deps import Caller, ReadSession, RowId, WriteSession
-from app.errors import InvalidInput
+from app.errors import InvalidInput, TooManyRequests
 from app.responses import json_bytes
 from app.sync import import_jobs
+from app.sync.import_uploads import remove_leftovers
+from app.sync.models import ImportStatus
 
-router = APIRouter(prefix="/api/v1", tags=["imports"])
+log = logging.getLogger("catalogue.imports")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The uploads this instance's stopped processes left are removed at start-up."""
+    removed = remove_leftovers()
+    if removed:
+        log.info("upload folders of stopped processes removed", extra={"fields": {"n": removed}})
+    yield
+
+
+router = APIRouter(prefix="/api/v1", tags=["imports"], lifespan=lifespan)
 
 
 class ReportLine(BaseModel):
@@ -30,7 +48,7 @@ class ReportLine(BaseModel):
 
 class ImportJobOut(BaseModel):
     id: int
-    status: str
+    status: ImportStatus
     filename: str
     format: str
     profile: str | None
@@ -79,6 +97,12 @@ async def _file_of(request: Request) -> UploadFile:
     response_model=ImportJobOut,
     status_code=202,
     summary="Import a file (CSV, XLSX, JSON, NDJSON) in the background; dry_run only checks it",
+    responses={
+        429: {
+            "description": "The key has as many imports under way as it may: see Retry-After",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        }
+    },
     openapi_extra={
         "x-body-limit": "bulk",  # and binary: the edge leaves the encoding to the reader
         "x-roles": list(import_jobs.ROLES),
@@ -112,16 +136,23 @@ async def create_import(
     profile: Annotated[str | None, Query(description="implementation or listing")] = None,
 ) -> Any:
     file = await _file_of(request)
-    job, path = import_jobs.create_job(
-        session,
-        caller,
-        file.filename or "upload",
-        await file.read(),
-        fmt=format,
-        profile=profile,
-        dry_run=dry_run,
-        folder=import_jobs.upload_folder(),
-    )
+    try:
+        job, path = import_jobs.create_job(
+            session,
+            caller,
+            file.filename or "upload",
+            await file.read(),
+            fmt=format,
+            profile=profile,
+            dry_run=dry_run,
+        )
+    except TooManyRequests as exc:
+        return Response(
+            orjson.dumps(exc.problem()),
+            status_code=exc.status,
+            media_type="application/problem+json",
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     runner = getattr(request.app.state, "import_runner", start_import)
     background.add_task(runner, job.id, path, caller)  # after the job row is committed
     doc = import_jobs.job_document(job)
@@ -131,3 +162,18 @@ async def create_import(
 @router.get("/imports/{import_id}", response_model=ImportJobOut, summary="An import's progress")
 def get_import(session: ReadSession, caller: Caller, import_id: RowId) -> Any:
     return json_bytes(import_jobs.job_document(import_jobs.get_job(session, import_id, caller)))
+
+
+@router.delete(
+    "/imports/{import_id}",
+    response_model=ImportJobOut,
+    status_code=202,
+    summary="Cancel an import: stopped between two batches (what was committed stays)",
+    responses={
+        200: {"description": "Cancelled (it had not started, or its process had stopped)"},
+        202: {"description": "Cancelling: the running job stops at its next batch"},
+    },
+)
+def cancel_import(session: WriteSession, caller: Caller, import_id: RowId) -> Any:
+    doc = import_jobs.job_document(import_jobs.cancel_job(session, import_id, caller))
+    return json_bytes(doc, status_code=202 if doc["status"] == ImportStatus.CANCELLING else 200)

@@ -217,9 +217,11 @@ def import_listing(
     source: str | None = None,
     seed_dir: Path | None = None,
     progress: Callable[[int], None] | None = None,
+    on_batch: Callable[[Session, int], None] | None = None,
 ) -> dict[str, Any]:
     """Import listing rows ``(row number, row)``; returns counts and the report lines
-    (row, field, rule, message) of rejected rows, duplicates and notes."""
+    (row, field, rule, message) of rejected rows, duplicates and notes. ``on_batch`` runs
+    in each batch's transaction before it commits, ``progress`` after."""
     systems = load_source_systems(seed_dir)
     source = source or detect_source(rows, systems)
     if source not in systems:
@@ -317,6 +319,8 @@ def import_listing(
         for batch in _chunks(valid, BATCH):
             for p, region, level in batch:
                 _write_row(session, writer, p, region, level, groups, out)
+            if on_batch:
+                on_batch(session, len(batch))
             session.commit()
             if progress:
                 progress(len(batch))

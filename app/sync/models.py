@@ -55,6 +55,9 @@ class BulkOutcome(SQLModel, table=True):
 class ImportStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
+    #: a cancel asked of a running job: its thread stops at its next check
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
     DONE = "done"
     FAILED = "failed"
 

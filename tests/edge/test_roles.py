@@ -67,7 +67,7 @@ from app import security
 from app.catalogue.models import Implementation
 from app.codes.rules import implementation_code, make_credit_code
 from app.directory.models import Department
-from app.errors import Forbidden, Unauthorized
+from app.errors import Forbidden, NotFound, Unauthorized
 from app.main import create_app
 from app.search.backends import TantivyBackend
 from app.search.service import SearchService
@@ -129,6 +129,9 @@ TABLE: dict[str, tuple[Any, ...]] = {
     "POST /api/v1/items/{code}/checklist":          (OK,   OK,        OK,          OK,      OK,        OK,     OK,    OK),
     # uploads: any editor or sync key (each row is then checked against the key's scope)
     "POST /api/v1/imports":                         (OK,   OK,        OK,          OK,      OK,        401,    401,   403),
+    # cancelling one: the key that uploaded it (``editor_own``) or an admin; to any other
+    # key the job does not exist, as for GET
+    "DELETE /api/v1/imports/{import_id}":           (OK,   OK,        404,         404,     404,       401,    401,   404),
     # a citizen opened a search hit: counts only, anyone
     "POST /api/v1/search/clicks":                   (OK,   OK,        OK,          OK,      OK,        OK,     OK,    OK),
     # webhooks: admins, and sync keys for subscriptions within their region prefix
@@ -628,6 +631,19 @@ def setup_import(ctx: Ctx) -> Target:
     return target
 
 
+def setup_cancel_import(ctx: Ctx) -> Target:
+    """An upload of an editor of the item's department, queued (the app of the test runs
+    no job); the job's answer is probed."""
+    target = setup_import(ctx)
+    owner = ctx.keys.editor(target.department)
+    resp = ctx.client.post(target.url, files=target.files, headers=owner)
+    assert resp.status_code == 202, resp.text
+    target.method, target.url = "DELETE", f"{API}/imports/{resp.json()['id']}"
+    target.body, target.files, target.editor_own = None, None, owner
+    target.probes.append(target.url)
+    return target
+
+
 def setup_click(ctx: Ctx) -> Target:
     item = county_item(ctx)
     body = {"q": "护照", "code": item.code}
@@ -698,6 +714,7 @@ SETUPS: dict[str, Callable[[Ctx], Target]] = {
     "POST /api/v1/items/{code}/checklist": setup_checklist,
     "POST /api/v1/search/clicks": setup_click,
     "POST /api/v1/imports": setup_import,
+    "DELETE /api/v1/imports/{import_id}": setup_cancel_import,
     "POST /api/v1/items": setup_post_item,
     "PUT /api/v1/items/{code}": setup_put_item,
     "PATCH /api/v1/items/{code}": setup_patch_item,
@@ -839,7 +856,7 @@ def test_role_matrix(
         assert items and all(i["result"] == "rejected" and i["errors"] for i in items), resp.text
     else:
         body = problem(resp, expected)
-        wanted = {401: Unauthorized.type, 403: Forbidden.type}[expected]
+        wanted = {401: Unauthorized.type, 403: Forbidden.type, 404: NotFound.type}[expected]
         assert body["type"] == wanted, body
         assert body["status"] == expected, body
     assert written(ctx, target) == before, f"{role} {op} was refused but wrote something"
