@@ -18,17 +18,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def bench_env(url: str) -> dict[str, str]:
-    return {**os.environ, "CATALOGUE_DATABASE_URL": url, "CATALOGUE_LOG_LEVEL": "WARNING"}
+def bench_env(url: str, root: Path = ROOT) -> dict[str, str]:
+    """The environment of a bench's server or CLI; ``root`` another checkout whose ``app``
+    package is the one imported (``python -m`` puts the working directory first as well)."""
+    env = {**os.environ, "CATALOGUE_DATABASE_URL": url, "CATALOGUE_LOG_LEVEL": "WARNING"}
+    if root != ROOT:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    return env
 
 
-def seeded_database(url: str) -> None:
-    """Migrate and seed, as ``make run`` does."""
+def seeded_database(url: str, root: Path = ROOT) -> None:
+    """Migrate and seed, as ``make run`` does (with the code of the checkout at ``root``)."""
     for step in (["migrate"], ["seed"]):
         subprocess.run(
             [sys.executable, "-m", "app.cli", *step],
-            cwd=ROOT,
-            env=bench_env(url),
+            cwd=root,
+            env=bench_env(url, root),
             check=True,
             capture_output=True,
         )
@@ -114,14 +119,23 @@ def load(port: int, paths: list[str], connections: int, seconds: float) -> dict[
 
 
 @contextmanager
-def catalogue_serve(url: str, log: Path) -> Iterator[tuple[int, int]]:
-    """``catalogue serve`` on a free port; yields (port, pid of the serving process)."""
+def catalogue_serve(
+    url: str,
+    log: Path,
+    *,
+    root: Path = ROOT,
+    env: dict[str, str] | None = None,
+    stop_timeout: float | None = None,
+) -> Iterator[tuple[int, int]]:
+    """``catalogue serve`` on a free port; yields (port, pid of the serving process). ``root``:
+    the checkout to serve; ``env``: more variables; ``stop_timeout``: seconds the server has
+    to stop before it is killed (a graceful shutdown waits for every request in flight)."""
     port = free_port()
     with log.open("wb") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=bench_env(url),
+            cwd=root,
+            env={**bench_env(url, root), **(env or {})},
             stdout=err,
             stderr=err,
         )
@@ -139,7 +153,11 @@ def catalogue_serve(url: str, log: Path) -> Iterator[tuple[int, int]]:
             yield port, proc.pid  # workers=1: uvicorn serves in this very process
         finally:
             proc.terminate()
-            proc.wait()
+            try:
+                proc.wait(stop_timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 @contextmanager
