@@ -10,7 +10,7 @@ that trusts nobody (the default) believes no forwarded header, not even from 127
 nginx runs the shipped file with the upstream addresses and the listen port substituted,
 the cache and temporary paths moved into the test's directory, and a `listen … ssl`
 with a self-signed certificate added (openssl). Skipped without nginx (`.ci/run`
-installs it). SQLite, seeded."""
+installs it; CATALOGUE_TEST_REQUIRE_NGINX=1 makes that a failure). SQLite, seeded."""
 
 from __future__ import annotations
 
@@ -35,10 +35,7 @@ from tests.serve_support import Served, free_port
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
 OPENSSL = shutil.which("openssl")
-pytestmark = pytest.mark.skipif(
-    NGINX is None or OPENSSL is None,
-    reason="needs nginx and openssl (Debian: apt-get install nginx openssl; .ci/run installs them)",
-)
+MISSING = "needs nginx and openssl (Debian: apt-get install nginx openssl; .ci/run installs them)"
 LIMIT = {"CATALOGUE_CORRECTIONS_RATE": "2/minute"}
 
 
@@ -95,6 +92,10 @@ def _wait(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    if NGINX is None or OPENSSL is None:
+        if os.environ.get("CATALOGUE_TEST_REQUIRE_NGINX"):
+            pytest.fail(f"{MISSING}, and CATALOGUE_TEST_REQUIRE_NGINX is set")
+        pytest.skip(MISSING)
     workdir = tmp_path_factory.mktemp("nginx")
     (workdir / "cache").mkdir()
     url = f"sqlite:///{workdir / 'catalogue.db'}"
