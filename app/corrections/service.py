@@ -190,10 +190,14 @@ def report(
     return correction
 
 
-def by_ticket(session: Session, ticket: str) -> Correction:
-    found = session.execute(
-        select(Correction).where(Correction.ticket == ticket)
-    ).scalar_one_or_none()
+def by_ticket(session: Session, ticket: str, *, lock: bool = False) -> Correction:
+    """The correction of ``ticket``; ``lock``: for a change of it, its row locked until the
+    transaction ends and read after the lock was granted, so that of two changes at once
+    (two clicks on 'make a change request') the second sees what the first left."""
+    stmt = select(Correction).where(Correction.ticket == ticket)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    found = session.execute(stmt).scalar_one_or_none()
     if found is None:
         raise NotFound(f"no correction {ticket}")
     return found
@@ -223,7 +227,7 @@ def may_see_contact(actor: Principal, c: Correction) -> bool:
 
 
 def _handled(session: Session, ticket: str, actor: Principal) -> Correction:
-    c = by_ticket(session, ticket)
+    c = by_ticket(session, ticket, lock=True)
     if not may_handle(actor, c):
         raise Forbidden(
             f"key {actor.name!r} ({actor.role}) does not answer corrections of department "
@@ -408,7 +412,7 @@ def to_change_request(
     """An accepted correction with a field and a suggested value becomes an edit request
     of the item (a merge patch over the published version), linked to the ticket. Its note
     (the version's public reason) names the field, never the ticket."""
-    c = by_ticket(session, ticket)
+    c = by_ticket(session, ticket, lock=True)
     if actor.role != "admin" and not _editor_of(actor, c):
         raise Forbidden(
             f"key {actor.name!r} ({actor.role}) is not an editor of department {c.department_code}"

@@ -16,10 +16,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from app.catalogue.models import Implementation
+from app.corrections import service as corrections
+from app.corrections.schemas import CorrectionIn
 from app.db import for_writing
 from app.readpath import ReadPath
 from app.review.models import ChangeRequest, ReviewAction
@@ -96,18 +98,17 @@ def served(
         pass
 
 
-def _race(served: Served, request_id: int, *moves: tuple[str, dict[str, str], Any]) -> list[Any]:
-    """The moves posted at once, each from its own thread (its own connection)."""
-    barrier = threading.Barrier(len(moves))
-    answers: list[Any] = [None] * len(moves)
+def _race(served: Served, *posts: tuple[str, dict[str, str], Any]) -> list[Any]:
+    """The POSTs (path, key, body) sent at once, each from its own thread (its own
+    connection)."""
+    barrier = threading.Barrier(len(posts))
+    answers: list[Any] = [None] * len(posts)
 
-    def post(i: int, action: str, key: dict[str, str], body: Any) -> None:
+    def post(i: int, path: str, key: dict[str, str], body: Any) -> None:
         barrier.wait()
-        answers[i] = served.client.post(
-            f"{API}/change-requests/{request_id}/{action}", json=body, headers=key
-        )
+        answers[i] = served.client.post(f"{API}{path}", json=body, headers=key)
 
-    threads = [threading.Thread(target=post, args=(i, *move)) for i, move in enumerate(moves)]
+    threads = [threading.Thread(target=post, args=(i, *p)) for i, p in enumerate(posts)]
     for t in threads:
         t.start()
     for t in threads:
@@ -122,12 +123,13 @@ def test_approve_racing_another_decision_has_one_winner(served: Served, opponent
     for nth in range(ROUNDS):
         request_id = served.submitted_request(nth)
         before = served.version()
+        url = f"/change-requests/{request_id}"
         opposing = (
-            (opponent, served.reviewer, {"reason": "依据不足"})
+            (f"{url}/reject", served.reviewer, {"reason": "依据不足"})
             if opponent == "reject"
-            else (opponent, served.editor, None)
+            else (f"{url}/withdraw", served.editor, None)
         )
-        approve, other = _race(served, request_id, ("approve", served.reviewer, None), opposing)
+        approve, other = _race(served, (f"{url}/approve", served.reviewer, None), opposing)
         statuses = sorted((approve.status_code, other.status_code))
         assert statuses == [200, 409], (nth, approve.text, other.text)
         winner, loser = (approve, other) if approve.status_code == 200 else (other, approve)
@@ -160,3 +162,36 @@ def test_approve_racing_another_decision_has_one_winner(served: Served, opponent
         else:
             assert after == before and stored[1] is None
     print(f"{opponent}: {dict(winners)}")  # either may win a round; which one is timing
+
+
+@pytest.mark.parametrize("served", ["sqlite", "postgresql"], indirect=True)
+def test_one_correction_becomes_one_change_request(served: Served) -> None:
+    """The editor's two clicks on 'make a change request' of one correction at once: one
+    request, linked to the correction; the other click is refused 409."""
+    for nth in range(ROUNDS // 2):
+        with Session(for_writing(served.engine)) as session:
+            ticket = corrections.report(
+                session,
+                served.code,
+                CorrectionIn(field="guide.visits", suggested=str(nth % 3 + 1), text="次数不对"),
+            ).ticket
+            session.commit()
+        accepted = served.client.post(
+            f"{API}/corrections/{ticket}/reply",
+            json={"status": "accepted", "reply": "将更正"},
+            headers=served.editor,
+        )
+        assert accepted.status_code == 200, accepted.text
+        with Session(served.engine) as session:
+            before = session.execute(select(func.count()).select_from(ChangeRequest)).scalar_one()
+
+        click = (f"/corrections/{ticket}/change-request", served.editor, None)
+        answers = _race(served, click, click)
+        assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
+        made = next(a for a in answers if a.status_code == 201).json()
+        refused = next(a for a in answers if a.status_code == 409).json()
+        assert refused["type"].endswith("/correction-linked"), refused
+        with Session(served.engine) as session:
+            after = session.execute(select(func.count()).select_from(ChangeRequest)).scalar_one()
+            linked = corrections.by_ticket(session, ticket).change_request_id
+        assert after == before + 1 and linked == made["id"]
