@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,6 +28,23 @@ class Settings(BaseSettings):
     search_clicks_rate: str = "30/minute,500/day"
     #: Province whose catalogue this instance keeps (GB/T 2260 code).
     province: str = "230000"
+    #: The province's time zone (IANA name): its calendar day is the catalogue's "today",
+    #: the day decisions take effect (app/clock.py).
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {name!r} (an IANA name, e.g. Asia/Shanghai)"
+            ) from exc
+        return name
+
     #: Directory of the seed data loaded by ``catalogue seed``.
     seed_dir: str = str(Path(__file__).resolve().parent.parent / "seed")
     log_level: str = "INFO"
@@ -88,8 +105,11 @@ class Settings(BaseSettings):
     webhook_allow_hosts: str = ""
     #: Seconds between looks at the change log.
     webhook_poll_interval: float = Field(default=1.0, gt=0)
-    #: Seconds a receiver has to answer a delivery.
+    #: Seconds each read or write of a delivery may wait (the deadline bounds the whole).
     webhook_timeout: float = Field(default=10.0, gt=0)
+    #: Seconds a whole delivery may take (connecting, sending, the answer's status), however
+    #: slowly the receiver answers; a subscription that ran out of it goes to the slow lane.
+    webhook_deadline: float = Field(default=10.0, gt=0)
     #: Retries wait base · 2^(n-1) seconds, at most cap.
     webhook_backoff_base: float = Field(default=5.0, gt=0)
     webhook_backoff_cap: float = Field(default=3600.0, gt=0)
@@ -99,6 +119,8 @@ class Settings(BaseSettings):
     webhook_batch: int = Field(default=100, ge=1, le=1000)
     #: Subscriptions delivered to side by side.
     webhook_concurrency: int = Field(default=4, ge=1, le=64)
+    #: Workers, besides those, for the subscriptions whose last delivery ran out of time.
+    webhook_slow_lane: int = Field(default=1, ge=1, le=16)
     #: Mixed into the editor pages' session signatures (otherwise derived from each key's
     #: stored hash alone): set it in production, so a copy of the database forges nothing.
     session_secret: SecretStr = SecretStr("")
