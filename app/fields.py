@@ -11,7 +11,10 @@ Text policy (applied to every string a client or a file sends, at the model boun
   (``text.invisible``); lone surrogates and non-characters (``text.encoding``).
 
 ``Line`` is a one-line value (names, phones, addresses), ``Para`` a multi-line one (the
-guide's texts). Both strip surrounding whitespace. :func:`violation` is the same check for
+guide's texts). Both strip surrounding whitespace. ``Url`` is a link the pages put in an
+``href``: a one-line value that is an ``http(s)://host…`` address (``url.scheme``,
+``url.host``), or also ``tel:`` / ``mailto:`` where a contact channel's link is meant;
+never ``javascript:``, ``data:`` or a relative address. :func:`violation` is the same check for
 text that is already stored (``catalogue doctor``) or arrives from another instance (the
 mirror).
 """
@@ -22,6 +25,7 @@ import re
 import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import orjson
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
@@ -117,6 +121,50 @@ def Para(max_length: int = 4000, *, min_length: int = 1) -> Any:  # noqa: N802 (
         str,
         StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
         _MULTI_LINE,
+    ]
+
+
+WEB_SCHEMES = ("http", "https")
+#: a contact channel's link may also dial or write
+CONTACT_SCHEMES = (*WEB_SCHEMES, "tel", "mailto")
+
+
+def _link_policy(schemes: tuple[str, ...]) -> Any:
+    def check(value: str) -> str:
+        scheme, colon, rest = value.partition(":")
+        if not colon or scheme.lower() not in schemes or not rest:
+            raise PydanticCustomError(
+                "url.scheme",
+                "a link is an address that starts with {schemes}",
+                {"schemes": ", ".join(f"{s}:" for s in schemes)},
+            )
+        if scheme.lower() in WEB_SCHEMES:
+            try:
+                host = urlsplit(value).hostname
+            except ValueError:
+                host = None
+            if not rest.startswith("//") or not host:
+                raise PydanticCustomError(
+                    "url.host", "a web link names its host: https://host/path"
+                )
+        return value
+
+    return AfterValidator(check)
+
+
+_WEB_LINK = _link_policy(WEB_SCHEMES)
+_CONTACT_LINK = _link_policy(CONTACT_SCHEMES)
+
+
+def Url(max_length: int = 500, *, contact: bool = False) -> Any:  # noqa: N802 (a type)
+    """A link of at most ``max_length`` characters: ``http(s)://host…``; with ``contact``,
+    also ``tel:`` and ``mailto:``. The one type of every stored link."""
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
+        _ONE_LINE,
+        _CONTACT_LINK if contact else _WEB_LINK,
+        Field(json_schema_extra={"format": "uri"}),
     ]
 
 

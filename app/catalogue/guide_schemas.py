@@ -14,7 +14,7 @@ from app.catalogue.situation_schemas import (
     Question,
     When,
 )
-from app.fields import Line, Para
+from app.fields import Line, Para, Url
 
 Text = Para(4000)
 ShortText = Line(300)
@@ -56,7 +56,7 @@ class Online(Strict):
 
     available: bool
     depth: list[Literal["咨询", "收件", "预审", "受理", "结果反馈"]] = Field(default_factory=list)
-    url: Line(500) | None = Field(default=None)
+    url: Url(500) | None = Field(default=None)
 
 
 class Window(Strict):
@@ -67,7 +67,7 @@ class Window(Strict):
     hours: ShortText
     phone: ShortText
     traffic: Line(500) | None = Field(default=None)
-    map_url: Line(500) | None = Field(default=None)
+    map_url: Url(500) | None = Field(default=None)
 
 
 class Channel(Strict):
@@ -75,14 +75,14 @@ class Channel(Strict):
 
     phone: Line(100) | None = Field(default=None)
     address: Line(300) | None = Field(default=None)
-    url: Line(500) | None = Field(default=None)
+    url: Url(500, contact=True) | None = Field(default=None)
     email: Line(200) | None = Field(default=None)
     note: Para(500) | None = Field(default=None)
 
 
 class Attachment(Strict):
     name: ShortText
-    url: Line(500) | None = Field(default=None)
+    url: Url(500) | None = Field(default=None)
 
 
 class Result(Strict):
@@ -165,3 +165,4 @@ class Guide(Strict):
         exclude_if=lambda v: not v,
         description="time limits that differ by situation",
     )
+

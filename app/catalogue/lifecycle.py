@@ -24,7 +24,7 @@ from app.config import get_settings
 from app.dbtypes import utcnow
 from app.directory.models import Department
 from app.errors import Forbidden, InvalidInput, RuleViolation, field_error
-from app.fields import Day, Line, Para, Pattern
+from app.fields import Day, Line, Para, Pattern, Url
 from app.security import Principal, region_prefix
 
 ShortText = Line(300)
@@ -36,7 +36,7 @@ class Decision(BaseModel):
     model_config = ConfigDict(extra="forbid")
     number: ShortText = Field(description="文号, e.g. 黑政规〔2026〕9号")
     title: ShortText
-    url: Line(500) | None = None
+    url: Url(500) | None = None
 
 
 class EventIn(BaseModel):

@@ -36,7 +36,7 @@ from app.catalogue.situation_schemas import (
     SituationId,
     When,
 )
-from app.fields import Line, Para, Pattern, ReadOnly, VersionNumber
+from app.fields import Line, Para, Pattern, ReadOnly, Url, VersionNumber
 from app.pagination import Page  # noqa: F401  (the lists' page, re-exported)
 
 # --- catalogue entry ---------------------------------------------------------------
@@ -50,7 +50,7 @@ class LegalProvision(Strict):
     )
     article: Line(100) | None = Field(default=None, description="e.g. 第五条")
     text: Para(4000) | None = Field(default=None, description="Text of the provision")
-    url: Line(500) | None = Field(default=None)
+    url: Url(500) | None = Field(default=None)
 
 
 class HandlingItem(Strict):

@@ -62,6 +62,77 @@ def _event(effective: date, **extra: Any) -> dict[str, Any]:
     }
 
 
+# --- 3. links: http(s) only, tel: and mailto: for a contact channel ----------------------
+
+
+def test_links_that_run_script_are_refused_where_a_link_is_stored(
+    client: TestClient, session: Session, keys: Keys
+) -> None:
+    item = _items(session, 1, level="4")[0]
+    admin = keys.admin()
+    good = writable(client, item.code)
+    guide = good["guide"]
+    assert guide["windows"] and guide["consultation"] and guide["results"], "seed item too plain"
+    places = {
+        ("guide", "online", "url"): lambda b, v: b["guide"]["online"].update(url=v),
+        ("guide", "windows", 0, "map_url"): lambda b, v: b["guide"]["windows"][0].update(map_url=v),
+        ("guide", "consultation", 0, "url"): lambda b, v: b["guide"]["consultation"][0].update(
+            url=v
+        ),
+        ("guide", "complaint", 0, "url"): lambda b, v: b["guide"]["complaint"][0].update(url=v),
+        ("guide", "results", 0, "sample", "url"): lambda b, v: b["guide"]["results"][0].update(
+            sample={"name": "样本", "url": v}
+        ),
+        ("materials", 0, "blank_form", "url"): lambda b, v: b["materials"][0].update(
+            blank_form={"name": "空表", "url": v}
+        ),
+    }
+    with nothing_written(client, session, item.code):
+        for loc, put in places.items():
+            for bad, rule in (
+                ("javascript:alert(document.cookie)", "url.scheme"),
+                (" JavaScript:alert(1)", "url.scheme"),
+                ("data:text/html,<script>alert(1)</script>", "url.scheme"),
+                ("//evil.example/x", "url.scheme"),
+                ("https:evil.example", "url.host"),
+            ):
+                body = writable(client, item.code)
+                put(body, bad)
+                resp = client.put(f"{API}/items/{item.code}", json=body, headers=admin)
+                assert error_at(problem(resp, 422), ["body", *loc])["type"] == rule, (loc, bad)
+        # a phone or mail link is a web link's mistake, but a contact channel's own kind
+        body = writable(client, item.code)
+        body["guide"]["online"]["url"] = "tel:12345"
+        resp = client.put(f"{API}/items/{item.code}", json=body, headers=admin)
+        assert error_at(problem(resp, 422), ["body", "guide", "online", "url"])["type"] == (
+            "url.scheme"
+        )
+        refused = problem(
+            client.post(
+                f"{API}/items/{item.code}/cancel",
+                json=_event(
+                    TODAY, decision={"number": "1号", "title": "决定", "url": "javascript:x"}
+                ),
+                headers=admin,
+            ),
+            422,
+        )
+        assert error_at(refused, ["body", "decision", "url"])["type"] == "url.scheme"
+        entry = {"name": "某事项", "legal_basis": [{"law": "《某法》", "url": "javascript:x"}]}
+        refused = problem(client.post(f"{API}/catalogue-entries", json=entry, headers=admin), 422)
+        assert error_at(refused, ["body", "legal_basis", 0, "url"])["type"] == "url.scheme"
+
+    body = writable(client, item.code)
+    body["guide"]["consultation"][0]["url"] = "mailto:zxfw@example.gov.cn"
+    body["guide"]["complaint"][0]["url"] = "tel:12345"
+    body["guide"]["windows"][0]["map_url"] = "https://uri.amap.com/marker?position=126.6,45.7"
+    resp = client.put(f"{API}/items/{item.code}", json=body, headers=admin)
+    assert resp.status_code == 200, resp.text
+    stored = client.get(f"{API}/items/{item.code}").json()["guide"]
+    assert stored["consultation"][0]["url"] == "mailto:zxfw@example.gov.cn"
+    assert stored["complaint"][0]["url"] == "tel:12345"
+
+
 # --- 4. cursors: one this API did not issue is a 422 on every list ------------------------
 
 
