@@ -138,8 +138,7 @@ def simple_event(
         raise RuleViolation(
             f"only a suspended item can be resumed (status {status})", type="lifecycle-order"
         )
-    if any(e["event"] == "cancel" for e in _scheduled(session, code)):
-        raise RuleViolation(f"{code} already has a scheduled cancellation", type="lifecycle-order")
+    refuse_second_end(session, code, event)
     return _record(session, item, actor, event, body)
 
 
@@ -147,6 +146,25 @@ def _scheduled(session: Session, code: str) -> list[dict[str, Any]]:
     from app.catalogue.history import lifecycle_events
 
     return [e.public() for e in lifecycle_events(session, code) if e.effective_date > date.today()]
+
+
+#: the statuses that end an item (取消, 合并; a split cancels it)
+ENDED = (service.STATUS_CANCELLED, service.STATUS_MERGED)
+
+
+def refuse_second_end(session: Session, code: str, event: str) -> None:
+    """409 ``lifecycle-end-scheduled``: an item whose end (a cancellation, merge or split)
+    is decided but not yet in force takes no second one, nor a suspension or resumption
+    (two decided ends would leave it merged into one item and cancelled, or merged into
+    two)."""
+    ending = next((e for e in _scheduled(session, code) if e["status"] in ENDED), None)
+    if ending is not None:
+        raise RuleViolation(
+            f"{code} already ends by {ending['event']} on {ending['effective_date']}; "
+            f"no {event} can be decided beside it",
+            type="lifecycle-end-scheduled",
+            extra={"scheduled": ending},
+        )
 
 
 def delegate(
@@ -364,22 +382,29 @@ def merge(
     actor: Principal,
     expected_version: int | None = None,
 ) -> EventOut:
-    """合并: this code is retired and points to the surviving one."""
+    """合并: this code is retired and points to the surviving one, which the actor may
+    write too (an editor cannot retire its item into another department's)."""
     if body.into == code:
         raise InvalidInput.field(
             ["body", "into"], "an item cannot be merged into itself", "merge.into"
         )
+    # both rows locked in code order (two merges crossing each other wait, never deadlock):
+    # the survivor's state read here stands until this commits
+    if body.into < code:
+        session.get(Implementation, body.into, with_for_update=True)
     survivor = session.get(Implementation, body.into)
     if survivor is None:
         raise InvalidInput.field(["body", "into"], f"no implementation {body.into}", "merge.into")
-    if service.status_today(session, body.into) in (
-        service.STATUS_CANCELLED,
-        service.STATUS_MERGED,
-    ):
+    item = service.load_for_write(session, code, actor, expected_version, decision=True)
+    if body.into > code:
+        session.refresh(survivor, with_for_update=True)
+    actor.require_item_scope(survivor.department_code, survivor.region_code, decision=True)
+    if service.status_today(session, body.into) in ENDED:
         raise RuleViolation(
             f"{body.into} is not in use and cannot survive a merge", type="lifecycle-order"
         )
-    item = service.load_for_write(session, code, actor, expected_version, decision=True)
+    refuse_second_end(session, code, "merge")
+    refuse_second_end(session, body.into, "merge into it")
     return _record(session, item, actor, "merge", body, details={"into": body.into})
 
 
@@ -392,6 +417,7 @@ def split(
 ) -> EventOut:
     """拆分: new implementations (of sub items) replace this one, which is cancelled."""
     item = service.load_for_write(session, code, actor, expected_version, decision=True)
+    refuse_second_end(session, code, "split")
     created = []
     for data in body.into:
         if data.department != item.department_code:

@@ -34,7 +34,9 @@ COMMON: dict[int | str, dict[str, Any]] = {
     409: _problem(
         "refused by a catalogue rule: `item-cancelled` or `item-merged` (the item cannot "
         "change), `lifecycle-order` (the event does not follow from the item's status, e.g. "
-        "resuming an item in use, a second scheduled cancellation)"
+        "resuming an item in use), `lifecycle-end-scheduled` (the item's cancellation, merge "
+        "or split is decided but not yet in force: no second one, no suspension or resumption; "
+        "`scheduled` names it)"
     ),
     412: _problem("If-Match names another version than the current one"),
 }
@@ -155,7 +157,10 @@ def reclaim_item(
     "/items/{code}/merge",
     response_model=EventOut,
     summary="Merge (合并) into a surviving implementation",
-    responses=_responses(_422="`into` is unknown or the item itself (`merge.into`)"),
+    responses=_responses(
+        _403="the surviving item is outside the key's departments or region",
+        _422="`into` is unknown or the item itself (`merge.into`)",
+    ),
     openapi_extra=EXTRA,
 )
 def merge_item(

@@ -62,6 +62,99 @@ def _event(effective: date, **extra: Any) -> dict[str, Any]:
     }
 
 
+# --- 2. merges: the survivor in scope, one end at a time -------------------------------
+
+
+def _two_departments(session: Session) -> tuple[Implementation, Implementation]:
+    """Two items in use of two departments (level 4)."""
+    items = _items(session, 2, level="4")
+    first = items[0]
+    other = next(i for i in items if i.department_code != first.department_code)
+    return first, other
+
+
+def test_a_merge_into_another_departments_item_is_out_of_scope(
+    client: TestClient, session: Session, keys: Keys
+) -> None:
+    mine, theirs = _two_departments(session)
+    editor = keys.editor(mine.department_code)
+    with nothing_written(client, session, mine.code, theirs.code):
+        body = problem(
+            client.post(
+                f"{API}/items/{mine.code}/merge",
+                json=_event(TODAY, into=theirs.code),
+                headers=editor,
+            ),
+            403,
+        )
+        assert (
+            body["type"] == PROBLEMS + "out-of-scope" and theirs.department_code in body["detail"]
+        )
+    # a key of both departments may; so may an admin of the province
+    both = keys.editor(mine.department_code, theirs.department_code)
+    resp = client.post(
+        f"{API}/items/{mine.code}/merge", json=_event(TODAY, into=theirs.code), headers=both
+    )
+    assert resp.status_code == 200, resp.text
+    other, elsewhere = _two_departments(session)
+    resp = client.post(
+        f"{API}/items/{other.code}/merge",
+        json=_event(TODAY, into=elsewhere.code),
+        headers=keys.admin(),
+    )
+    assert resp.status_code == 200, resp.text
+
+
+def test_an_item_whose_end_is_decided_takes_no_second_end(
+    client: TestClient, session: Session, keys: Keys
+) -> None:
+    a, b, c, d = _items(session, 4, level="4")[:4]
+    admin = keys.admin()
+    later = TODAY + timedelta(days=30)
+    resp = client.post(
+        f"{API}/items/{a.code}/merge", json=_event(later, into=b.code), headers=admin
+    )
+    assert resp.status_code == 200, resp.text
+    rule = PROBLEMS + "lifecycle-end-scheduled"
+    with nothing_written(client, session, a.code, b.code, c.code, d.code):
+        for path, body in (
+            ("merge", _event(later, into=c.code)),  # a second merge, into another item
+            ("merge", _event(TODAY + timedelta(days=10), into=c.code)),  # or sooner
+            ("merge", _event(later, into=b.code)),  # the same one again
+            ("cancel", _event(later + timedelta(days=1))),
+            ("cancel", _event(TODAY)),
+            ("suspend", _event(TODAY)),
+        ):
+            refused = problem(
+                client.post(f"{API}/items/{a.code}/{path}", json=body, headers=admin), 409
+            )
+            assert refused["type"] == rule, (path, refused)
+            assert refused["scheduled"]["event"] == "merge"
+            assert refused["scheduled"]["effective_date"] == later.isoformat()
+        # nothing is merged into an item that is itself to end
+        refused = problem(
+            client.post(
+                f"{API}/items/{d.code}/merge", json=_event(TODAY, into=a.code), headers=admin
+            ),
+            409,
+        )
+        assert refused["type"] == rule
+    # a decided cancellation blocks a merge the same way
+    resp = client.post(f"{API}/items/{c.code}/cancel", json=_event(later), headers=admin)
+    assert resp.status_code == 200, resp.text
+    with nothing_written(client, session, c.code, d.code):
+        refused = problem(
+            client.post(
+                f"{API}/items/{c.code}/merge", json=_event(TODAY, into=d.code), headers=admin
+            ),
+            409,
+        )
+        assert refused["type"] == rule and refused["scheduled"]["event"] == "cancel"
+    assert [e["event"] for e in client.get(f"{API}/items/{a.code}").json()["scheduled"]] == [
+        "merge"
+    ]
+
+
 # --- 3. links: http(s) only, tel: and mailto: for a contact channel ----------------------
 
 
