@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from app.catalogue.situation_schemas import (
     WHEN_FIELD,
@@ -14,6 +15,7 @@ from app.catalogue.situation_schemas import (
     Question,
     When,
 )
+from app.catalogue.situations import MAX_COMBINATIONS, TOO_MANY_COMBINATIONS, Situations
 from app.fields import Line, Para, Url
 
 Text = Para(4000)
@@ -166,3 +168,11 @@ class Guide(Strict):
         description="time limits that differ by situation",
     )
 
+    @field_validator("situations")
+    @classmethod
+    def _combinations_bounded(cls, questions: list[Question]) -> list[Question]:
+        # the count depends on the questions alone: a body is refused here, before its write
+        # takes the database (the walk stops at the limit, so this costs milliseconds)
+        if questions and Situations([q.model_dump() for q in questions]).count() > MAX_COMBINATIONS:
+            raise PydanticCustomError("situation.too_many_combinations", TOO_MANY_COMBINATIONS)
+        return questions

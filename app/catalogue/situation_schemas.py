@@ -6,8 +6,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
+from app.catalogue.situations import MAX_COMBINATIONS, answer_count
 from app.fields import Line, Pattern
 
 SituationId = Pattern(r"^[A-Za-z0-9_.-]{1,40}$")
@@ -87,6 +97,24 @@ class Question(_Strict):
     required: bool = True
     multiple: bool = Field(default=False, description="several options may be chosen")
     options: list[Option] = Field(min_length=1, max_length=20)
+
+    @field_validator("options")
+    @classmethod
+    def _answers_bounded(cls, options: list[Option], info: ValidationInfo) -> list[Option]:
+        # a multiple choice has 2^n - 1 answers: refused here, by its size, before any walk
+        shape = {
+            "options": options,
+            **{k: info.data[k] for k in ("required", "multiple") if k in info.data},
+        }
+        answers = answer_count(shape)
+        if answers > MAX_COMBINATIONS:
+            raise PydanticCustomError(
+                "situation.too_many_combinations",
+                "{n} options of a multiple choice make {answers} answers, more than the "
+                "{most} combinations of answers an item may have",
+                {"n": len(options), "answers": answers, "most": MAX_COMBINATIONS},
+            )
+        return options
 
 
 class CommonSituation(_Strict):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from itertools import combinations as subsets
+from itertools import islice
 from typing import Any
 
 import orjson
@@ -22,8 +23,17 @@ from app.errors import InvalidInput, field_error
 #: at most this many reachable combinations of answers per item (each is a checklist an
 #: editor must be able to check; beyond it the questions are a form, not a situation)
 MAX_COMBINATIONS = 256
+TOO_MANY_COMBINATIONS = f"more than {MAX_COMBINATIONS} combinations of answers can be reached"
 #: a condition nested deeper than this is not something an editor can read
 MAX_DEPTH = 6
+
+
+def answer_count(question: dict[str, Any]) -> int:
+    """The answers one question admits, counted without listing them: each option of a single
+    choice, each non-empty subset of a multiple one (2^n - 1), and none when optional."""
+    n = len(question["options"])
+    return (2**n - 1 if question.get("multiple") else n) + (not question.get("required", True))
+
 
 # --- conditions --------------------------------------------------------------------
 
@@ -95,23 +105,35 @@ class Situations:
                     out.append(q)
         return out
 
+    def _walk(
+        self, pending: list[str], answers: dict[str, tuple[str, ...]]
+    ) -> Iterator[dict[str, tuple[str, ...]]]:
+        # lazy: every choice leads to at least one complete set of answers, so a caller that
+        # stops after n sets has made at most n × (questions) steps
+        if not pending:
+            yield answers
+            return
+        question, rest = self.by_id[pending[0]], pending[1:]
+        seen = {*answers, *pending}
+        for picked in self._choices(question):
+            more = self._revealed(picked, seen)
+            yield from self._walk([*rest, *more], {**answers, question["id"]: picked})
+
+    def count(self, limit: int = MAX_COMBINATIONS) -> int:
+        """The reachable sets of answers, counted up to ``limit + 1`` (then: too many). The
+        questions always asked give a floor first (every set of their answers is reachable),
+        so a form of many options is refused without a walk; the walk stops at limit + 1."""
+        floor = 1
+        for root in self.roots:
+            floor *= answer_count(self.by_id[root])
+            if floor > limit:
+                return limit + 1
+        return sum(1 for _ in islice(self._walk(list(self.roots), {}), limit + 1))
+
     def combinations(self, limit: int = MAX_COMBINATIONS) -> list[dict[str, tuple[str, ...]]]:
-        """Every reachable set of answers (question → options), stopping past ``limit``."""
-        found: list[dict[str, tuple[str, ...]]] = []
-
-        def walk(pending: list[str], answers: dict[str, tuple[str, ...]]) -> None:
-            if len(found) > limit:
-                return
-            if not pending:
-                found.append(answers)
-                return
-            question, rest = self.by_id[pending[0]], pending[1:]
-            for picked in self._choices(question):
-                seen = {*answers, *pending}
-                walk([*rest, *self._revealed(picked, seen)], {**answers, question["id"]: picked})
-
-        walk(list(self.roots), {})
-        return found
+        """Every reachable set of answers (question → options), at most ``limit + 1`` of
+        them (more than ``limit``: too many; the walk stops there)."""
+        return list(islice(self._walk(list(self.roots), {}), limit + 1))
 
     def asked(self, answers: dict[str, list[str]]) -> list[str]:
         """The questions these answers lead to, in the order they are asked."""
@@ -291,17 +313,16 @@ def check_item(content: dict[str, Any], body: list[str | int]) -> list[dict[str,
     for i, common in enumerate(guide.get("common_situations") or ()):
         at = [*body, "guide", "common_situations", i, "answers"]
         errors += answer_errors(situations, common["answers"], at)
-    combos = situations.combinations()
-    if len(combos) > MAX_COMBINATIONS:
+    if situations.count() > MAX_COMBINATIONS:
         errors.append(
             field_error(
                 [*body, "guide", "situations"],
-                f"more than {MAX_COMBINATIONS} combinations of answers can be reached",
+                TOO_MANY_COMBINATIONS,
                 "situation.too_many_combinations",
             )
         )
         return errors
-    for answers in combos:
+    for answers in situations.combinations():
         chosen = chosen_options(answers)
         if not any(applies(m, chosen) for m in materials):
             said = "; ".join(

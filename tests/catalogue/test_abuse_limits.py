@@ -62,6 +62,140 @@ def _event(effective: date, **extra: Any) -> dict[str, Any]:
     }
 
 
+# --- 1. situations: refused by their size, in milliseconds ------------------------------
+
+#: the reproducer: 10 multiple-choice questions of 20 options (2^20 - 1 answers each)
+WIDE = [
+    {
+        "id": f"q{i}",
+        "question": f"问题{i}（可多选）",
+        "multiple": True,
+        "options": [{"id": f"q{i}o{j}", "label": f"选项{j}"} for j in range(20)],
+    }
+    for i in range(10)
+]
+#: each question small, the roots few (the structure's floor passes): the follow-ups one
+#: option reveals make 20^20 sets of answers, which only a walk finds
+DEEP = [
+    {
+        "id": "kind",
+        "question": "办理类型",
+        "options": [
+            {"id": "new", "label": "首次", "reveals": [f"f{i}" for i in range(20)]},
+            {"id": "again", "label": "补领"},
+        ],
+    },
+    *(
+        {
+            "id": f"f{i}",
+            "question": f"追问{i}",
+            "options": [{"id": f"f{i}o{j}", "label": f"选项{j}"} for j in range(20)],
+        }
+        for i in range(20)
+    ),
+]
+
+
+def test_situations_of_many_answers_are_refused_in_milliseconds(
+    client: TestClient, session: Session, keys: Keys
+) -> None:
+    item = _items(session, 1, level="4")[0]
+    admin = keys.admin()
+    with nothing_written(client, session, item.code):
+        t = time.perf_counter()
+        resp = client.patch(
+            f"{API}/items/{item.code}", json={"guide": {"situations": WIDE}}, headers=admin
+        )
+        wide_s = time.perf_counter() - t
+        body = problem(resp, 422)
+        for i in range(10):
+            error = error_at(body, ["body", "guide", "situations", i, "options"])
+            assert error["type"] == "situation.too_many_combinations"
+            assert "1048575 answers" in error["msg"]
+
+        t = time.perf_counter()
+        resp = client.patch(
+            f"{API}/items/{item.code}", json={"guide": {"situations": DEEP}}, headers=admin
+        )
+        deep_s = time.perf_counter() - t
+        body = problem(resp, 422)
+        assert error_at(body, ["body", "guide", "situations"])["type"] == (
+            "situation.too_many_combinations"
+        )
+        # a full replace is refused the same way, by the body's model
+        full = writable(client, item.code)
+        full["guide"]["situations"] = DEEP
+        body = problem(client.put(f"{API}/items/{item.code}", json=full, headers=admin), 422)
+        assert error_at(body, ["body", "guide", "situations"])["type"] == (
+            "situation.too_many_combinations"
+        )
+    # the enumeration of WIDE took 26 s before it was bounded; the round trip is what is left
+    assert wide_s < 2 and deep_s < 2, (wide_s, deep_s)
+
+
+def test_the_count_stops_past_the_limit() -> None:
+    t = time.perf_counter()
+    assert Situations(DEEP).count() == MAX_COMBINATIONS + 1
+    assert len(Situations(DEEP).combinations()) == MAX_COMBINATIONS + 1
+    errors = check_item({"guide": {"situations": DEEP}, "materials": [{"name": "证"}]}, ["body"])
+    assert "situation.too_many_combinations" in {e["type"] for e in errors}
+    assert time.perf_counter() - t < 0.5
+    # at the limit exactly: 2 × 2 × 2^6 = 256 sets of answers are allowed, one more is not
+    edge = [
+        {"id": "a", "question": "甲", "options": [{"id": "a1", "label": "1"}, {"id": "a2", "label": "2"}]},
+        {"id": "b", "question": "乙", "options": [{"id": "b1", "label": "1"}, {"id": "b2", "label": "2"}]},
+        {
+            "id": "c",
+            "question": "丙",
+            "multiple": True,
+            "required": False,
+            "options": [{"id": f"c{i}", "label": str(i)} for i in range(6)],
+        },
+    ]  # fmt: skip
+    assert Situations(edge).count() == 2 * 2 * 64 == MAX_COMBINATIONS
+    edge[0]["options"].append({"id": "a3", "label": "3"})
+    assert Situations(edge).count() == MAX_COMBINATIONS + 1
+
+
+def test_a_wide_body_is_refused_before_its_write_waits_for_the_database(
+    own_engine: Engine,
+) -> None:
+    """While another transaction holds the write (SQLite: the write slot; PostgreSQL: the
+    item's row), a PUT of too many answers is answered at once: its check needs no lock."""
+    with Session(own_engine) as session:
+        item = _items(session, 1, level="4")[0]
+        code = item.code
+        admin = Keys(session).admin()
+    app = committing_app(own_engine, ReadPath(own_engine))
+    with TestClient(app) as client:
+        full = writable(client, code)
+        full["guide"]["situations"] = WIDE
+        answers: list[Any] = []
+        with Session(for_writing(own_engine)) as holder:
+            # the contender: SQLite's BEGIN IMMEDIATE takes the write; PostgreSQL locks the row
+            holder.execute(
+                select(Implementation.code).where(Implementation.code == code).with_for_update()
+            )
+            sender = threading.Thread(
+                target=lambda: answers.append(
+                    client.put(f"{API}/items/{code}", json=full, headers=admin)
+                )
+            )
+            t = time.perf_counter()
+            sender.start()
+            sender.join(timeout=10)
+            waited = time.perf_counter() - t
+            answered = bool(answers)
+            holder.rollback()
+        sender.join()
+    assert answered, "the refusal waited for the write held by another transaction"
+    body = problem(answers[0], 422)
+    assert error_at(body, ["body", "guide", "situations", 0, "options"])["type"] == (
+        "situation.too_many_combinations"
+    )
+    assert waited < 5
+
+
 # --- 2. merges: the survivor in scope, one end at a time -------------------------------
 
 
