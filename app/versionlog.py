@@ -18,8 +18,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     bindparam,
+    func,
     text,
 )
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from app.db import insert_rows
@@ -110,6 +112,24 @@ def _dumps(doc: dict[str, Any]) -> str:
     return raw.decode()
 
 
+_LAST_SEQ = select(func.coalesce(func.max(ChangeLog.seq), 0))
+#: PostgreSQL: the same, and the column's sequence moved past the rows about to be written,
+#: for whatever inserts a row without a seq (a tool, a raw copy); one round trip
+_LAST_SEQ_PG = text(
+    "SELECT last, setval(pg_get_serial_sequence('change_log', 'seq'), last + :n) "
+    "FROM (SELECT COALESCE(MAX(seq), 0) AS last FROM change_log) AS head"
+)
+
+
+def _last_seq(conn: Connection, n: int) -> int:
+    """The last seq written, read under the feed lock: the next rows take the numbers after
+    it. A transaction or savepoint rolled back (a proposal's rehearsal) takes its numbers
+    back with it, where numbers drawn from a database sequence would stay spent."""
+    if conn.dialect.name == "postgresql":
+        return conn.execute(_LAST_SEQ_PG, {"n": n}).scalar_one()
+    return conn.execute(_LAST_SEQ).scalar_one()
+
+
 #: ``session.info`` key of the histories read in the transaction (app.catalogue.history):
 #: recording a version of a record drops its entry
 HISTORY_CACHE = "record_history"
@@ -130,18 +150,20 @@ def record_versions(session: Session, rows: list[dict[str, Any]]) -> None:
     session.flush()  # the rows the versions describe first, as the ORM would order them
     conn = session.connection()
     insert_rows(conn, RecordVersion.__table__, rows)  # type: ignore[attr-defined]
+    last = _last_seq(conn, len(rows))
     insert_rows(
         conn,
         ChangeLog.__table__,  # type: ignore[attr-defined]
         [
             {
+                "seq": last + i,
                 "kind": r["kind"],
                 "code": r["code"],
                 "version": r["version"],
                 "operation": r["event"],
                 "recorded_at": r["recorded_at"],
             }
-            for r in rows
+            for i, r in enumerate(rows, 1)
         ],
     )
 
@@ -203,15 +225,24 @@ FEED_LOCK = 7_253_001  # PostgreSQL advisory lock key of the change feed
 
 
 def take_feed_lock(session: Session) -> None:
-    """Hold the feed lock until this transaction ends, so that change-log ``seq`` values
-    become visible in the order they were assigned (no gaps for a reader; see
-    ``app.sync.service``). SQLite has one writer at a time already."""
+    """Hold the feed lock until this transaction ends: change-log ``seq`` values are taken
+    one after the other and become visible in that order (no gaps for a reader; see
+    ``app.sync.feed``). SQLite has one writer at a time already. A lock taken in a savepoint
+    that is rolled back is released with it (PostgreSQL): it counts as held only while the
+    savepoint it was taken in is still open around the caller."""
     root = session.get_transaction()
-    if session.info.get("feed_locked") is root or root is None:
+    if root is None:
         return
+    here = session.get_nested_transaction() or root
+    taken = session.info.get("feed_locked")
+    scope: SessionTransaction | None = here
+    while scope is not None:
+        if scope is taken:
+            return
+        scope = scope.parent
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
-    session.info["feed_locked"] = root
+    session.info["feed_locked"] = here
 
 
 def latest_snapshot(

@@ -401,3 +401,82 @@ def test_every_list_refuses_a_cursor_it_did_not_issue(
         assert after.json()["items"] and after.json()["items"] != first["items"], path
 
 
+# --- 5. the feed's seq: a proposal spends none ------------------------------------------
+
+
+@pytest.fixture
+def review_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("CATALOGUE_REVIEW_EDITORS", "true")
+    get_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def _seqs(session: Session) -> tuple[int, int]:
+    session.expire_all()
+    return session.execute(select(func.count(), func.max(ChangeLog.seq))).one()
+
+
+def test_proposals_do_not_move_the_feeds_head(
+    client: TestClient, session: Session, keys: Keys, review_on: None
+) -> None:
+    """A lifecycle proposal is rehearsed in a savepoint (its refusal answers at once) and
+    rolled back: the seq it took comes back with it, so the next change is head + 1."""
+    items = _items(session, 3, level="4")[:3]
+    count, head = _seqs(session)
+    assert count == head == _head(client)  # the seed's changes are 1…head
+    for item in items:
+        editor = keys.editor(item.department_code)
+        resp = client.post(f"{API}/items/{item.code}/suspend", json=_event(TODAY), headers=editor)
+        assert resp.status_code == 202, resp.text
+    assert _head(client) == head
+    resp = client.patch(
+        f"{API}/items/{items[0].code}", json={"guide": {"visits": 3}}, headers=keys.admin()
+    )
+    assert resp.status_code == 200, resp.text
+    assert _head(client) == head + 1
+    assert _seqs(session) == (head + 1, head + 1)
+    changes = client.get(f"{API}/changes", params={"after": head}).json()["changes"]
+    assert [(c["seq"], c["code"]) for c in changes] == [(head + 1, items[0].code)]
+
+
+def test_a_savepoint_rolled_back_gives_back_the_feed_lock_and_its_seq(
+    engine: Engine,
+) -> None:
+    """The lock taken in a rolled-back savepoint is released with it (PostgreSQL): the next
+    change of the same transaction takes it again before its seq."""
+    from app.catalogue.service import patch_item
+    from app.security import Principal
+
+    postgres = engine.dialect.name == "postgresql"
+
+    def held(session: Session) -> bool:
+        if not postgres:
+            return True  # SQLite: the write transaction is the lock
+        return bool(
+            session.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND pid = pg_backend_pid() AND objid = :key"
+                ),
+                {"key": FEED_LOCK},
+            ).scalar_one()
+        )
+
+    admin = Principal(name="test", role="admin")
+    with Session(for_writing(engine)) as session:
+        code = _items(session, 1, level="4")[0].code
+        count, head = _seqs(session)
+        attempt = session.begin_nested()
+        patch_item(session, code, {"guide": {"visits": 4}}, admin)
+        assert held(session) and _seqs(session) == (count + 1, head + 1)
+        attempt.rollback()
+        assert _seqs(session) == (count, head)
+        if postgres:
+            assert not held(session)
+        take_feed_lock(session)  # as a later write of the transaction does
+        assert held(session)
+        patch_item(session, code, {"guide": {"visits": 5}}, admin)
+        assert _seqs(session) == (count + 1, head + 1)
+        session.rollback()
