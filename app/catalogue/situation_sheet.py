@@ -31,6 +31,7 @@ from app.catalogue.service import (
     with_prefix,
 )
 from app.errors import InvalidInput, NotFound, field_error
+from app.exports.formulas import neutralise, restore
 from app.security import Principal, region_prefix
 
 HEADER = [
@@ -103,7 +104,8 @@ def propose(doc: dict[str, Any]) -> list[list[str]]:
 
 
 def write_sheet(path: Path, rows: Iterable[list[str]]) -> int:
-    """Write rows under the header as XLSX or CSV (by suffix); returns the row count."""
+    """Write rows under the header as XLSX or CSV (by suffix); returns the row count. Text
+    a spreadsheet would run as a formula is kept as text (:mod:`app.exports.formulas`)."""
     n = 0
     if path.suffix.lower() == ".xlsx":
         from openpyxl import Workbook
@@ -112,7 +114,7 @@ def write_sheet(path: Path, rows: Iterable[list[str]]) -> int:
         sheet = book.create_sheet("情形")
         sheet.append(HEADER)
         for row in rows:
-            sheet.append(row)
+            sheet.append([neutralise(v) for v in row])
             n += 1
         book.save(path)
         return n
@@ -120,7 +122,7 @@ def write_sheet(path: Path, rows: Iterable[list[str]]) -> int:
         writer = csv.writer(f)
         writer.writerow(HEADER)
         for row in rows:
-            writer.writerow(row)
+            writer.writerow([neutralise(v) for v in row])
             n += 1
     return n
 
@@ -139,7 +141,10 @@ def read_sheet(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     if missing:
         raise ValueError(f"{path.name}: missing columns {', '.join(missing)}")
     for n, row in enumerate(values, start=2):
-        cells = {h: "" if v is None else str(v).strip() for h, v in zip(header, row, strict=False)}
+        cells = {
+            h: "" if v is None else str(restore(v)).strip()
+            for h, v in zip(header, row, strict=False)
+        }
         if any(cells.values()):
             yield n, cells
 

@@ -13,7 +13,9 @@ of an exported workbook (the cells → an implementation in the shape of
 * display-only columns (实施主体, 行政区划, 设定依据, 更新时间) are read from the
   catalogue and ignored on import; 事项名称 and 事项类型 come from the catalogue entry
   (四级四同: a changed one is refused), 事项状态 and 业务领域 are read-only (refused
-  changed), 版本 is the version exported (an item changed since is a conflict).
+  changed), 版本 is the version exported (an item changed since is a conflict);
+* text a spreadsheet would run as a formula is written after an apostrophe and read back
+  without it (:mod:`app.exports.formulas`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from app.exports.formulas import restore
 
 ITEMS_SHEET = "事项"
 MATERIALS_SHEET = "申请材料"
@@ -454,7 +458,7 @@ def _build(columns: list[Column], header: list[Any], values: tuple[Any, ...], re
         column = by_header.get(str(name).strip()) if name is not None else None
         if column is None or column.put is None or cell is None or _text(cell) == "":
             continue
-        column.put(cell, out, reader)
+        column.put(restore(cell), out, reader)  # the apostrophe the export put before a formula
     return out
 
 

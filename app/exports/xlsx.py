@@ -18,6 +18,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import IllegalCharacterError
 
 from app.exports import layout
+from app.exports.formulas import neutralise
 from app.exports.labels import Labels
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -26,29 +27,22 @@ CHUNK = 1 << 20
 WIDE = {"事项名称", "受理条件", "办理流程", "办理窗口", "材料名称", "收费标准", "实施主体"}
 
 
-def _cells(sheet: Any, values: list[Any]) -> list[Any]:
-    """A text starting with "=" stays text (openpyxl would write it as a formula)."""
-    out = []
-    for value in values:
-        if isinstance(value, str) and value.startswith("=") and len(value) > 1:
-            cell = WriteOnlyCell(sheet, value)
-            cell.data_type = "s"
-            value = cell
-        out.append(value)
-    return out
+def _cells(values: list[Any]) -> list[Any]:
+    """Text a spreadsheet would run as a formula gets its apostrophe
+    (:mod:`app.exports.formulas`): no text then starts with "=", the one start openpyxl
+    writes as a formula rather than a string."""
+    return [neutralise(v) for v in values]
 
 
 def _append(sheet: Any, values: list[Any]) -> None:
     try:
-        sheet.append(_cells(sheet, values))
+        sheet.append(_cells(values))
     except IllegalCharacterError:
         # stored before the text policy: XLSX cannot hold control characters
-        # (`catalogue doctor` finds them); they are dropped from this cell
+        # (`catalogue doctor` finds them); they are dropped from this cell, before the
+        # formula rule looks at what the cell starts with
         sheet.append(
-            _cells(
-                sheet,
-                [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in values],
-            )
+            _cells([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in values])
         )
 
 
