@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 from starlette.types import Receive, Scope, Send
 
+from app import clock
 from app.catalogue import history, service, situations
 from app.catalogue.service import decode_number_cursor, encode_cursor
 from app.config import get_settings
@@ -88,7 +89,7 @@ class RegionTree:
                     .where(Region.code.startswith(province[:2]), Region.level <= 3)  # type: ignore[attr-defined]
                     .order_by(Region.code)
                 ).all()
-                today = date.today()
+                today = clock.today()
                 live = [r for r in rows if not (r.valid_to and r.valid_to < today)]
                 names = {r.code: r.name for r in live}
                 cities = [
@@ -267,7 +268,7 @@ async def cached_item_page(scope: Scope, receive: Receive, send: Send) -> bool:
     reader = scope["app"].state.snapshots
     latest = getattr(reader, "alatest_with_time", None)
     found = await latest("item", code) if latest else reader.latest("item", code)
-    if found is None or (found[2] is not None and found[2] <= date.today()):
+    if found is None or (found[2] is not None and found[2] <= clock.today()):
         return False  # 404, or the state in force computed from the log
     cached = RENDERED.get(_page_key(request, code, found[0], found[1]))
     if cached is None:

@@ -9,13 +9,13 @@ by the event's own rules, and nothing is written."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import case, select
 from sqlmodel import Session, col
 
+from app import clock
 from app.catalogue import lifecycle
 from app.catalogue import service as catalogue
 from app.catalogue.models import CatalogueEntry
@@ -110,7 +110,7 @@ def body_of(
 
 def form_values(kind: RequestKind, doc: dict[str, Any]) -> dict[str, str]:
     """A new form: today's date; an acceptance starts from the windows copied over."""
-    today = date.today().isoformat()
+    today = clock.today().isoformat()
     values = {"effective_date": today}
     if kind == RequestKind.DELEGATE:
         values.update(mode="delegate", handover_date=today)
