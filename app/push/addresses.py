@@ -1,6 +1,7 @@
 """Where a webhook may point: http(s) only, and never at a loopback, link-local, private
-or otherwise non-public address (server-side request forgery), unless the host is listed
-in ``CATALOGUE_WEBHOOK_ALLOW_HOSTS`` (host names, addresses or CIDR ranges).
+or otherwise non-public address (server-side request forgery), nor at an IPv6 address that
+carries one (6to4, Teredo, NAT64…), unless the host is listed in
+``CATALOGUE_WEBHOOK_ALLOW_HOSTS`` (host names, addresses or CIDR ranges).
 
 The host is resolved and every address it resolves to is checked, when the subscription
 is made and again before every delivery; the delivery then connects to the address that
@@ -139,11 +140,35 @@ def _address(text: str) -> IPAddress:
     return address
 
 
-def kind_of(address: IPAddress) -> str | None:
-    """Why an address is not public (None: it is)."""
+#: NAT64's well-known prefix: 64:ff9b::a.b.c.d is a.b.c.d reached through a translator
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def carried(address: IPAddress) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """The IPv4 addresses an IPv6 address carries, each with how: a packet to it reaches
+    them through a translator or a tunnel (6to4 relays, Teredo servers)."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    low = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.ipv4_mapped:
+        return [("IPv4-mapped", address.ipv4_mapped)]
+    if address in NAT64:
+        return [("NAT64", low)]
+    if address.sixtofour:
+        return [("6to4", address.sixtofour)]
+    if address.teredo:
+        server, client = address.teredo
+        return [("Teredo", server), ("Teredo", client)]
+    if int(address) >> 32 == 0:
+        return [("IPv4-compatible", low)]  # ::a.b.c.d, deprecated
+    return []
+
+
+def _own_kind(address: IPAddress) -> str | None:
     for kind, flag in (
         ("loopback", address.is_loopback),
         ("link-local", address.is_link_local),
+        ("site-local", isinstance(address, ipaddress.IPv6Address) and address.is_site_local),
         ("private", address.is_private),
         ("multicast", address.is_multicast),
         ("unspecified", address.is_unspecified),
@@ -154,23 +179,46 @@ def kind_of(address: IPAddress) -> str | None:
     return None if address.is_global else "non-public"
 
 
-def check(url: str, allow: AllowList) -> Target:
-    """The URL's target, or :class:`AddressRefused` naming the rule it breaks."""
-    parsed = parse(url)
-    host = parsed.raw_host.decode("ascii").lower().rstrip(".")
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    addresses = resolve(host, port)
+def kind_of(address: IPAddress) -> str | None:
+    """Why an address is not public (None: it is): a loopback, private, site-local…
+    address, or one that carries such an IPv4 address (6to4, Teredo, NAT64, IPv4-mapped
+    or -compatible). A translated address (IPv4-mapped, NAT64) is judged by the IPv4
+    address alone, as that is what it reaches."""
+    inside = carried(address)
+    translated = inside and inside[0][0] in ("IPv4-mapped", "NAT64")
+    own = None if translated else _own_kind(address)
+    if own is not None:
+        return f"{own} address"
+    for how, v4 in inside:
+        kind = _own_kind(v4)
+        if kind is not None:
+            return f"{how} address carrying {v4}, a {kind} address"
+    return None
+
+
+def screen(url: httpx.URL, addresses: list[IPAddress], allow: AllowList) -> Target:
+    """The target of a parsed URL whose host resolved to ``addresses``: every one of them
+    public (or allowed), else :class:`AddressRefused`."""
+    host = url.raw_host.decode("ascii").lower().rstrip(".")
     if host in allow.hosts:
-        return Target(parsed, str(addresses[0]))
+        return Target(url, str(addresses[0]))
     for address in addresses:
         kind = kind_of(address)
         if kind is not None and not allow.allows(address):
             raise AddressRefused(
                 "url.private_address",
-                f"{host} resolves to {address}, a {kind} address: webhooks go to public "
+                f"{host} resolves to {address}, a {kind}: webhooks go to public "
                 "addresses only (CATALOGUE_WEBHOOK_ALLOW_HOSTS lists exceptions)",
             )
-    return Target(parsed, str(addresses[0]))
+    return Target(url, str(addresses[0]))
+
+
+def check(url: str, allow: AllowList) -> Target:
+    """The URL's target, or :class:`AddressRefused` naming the rule it breaks."""
+    parsed = parse(url)
+    host = parsed.raw_host.decode("ascii").lower().rstrip(".")
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    return screen(parsed, resolve(host, port), allow)
 
 
 def check_input(url: str, allow: AllowList) -> None:
