@@ -35,6 +35,7 @@ SECRET = "whsec-test-0123456789abcdef"
 FAST = DispatchSettings(
     poll_interval=0.05,
     timeout=2.0,
+    deadline=3.0,
     backoff_base=0.05,
     backoff_cap=0.2,
     pause_after=3600,
@@ -103,6 +104,9 @@ class Receiver:
         self.status = 200
         #: seconds before answering
         self.delay = 0.0
+        #: seconds between the bytes of the answer (0: all at once): each byte comes well
+        #: within a read timeout, the whole answer never does
+        self.trickle = 0.0
         self.port = 0
         self.server: ThreadingHTTPServer | None = None
 
@@ -116,9 +120,21 @@ class Receiver:
                 with receiver.lock:
                     receiver.requests.append((status, dict(self.headers), body))
                 time.sleep(receiver.delay)
+                if receiver.trickle:
+                    self._trickle(f"HTTP/1.1 {status} OK\r\nContent-Length: 0\r\n\r\n")
+                    return
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+
+            def _trickle(self, answer: str) -> None:
+                self.close_connection = True
+                for byte in answer.encode():
+                    try:
+                        self.wfile.write(bytes([byte]))
+                    except OSError:  # the sender gave up
+                        return
+                    time.sleep(receiver.trickle)
 
             def log_message(self, *args: Any) -> None:
                 pass

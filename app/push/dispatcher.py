@@ -9,6 +9,12 @@ signed ``X-Catalogue-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "t.body">``
 
 * Ordering: a subscription's next batch is read only once the previous one was accepted
   (one worker per subscription at a time; subscriptions are delivered side by side).
+* A deadline: each delivery, from resolving the host to the answer's status, has
+  ``CATALOGUE_WEBHOOK_DEADLINE`` seconds (:mod:`app.push.deadline`); a worker drains a
+  subscription for about that long at a time, then lets the others due have it.
+* A slow lane: a subscription whose last attempt ran out of time is delivered by its own
+  few workers (``CATALOGUE_WEBHOOK_SLOW_LANE``), so receivers that stall cannot take the
+  workers of the others.
 * At least once: the cursor moves only after a 2xx, in the transaction that logs the
   attempt; a batch whose answer was lost is sent again (the receiver keeps ``last_seq``
   and skips what it holds).
@@ -42,6 +48,7 @@ from app.db import for_writing
 from app.dbtypes import utcnow
 from app.leader import Leadership
 from app.push import addresses, service
+from app.push.deadline import Deadline, missed
 from app.push.models import Subscription, SubscriptionStatus, WebhookDelivery
 
 log = logging.getLogger("app.push")
@@ -67,11 +74,13 @@ def sign(secret: str, body: bytes, timestamp: int) -> str:
 class DispatchSettings:
     poll_interval: float = 1.0
     timeout: float = 10.0
+    deadline: float = 10.0
     backoff_base: float = 5.0
     backoff_cap: float = 3600.0
     pause_after: float = 86400.0
     batch: int = 100
     concurrency: int = 4
+    slow_lane: int = 1
     allow: addresses.AllowList = field(default_factory=addresses.AllowList)
 
     @classmethod
@@ -79,11 +88,13 @@ class DispatchSettings:
         return cls(
             poll_interval=settings.webhook_poll_interval,
             timeout=settings.webhook_timeout,
+            deadline=settings.webhook_deadline,
             backoff_base=settings.webhook_backoff_base,
             backoff_cap=settings.webhook_backoff_cap,
             pause_after=settings.webhook_pause_after,
             batch=settings.webhook_batch,
             concurrency=settings.webhook_concurrency,
+            slow_lane=settings.webhook_slow_lane,
             allow=addresses.AllowList.parse(settings.webhook_allow_hosts),
         )
 
@@ -98,9 +109,12 @@ class Dispatcher:
             timeout=settings.timeout,
             follow_redirects=False,  # a redirect could point anywhere: it is a failure
             trust_env=False,  # connect to the checked address, not through a proxy
+            # a connection per delivery: its deadline watches the socket it opened
+            limits=httpx.Limits(max_keepalive_connections=0),
             headers={"User-Agent": "service-catalogue-webhooks/1"},
         )
         self._pool = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="webhook")
+        self._slow = ThreadPoolExecutor(settings.slow_lane, thread_name_prefix="webhook-slow")
         self._lock = threading.Lock()
         self._inflight: set[int] = set()
         self._pruned = 0.0
@@ -123,28 +137,34 @@ class Dispatcher:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._slow.shutdown(wait=True, cancel_futures=True)
         self.leadership.release()
         self.client.close()
 
     def round(self, stop: threading.Event | None = None) -> int:
-        """Start draining every due subscription not already being delivered to."""
+        """Start draining every due subscription not already being delivered to: in the
+        slow lane when its last attempt ran out of time."""
         with self.engine.connect() as conn:
-            ids = service.due(conn, utcnow())
+            due = service.due(conn, utcnow())
         started = 0
-        for sid in ids:
+        for sid, last_error in due:
             with self._lock:
                 if sid in self._inflight:
                     continue
                 self._inflight.add(sid)
-            self._pool.submit(self._drain, sid, stop or threading.Event())
+            lane = self._slow if missed(last_error) else self._pool
+            lane.submit(self._drain, sid, stop or threading.Event())
             started += 1
         return started
 
     def _drain(self, sid: int, stop: threading.Event) -> None:
+        turn = time.monotonic() + self.settings.deadline
         try:
-            # a process that lost the lead stops between batches
+            # a process that lost the lead stops between batches; a subscription with
+            # more to send after its turn waits for the next round, behind the others
             while not stop.is_set() and self.leadership.held and self.deliver_next(sid):
-                pass
+                if time.monotonic() >= turn:
+                    break
         except Exception:
             log.exception("webhooks: delivering to subscription %d failed", sid)
         finally:
@@ -256,27 +276,34 @@ class Dispatcher:
         return True
 
     def _post(self, sub: Any, body: bytes) -> tuple[int | None, str | None, int]:
-        """POST a batch to the subscription's checked address: (status, error, ms)."""
+        """POST a batch to the subscription's checked address within the deadline:
+        (status, error, ms)."""
         started = time.perf_counter()
-        try:
-            target = addresses.check(sub.url, self.settings.allow)
-            request = self.client.build_request(
-                "POST",
-                target.request_url(),
-                content=body,
-                headers={
-                    **target.headers(),
-                    "Content-Type": "application/json",
-                    SIGNATURE: sign(sub.secret, body, int(time.time())),
-                    "X-Catalogue-Subscription": str(sub.id),
-                },
-                extensions=target.extensions(),
-            )
-            response = self.client.send(request, stream=True)
-            response.close()  # the answer's body is not read: its status is the answer
-            status, error = response.status_code, None
-        except addresses.AddressRefused as exc:
-            status, error = None, f"{exc.rule}: {exc.message}"
-        except httpx.HTTPError as exc:
-            status, error = None, f"{type(exc).__name__}: {exc}"
+        with Deadline(self.settings.deadline) as deadline:
+            try:
+                target = addresses.check(sub.url, self.settings.allow)
+                request = self.client.build_request(
+                    "POST",
+                    target.request_url(),
+                    content=body,
+                    headers={
+                        **target.headers(),
+                        "Content-Type": "application/json",
+                        SIGNATURE: sign(sub.secret, body, int(time.time())),
+                        "X-Catalogue-Subscription": str(sub.id),
+                    },
+                    extensions={**target.extensions(), "trace": deadline.trace},
+                    # a connection not made yet has no socket to cut: it waits no longer
+                    timeout=httpx.Timeout(
+                        self.settings.timeout, connect=min(self.settings.timeout, deadline.left())
+                    ),
+                )
+                response = self.client.send(request, stream=True)
+                response.close()  # the answer's body is not read: its status is the answer
+                status, error = response.status_code, None
+            except addresses.AddressRefused as exc:
+                status, error = None, f"{exc.rule}: {exc.message}"
+            except httpx.HTTPError as exc:
+                status = None
+                error = deadline.reason if deadline.over else f"{type(exc).__name__}: {exc}"
         return status, error, int((time.perf_counter() - started) * 1000)

@@ -160,11 +160,12 @@ def deliveries(
 # --- what the dispatcher reads and records ---------------------------------------------
 
 
-def due(db: Connection, now: datetime) -> list[int]:
-    """Active subscriptions behind the change log's head whose next attempt is due."""
+def due(db: Connection, now: datetime) -> list[tuple[int, str | None]]:
+    """Active subscriptions behind the change log's head whose next attempt is due: their
+    id and the error of their last attempt (None when it was accepted)."""
     head = head_seq(db)
     stmt = (
-        select(Subscription.id)
+        select(Subscription.id, Subscription.last_error)
         .where(
             Subscription.status == SubscriptionStatus.ACTIVE,
             col(Subscription.last_delivered_seq) < head,
@@ -175,7 +176,7 @@ def due(db: Connection, now: datetime) -> list[int]:
         )
         .order_by(col(Subscription.id))
     )
-    return list(db.execute(stmt).scalars())
+    return [(sid, error) for sid, error in db.execute(stmt)]
 
 
 def next_batch(db: Connection, sub: Any, limit: int) -> tuple[list[dict[str, Any]], int] | None:

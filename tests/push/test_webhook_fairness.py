@@ -1,0 +1,137 @@
+"""Receivers that stall cannot hold up the others: each delivery has a deadline for the
+whole exchange (a receiver answering a byte at a time, each within the read timeout,
+fails when it runs out), and a subscription whose last attempt ran out of time is
+retried, with backoff, in the slow lane while the others keep the workers. Real HTTP
+receivers on 127.0.0.1; SQLite and PostgreSQL (tests/webhook_support.py)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from app.push.dispatcher import DispatchSettings
+from tests.webhook_support import (
+    FAST,
+    Receiver,
+    deliveries,
+    dispatching,
+    head,
+    key,
+    live_codes,
+    make_changes,
+    sub_of,
+    subscribe,
+    until,
+)
+
+pytest_plugins = ["tests.webhook_support"]
+
+DEADLINE = 1.0
+#: a byte of the answer every 1.5 s: within the read timeout (2 s), never within the deadline
+TRICKLE = 1.5
+SETTINGS = DispatchSettings(
+    **{
+        **FAST.__dict__,
+        "deadline": DEADLINE,
+        "concurrency": 4,
+        "slow_lane": 1,
+        "backoff_base": 0.2,
+        "backoff_cap": 0.5,
+    }
+)
+
+
+def _span(delivery: dict[str, Any]) -> tuple[float, float]:
+    end = datetime.fromisoformat(delivery["at"]).timestamp()
+    return end - delivery["duration_ms"] / 1000, end
+
+
+def test_four_trickling_receivers_do_not_hold_up_a_normal_one(
+    api: TestClient, hook_engine: Engine, receiver: Receiver
+) -> None:
+    assert FAST.timeout > TRICKLE  # no read of theirs times out: only the deadline ends them
+    admin = key(hook_engine, "admin")
+    slow = [Receiver().start() for _ in range(4)]
+    try:
+        for r in slow:
+            r.trickle = TRICKLE
+        # subscribed first: the first four due, they take every worker of the first round
+        slow_subs = [subscribe(api, admin, r.url)["id"] for r in slow]
+        normal = subscribe(api, admin, receiver.url)["id"]
+        codes = live_codes(hook_engine, 3)
+        make_changes(api, admin, codes, 1)
+        first = head(api)
+        waited = []
+        with dispatching(hook_engine, SETTINGS):
+            started = time.monotonic()
+            until(lambda: receiver.last_seq() == first, "the normal receiver's change", 10)
+            waited.append(time.monotonic() - started)
+            until(
+                lambda: all(deliveries(api, admin, sid) for sid in slow_subs),
+                "an attempt of each trickling receiver",
+            )
+            # each ran out of time once: retried in the slow lane from now on
+            for _ in range(3):
+                make_changes(api, admin, codes, 1)
+                last = head(api)
+                started = time.monotonic()
+                until(lambda: receiver.last_seq() == last, "a later change", 10)  # noqa: B023
+                waited.append(time.monotonic() - started)
+            until(
+                lambda: all(len(deliveries(api, admin, sid)) >= 2 for sid in slow_subs),
+                "a retry of each trickling receiver",
+            )
+    finally:
+        for r in slow:
+            r.stop()
+
+    # the normal receiver: its first change within a deadline or so (the trickling ones
+    # held every worker until they ran out), the later ones without waiting for them
+    assert waited[0] < 5, waited
+    assert max(waited[1:]) < DEADLINE * 0.8, waited
+    normal_log = deliveries(api, admin, normal)
+    assert all(d["accepted"] and d["attempt"] == 1 for d in normal_log)
+
+    # the trickling ones: failed attempts with the deadline as their reason, each ended by
+    # it (not by a read timeout, not after the whole answer), retried after a backoff
+    retries = []
+    for sid in slow_subs:
+        log = list(reversed(deliveries(api, admin, sid)))
+        assert [d["attempt"] for d in log] == list(range(1, len(log) + 1))
+        for d in log:
+            assert d["status_code"] is None and not d["accepted"], d
+            assert d["error"].startswith("deadline: "), d
+            assert DEADLINE * 1000 <= d["duration_ms"] < DEADLINE * 1000 + 900, d
+        sub = sub_of(api, admin, sid)
+        assert sub["status"] == "active" and sub["failures"] >= 2
+        assert sub["last_error"].startswith("deadline: ")
+        assert sub["last_delivered_seq"] < first  # nothing counted as delivered
+        retries += [_span(d) for d in log[1:]]
+    # the slow lane has one worker: the retries never overlapped one another
+    retries.sort()
+    for (_, end), (start, _) in zip(retries, retries[1:], strict=False):
+        assert start >= end - 0.05, retries
+
+
+def test_a_delivery_that_runs_out_of_time_sends_its_batch_again(
+    api: TestClient, hook_engine: Engine, receiver: Receiver
+) -> None:
+    """The deadline ends a delivery whose answer is slow, not one that is slow to come:
+    the receiver that recovers gets the batch again and the cursor moves."""
+    admin = key(hook_engine, "admin")
+    sub = subscribe(api, admin, receiver.url)
+    receiver.trickle = TRICKLE
+    make_changes(api, admin, live_codes(hook_engine, 1), 2)
+    last = head(api)
+    with dispatching(hook_engine, SETTINGS):
+        until(lambda: deliveries(api, admin, sub["id"]), "a delivery that runs out of time")
+        receiver.trickle = 0.0
+        until(lambda: sub_of(api, admin, sub["id"])["last_delivered_seq"] == last, "the resend")
+    log = list(reversed(deliveries(api, admin, sub["id"])))
+    assert log[0]["error"].startswith("deadline: ") and log[-1]["accepted"]
+    assert {d["first_seq"] for d in log} == {log[0]["first_seq"]}  # the same batch again
+    assert sub_of(api, admin, sub["id"])["last_error"] is None  # back in the normal lane
