@@ -19,9 +19,8 @@ from typing import Any
 
 #: the rule a delivery that ran out of time is logged under (``deadline: …``)
 RULE = "deadline"
-#: the httpcore events that hand over a delivery's connection (TLS wraps the TCP socket
-#: in a new one)
-_CONNECTED = ("connection.connect_tcp.complete", "connection.start_tls.complete")
+#: the httpcore event that hands over a delivery's connection
+_CONNECTED = "connection.connect_tcp.complete"
 
 
 def missed(error: str | None) -> bool:
@@ -55,6 +54,10 @@ class Deadline:
         tb: TracebackType | None,
     ) -> None:
         self._timer.cancel()
+        with self._lock:
+            if self._socket is not None:
+                self._socket.close()
+                self._socket = None
 
     def left(self) -> float:
         """Seconds left (0 when the time is up)."""
@@ -73,9 +76,11 @@ class Deadline:
         )
 
     def trace(self, event: str, info: dict[str, Any]) -> None:
-        """httpx's ``trace`` extension: keep the socket the delivery connected."""
-        if event in _CONNECTED:
-            sock = info["return_value"].get_extra_info("socket")
+        """httpx's ``trace`` extension: keep the socket the delivery connected, as a
+        descriptor of its own (TLS takes the first one over; a shutdown through either
+        ends the connection)."""
+        if event == _CONNECTED:
+            sock = info["return_value"].get_extra_info("socket").dup()
             with self._lock:
                 self._socket = sock
                 if self.passed:  # connected after the time was up
