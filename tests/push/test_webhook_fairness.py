@@ -6,10 +6,15 @@ receivers on 127.0.0.1; SQLite and PostgreSQL (tests/webhook_support.py)."""
 
 from __future__ import annotations
 
+import socket
+import ssl
+import threading
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -29,6 +34,8 @@ from tests.webhook_support import (
 )
 
 pytest_plugins = ["tests.webhook_support"]
+
+CERTS = Path(__file__).resolve().parent.parent / "data" / "webhook-tls"
 
 DEADLINE = 1.0
 #: a byte of the answer every 1.5 s: within the read timeout (2 s), never within the deadline
@@ -135,3 +142,47 @@ def test_a_delivery_that_runs_out_of_time_sends_its_batch_again(
     assert log[0]["error"].startswith("deadline: ") and log[-1]["accepted"]
     assert {d["first_seq"] for d in log} == {log[0]["first_seq"]}  # the same batch again
     assert sub_of(api, admin, sub["id"])["last_error"] is None  # back in the normal lane
+
+
+def test_a_receiver_on_https_that_trickles_its_answer_runs_out_of_time_too(
+    api: TestClient, hook_engine: Engine
+) -> None:
+    """Over TLS the deadline cuts the connection under the TLS socket: the answer a byte
+    at a time ends at the deadline as over plain HTTP. The dispatcher trusts the test
+    receiver's self-signed certificate (tests/data/webhook-tls), nothing else changes."""
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(CERTS / "cert.pem", CERTS / "key.pem")
+    listener = socket.create_server(("127.0.0.1", 0))
+    gone = threading.Event()
+
+    def serve() -> None:
+        raw, _ = listener.accept()
+        with tls.wrap_socket(raw, server_side=True) as conn:
+            conn.recv(65536)  # the request
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n":
+                try:
+                    conn.send(bytes([byte]))
+                except OSError:
+                    break
+                time.sleep(TRICKLE)
+        gone.set()
+
+    threading.Thread(target=serve, daemon=True).start()
+    admin = key(hook_engine, "admin")
+    sub = subscribe(api, admin, f"https://127.0.0.1:{listener.getsockname()[1]}/hook")
+    try:
+        with dispatching(hook_engine, SETTINGS) as dispatcher:
+            dispatcher.client.close()  # nothing is due yet: no delivery is using it
+            dispatcher.client = httpx.Client(
+                verify=ssl.create_default_context(cafile=CERTS / "cert.pem"),
+                trust_env=False,
+                limits=httpx.Limits(max_keepalive_connections=0),
+            )
+            make_changes(api, admin, live_codes(hook_engine, 1), 1)
+            until(lambda: deliveries(api, admin, sub["id"]), "the attempt")
+    finally:
+        listener.close()
+    [attempt] = deliveries(api, admin, sub["id"])[-1:]
+    assert attempt["error"].startswith("deadline: "), attempt
+    assert DEADLINE * 1000 <= attempt["duration_ms"] < DEADLINE * 1000 + 900, attempt
+    assert gone.wait(5)  # the receiver saw the connection end
