@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     import_max_unpacked_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
     #: Largest compression ratio of an XLSX member over 1 MiB (real sheets: about 10).
     import_max_ratio: float = Field(default=100.0, ge=1)
+    #: Shared strings of a workbook, which the reader holds whole (~150 bytes and 15 µs
+    #: each): a workbook of ~30,000 items saved by Excel has fewer.
+    import_max_strings: int = Field(default=1_000_000, ge=1)
     #: Seconds an import job runs at most (wall clock), and of CPU time.
     import_max_seconds: float = Field(default=3600.0, gt=0)
     import_max_cpu_seconds: float = Field(default=1800.0, gt=0)

@@ -47,6 +47,7 @@ from app.errors import (
     field_error,
 )
 from app.security import ApiKey, Principal
+from app.sync.import_files import check_file
 from app.sync.import_limits import (
     Budget,
     Cancelled,
@@ -54,7 +55,6 @@ from app.sync.import_limits import (
     ImportError_,
     ImportLimit,
     Limits,
-    check_file,
 )
 from app.sync.import_uploads import save_upload
 from app.sync.importer import FORMATS, PROFILES, DryRunSession, detect_format, import_file

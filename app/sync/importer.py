@@ -26,6 +26,7 @@ from app.errors import Forbidden
 from app.exports import layout
 from app.security import Principal
 from app.sync.bulk import sort_rows
+from app.sync.import_files import check_file, count_workbook
 from app.sync.import_limits import (
     Budget,
     Cancelled,
@@ -33,8 +34,6 @@ from app.sync.import_limits import (
     ImportError_,
     ImportLimit,
     Limits,
-    check_file,
-    count_sheets,
 )
 from app.sync.listing import import_listing, is_listing
 from app.sync.service import (
@@ -151,8 +150,8 @@ def _xlsx_rows(
     with path.open("rb") as f:
         # counted before openpyxl reads a cell: it would yield every row and cell a sheet
         # declares or spans
-        count_sheets(f, check_file(f, "xlsx", budget.limits), budget)
-    book = load_workbook(path, read_only=True, data_only=True)
+        count_workbook(f, check_file(f, "xlsx", budget.limits), budget)
+    book = load_workbook(path, read_only=True, data_only=True, keep_links=False)
     try:
         if layout.ITEMS_SHEET in book.sheetnames and session_factory is not None:
             first = next(book[layout.ITEMS_SHEET].iter_rows(values_only=True, max_row=1), ())

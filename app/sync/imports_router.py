@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Query, Request, Response, UploadFile
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from app.db import get_engine
@@ -99,8 +100,17 @@ async def _file_of(request: Request) -> UploadFile:
     summary="Import a file (CSV, XLSX, JSON, NDJSON) in the background; dry_run only checks it",
     responses={
         429: {
-            "description": "The key has as many imports under way as it may: see Retry-After",
-            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+            "description": "The key has as many imports under way as it may "
+            "(CATALOGUE_IMPORT_JOBS_PER_KEY)",
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
+            "headers": {
+                "Retry-After": {
+                    "description": "seconds after which to send it again",
+                    "schema": {"type": "integer"},
+                }
+            },
         }
     },
     openapi_extra={
@@ -136,12 +146,15 @@ async def create_import(
     profile: Annotated[str | None, Query(description="implementation or listing")] = None,
 ) -> Any:
     file = await _file_of(request)
+    content = await file.read()
     try:
-        job, path = import_jobs.create_job(
+        # sniffing, inspecting and saving up to the body limit: off the event loop
+        job, path = await run_in_threadpool(
+            import_jobs.create_job,
             session,
             caller,
             file.filename or "upload",
-            await file.read(),
+            content,
             fmt=format,
             profile=profile,
             dry_run=dry_run,
