@@ -32,6 +32,7 @@ from app.deps import ReadSession, WriteSession
 from app.directory.models import Region
 from app.directory.service import check_filters
 from app.errors import DomainError, InvalidInput, NotFound
+from app.pages import effective
 from app.pages.session import check_csrf, set_cookie
 from app.pages.web import (
     LABELS,
@@ -197,7 +198,7 @@ def search(request: Request, session: ReadSession) -> Response:
 
 def item_doc(request: Request, code: str) -> dict[str, Any]:
     """The item as ``GET /api/v1/items/{code}`` answers it (the same read)."""
-    return orjson.loads(service.get_item_json(request.app.state.snapshots, code)[1])
+    return effective.read_item(request, code)
 
 
 def _adjustments(request: Request, code: str) -> list[history.Event]:
@@ -218,11 +219,11 @@ def _questions(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _item_context(
-    request: Request, session: Session, code: str, doc: dict[str, Any] | None = None
+    request: Request, session: Session, code: str, doc: dict[str, Any], on: date | None
 ) -> dict[str, Any]:
-    doc = doc or item_doc(request, code)
     return {
         "item": doc,
+        "effective": effective.view(request, doc, on),
         "labels": LABELS.of(session),
         "questions": _questions(doc),
         "adjustments": _adjustments(request, code),
@@ -284,21 +285,28 @@ async def item_page(request: Request, code: str) -> Response:
     by the item's version and the language (plain requests only), so a busy item renders
     once every five minutes at most and never shows an old version. A kept page is usually
     answered by :func:`cached_item_page` before this route."""
-    version, body = service.get_item_json(request.app.state.snapshots, code)
     plain = set(request.query_params) <= {"lang"}
-    key = _page_key(request, code, version, body) if plain else None
-    cached = RENDERED.get(key) if key else None
-    if cached is not None:
-        return respond(request, cached)
+    on = None if plain else effective.as_of(request)  # a bad one: 422 before any read
+    key = body = None
+    if plain:
+        version, body = service.get_item_json(request.app.state.snapshots, code)
+        key = _page_key(request, code, version, body)
+        cached = RENDERED.get(key)
+        if cached is not None:
+            return respond(request, cached)
 
-    def build() -> str:
+    def build() -> tuple[str, bool]:
+        doc = orjson.loads(body) if body is not None else effective.read_item(request, code, on)
         with _reading(request) as session:
-            context = _item_context(request, session, code, orjson.loads(body))
+            context = _item_context(request, session, code, doc, on)
             context["answers"] = _answers(request, context["item"])  # "change answers"
-            return render_html(request, "item.html", context)
+            # a page pending acceptance says whether the delegating item still takes
+            # applications: that changes on its handover day, not with this item's version
+            keep = not context["effective"]["pending"]
+            return render_html(request, "item.html", context), keep
 
-    html = await run_in_threadpool(build)
-    return respond(request, RENDERED.put(key, html) if key else html)
+    html, keep = await run_in_threadpool(build)
+    return respond(request, RENDERED.put(key, html) if key and keep else html)
 
 
 def _answers(request: Request, doc: dict[str, Any]) -> dict[str, list[str]]:
@@ -316,12 +324,13 @@ def _answers(request: Request, doc: dict[str, Any]) -> dict[str, list[str]]:
 
 @router.get("/items/{code}/checklist")
 def checklist_page(request: Request, session: ReadSession, code: str) -> Response:
-    doc = item_doc(request, code)
+    on = effective.as_of(request)
+    doc = effective.read_item(request, code, on)
     answers = _answers(request, doc)
     try:
         result = situations.checklist(doc, answers)
     except InvalidInput as exc:
-        context = _item_context(request, session, code, doc)
+        context = _item_context(request, session, code, doc, on)
         context.update(answers=answers, errors=domain_errors(exc))
         return render(request, "item.html", context, status=422)
     return render(
@@ -329,6 +338,7 @@ def checklist_page(request: Request, session: ReadSession, code: str) -> Respons
         "checklist.html",
         {
             "item": doc,
+            "effective": effective.view(request, doc, on),
             "list": result,
             "labels": LABELS.of(session),
             "has_questions": bool(doc.get("guide", {}).get("situations")),

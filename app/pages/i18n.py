@@ -8,9 +8,13 @@ included; an English page keeps the catalogue's Chinese text, marked ``lang="zh-
 from __future__ import annotations
 
 import threading
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 import opencc
+from markupsafe import Markup
+
+from app import clock
 
 
 class Lang(StrEnum):
@@ -283,6 +287,47 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "editor.hits": ("结果数", "Hits"),
     "yes": ("是", "yes"),
     "no": ("否", "no"),
+    # the effective day: what is coming, what is in force, the day viewed
+    "as_of.notice": (
+        "以下为 {date} 有效的办事指南（{link}）",
+        "The guide as it stood on {date} ({link})",
+    ),
+    "as_of.current": ("查看现行版本 →", "see the current version →"),
+    "as_of.invalid": (
+        "查看日期 as_of 应为 YYYY-MM-DD 格式的日期，例如 2026-12-01",
+        "as_of, the day to view, is a date written YYYY-MM-DD, e.g. 2026-12-01",
+    ),
+    "as_of.range": (
+        "查看日期 as_of 应在 {first} 与 {last} 之间",
+        "as_of, the day to view, lies between {first} and {last}",
+    ),
+    "as_of.before": ("本事项在 {date} 尚未设立", "This item did not exist on {date}"),
+    "effective.will": ("本事项将于 {date} {event}", "This item will be {event} on {date}"),
+    "effective.was": ("本事项已于 {date} {event}", "This item was {event} on {date}"),
+    "effective.decision": ("，依据《{title}》（{number}）", ", by {number}: {title}"),
+    "effective.end": ("。", ". "),
+    "effective.will_handle": (
+        "将于 {date} 起由{who}办理。",
+        "From {date} it will be handled by {who}.",
+    ),
+    "effective.handles": ("自 {date} 起由{who}办理。", "Since {date} it is handled by {who}."),
+    "effective.go_to": ("目前请到{who}办理。", "For now, apply at {who}."),
+    "effective.unavailable": ("暂不可办理（{why}）", "Not available ({why})"),
+    "office": ("「{x}」", "{x}"),
+    "blocked.suspended": ("暂停受理", "Suspended: no applications for now"),
+    "blocked.cancelled": ("已取消，不再办理", "Cancelled: no longer available"),
+    "blocked.pending": ("尚未承接，暂不可办理", "Not accepted yet: not available yet"),
+    "blocked.delegated": ("已下放，本单位不再受理", "Handed down: no longer handled here"),
+    "blocked.merged": ("已合并，不再单独办理", "Merged: no longer available on its own"),
+    "pending.from": (
+        "本事项由{who}{event}，自 {date} 起交接",
+        "{who} {event} this item from {date}",
+    ),
+    "pending.wait": (
+        "承接部门完成承接后方可在此办理。",
+        "It can be applied for here once the receiving office has accepted it.",
+    ),
+    "successor.list.sep": ("、", ", "),
 }
 
 EVENTS = {
@@ -292,6 +337,7 @@ EVENTS = {
     "suspend": ("暂停", "suspended"),
     "resume": ("恢复", "resumed"),
     "delegate": ("下放", "delegated"),
+    "entrust": ("委托", "entrusted"),  # a delegation of mode entrust
     "accept": ("承接", "accepted"),
     "reclaim": ("收回", "reclaimed"),
     "reclaimed": ("被收回", "reclaimed"),
@@ -300,6 +346,7 @@ EVENTS = {
     "reinstate": ("恢复（重新启用）", "reinstated"),
     "edit": ("修改", "edited"),
     "alias": ("增加别名", "alias added"),
+    "takes_effect": ("生效", "took effect"),
 }
 
 REQUEST_STATUS = {
@@ -329,6 +376,48 @@ def translator(lang: Lang):  # type: ignore[no-untyped-def]
         return text.format(**values) if values else text
 
     return t
+
+
+def marked(lang: Lang):  # type: ignore[no-untyped-def]
+    """:func:`translator` for sentences holding markup (links): the message is the page's
+    own text, every value is escaped unless it is already markup."""
+    i = pick(lang)
+
+    def tm(key: str, **values: object) -> Markup:
+        return Markup(MESSAGES[key][i]).format(**values)
+
+    return tm
+
+
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def format_day(value: date | str | None, i: int) -> str:
+    """A day as people read it (2027年1月1日, 1 January 2027). A timestamp is read as its day
+    in the province, not in UTC."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if len(value) > 10 else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        value = clock.local(moment).date()
+    if i == 0:
+        return f"{value.year}年{value.month}月{value.day}日"
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
 
 
 def negotiate(query_lang: str | None, cookie: str | None, accept: str | None) -> Lang:

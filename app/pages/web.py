@@ -75,6 +75,7 @@ env.filters["highlighted"] = highlighted
 env.globals["time_limit"] = time_limit
 env.globals["query"] = query
 env.globals["params_of"] = lambda request: dict(request.query_params)
+env.globals["day"] = i18n.format_day
 
 
 class Labels:
@@ -147,6 +148,7 @@ def render_html(
         lang=lang,
         content_lang="zh-Hant" if lang == Lang.HANT else "zh-Hans",
         t=i18n.translator(lang),
+        tm=i18n.marked(lang),
         i=i18n.pick(lang),
         events=i18n.EVENTS,
         request_status=i18n.REQUEST_STATUS,
