@@ -20,8 +20,9 @@ due, so a stall counts for every read it delays) and an admin PATCH every 0.5 s.
     400 MB; each at most once a second, waiting for its job's end (at most 4 s) in between;
 (b) 4 editors PATCH an item of their department with 10 multiple-choice questions of 20
     options (about 11 KB: 10^60 answer sets), each at most once a second;
-(c) 4 receivers answering a byte every 1.9 s are subscribed, then one answering at once;
-    the normal receiver's delay is from the admin write's answer to the delivery of its change.
+(c) a receiver answering at once is subscribed before the idle measurement (its deliveries
+    are normal traffic), 4 answering a byte every 1.9 s join it for the abuse; its delay is
+    from the admin write's answer to the delivery of its change.
 
 Targets, per phase: read p99 <= 1.5x its idle; server RSS growth from idle <= 100 MB (VmRSS of
 the server and its children, sampled every 50 ms, and VmHWM); admin write p99 <= 2x its idle;
@@ -119,8 +120,11 @@ class Phase:
             paths = [f"/api/v1/items/{c}" for c in self.setup["reads"]]
             reads(port, paths, 2)  # warm-up
             rss = TreeRss(pid)
+            self.prelude()
             idle_stop = threading.Event()
-            admin = AdminWriter(port, self.setup["admin"], self.setup["admin_item"])
+            admin = self.idle_admin = AdminWriter(
+                port, self.setup["admin"], self.setup["admin_item"]
+            )
             writer = admin.start(idle_stop)
             idle_reads = reads(port, paths, self.args.idle_seconds)
             idle_stop.set()
@@ -149,6 +153,9 @@ class Phase:
             **self.notes,
             "server_errors": errors(log.read_text(errors="replace")),
         }
+
+    def prelude(self) -> None:
+        """What the normal traffic includes, from the idle measurement on."""
 
     def abuse(self) -> None:
         raise NotImplementedError
@@ -229,20 +236,36 @@ class Combinatorial(Phase):
 
 
 class SlowHooks(Phase):
-    """(c) 4 slow receivers subscribed first, then a normal one."""
+    """(c) a normal receiver subscribed from the idle measurement on (its deliveries are
+    normal traffic), 4 slow ones beside it for the abuse."""
 
-    def abuse(self) -> None:
-        self.hang_up = threading.Event()  # after the judging: a slow answer frees a worker
-        self.slow = [SlowReceiver(self.hang_up) for _ in range(CLIENTS)]
-        self.normal = NormalReceiver()
-        subscribed: Counter[str] = Counter()
-        for receiver in [*self.slow, self.normal]:
+    def subscribe(self, receivers: list[NormalReceiver] | list[SlowReceiver]) -> None:
+        subscribed = self.notes.setdefault("subscriptions", Counter())
+        for receiver in receivers:
             body = json.dumps({"url": receiver.url, "secret": "abuse-bench-0123456789abcdef"})
             status, _ = Calls().call(
                 self.port, "POST", "/api/v1/subscriptions", body.encode(), auth(self.setup["admin"])
             )
             subscribed[str(status)] += 1
-        self.notes["subscriptions"] = subscribed
+
+    def prelude(self) -> None:
+        self.normal = NormalReceiver()
+        self.subscribe([self.normal])
+
+    def abuse(self) -> None:
+        self.hang_up = threading.Event()  # after the judging: a slow answer frees a worker
+        self.slow = [SlowReceiver(self.hang_up) for _ in range(CLIENTS)]
+        self.subscribe(self.slow)
+
+    def delays(self, admin: AdminWriter, now: float) -> dict[str, Any]:
+        """From each write's answer to its delivery (or to ``now``, undelivered)."""
+        delays = [self.normal.arrived.get(k, now) - t for k, t in admin.answered.items()]
+        return {
+            "writes": len(delays),
+            "undelivered": len(set(admin.answered) - set(self.normal.arrived)),
+            "max_s": max(delays) if delays else None,
+            "p50_s": statistics.median(delays) if delays else None,
+        }
 
     def finish(self, admin: AdminWriter) -> None:
         """Give the last writes the target's time to arrive, then judge every write."""
@@ -250,13 +273,9 @@ class SlowHooks(Phase):
         while time.perf_counter() < until and set(admin.answered) - set(self.normal.arrived):
             time.sleep(0.2)
         now = time.perf_counter()
-        delays = [self.normal.arrived.get(k, now) - t for k, t in admin.answered.items()]
-        missing = len(set(admin.answered) - set(self.normal.arrived))
+        self.notes["delivery idle"] = self.delays(self.idle_admin, now)
         self.notes["delivery"] = {
-            "writes": len(delays),
-            "undelivered": missing,
-            "max_s": max(delays) if delays else None,
-            "p50_s": statistics.median(delays) if delays else None,
+            **self.delays(admin, now),
             "slow_deliveries_started": sum(r.deliveries for r in self.slow),
         }
         self.normal.close()
@@ -398,6 +417,11 @@ def report(setup: dict[str, Any], results: dict[str, Any], args: argparse.Namesp
             print(f"    {who}: {s['requests']} ({answers}), p50 {p50}")
         extra = {k: result[k] for k in ("jobs", "patch_bytes", "subscriptions") if k in result}
         if "delivery" in result:
+            idle = result["delivery idle"]
+            if idle["max_s"] is not None:
+                extra["normal receiver idle: delay max"] = (
+                    f"{idle['max_s']:.1f} s ({idle['writes']} writes)"
+                )
             extra["slow deliveries started"] = result["delivery"]["slow_deliveries_started"]
         if result["rss_guard_tripped"]:
             extra["RSS guard"] = f"tripped at {args.rss_guard_mb} MB: uploads stopped"
