@@ -361,6 +361,8 @@ def test_the_upload_folder_is_private_and_empty_after_the_job(served: Served) ->
     folder = served.folder()
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert folder.name.startswith(import_uploads.PREFIX) and os.listdir(folder) == []
+    done = served.client.delete(f"{API}/imports/{job['id']}", headers=key)
+    assert done.status_code == 409 and done.json()["type"].endswith("/import-finished")
 
 
 def test_symlinks_planted_at_predictable_names_are_not_followed(
