@@ -7,12 +7,15 @@ from datetime import UTC, datetime
 from sqlalchemy import JSON, DateTime, Dialect, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 
+from app import clock
+
 #: JSON on SQLite, JSONB on PostgreSQL.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The current instant: the catalogue's clock (tests move it with ``clock.frozen``)."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -193,6 +193,7 @@ ITEM: dict[str, Any] = {
     "updated_by": "seed",
     "lifecycle": None,
     "scheduled": [],
+    "upcoming": [],
 }
 
 #: POST /items, PUT /items/{code}: the writable representation (GET's answer is accepted

@@ -8,8 +8,9 @@ D, with the status of the last lifecycle event whose effective date is on or bef
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 import orjson
@@ -18,17 +19,21 @@ from sqlalchemy import (
     Date,
     String,
     Text,
+    and_,
     bindparam,
     case,
     cast,
     literal,
     null,
+    or_,
     select,
     union_all,
 )
 from sqlalchemy import event as sa_event
 from sqlmodel import Session, col
 
+from app import clock
+from app.catalogue import diffs
 from app.catalogue.models import CatalogueEntry, Implementation, RecordVersion
 from app.catalogue.statuses import ItemStatus
 from app.dbtypes import JSONType
@@ -50,9 +55,16 @@ LIFECYCLE_STATUS = {
     "split": ItemStatus.CANCELLED,
     "reinstate": ItemStatus.ACTIVE,  # a cancelled item brought back on its own history (its code kept)
 }
-ADJUSTMENT_EVENTS = tuple(LIFECYCLE_STATUS)
+#: the version recorded on the day a scheduled event takes effect (app/catalogue/effective.py):
+#: not an event of its own (no ``status_after``); its ``details`` name the one in force
+TAKES_EFFECT = "takes_effect"
+#: the events /adjustments lists: the decisions, and the days they took effect
+ADJUSTMENT_EVENTS = (*LIFECYCLE_STATUS, TAKES_EFFECT)
 #: fields that change on every version and say nothing about the item
-VOLATILE = ("version", "updated_at", "updated_by", "scheduled", "lifecycle")
+VOLATILE = ("version", "updated_at", "updated_by", "scheduled", "upcoming", "lifecycle")
+#: event → the key of its details naming the items that take over (a merge's survivor, a
+#: delegation's receiving implementations, a split's new items)
+SUCCESSORS = {"merge": "into", "split": "into", "delegate": "to"}
 
 
 @dataclass(frozen=True)
@@ -146,9 +158,39 @@ def _forget_history(session: Session, transaction: Any) -> None:
     session.info.pop(HISTORY_CACHE, None)
 
 
-def overlay(doc: dict[str, Any], events: list[Event], on: date) -> date | None:
-    """Set the status, the lifecycle event in force and the scheduled ones, as of ``on``.
-    Returns the date of the next scheduled change (None when nothing is scheduled)."""
+def successor_codes(event: Event) -> list[str]:
+    """The items that take over from one whose ``event`` takes effect."""
+    key = SUCCESSORS.get(event.event)
+    value = (event.details or {}).get(key) if key else None
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def successor_refs(
+    db: Session | Connection, events: list[Event], on: date
+) -> dict[str, dict[str, Any]]:
+    """code → ``{code, name, region}`` of the successors named by the events scheduled
+    after ``on`` (one query, none when nothing is scheduled)."""
+    codes = {c for e in events if e.effective_date > on for c in successor_codes(e)}
+    if not codes:
+        return {}
+    rows = db.execute(
+        select(Implementation.code, CatalogueEntry.name, Implementation.region_code)
+        .join(CatalogueEntry, col(CatalogueEntry.basic_code) == Implementation.basic_code)
+        .where(col(Implementation.code).in_(codes))
+    ).all()
+    return {code: {"code": code, "name": name, "region": region} for code, name, region in rows}
+
+
+def overlay(
+    doc: dict[str, Any],
+    events: list[Event],
+    on: date,
+    successors: Mapping[str, dict[str, Any]] | None = None,
+) -> date | None:
+    """Set the status, the lifecycle event in force, the scheduled ones and what is
+    ``upcoming`` (with the items that take over, from ``successors``: see
+    :func:`successor_refs`), as of ``on``. Returns the date of the next scheduled change
+    (None when nothing is scheduled)."""
     in_force = [e for e in events if e.effective_date <= on]
     scheduled = [e for e in events if e.effective_date > on]
     if in_force:
@@ -157,11 +199,19 @@ def overlay(doc: dict[str, Any], events: list[Event], on: date) -> date | None:
         in_force[-1].public() if in_force and in_force[-1].event != "create" else None
     )
     doc["scheduled"] = [e.public() for e in scheduled]
+    refs = successors or {}
+    doc["upcoming"] = [
+        {
+            "event": e.event,
+            "effective_date": e.effective_date.isoformat(),
+            "decision": e.decision,
+            "successors": [
+                refs.get(c) or {"code": c, "name": None, "region": None} for c in successor_codes(e)
+            ],
+        }
+        for e in scheduled
+    ]
     return min((e.effective_date for e in scheduled), default=None)
-
-
-def end_of(day: date) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
 
 
 _BASE = _RECORDED_BY.subquery()
@@ -188,9 +238,18 @@ _AS_OF = union_all(
 
 def item_as_of(db: Session | Connection, code: str, on: date) -> tuple[int, dict[str, Any]]:
     """The implementation as it stood in force on ``on``."""
+    version, doc, _ = item_state(db, code, on)
+    return version, doc
+
+
+def item_state(
+    db: Session | Connection, code: str, on: date
+) -> tuple[int, dict[str, Any], date | None]:
+    """:func:`item_as_of`, and the day after ``on`` that state stops being in force (the
+    next scheduled change; None when nothing is scheduled)."""
     row = None
     events = []
-    for r in db.execute(_AS_OF, {"code": code, "before": end_of(on)}).all():
+    for r in db.execute(_AS_OF, {"code": code, "before": clock.end_of(on)}).all():
         if r.part == 0:
             row = r
         else:
@@ -214,8 +273,8 @@ def item_as_of(db: Session | Connection, code: str, on: date) -> tuple[int, dict
             else f"no implementation {code}"
         )
     doc = orjson.loads(row.snapshot)
-    overlay(doc, events, on)
-    return row.version, doc
+    next_change = overlay(doc, events, on, successor_refs(db, events, on))
+    return row.version, doc, next_change
 
 
 def list_versions(
@@ -289,39 +348,8 @@ def version_meta(v: Any) -> dict[str, Any]:
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
-    """Field-level changes. Materials and fees are matched by their own codes, so a
-    reordered list is not a change."""
-    changes: list[dict[str, Any]] = []
-    _diff([], _comparable(before), _comparable(after), changes)
-    return changes
-
-
-def _comparable(doc: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in doc.items() if k not in VOLATILE}
-    for key in ("materials", "fees"):
-        # a proposed row has no code until it is published (the write numbers it): it is
-        # keyed by its place in the list
-        rows = doc.get(key, [])
-        out[key] = {
-            row.get("code") or f"new-{n}": {
-                k: v for k, v in row.items() if k not in ("code", "position")
-            }
-            for n, row in enumerate(rows, start=1)
-        }
-    return out
-
-
-def _diff(path: list[Any], a: Any, b: Any, out: list[dict[str, Any]]) -> None:
-    if isinstance(a, dict) and isinstance(b, dict):
-        for key in sorted(set(a) | set(b), key=str):
-            if key not in a:
-                out.append({"path": [*path, key], "op": "added", "to": b[key]})
-            elif key not in b:
-                out.append({"path": [*path, key], "op": "removed", "from": a[key]})
-            else:
-                _diff([*path, key], a[key], b[key], out)
-    elif a != b:
-        out.append({"path": path, "op": "changed", "from": a, "to": b})
+    """Field-level changes, each with its label (app/catalogue/diffs.py)."""
+    return diffs.diff(before, after, skip=VOLATILE)
 
 
 def diff_versions(db: Session | Connection, code: str, old: int, new: int) -> dict[str, Any]:
@@ -355,9 +383,18 @@ def list_adjustments(
         .order_by(col(RecordVersion.id).desc())
     )
     if since:
-        stmt = stmt.where(col(RecordVersion.recorded_at) >= end_of(since) - timedelta(days=1))
+        stmt = stmt.where(col(RecordVersion.recorded_at) >= clock.start_of(since))
     if event:
-        stmt = stmt.where(RecordVersion.event == event)
+        # a decision, or the day it took effect
+        stmt = stmt.where(
+            or_(
+                RecordVersion.event == event,
+                and_(
+                    RecordVersion.event == TAKES_EFFECT,
+                    RecordVersion.details["event"].as_string() == event,
+                ),
+            )
+        )
     if region:
         stmt = stmt.where(*with_prefix(Implementation.region_code, region_prefix(region)))
     if department:
@@ -398,5 +435,6 @@ def statuses_on(session: Session, codes: list[str], on: date) -> dict[str, str]:
 def status_today(session: Session, code: str) -> str | None:
     """The status in force today, from the lifecycle events (scheduled ones may have taken
     effect since the last write)."""
-    in_force = [e for e in lifecycle_events(session, code) if e.effective_date <= date.today()]
+    on = clock.today()
+    in_force = [e for e in lifecycle_events(session, code) if e.effective_date <= on]
     return in_force[-1].status_after if in_force else None

@@ -11,6 +11,7 @@ import orjson
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from app import clock
 from app.catalogue.documents import (
     ITEM_FIELDS,
     child_rows,
@@ -27,6 +28,7 @@ from app.catalogue.history import (
     lifecycle_events,
     overlay,
     status_today,
+    successor_refs,
 )
 from app.catalogue.issuing import child_code_kinds, issue_code, record_issued_codes
 from app.catalogue.models import (
@@ -85,8 +87,8 @@ def record_item(
     **context: Any,
 ) -> dict[str, Any]:
     """Append a version of ``item``: its content now, with the status, the lifecycle event in
-    force and the scheduled ones as of today (this event included)."""
-    today = date.today()
+    force, the scheduled ones and what is upcoming as of today (this event included)."""
+    today = clock.today()
     doc = item_document(session, item, **context)
     events = lifecycle_events(session, item.code)
     if status_after is not None:
@@ -102,7 +104,7 @@ def record_item(
             )
         )
         events = in_order(events)
-    next_change = overlay(doc, events, today)
+    next_change = overlay(doc, events, today, successor_refs(session, events, today))
     digest = content_hash(document_content(doc))
     if item.status != doc["status"] or item.content_hash != digest:
         item.status = doc["status"]

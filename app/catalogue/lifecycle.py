@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
 
+from app import clock
 from app.catalogue import service
 from app.catalogue.history import LIFECYCLE_STATUS
 from app.catalogue.models import Implementation, IssuedCode
@@ -145,7 +146,7 @@ def simple_event(
 def _scheduled(session: Session, code: str) -> list[dict[str, Any]]:
     from app.catalogue.history import lifecycle_events
 
-    return [e.public() for e in lifecycle_events(session, code) if e.effective_date > date.today()]
+    return [e.public() for e in lifecycle_events(session, code) if e.effective_date > clock.today()]
 
 
 #: the statuses that end an item (取消, 合并; a split cancels it)

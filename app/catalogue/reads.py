@@ -11,8 +11,9 @@ import orjson
 from sqlalchemy import Connection, Engine
 from sqlmodel import Session, col, select
 
+from app import clock
+from app.catalogue.effective import in_force
 from app.catalogue.history import (
-    end_of,
     item_as_of,
     statuses_on,
 )
@@ -89,13 +90,13 @@ def get_item_json(
 ) -> tuple[int, str | bytes]:
     """The representation in force today (or on ``as_of``), as JSON, with its version. The
     stored snapshot is returned as-is unless a scheduled event has taken effect since."""
-    today = date.today()
+    today = clock.today()
     if as_of is None or as_of == today:
         found = snapshots.latest("item", code)
         if found is None:
             raise NotFound(f"no implementation {code}")
         version, body, next_change = found
-        if next_change is None or next_change > today:
+        if in_force(next_change, today):
             return version, body
     with snapshots.connection() as db:
         version, doc = item_as_of(db, code, as_of or today)
@@ -120,7 +121,7 @@ def list_items(
     ``region`` includes the regions under it. Items pending acceptance (待承接) and incomplete
     ones (待完善) are left out unless ``status`` asks for them; so are items created after
     ``as_of``."""
-    on = as_of or date.today()
+    on = as_of or clock.today()
     stmt = (
         select(Implementation, CatalogueEntry.name, CatalogueEntry.item_type)
         .join(CatalogueEntry, col(CatalogueEntry.basic_code) == Implementation.basic_code)
@@ -139,7 +140,7 @@ def list_items(
     if updated_since:
         stmt = stmt.where(col(Implementation.updated_at) >= updated_since)
     if as_of:
-        stmt = stmt.where(col(Implementation.created_at) < end_of(as_of))
+        stmt = stmt.where(col(Implementation.created_at) < clock.end_of(as_of))
     wanted = {status} if status else set(STATUS_LABELS) - {STATUS_PENDING, STATUS_INCOMPLETE}
     after = decode_cursor(cursor)
     summaries: list[dict[str, Any]] = []

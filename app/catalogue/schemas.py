@@ -212,6 +212,7 @@ READ_ONLY_FIELDS = (
     "handover_date",
     "lifecycle",
     "scheduled",
+    "upcoming",
     "created_at",
     "updated_at",
     "updated_by",
@@ -272,6 +273,7 @@ class ImplementationIn(Strict):
     handover_date: ReadOnly
     lifecycle: ReadOnly
     scheduled: ReadOnly
+    upcoming: ReadOnly
     created_at: ReadOnly
     updated_at: ReadOnly
     updated_by: ReadOnly
@@ -290,6 +292,27 @@ class LifecycleEvent(BaseModel):
 class Ref(BaseModel):
     code: str
     name: str
+
+
+class Successor(BaseModel):
+    """An item that takes over when a scheduled event takes effect."""
+
+    code: str
+    name: str | None = Field(description="the item's name (its catalogue entry's)")
+    region: str | None = Field(description="its region's GB/T 2260 code")
+
+
+class Upcoming(BaseModel):
+    """A decided change that has not taken effect yet, as people are told of it."""
+
+    event: str = Field(description="cancel, suspend, delegate, merge, split…")
+    effective_date: date
+    decision: dict[str, Any] | None = None
+    successors: list[Successor] = Field(
+        default_factory=list,
+        description="the items that take over: a merge's surviving item, a delegation's "
+        "receiving implementations, a split's new items",
+    )
 
 
 class ItemOut(BaseModel):
@@ -330,6 +353,11 @@ class ItemOut(BaseModel):
     )
     scheduled: list[LifecycleEvent] = Field(
         default_factory=list, description="lifecycle events decided but not yet in force"
+    )
+    upcoming: list[Upcoming] = Field(
+        default_factory=list,
+        description="the same, as people are told of them: what changes on which day, by "
+        "which decision, and which items take over (empty when nothing is scheduled)",
     )
     created_at: datetime
     updated_at: datetime
@@ -384,9 +412,20 @@ class VersionOut(BaseModel):
 
 class Change(BaseModel):
     path: list[str | int]
+    label: str = Field(
+        default="",
+        description="the field as people read it: its label, a thing of a list by its name "
+        "(材料「居民户口簿」 原件份数, 窗口「南岗区户政服务大厅」 电话)",
+    )
     op: Literal["added", "removed", "changed"]
     from_: Any = Field(default=None, alias="from")
     to: Any = None
+    from_text: str | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="``from`` as people read it, where it reads otherwise (是/否, 工作日)",
+    )
+    to_text: str | None = Field(default=None, exclude_if=lambda v: v is None)
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 

@@ -55,7 +55,7 @@ def test_overlay_applies_what_is_in_force_and_lists_what_is_scheduled() -> None:
 def test_overlay_of_a_new_item_shows_no_lifecycle_event() -> None:
     doc: dict[str, Any] = {}
     assert overlay(doc, [_event(1, "create", ItemStatus.ACTIVE, 0)], TODAY) is None
-    assert doc == {"status": "1", "lifecycle": None, "scheduled": []}
+    assert doc == {"status": "1", "lifecycle": None, "scheduled": [], "upcoming": []}
 
 
 # --- diff ----------------------------------------------------------------------------
