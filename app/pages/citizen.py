@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from app import clock
 from app.catalogue import history, service, situations
+from app.catalogue.effective import in_force
 from app.catalogue.service import decode_number_cursor, encode_cursor
 from app.config import get_settings
 from app.corrections import service as corrections
@@ -269,7 +270,7 @@ async def cached_item_page(scope: Scope, receive: Receive, send: Send) -> bool:
     reader = scope["app"].state.snapshots
     latest = getattr(reader, "alatest_with_time", None)
     found = await latest("item", code) if latest else reader.latest("item", code)
-    if found is None or (found[2] is not None and found[2] <= clock.today()):
+    if found is None or not in_force(found[2]):
         return False  # 404, or the state in force computed from the log
     cached = RENDERED.get(_page_key(request, code, found[0], found[1]))
     if cached is None:

@@ -13,7 +13,7 @@ import orjson
 from fastapi import Request
 from pydantic import TypeAdapter, ValidationError
 
-from app.catalogue import service
+from app.catalogue import history, service
 from app.catalogue.reads import SnapshotReader
 from app.catalogue.statuses import ItemStatus
 from app.errors import InvalidInput, NotFound
@@ -32,9 +32,6 @@ BLOCKED = frozenset(
         ItemStatus.MERGED,
     }
 )
-#: where an event's details name the items that take over (the receiving implementations
-#: of a delegation, a merge's survivor, a split's new items, the item that reclaimed one)
-SUCCESSORS = {"delegate": "to", "merge": "into", "split": "into", "reclaimed": "reclaimed_by"}
 _DAY = TypeAdapter(Day)
 
 
@@ -87,15 +84,9 @@ def view(request: Request, doc: dict[str, Any], on: date | None) -> dict[str, An
         "pending": _pending(snapshots, doc) if status == ItemStatus.PENDING else None,
         "in_force": _announced(snapshots, in_force, in_force) if in_force else None,
         "upcoming": [
-            _announced(snapshots, u, u if "details" in u else _scheduled_as(doc, u))
-            for u in _upcoming(doc)
+            _announced(snapshots, u, _scheduled_as(doc, u)) for u in doc.get("upcoming") or ()
         ],
     }
-
-
-def _upcoming(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    # documents stored before ``upcoming`` existed: their scheduled events
-    return doc["upcoming"] if "upcoming" in doc else doc.get("scheduled") or []
 
 
 def _announced(
@@ -105,7 +96,7 @@ def _announced(
     decision and the items that take over. ``recorded`` is the event as the version log
     holds it (with its details), when known."""
     given = event.get("successors")
-    refs = given if given is not None else [{"code": c} for c in successor_codes(recorded)]
+    refs = given if given is not None else [{"code": c} for c in _successor_codes(recorded)]
     return {
         "word": _word(event["event"], recorded),
         "date": event["effective_date"],
@@ -120,11 +111,22 @@ def _word(event: str, recorded: dict[str, Any] | None) -> str:
     return "entrust" if event == "delegate" and mode == "entrust" else event
 
 
-def successor_codes(event: dict[str, Any] | None) -> list[str]:
+def _successor_codes(event: dict[str, Any] | None) -> list[str]:
+    """The items that take over, from an event as a document shows it (``lifecycle``,
+    ``scheduled``), by the catalogue's own reading of its details."""
     if not event:
         return []
-    found = (event.get("details") or {}).get(SUCCESSORS.get(event["event"], ""))
-    return [found] if isinstance(found, str) else list(found or ())
+    return history.successor_codes(
+        history.Event(
+            event["version"],
+            event["event"],
+            event["status"],
+            date.fromisoformat(event["effective_date"]),
+            event.get("decision"),
+            event.get("reason"),
+            event.get("details"),
+        )
+    )
 
 
 def _scheduled_as(doc: dict[str, Any], upcoming: dict[str, Any]) -> dict[str, Any] | None:
@@ -173,7 +175,11 @@ def _pending(snapshots: SnapshotReader, doc: dict[str, Any]) -> dict[str, Any]:
     found["source"] = _named(delegating)
     events = [delegating.get("lifecycle"), *(delegating.get("scheduled") or ())]
     event = next(
-        (e for e in events if e and doc["code"] in successor_codes(e) and e["event"] == "delegate"),
+        (
+            e
+            for e in events
+            if e and e["event"] == "delegate" and doc["code"] in _successor_codes(e)
+        ),
         None,
     )
     if event is not None:
