@@ -69,6 +69,8 @@ ROLES = ("admin", "editor", "sync")
 HEARTBEAT_EVERY = 5.0
 #: the statuses of a job under way
 ACTIVE = (ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.CANCELLING)
+#: what the counts of either profile say of each row (the sum: the file's rows)
+ROW_OUTCOMES = ("created", "updated", "unchanged", "conflict", "rejected", "duplicates")
 #: what a key refused for having too many jobs under way is told to wait (seconds)
 RETRY_AFTER = 30
 
@@ -350,7 +352,7 @@ def _run(engine: Engine, job_id: int, path: Path, actor: Principal) -> None:
         counts={k: v for k, v in result.items() if isinstance(v, int)},
         report=report[:MAX_REPORT],
         report_truncated=len(report) > MAX_REPORT,
-        processed=max(committed, sum(v for v in result.values() if isinstance(v, int))),
+        processed=max(committed, sum(result.get(k, 0) for k in ROW_OUTCOMES)),
         finished_at=utcnow(),
     )
 
