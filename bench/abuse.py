@@ -17,9 +17,10 @@ due, so a stall counts for every read it delays) and an admin PATCH every 0.5 s.
 
 (a) 4 editors upload two XLSX bombs in turn, dry run and real: 1.4 KB declaring
     ``A1:XFD1048576`` with one cell in the last row, and 0.4 MB whose shared strings unpack to
-    400 MB; each at most once a second, waiting for its job's end (at most 4 s) in between;
+    400 MB; each at most once a second (the four a quarter of a second apart), waiting for
+    its job's end (at most 4 s) in between;
 (b) 4 editors PATCH an item of their department with 10 multiple-choice questions of 20
-    options (about 11 KB: 10^60 answer sets), each at most once a second;
+    options (about 11 KB: 10^60 answer sets), each once a second, a quarter apart;
 (c) a receiver answering at once is subscribed before the idle measurement (its deliveries
     are normal traffic), 4 answering a byte every 1.9 s join it for the abuse; its delay is
     from the admin write's answer to the delivery of its change.
@@ -164,6 +165,12 @@ class Phase:
         pass
 
 
+def staggered(stop: threading.Event, step: Callable[[int], None], i: int) -> threading.Thread:
+    """Client ``i``'s loop: once a second, a quarter of a second after client ``i - 1``'s
+    (clients of a loop drift apart; four in step would measure a burst, not the load)."""
+    return looping(stop, 1.0, step, after=i / CLIENTS)
+
+
 def errors(log: str) -> dict[str, int]:
     """The server log's tracebacks, counted by their exception's line."""
     found: Counter[str] = Counter()
@@ -209,7 +216,7 @@ class ImportBombs(Phase):
 
             return step
 
-        self.threads += [looping(self.stop, 1.0, client(i)) for i in range(CLIENTS)]
+        self.threads += [staggered(self.stop, client(i), i) for i in range(CLIENTS)]
 
 
 class Combinatorial(Phase):
@@ -232,7 +239,7 @@ class Combinatorial(Phase):
             path = f"/api/v1/items/{code}"
             return lambda n: patches.call(self.port, "PATCH", path, body[code], auth(key)) and None
 
-        self.threads += [looping(self.stop, 1.0, client(i)) for i in range(CLIENTS)]
+        self.threads += [staggered(self.stop, client(i), i) for i in range(CLIENTS)]
 
 
 class SlowHooks(Phase):

@@ -82,11 +82,15 @@ class Calls:
         }
 
 
-def looping(stop: threading.Event, every: float, step: Callable[[int], None]) -> threading.Thread:
-    """``step(n)`` in a thread until ``stop``, starting at most once every ``every`` s."""
+def looping(
+    stop: threading.Event, every: float, step: Callable[[int], None], after: float = 0.0
+) -> threading.Thread:
+    """``step(n)`` in a thread until ``stop``, starting at most once every ``every`` s, the
+    first after ``after`` s."""
 
     def run() -> None:
         n = 0
+        stop.wait(after)
         while not stop.is_set():
             started = time.perf_counter()
             step(n)
