@@ -53,7 +53,7 @@ def _time_limit(hans: str, hant: str, en: str) -> F:
         hant,
         en,
         {
-            "value": _f("时限", "時限", "Time"),
+            "value": _f("时长", "時長", "Length"),
             "unit": _f("单位", "單位", "Unit"),
             "note": _f("说明", "說明", "Note"),
         },
@@ -385,7 +385,8 @@ def _sep(lang: str) -> str:
     return " › " if lang == "en" else " "
 
 
-def _nth(n: int, lang: str) -> str:
+def nth(n: int, lang: str) -> str:
+    """The place of the ``n``-th element (from 0) as a reader counts: ``第1项``."""
     if lang == "en":
         return f" #{n + 1}"
     return f"第{n + 1}項" if lang == "zh-Hant" else f"第{n + 1}项"
@@ -421,7 +422,7 @@ def label(path: str | Sequence[str | int], lang: str = "zh-Hans") -> str:
             here = here.fields[seg]
             words.append(here.name(lang))
         elif isinstance(seg, int) and words:
-            words[-1] += _nth(seg, lang)
+            words[-1] += nth(seg, lang)
         elif here.each is not None and words:
             continue  # an element by its code: the code says nothing to a reader
         else:

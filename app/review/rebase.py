@@ -8,11 +8,11 @@ from typing import Any
 import orjson
 from sqlmodel import Session
 
-from app.catalogue import history
+from app.catalogue import diffs, history
 from app.catalogue import service as catalogue
 from app.catalogue.models import Implementation
 from app.errors import RuleViolation, field_error
-from app.review.models import ChangeRequest, RequestKind, RequestStatus
+from app.review.models import AliasProposal, ChangeRequest, RequestKind, RequestStatus
 from app.review.service import (
     EDITABLE,
     _act,
@@ -106,10 +106,16 @@ def rebase(session: Session, request_id: int, actor: Principal) -> ChangeRequest
 
 
 def diff(session: Session, cr: ChangeRequest) -> list[dict[str, Any]]:
-    """What the request changes in the published item (field by field)."""
+    """What the request changes in the published item, field by field with their labels
+    (app/catalogue/diffs.py); once approved, what its version changed."""
     if cr.kind == RequestKind.ALIAS:
         before, after = entry_aliases(session, cr)
-        return [{"path": ["aliases"], "op": "changed", "from": before, "to": after}]
+        if cr.status == RequestStatus.APPROVED:  # the entry has them now
+            proposed = set(AliasProposal.model_validate(cr.body or {}).aliases)
+            before = [a for a in before if a not in proposed]
+        return diffs.diff({"aliases": before}, {"aliases": after})
+    if cr.status == RequestStatus.APPROVED and cr.published_version:
+        return _published_diff(session, cr)
     proposal = proposed_input(session, cr)
     if proposal is None:
         return []
@@ -119,3 +125,13 @@ def diff(session: Session, cr: ChangeRequest) -> list[dict[str, Any]]:
         else catalogue.item_input(_published(session, cr.item_code))
     )
     return history.diff(before, proposal)
+
+
+def _published_diff(session: Session, cr: ChangeRequest) -> list[dict[str, Any]]:
+    """The changes of the version an approved request published (from nothing for a new
+    item)."""
+    version = cr.published_version
+    if version == 1:
+        snapshot = history.get_version(session, cr.published_code, 1).snapshot
+        return history.diff({}, orjson.loads(snapshot))
+    return history.diff_versions(session, cr.published_code, version - 1, version)["changes"]

@@ -88,7 +88,10 @@ class ChangeRequestOut(ChangeRequestSummary):
     patch: dict[str, Any] | None
     decided_at: datetime | None
     published: Published | None
-    diff: list[Change] = Field(description="what it changes in the published item")
+    diff: list[Change] = Field(
+        description="what it changes in the published item (once approved: what its "
+        "version changed; withdrawn: nothing), each field by its label"
+    )
     actions: list[ActionOut] = Field(description="who did what, when, why")
 
 
@@ -111,7 +114,7 @@ def _described(cr: ChangeRequest) -> dict[str, Any]:
 
 
 def request_document(session: WriteSession, cr: ChangeRequest) -> dict[str, Any]:
-    shown = cr.status not in (RequestStatus.APPROVED, RequestStatus.WITHDRAWN)
+    shown = cr.status != RequestStatus.WITHDRAWN
     return ChangeRequestOut(
         **_described(cr),
         body=cr.body,

@@ -166,7 +166,9 @@ def test_report_inbox_reply_change_request_and_public_status(
     windows[0]["phone"] = phone
     assert cr["patch"] == {"guide": {"windows": windows}}
     assert cr["note"] == "纠错: guide.windows.0.phone"
-    assert [(c["path"], c["to"]) for c in cr["diff"]] == [(["guide", "windows"], windows)]
+    assert [(c["path"], c["label"], c["to"]) for c in cr["diff"]] == [
+        (["guide", "windows", 0, "phone"], f"窗口「{windows[0]['name']}」 电话", phone)
+    ]
     again = client.post(f"{API}/corrections/{ticket}/change-request", headers=editor)
     assert problem(again, 409)["type"].endswith("correction-linked")
 

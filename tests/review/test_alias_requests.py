@@ -61,10 +61,15 @@ def test_an_editors_alias_is_published_by_a_provincial_reviewer(
     )
     assert cr.status_code == 201, cr.text
     cr = cr.json()
-    assert cr["diff"] == [
-        {"path": ["aliases"], "op": "changed", "from": aliases_before,
-         "to": [*aliases_before, ALIAS]}
-    ]  # fmt: skip
+    n = len(aliases_before)
+    added = {
+        "path": ["aliases", n],
+        "label": f"俗称第{n + 1}项",
+        "op": "added",
+        "from": None,
+        "to": ALIAS,
+    }
+    assert cr["diff"] == [added]  # fmt: skip
     url = f"{API}/change-requests/{cr['id']}"
     assert client.post(f"{url}/submit", headers=editor).status_code == 200
 
@@ -82,6 +87,7 @@ def test_an_editors_alias_is_published_by_a_provincial_reviewer(
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "approved"
     assert approved.json()["published"]["code"] == item.basic_code
+    assert approved.json()["diff"] == [added]  # what it published
     session.expire_all()
     entry = client.get(f"{API}/catalogue-entries/{item.basic_code}").json()
     assert entry["aliases"] == [*aliases_before, ALIAS]

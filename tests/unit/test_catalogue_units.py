@@ -78,11 +78,17 @@ def test_diff_matches_materials_by_code_not_by_place() -> None:
     changes = diff(a, b)
     assert {
         "path": ["materials", "M2", "name"],
+        "label": "材料「居民户口簿」 材料名称",
         "op": "changed",
         "from": "户口簿",
         "to": "居民户口簿",
     } in changes
-    assert {"path": ["materials", "M3"], "op": "added", "to": {"name": "照片"}} in changes
+    assert {
+        "path": ["materials", "M3"],
+        "label": "材料「照片」",
+        "op": "added",
+        "to": {"name": "照片"},
+    } in changes
 
 
 # --- composing a representation ------------------------------------------------------
