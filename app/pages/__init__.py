@@ -108,13 +108,15 @@ def _without_body(send: Send) -> Send:
 
 def not_allowed(scope: Scope, allowed: set[str]) -> Response:
     """405 as a page, with every method the path takes in ``Allow`` (RFC 9110 15.5.6)."""
+    from app.pages.problems import Problem
     from app.pages.web import render
 
     methods = allowed | ({"HEAD"} if "GET" in allowed else set())
     request = Request(scope)
     detail = f"{request.method} is not a method of this page: {', '.join(sorted(methods))}"
+    problem = Problem("http.405", detail)
     response = render(
-        request, "error.html", {"status": 405, "detail": detail, "errors": []}, status=405
+        request, "error.html", {"status": 405, "problem": problem, "errors": []}, status=405
     )
     response.headers["Allow"] = ", ".join(sorted(methods))
     return response
@@ -123,14 +125,30 @@ def not_allowed(scope: Scope, allowed: set[str]) -> Response:
 def install(app: FastAPI) -> None:
     """Register the pages, their static files and the offline ``/docs`` on ``app`` (created
     with ``docs_url=None, redoc_url=None``), after the API's routers."""
-    from app.pages import citizen, decisions, editor, inbox
+    from app.pages import (
+        change_requests,
+        citizen,
+        decisions,
+        editor,
+        history,
+        inbox,
+        item_form,
+    )
     from app.pages.docs import install_docs
     from app.pages.web import STATIC
 
     install_docs(app)  # before /static: its mount is the more specific one
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     before = len(app.router.routes)
-    for router in (citizen.router, editor.router, decisions.router, inbox.router):
+    for router in (
+        citizen.router,
+        history.router,
+        editor.router,
+        item_form.router,
+        change_requests.router,
+        decisions.router,
+        inbox.router,
+    ):
         app.include_router(router)
     included = app.router.routes[before:]
     del app.router.routes[before:]

@@ -1,24 +1,83 @@
-"""The editors' inbox pages: corrections (纠错) with replies, and the search gaps with a
-propose-alias form (an ``alias`` change request). Part of the ``/editor`` workspace (:mod:`app.pages.editor`)."""
+"""The editors' inbox pages: corrections (纠错) with replies and, in one step, the change
+request a suggestion makes (a draft linked to the ticket); the search gaps with a
+propose-alias form (an ``alias`` change request). Part of the ``/editor`` workspace
+(:mod:`app.pages.editor`). The ticket's public page (:mod:`app.pages.citizen`) shows the
+resolution from :func:`resolution`: 已更正 with the version once the request is approved."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import object_session
 from sqlmodel import Session
 
+from app.catalogue import labels as field_labels
 from app.corrections import service as corrections
-from app.corrections.models import CorrectionStatus
+from app.corrections.models import Correction, CorrectionStatus
 from app.deps import ReadSession, WriteSession
 from app.errors import DomainError, Forbidden, InvalidInput
+from app.pages import i18n, worklist
 from app.pages import session as sessions
-from app.pages.editor import EditorForm, see_other, signed_in_as, workspace_page
+from app.pages.changes import readable
+from app.pages.editor import (
+    EditorForm,
+    published,
+    see_other,
+    signed_in_as,
+    workspace_lang,
+    workspace_page,
+)
 from app.pages.session import PageSession
-from app.pages.web import PageRoute, domain_errors, first
+from app.pages.web import PageRoute, domain_errors, env, first, optional
 from app.review import service as review
-from app.review.models import RequestKind
+from app.review.models import ChangeRequest, RequestKind, RequestStatus
 from app.search import service as search
 
 router = APIRouter(prefix="/editor", route_class=PageRoute, include_in_schema=False)
+
+
+# --- a ticket's resolution -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What became of a correction: the request fixing it, the version that published the
+    fix, and when the ticket last changed (reported, answered, or its fix published)."""
+
+    request: ChangeRequest | None
+    version: int | None
+    published_at: datetime | None
+    updated: datetime
+
+    @property
+    def in_progress(self) -> bool:
+        return self.request is not None and self.version is None
+
+
+def resolution(session: Session, c: Correction) -> Resolution:
+    cr = session.get(ChangeRequest, c.change_request_id) if c.change_request_id else None
+    fixed = cr is not None and cr.status == RequestStatus.APPROVED and cr.published_version
+    published_at = cr.decided_at if fixed and cr is not None else None
+    moments = [m for m in (c.created_at, c.replied_at, published_at) if m is not None]
+    return Resolution(
+        request=cr if cr is not None and cr.status != RequestStatus.WITHDRAWN else None,
+        version=cr.published_version if fixed and cr is not None else None,
+        published_at=published_at,
+        updated=max(moments),
+    )
+
+
+def _ticket_resolution(c: Correction) -> Resolution:
+    # the ticket page's correction is read in the request's session, open while it renders
+    session = object_session(c)
+    assert isinstance(session, Session)
+    return resolution(session, c)
+
+
+env.globals["ticket_resolution"] = _ticket_resolution
 
 
 # --- corrections inbox ---------------------------------------------------------------------
@@ -41,12 +100,122 @@ def inbox(request: Request, session: WriteSession) -> Response:
         limit=100,
     )[:100]
     shown = [
-        {"c": c, "contact": c.contact if corrections.may_see_contact(who.principal, c) else None}
+        {
+            "c": c,
+            "contact": c.contact if corrections.may_see_contact(who.principal, c) else None,
+            "resolution": resolution(session, c),
+            "may_make": _may_make(who, c),
+        }
         for c in rows
     ]
     return workspace_page(
-        request, "editor/corrections.html", who, rows=shown, filter_status=status, errors={}
+        request,
+        "editor/corrections.html",
+        who,
+        rows=shown,
+        refs=worklist.item_refs(session, (c.item_code for c in rows)),
+        filter_status=status,
+        errors={},
     )
+
+
+def _may_make(who: PageSession, c: Correction) -> bool:
+    """May the key holder turn this correction into a change request now?"""
+    p = who.principal
+    editor = p.role == "admin" or corrections.may_see_contact(p, c)
+    return (
+        editor
+        and bool(c.field)
+        and c.suggested is not None
+        and c.change_request_id is None
+        and c.status in (CorrectionStatus.NEW, CorrectionStatus.ACCEPTED)
+    )
+
+
+# --- from a correction to a change request, in one step --------------------------------------
+
+
+def value_at(doc: dict[str, Any], path: str) -> Any:
+    """The item's value at a correction's field path (None where it has none)."""
+    node: Any = doc
+    for part in path.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            return None
+    return node
+
+
+def _change_page(
+    request: Request,
+    session: Session,
+    who: PageSession,
+    c: Correction,
+    values: dict[str, str],
+    errors: dict[str, list[str]] | None = None,
+    status: int = 200,
+) -> Response:
+    lang = workspace_lang(request)
+    doc = published(request, c.item_code)
+    path = field_labels.parts(c.field or "")
+    return workspace_page(
+        request,
+        "editor/correction_change.html",
+        who,
+        status=status,
+        c=c,
+        ref=worklist.item_refs(session, [c.item_code]).get(c.item_code),
+        now=readable(value_at(doc, c.field or ""), path, lang) if c.field else "",
+        values=values,
+        errors=errors or {},
+        may_make=_may_make(who, c),
+    )
+
+
+@router.get("/corrections/{ticket}/change")
+def change_form(request: Request, session: ReadSession, ticket: str) -> Response:
+    who = signed_in_as(request, session)
+    c = corrections.by_ticket(session, ticket)
+    if not corrections.may_handle(who.principal, c):
+        raise Forbidden(f"key {who.principal.name!r} does not answer this correction")
+    t = i18n.translator(workspace_lang(request))
+    values = {
+        "note": t("correction.note.default", field=field_labels.label(c.field or "", "zh-Hans")),
+        "reply": c.reply or t("correction.reply.default"),
+    }
+    return _change_page(request, session, who, c, values)
+
+
+@router.post("/corrections/{ticket}/change")
+def make_change(request: Request, form: EditorForm, session: WriteSession, ticket: str) -> Response:
+    """Accept the correction (the reply goes to the reporter) and make its suggestion a
+    draft change request linked to it (:func:`app.corrections.service.to_change_request`,
+    the API's own step), then open the draft."""
+    who = signed_in_as(request, session)
+    sessions.check_csrf(request, form, who)
+    values = {k: first(form, k).strip() for k in ("note", "reply")}
+    try:
+        if not values["reply"]:
+            raise InvalidInput.field(["reply"], "a reply tells the reporter", "missing")
+        corrections.reply(
+            session,
+            ticket,
+            who.principal,
+            status=CorrectionStatus.ACCEPTED,
+            text=values["reply"],
+            change_request=None,
+            link=False,
+        )
+        cr = corrections.to_change_request(
+            session, ticket, who.principal, note=optional(form, "note"), submit=False
+        )
+    except DomainError as exc:
+        session.rollback()  # neither the answer nor the draft is kept
+        c = corrections.by_ticket(session, ticket)
+        return _change_page(request, session, who, c, values, domain_errors(exc), exc.status)
+    return see_other(f"/editor/requests/{cr.id}")
 
 
 @router.post("/corrections/{ticket}/reply")

@@ -1,0 +1,198 @@
+"""The item form (``/editor/items/{code}/edit``): the guide in the order it reads, in
+sections that fold, its lists' rows added and removed without JavaScript; saved as a
+change request (a draft). An editor's own open edit of the item is continued, never a
+second one started beside it: its draft is what the form shows and what saving updates;
+one waiting for review is said so, with the way to take it back and change it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from sqlmodel import Session
+
+from app.catalogue import labels as field_labels
+from app.catalogue import service as catalogue
+from app.deps import ReadSession, WriteSession
+from app.errors import DomainError, Forbidden, InvalidInput, RuleViolation
+from app.pages import conditions, forms, i18n, worklist
+from app.pages import session as sessions
+from app.pages.editor import (
+    EditorForm,
+    published,
+    see_other,
+    signed_in_as,
+    workspace_lang,
+    workspace_page,
+)
+from app.pages.session import PageSession
+from app.pages.web import (
+    LABELS,
+    PageRoute,
+    domain_errors,
+    errors_by_field,
+    first,
+    optional,
+)
+from app.review import service as review
+from app.review.models import ChangeRequest, RequestStatus
+
+router = APIRouter(prefix="/editor", route_class=PageRoute, include_in_schema=False)
+
+
+def own_draft(session: Session, who: PageSession, request_id: str | None) -> ChangeRequest | None:
+    """The draft (or returned request) of the editor's that ``?request=`` names."""
+    if not request_id:
+        return None
+    if not request_id.isdigit() or len(request_id) > 9:
+        raise InvalidInput.field(["query", "request"], "a change request's number", "request")
+    cr = review.get(session, int(request_id), who.principal)
+    if cr.author != who.principal.name or cr.status not in review.EDITABLE:
+        raise Forbidden(f"change request {cr.id} is not a draft of yours")
+    return cr
+
+
+def _page(
+    request: Request,
+    session: Session,
+    who: PageSession,
+    doc: dict[str, Any],
+    filled: forms.Filled,
+    *,
+    base: ChangeRequest | None,
+    draft: ChangeRequest | None,
+    errors: dict[str, list[str]] | None = None,
+    note: str = "",
+    situations_text: str | None = None,
+    add: str | None = None,
+    status: int = 200,
+) -> Response:
+    folded = forms.fold_errors(errors or {})
+    values = filled.values
+    lang = workspace_lang(request)
+    i = i18n.pick(lang)
+    return workspace_page(
+        request,
+        "editor/edit.html",
+        who,
+        status=status,
+        item=doc,
+        v=values,
+        base_request=base,
+        draft=draft,
+        rejection=worklist.rejections(session, [draft]).get(draft.id or 0) if draft else None,
+        errors=folded,
+        note=note,
+        situations_text=forms.situations_text(values)
+        if situations_text is None
+        else situations_text,
+        labels=LABELS.of(session),
+        depths=forms.DEPTHS,
+        units_shown=[(u, i18n.UNITS[u][i].strip()) for u in forms.UNITS],
+        step_channels=[
+            (c, field_labels.value_text(["guide", "process", 0, "channel"], c, lang) or c)
+            for c in forms.STEP_CHANNELS
+        ],
+        window_fields=forms.WINDOW_TEXT,
+        channel_fields=forms.CHANNEL_TEXT,
+        faq_fields=forms.FAQ_TEXT,
+        sections=forms.SECTIONS,
+        opened=forms.sections_open(folded, add, request.query_params.get("open")),
+        flagged=forms.sections_with_errors(folded),
+        rows=forms.rows_shown(filled, add),
+        option_choices=forms.option_choices(values),
+        when_text=conditions.text_of,
+        added=add,
+    )
+
+
+@router.get("/items/{code}/edit")
+def edit_form(request: Request, session: ReadSession, code: str) -> Response:
+    who = signed_in_as(request, session)
+    doc = published(request, code)
+    base = own_draft(session, who, request.query_params.get("request"))
+    draft = base or worklist.open_edit_of(session, who.principal, code)
+    if draft is not None and draft.status == RequestStatus.SUBMITTED:
+        return workspace_page(request, "editor/edit_waiting.html", who, item=doc, cr=draft)
+    base = base or draft
+    values = review.proposed_input(session, base) if base else catalogue.item_input(doc)
+    return _page(
+        request,
+        session,
+        who,
+        doc,
+        forms.filled_from(values),
+        base=base,
+        draft=draft,
+        note=(base.note if base else "") or "",
+    )
+
+
+@router.post("/items/{code}/edit")
+def save_edit(request: Request, form: EditorForm, session: WriteSession, code: str) -> Response:
+    who = signed_in_as(request, session)
+    sessions.check_csrf(request, form, who)
+    doc = published(request, code)
+    # what the form was filled from (its rows point into it), and the draft it saves into
+    base = own_draft(session, who, first(form, "request"))
+    draft = base or worklist.open_edit_of(session, who.principal, code)
+    filled = forms.from_form(
+        review.proposed_input(session, base) if base else catalogue.item_input(doc), form
+    )
+    note = optional(form, "note")
+    raw_situations = first(form, forms.SITUATIONS_FIELD)
+    add = first(form, "add")
+    if add in forms.LISTS:  # 添加一行: the form again, as typed, one row more; nothing saved
+        return _page(
+            request,
+            session,
+            who,
+            doc,
+            filled,
+            base=base,
+            draft=draft,
+            errors=errors_by_field(filled.errors),
+            note=note or "",
+            situations_text=raw_situations,
+            add=add,
+        )
+    try:
+        if filled.errors:
+            raise InvalidInput("the form is not valid", errors=filled.errors)
+        if draft is not None and draft.status == RequestStatus.SUBMITTED:
+            raise RuleViolation(
+                f"change request {draft.id} of this item is waiting for review: withdraw it "
+                "to change it",
+                type="change-request-state",
+            )
+        patch = forms.merge_patch_between(catalogue.item_input(doc), filled.values)
+        if draft is not None:
+            draft = review.edit(
+                session,
+                draft.id,
+                who.principal,
+                body=None,
+                patch=patch,
+                note=note,
+                fields={"patch", "body", "note"},
+            )
+        else:
+            draft = review.propose(
+                session, who.principal, kind="edit", item=code, patch=patch, note=note
+            )
+    except DomainError as exc:
+        session.rollback()  # nothing of a refused edit is kept
+        return _page(
+            request,
+            session,
+            who,
+            doc,
+            filled,
+            base=base,
+            draft=draft,
+            errors=domain_errors(exc),
+            note=note or "",
+            situations_text=raw_situations,
+            status=exc.status,
+        )
+    return see_other(f"/editor/requests/{draft.id}")
