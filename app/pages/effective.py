@@ -43,14 +43,19 @@ def as_of(request: Request) -> date | None:
     try:
         return _DAY.validate_python(request.query_params["as_of"])
     except ValidationError as exc:
+        # the entry as the API words it (its rule, message and values), said in the page's
+        # language where the page renders problems; the detail in the page's language
+        found = exc.errors(include_url=False)[0]
+        entry = {"loc": ["query", "as_of"], "msg": found["msg"], "type": found["type"]}
+        if found.get("ctx"):
+            entry["ctx"] = found["ctx"]
         t = i18n.translator(page_lang(request))
-        rule = exc.errors(include_url=False)[0]["type"]
-        msg = (
+        detail = (
             t("as_of.range", first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat())
-            if rule == "date.range"
+            if found["type"] == "date.range"
             else t("as_of.invalid")
         )
-        raise InvalidInput.field(["query", "as_of"], msg, rule) from None
+        raise InvalidInput(detail, errors=[entry]) from None
 
 
 def read_item(request: Request, code: str, on: date | None = None) -> dict[str, Any]:
