@@ -15,7 +15,6 @@ import orjson
 from sqlmodel import Session
 
 from app import clock
-from app.catalogue import history
 from app.catalogue import labels as field_labels
 from app.pages import conditions, i18n
 from app.pages.web import time_limit
@@ -107,17 +106,8 @@ def rows(changes: list[dict[str, Any]], lang: str) -> list[Row]:
 
 
 def request_changes(session: Session, cr: ChangeRequest) -> list[dict[str, Any]]:
-    """What the request changes: against the published item while it is open, and once
-    approved what its published version changed (the version before it against it)."""
-    if cr.status == RequestStatus.APPROVED:
-        if cr.kind == RequestKind.ALIAS or not cr.published_code or not cr.published_version:
-            return []
-        if cr.published_version == 1:
-            (new,) = history.get_versions(session, cr.published_code, 1)
-            return history.diff({}, orjson.loads(new.snapshot))
-        return history.diff_versions(
-            session, cr.published_code, cr.published_version - 1, cr.published_version
-        )["changes"]
+    """What the request changes (the API's diff: against the published item while open,
+    once approved what its version changed); a withdrawn one changes nothing."""
     if cr.status == RequestStatus.WITHDRAWN:
         return []
     return rebase.diff(session, cr)
@@ -162,6 +152,4 @@ def proposal(
                     readable(w, ["guide", "windows", 0], lang),
                 )
             )
-    if cr.kind == RequestKind.ALIAS:
-        pairs.append((t("editor.alias"), "、".join(body.get("aliases") or ())))
     return pairs
