@@ -2,7 +2,7 @@
 slow webhook receivers cost everyone else.
 
     .venv/bin/python bench/abuse.py [--repo DIR] [--seconds 30] [--idle-seconds 10]
-        [--phases abc] [--review-editors] [--rss-guard-mb 3000] [--json FILE]
+        [--phases abc] [--review-editors] [--rss-guard-mb 3000] [--json FILE] [--logs DIR]
 
 Migrates and seeds a SQLite catalogue once (an admin key and 4 editor keys of one department,
 by ``catalogue keys create``); each phase serves a fresh copy of it with a real ``catalogue
@@ -29,7 +29,9 @@ Targets, per phase: read p99 <= 1.5x its idle; server RSS growth from idle <= 10
 the server and its children, sampled every 50 ms, and VmHWM); admin write p99 <= 2x its idle;
 (c) the normal receiver's longest delay <= 5 s. A request still unanswered at the phase's end
 counts with its time so far (a lower bound, shown with >=). Uploads stop, and the phase
-fails, when the server has grown by ``--rss-guard-mb``. About 3 minutes with the defaults.
+fails, when the server has grown by ``--rss-guard-mb``. The JSON has the slowest reads (when
+they were due) and ``--logs`` keeps the servers' logs, to tell a stall of the server from one of
+the host. About 3 minutes with the defaults.
 
 ``--repo DIR`` serves another checkout (its migrations, seed and ``app``) with this virtualenv:
 ``git worktree add /tmp/abuse-base <commit>`` gives the figures before a change.
@@ -42,6 +44,7 @@ import contextlib
 import http.client
 import json
 import os
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -452,6 +455,7 @@ def main() -> None:
     parser.add_argument("--review-editors", action="store_true", help="editors' writes reviewed")
     parser.add_argument("--rss-guard-mb", type=float, default=3000)
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--logs", type=Path, help="keep the servers' logs in this folder")
     args = parser.parse_args()
 
     root = args.repo.resolve()
@@ -467,6 +471,9 @@ def main() -> None:
             title, kind = PHASES[letter]
             print(f"({letter}) {title} ...", file=sys.stderr, flush=True)
             results[letter] = kind(letter, setup, args).run(tmp)
+            if args.logs:
+                args.logs.mkdir(parents=True, exist_ok=True)
+                shutil.copy(tmp / f"{letter}.log", args.logs / f"{letter}.log")
     report(setup, results, args)
     if args.json:
         out = {

@@ -152,6 +152,7 @@ async def _paced(port: int, paths: list[str], offset: int, end: float, state: di
         if length:
             await reader.readexactly(length)
         state["lat"].append(time.perf_counter() - state["due"])
+        state["at"].append(state["due"] - state["start"])
         state["errors"] += head[9:12] != b"200"
         i += 1
         state["due"] += 1 / READ_RATE
@@ -161,7 +162,10 @@ async def _paced(port: int, paths: list[str], offset: int, end: float, state: di
 async def _read_load(port: int, paths: list[str], seconds: float) -> dict[str, Any]:
     start = time.perf_counter()
     end = start + seconds
-    states = [{"lat": [], "errors": 0, "due": start} for _ in range(READ_CONNECTIONS)]
+    states = [
+        {"lat": [], "at": [], "errors": 0, "due": start, "start": start}
+        for _ in range(READ_CONNECTIONS)
+    ]
     tasks = [
         asyncio.create_task(_paced(port, paths, n * 7, end, st)) for n, st in enumerate(states)
     ]
@@ -173,11 +177,15 @@ async def _read_load(port: int, paths: list[str], seconds: float) -> dict[str, A
         task.cancel()
         while st["due"] < end:  # held back by a stall (or a broken connection)
             st["lat"].append(now - st["due"])
+            st["at"].append(st["due"] - start)
             st["due"] += 1 / READ_RATE
             failed += broken
             unanswered += not broken
-    lat = sorted(x for st in states for x in st["lat"])
+    timed = sorted((x, at) for st in states for x, at in zip(st["lat"], st["at"], strict=True))
+    lat = [x for x, _ in timed]
     return {
+        # the slowest reads: (seconds into the run when due, ms)
+        "slowest": [(round(at, 2), round(x * 1000, 1)) for x, at in timed[-8:]],
         "requests": len(lat),
         "p50_ms": statistics.median(lat) * 1000,
         "p99_ms": lat[int(len(lat) * 0.99)] * 1000,
