@@ -334,29 +334,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "request.created": ("创建时间", "Created"),
     "request.rebase": ("更新到最新版本", "Bring onto the current version"),
     "correction.make": ("生成变更申请", "Make a change request"),
-    "correction.make.intro": (
-        "按纠错的建议生成一份变更申请草稿，与本纠错关联。纠错将标为“已采纳”，答复发给提交人；"
-        "草稿可在编辑页继续修改，然后提交审核。申请通过后，纠错进度页显示“已更正”及发布的版本。",
-        "Make a draft change request from the suggestion, linked to this correction. The "
-        "correction is marked accepted and the reply sent; change the draft on the item "
-        "form if needed, then submit it. Once approved, the ticket shows it fixed, with "
-        "the version.",
+    "form.correction": ("按纠错修改", "Fixing a correction"),
+    "form.correction.filled": (
+        "建议的内容已填入对应字段，请核对后保存草稿。草稿将与这条纠错关联，纠错标为“已采纳”，"
+        "答复发给提交人；审核通过后，纠错进度页显示“已更正”。",
+        "The suggestion is filled in at its field: check it, then save the draft. The draft "
+        "is linked to the correction, which is marked accepted and answered; once approved, "
+        "its ticket shows it fixed.",
     ),
-    "correction.now": ("现在的内容", "What it says now"),
+    "form.correction.told": (
+        "请按上面的纠错修改对应部分（已展开），然后保存草稿。草稿将与这条纠错关联，纠错标为“已采纳”，"
+        "答复发给提交人；审核通过后，纠错进度页显示“已更正”。",
+        "Change the part the correction concerns (unfolded) as it says, then save the draft. "
+        "The draft is linked to the correction, which is marked accepted and answered; once "
+        "approved, its ticket shows it fixed.",
+    ),
     "correction.proposed": ("建议改为", "Suggested"),
-    "correction.note": (
-        "变更说明（随新版本公开，请勿填写受理编号）",
-        "Change note (public with the new version: never the ticket)",
-    ),
     "correction.reply": ("给提交人的答复", "Reply to the reporter"),
     "correction.reply.default": ("已采纳，将按您的建议更正。", "Accepted: we will correct it."),
     "correction.note.default": ("纠错：{field}", "Correction: {field}"),
-    "correction.create": ("生成草稿", "Make the draft"),
-    "correction.no_suggestion": (
-        "这条纠错没有针对某个字段的建议值：请在编辑页修改事项，再在答复中说明。",
-        "This correction suggests no value for a field: change the item on its form, then "
-        "reply.",
-    ),
     "correction.linked": ("已关联变更申请", "Linked change request"),
     "ticket.resolution": ("处理结果", "Resolution"),
     "status.fixed": ("已更正", "Fixed"),

@@ -1,40 +1,38 @@
-"""The editors' inbox pages: corrections (纠错) with replies and, in one step, the change
-request a suggestion makes (a draft linked to the ticket); the search gaps with a
-propose-alias form (an ``alias`` change request). Part of the ``/editor`` workspace
-(:mod:`app.pages.editor`). The ticket's public page (:mod:`app.pages.citizen`) shows the
-resolution from :func:`resolution`: 已更正 with the version once the request is approved."""
+"""The editors' inbox pages: corrections (纠错) with replies, each with the way to the
+change that fixes it (the item form filled from the correction's field and suggestion,
+:mod:`app.pages.item_form`, whose draft is linked to the ticket: :func:`link_fix`); the
+search gaps with a propose-alias form (an ``alias`` change request). Part of the
+``/editor`` workspace (:mod:`app.pages.editor`). The ticket's public page
+(:mod:`app.pages.citizen`) shows the resolution from :func:`resolution`: 已更正 with the
+version once the request is approved."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import object_session
 from sqlmodel import Session
 
-from app.catalogue import labels as field_labels
 from app.corrections import service as corrections
 from app.corrections.models import Correction, CorrectionStatus
 from app.deps import ReadSession, WriteSession
 from app.errors import DomainError, Forbidden, InvalidInput
-from app.pages import i18n, worklist
 from app.pages import session as sessions
-from app.pages.changes import readable
+from app.pages import worklist
 from app.pages.editor import (
     EditorForm,
-    published,
     see_other,
     signed_in_as,
-    workspace_lang,
     workspace_page,
 )
 from app.pages.session import PageSession
-from app.pages.web import PageRoute, domain_errors, env, first, optional
+from app.pages.web import PageRoute, domain_errors, env, first
 from app.review import service as review
 from app.review.models import ChangeRequest, RequestKind, RequestStatus
 from app.search import service as search
+from app.security import Principal
 
 router = APIRouter(prefix="/editor", route_class=PageRoute, include_in_schema=False)
 
@@ -120,102 +118,30 @@ def inbox(request: Request, session: WriteSession) -> Response:
 
 
 def _may_make(who: PageSession, c: Correction) -> bool:
-    """May the key holder turn this correction into a change request now?"""
-    p = who.principal
-    editor = p.role == "admin" or corrections.may_see_contact(p, c)
-    return (
-        editor
-        and bool(c.field)
-        and c.suggested is not None
-        and c.change_request_id is None
-        and c.status in (CorrectionStatus.NEW, CorrectionStatus.ACCEPTED)
+    """May the key holder make the change this correction asks for (an editor of the
+    item's department, an admin), and is it still to be made?"""
+    return may_fix(who.principal, c) and c.change_request_id is None
+
+
+def may_fix(p: Principal, c: Correction) -> bool:
+    editor = p.role == "admin" or corrections.may_see_contact(p, c)  # the department's
+    return editor and c.status in (CorrectionStatus.NEW, CorrectionStatus.ACCEPTED)
+
+
+def link_fix(session: Session, ticket: str, p: Principal, cr: ChangeRequest, reply: str) -> None:
+    """The correction accepted, answered and linked to the change request that fixes it
+    (the API's ``POST /corrections/{ticket}/reply`` with ``change_request``)."""
+    if not reply:
+        raise InvalidInput.field(["correction_reply"], "a reply tells the reporter", "missing")
+    corrections.reply(
+        session,
+        ticket,
+        p,
+        status=CorrectionStatus.ACCEPTED,
+        text=reply,
+        change_request=cr.id,
+        link=True,
     )
-
-
-# --- from a correction to a change request, in one step --------------------------------------
-
-
-def value_at(doc: dict[str, Any], path: str) -> Any:
-    """The item's value at a correction's field path (None where it has none)."""
-    node: Any = doc
-    for part in path.split("."):
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, dict):
-            node = node.get(part)
-        else:
-            return None
-    return node
-
-
-def _change_page(
-    request: Request,
-    session: Session,
-    who: PageSession,
-    c: Correction,
-    values: dict[str, str],
-    errors: dict[str, list[str]] | None = None,
-    status: int = 200,
-) -> Response:
-    lang = workspace_lang(request)
-    doc = published(request, c.item_code)
-    path = field_labels.parts(c.field or "")
-    return workspace_page(
-        request,
-        "editor/correction_change.html",
-        who,
-        status=status,
-        c=c,
-        ref=worklist.item_refs(session, [c.item_code]).get(c.item_code),
-        now=readable(value_at(doc, c.field or ""), path, lang) if c.field else "",
-        values=values,
-        errors=errors or {},
-        may_make=_may_make(who, c),
-    )
-
-
-@router.get("/corrections/{ticket}/change")
-def change_form(request: Request, session: ReadSession, ticket: str) -> Response:
-    who = signed_in_as(request, session)
-    c = corrections.by_ticket(session, ticket)
-    if not corrections.may_handle(who.principal, c):
-        raise Forbidden(f"key {who.principal.name!r} does not answer this correction")
-    t = i18n.translator(workspace_lang(request))
-    values = {
-        "note": t("correction.note.default", field=field_labels.label(c.field or "", "zh-Hans")),
-        "reply": c.reply or t("correction.reply.default"),
-    }
-    return _change_page(request, session, who, c, values)
-
-
-@router.post("/corrections/{ticket}/change")
-def make_change(request: Request, form: EditorForm, session: WriteSession, ticket: str) -> Response:
-    """Accept the correction (the reply goes to the reporter) and make its suggestion a
-    draft change request linked to it (:func:`app.corrections.service.to_change_request`,
-    the API's own step), then open the draft."""
-    who = signed_in_as(request, session)
-    sessions.check_csrf(request, form, who)
-    values = {k: first(form, k).strip() for k in ("note", "reply")}
-    try:
-        if not values["reply"]:
-            raise InvalidInput.field(["reply"], "a reply tells the reporter", "missing")
-        corrections.reply(
-            session,
-            ticket,
-            who.principal,
-            status=CorrectionStatus.ACCEPTED,
-            text=values["reply"],
-            change_request=None,
-            link=False,
-        )
-        cr = corrections.to_change_request(
-            session, ticket, who.principal, note=optional(form, "note"), submit=False
-        )
-    except DomainError as exc:
-        session.rollback()  # neither the answer nor the draft is kept
-        c = corrections.by_ticket(session, ticket)
-        return _change_page(request, session, who, c, values, domain_errors(exc), exc.status)
-    return see_other(f"/editor/requests/{cr.id}")
 
 
 @router.post("/corrections/{ticket}/reply")

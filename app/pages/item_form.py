@@ -13,10 +13,13 @@ from sqlmodel import Session
 
 from app.catalogue import labels as field_labels
 from app.catalogue import service as catalogue
+from app.corrections import service as corrections
+from app.corrections.models import Correction
 from app.deps import ReadSession, WriteSession
-from app.errors import DomainError, Forbidden, InvalidInput, RuleViolation
-from app.pages import conditions, forms, i18n, worklist
+from app.errors import DomainError, Forbidden, InvalidInput, NotFound, RuleViolation
+from app.pages import conditions, forms, i18n, inbox, worklist
 from app.pages import session as sessions
+from app.pages.citizen import TICKET
 from app.pages.editor import (
     EditorForm,
     published,
@@ -52,6 +55,51 @@ def own_draft(session: Session, who: PageSession, request_id: str | None) -> Cha
     return cr
 
 
+def correction_of(
+    session: Session, who: PageSession, code: str, ticket: str | None
+) -> Correction | None:
+    """The correction (``?correction=<ticket>``) whose fix the form makes: its item's, one
+    the editor answers and that is not rejected."""
+    if not ticket:
+        return None
+    if not TICKET.match(ticket):
+        raise NotFound("no such correction")
+    c = corrections.by_ticket(session, ticket)
+    if c.item_code != code:
+        raise InvalidInput.field(
+            ["query", "correction"], f"not a correction of {code}", "correction"
+        )
+    if not inbox.may_fix(who.principal, c):
+        raise Forbidden(f"key {who.principal.name!r} does not fix correction {ticket}")
+    return c
+
+
+def value_at(doc: Any, path: str) -> Any:
+    """The value at a correction's field path (None where there is none)."""
+    for part in path.split("."):
+        if isinstance(doc, list) and part.isdigit() and int(part) < len(doc):
+            doc = doc[int(part)]
+        elif isinstance(doc, dict):
+            doc = doc.get(part)
+        else:
+            return None
+    return doc
+
+
+def suggested(values: dict[str, Any], c: Correction) -> dict[str, Any] | None:
+    """The item input with the correction's suggestion at its field, where the field is one
+    value (``guide.windows.0.phone``); None where it names a part (``guide.windows``): the
+    form then shows the suggestion for the editor to apply."""
+    if not c.field or c.suggested is None or isinstance(value_at(values, c.field), dict | list):
+        return None
+    try:
+        # the API's own step from a suggestion to a patch (a list carried whole)
+        patch = corrections.build_patch(values, c.field, c.suggested)
+    except DomainError:
+        return None
+    return catalogue.merge_patch(values, patch)
+
+
 def _page(
     request: Request,
     session: Session,
@@ -65,6 +113,9 @@ def _page(
     note: str = "",
     situations_text: str | None = None,
     add: str | None = None,
+    correction: Correction | None = None,
+    correction_reply: str | None = None,
+    prefilled: bool = False,
     status: int = 200,
 ) -> Response:
     folded = forms.fold_errors(errors or {})
@@ -97,12 +148,21 @@ def _page(
         channel_fields=forms.CHANNEL_TEXT,
         faq_fields=forms.FAQ_TEXT,
         sections=forms.SECTIONS,
-        opened=forms.sections_open(folded, add, request.query_params.get("open")),
+        opened=forms.sections_open(folded, add, request.query_params.get("open"))
+        | forms.sections_with_errors(
+            {correction.field: []} if correction and correction.field else {}
+        ),
         flagged=forms.sections_with_errors(folded),
         rows=forms.rows_shown(filled, add),
         option_choices=forms.option_choices(values),
         when_text=conditions.text_of,
         added=add,
+        correction=correction,
+        correction_reply=correction_reply
+        if correction_reply is not None
+        else (correction.reply if correction else None)
+        or i18n.translator(lang)("correction.reply.default"),
+        prefilled=prefilled,
     )
 
 
@@ -114,17 +174,25 @@ def edit_form(request: Request, session: ReadSession, code: str) -> Response:
     draft = base or worklist.open_edit_of(session, who.principal, code)
     if draft is not None and draft.status == RequestStatus.SUBMITTED:
         return workspace_page(request, "editor/edit_waiting.html", who, item=doc, cr=draft)
+    correction = correction_of(session, who, code, request.query_params.get("correction"))
     base = base or draft
     values = review.proposed_input(session, base) if base else catalogue.item_input(doc)
+    fixed = suggested(values, correction) if correction else None
+    note = (base.note if base else "") or ""
+    if correction and not note:
+        t = i18n.translator(workspace_lang(request))
+        note = t("correction.note.default", field=field_labels.label(correction.field or ""))
     return _page(
         request,
         session,
         who,
         doc,
-        forms.filled_from(values),
+        forms.filled_from(fixed or values),
         base=base,
         draft=draft,
-        note=(base.note if base else "") or "",
+        note=note,
+        correction=correction,
+        prefilled=fixed is not None,
     )
 
 
@@ -142,6 +210,10 @@ def save_edit(request: Request, form: EditorForm, session: WriteSession, code: s
     note = optional(form, "note")
     raw_situations = first(form, forms.SITUATIONS_FIELD)
     add = first(form, "add")
+    ticket = first(form, "correction") or None
+    correction = correction_of(session, who, code, ticket)
+    reply = first(form, "correction_reply").strip()
+    kept = {"correction": correction, "correction_reply": reply}
     if add in forms.LISTS:  # 添加一行: the form again, as typed, one row more; nothing saved
         return _page(
             request,
@@ -155,6 +227,7 @@ def save_edit(request: Request, form: EditorForm, session: WriteSession, code: s
             note=note or "",
             situations_text=raw_situations,
             add=add,
+            **kept,
         )
     try:
         if filled.errors:
@@ -180,6 +253,8 @@ def save_edit(request: Request, form: EditorForm, session: WriteSession, code: s
             draft = review.propose(
                 session, who.principal, kind="edit", item=code, patch=patch, note=note
             )
+        if ticket:
+            inbox.link_fix(session, ticket, who.principal, draft, reply)
     except DomainError as exc:
         session.rollback()  # nothing of a refused edit is kept
         return _page(
@@ -194,5 +269,6 @@ def save_edit(request: Request, form: EditorForm, session: WriteSession, code: s
             note=note or "",
             situations_text=raw_situations,
             status=exc.status,
+            **kept,
         )
     return see_other(f"/editor/requests/{draft.id}")

@@ -397,37 +397,41 @@ def test_correction_becomes_a_draft_and_its_ticket_shows_the_fix(
         )
         assert reported.status_code == 303, reported.text[:2000]
         ticket_path = reported.headers["location"]
+        token = ticket_path.rsplit("/", 1)[1]
         ticket = _html(client.get(ticket_path))
         assert "办理窗口第1项 电话" in ticket and "guide.windows" not in ticket
         assert "2026-12-06 19:23" in ticket  # 更新时间: reported
 
-        editor = keys.editor(passport[:18])
-        sign_in(client, editor)
-        inbox = _html(client.get("/editor/corrections"))
-        token = ticket_path.rsplit("/", 1)[1]
-        assert f'href="/editor/corrections/{token}/change"' in inbox
-        form = _html(client.get(f"/editor/corrections/{token}/change"))
-        assert "0451-86766478" in form and "0451-86766479" in form  # now, and suggested
-        assert 'value="纠错：办理窗口第1项 电话"' in form
-        move(datetime(2026, 12, 6, 12, 5, tzinfo=UTC))
-        made = client.post(
-            f"/editor/corrections/{token}/change",
-            data={"csrf": csrf_of(form), "reply": "已采纳，谢谢。", "note": "纠错：窗口电话"},
-            follow_redirects=False,
+        sign_in(client, keys.editor(passport[:18]))
+        fix = f"/editor/items/{passport}/edit?correction={token}"
+        assert f'href="{fix}"' in _html(client.get("/editor/corrections"))
+        assert f'href="{fix}"' in _html(client.get("/editor"))
+        form = _html(client.get(fix))
+        assert "按纠错修改" in form and "窗口电话已更换" in form
+        assert 'name="guide.windows.0.phone" type="text" value="0451-86766479"' in form
+        assert re.search(r'<details class="form-section" id="sec-windows" open>', form)
+        assert ">纠错：办理窗口第1项 电话</textarea>" in form  # the change note
+
+        before = _requests(session)
+        unanswered = _post_form(
+            client,
+            f"/editor/items/{passport}/edit",
+            changed(form_of(form), {"correction_reply": [""]}),
         )
+        assert 'id="err-correction_reply"' in _html(unanswered, 422)
+        assert _requests(session) == before  # neither the draft nor the answer kept
+        move(datetime(2026, 12, 6, 12, 5, tzinfo=UTC))
+        made = _post_form(client, f"/editor/items/{passport}/edit", form_of(form))
         assert made.status_code == 303, made.text[:3000]
         request_path = made.headers["location"]
         draft = _html(client.get(request_path))
         assert "草稿" in draft and "0451-86766479" in draft
         ticket = _text(_html(client.get(ticket_path)))
-        assert "已采纳" in ticket and "已采纳，谢谢。" in ticket
-        assert "2026-12-06 20:05" in ticket  # 更新时间: the answer
-        assert "纠错收件箱" in _html(client.get("/editor/corrections"))
-        again = client.post(
-            f"/editor/corrections/{token}/change",
-            data={"csrf": csrf_of(form), "reply": "已采纳", "note": "纠错"},
-        )
-        assert again.status_code == 409  # linked already: one correction, one request
+        assert "已采纳" in ticket and "已采纳，将按您的建议更正。" in ticket
+        assert "已采纳，更正正在审核" in ticket
+        assert "更新时间 2026-12-06 20:05" in ticket  # the answer
+        inbox = _html(client.get("/editor/corrections"))
+        assert f'href="{fix}"' not in inbox and f'href="{request_path}"' in inbox
 
         _act(client, request_path, "submit")
         move(datetime(2026, 12, 7, 1, 0, tzinfo=UTC))
@@ -438,6 +442,32 @@ def test_correction_becomes_a_draft_and_its_ticket_shows_the_fix(
         assert f"已更正（第 {version} 版，2026-12-07 09:00 发布）" in ticket
         assert "更新时间 2026-12-07 09:00" in ticket
     assert client.get(f"{API}/corrections/{token}").json()["fixed_version"] == version
+
+
+def test_a_correction_of_a_whole_part_opens_that_part_with_the_suggestion(
+    client: TestClient, keys: Keys, session: Session, passport: str
+) -> None:
+    reported = client.post(
+        f"{API}/items/{passport}/corrections",
+        json={"field": "guide.windows", "suggested": "电话改为 0451-86766479", "text": "电话不对"},
+    ).json()
+    sign_in(client, keys.editor(passport[:18]))
+    form = _html(client.get(f"/editor/items/{passport}/edit?correction={reported['ticket']}"))
+    assert "电话改为 0451-86766479" in form and "请按上面的纠错修改对应部分" in form
+    assert re.search(r'<details class="form-section" id="sec-windows" open>', form)
+    assert 'value="0451-86766478"' in form  # not filled in: the editor applies it
+    saved = _post_form(
+        client,
+        f"/editor/items/{passport}/edit",
+        changed(form_of(form), {"guide.windows.0.phone": ["0451-86766479"]}),
+    )
+    assert saved.status_code == 303, saved.text[:3000]
+    number = int(saved.headers["location"].rsplit("/", 1)[1])
+    linked = client.get(f"{API}/corrections/{reported['ticket']}").json()
+    assert linked["status"] == "accepted" and linked["change_request"] == number
+    other = client.get(f"/editor/items/{passport[:-1]}9/edit?correction={reported['ticket']}")
+    assert other.status_code == 404  # no such item
+    assert client.get(f"/editor/items/{passport}/edit?correction=x.y").status_code == 404
 
 
 # --- the public history -------------------------------------------------------------------
