@@ -105,10 +105,11 @@ def keys_create(
 ) -> None:
     """Create a key and print its secret (shown once, stored hashed)."""
     from app.errors import DomainError
-    from app.security import create_key
+    from app.security import check_scope, create_key
 
     with Session(get_engine()) as session:
         try:
+            check_scope(session, department or [], region)
             secret = create_key(
                 session, name=name, role=role, departments=department or [], region=region
             )
