@@ -32,12 +32,11 @@ from app.db import read_session
 from app.deps import ReadSession, WriteSession
 from app.directory.models import Region
 from app.directory.service import check_filters
-from app.errors import DomainError, InvalidInput, NotFound
+from app.errors import DomainError, InvalidInput, NotFound, TooManyRequests
 from app.pages import effective
 from app.pages.session import check_csrf, set_cookie
 from app.pages.web import (
     LABELS,
-    PageProblem,
     PageRoute,
     RenderedPages,
     domain_errors,
@@ -368,7 +367,11 @@ def report_correction(
     check_csrf(request, form, None)
     wait = limiter_of(request.app).hit(client_of(request))
     if wait is not None:  # the API's limit, per client address
-        raise PageProblem(429, "too many reports from this address for now; try again later")
+        # said on the page in the reader's language, with the wait (app/pages/problems.py)
+        raise TooManyRequests(
+            "too many reports from this address for now; try again later",
+            retry_after=int(corrections.RateLimiter.retry_after(wait)),
+        )
     values = {
         "field": optional(form, "field"),
         "suggested": optional(form, "suggested"),
@@ -379,9 +382,7 @@ def report_correction(
         data = CorrectionIn.model_validate(values)
         ticket = corrections.report(session, code, data).ticket
     except ValidationError as exc:
-        errors = errors_by_field(
-            [{"loc": e["loc"], "msg": e["msg"]} for e in exc.errors(include_url=False)]
-        )
+        errors = errors_by_field(exc.errors(include_url=False))  # rule and limits: worded
         return _correction_refused(request, code, values, errors)
     except InvalidInput as exc:
         session.rollback()

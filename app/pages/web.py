@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -21,10 +22,12 @@ from markupsafe import Markup, escape
 from sqlmodel import Session
 
 from app.config import get_settings
+from app.db import read_session
 from app.directory.service import CodeLists
-from app.errors import DomainError, field_error
-from app.pages import i18n
+from app.errors import DomainError
+from app.pages import i18n, problems
 from app.pages.i18n import Lang
+from app.pages.problems import Problem
 from app.pages.session import PageSession, csrf_token, set_cookie, set_csrf_cookie
 
 HERE = Path(__file__).parent
@@ -76,6 +79,8 @@ env.globals["time_limit"] = time_limit
 env.globals["query"] = query
 env.globals["params_of"] = lambda request: dict(request.query_params)
 env.globals["day"] = i18n.format_day
+env.globals["problem_of"] = Problem.whole
+env.globals["problems_in"] = lambda exc: [Problem.entry(e) for e in exc.errors or ()]
 
 
 class Labels:
@@ -142,7 +147,21 @@ def render_html(
     lang = page_lang(request)
     if not convertible and lang == Lang.HANT:
         lang = Lang.HANS
-    html = env.get_template(template).render(
+    names = problems.StoredNames(lambda: reading(request))
+    with problems.speaking(lang, names):
+        html = _render(request, template, context, lang, session, csrf)
+    return i18n.to_traditional(html) if lang == Lang.HANT else html
+
+
+def _render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    lang: Lang,
+    session: PageSession | None,
+    csrf: str,
+) -> str:
+    return env.get_template(template).render(
         request=request,
         path=request.url.path,
         lang=lang,
@@ -157,7 +176,14 @@ def render_html(
         signed_in=session,
         **context,
     )
-    return i18n.to_traditional(html) if lang == Lang.HANT else html
+
+
+@contextmanager
+def reading(request: Request) -> Iterator[Session]:
+    """A read session as the ``read_session`` dependency (or the app's override) gives."""
+    factory = request.app.dependency_overrides.get(read_session, read_session)
+    with contextmanager(factory)() as session:
+        yield session
 
 
 def respond(
@@ -290,15 +316,20 @@ def field_key(loc: list[Any]) -> str:
     return ".".join(str(p) for p in parts)
 
 
-def errors_by_field(errors: list[dict[str, Any]] | None) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
+def errors_by_field(errors: list[dict[str, Any]] | None) -> dict[str, list[Problem]]:
+    """The errors by the form field they belong to, each a :class:`Problem` that says
+    itself in the page's language (``loc``, ``msg``, ``type`` and pydantic's ``ctx``)."""
+    found: dict[str, list[Problem]] = {}
     for e in errors or ():
-        found.setdefault(field_key(e.get("loc", [])), []).append(str(e.get("msg", "")))
+        found.setdefault(field_key(e.get("loc", [])), []).append(Problem.entry(e))
     return found
 
 
-def domain_errors(exc: DomainError) -> dict[str, list[str]]:
-    return errors_by_field(exc.errors or [field_error([], exc.detail, "rule")])
+def domain_errors(exc: DomainError) -> dict[str, list[Problem]]:
+    """A refusal's errors by field; one without any is itself the problem, at no field."""
+    if exc.errors:
+        return errors_by_field(exc.errors)
+    return {"": [Problem.whole(exc)]}
 
 
 class PageRoute(APIRoute):
@@ -319,11 +350,18 @@ class PageRoute(APIRoute):
                         status=401,
                         convertible=False,
                     )
-                return render(
+                response = render(
                     request,
                     "error.html",
-                    {"status": exc.status, "detail": exc.detail, "errors": exc.errors or []},
+                    {
+                        "status": exc.status,
+                        "problem": Problem.whole(exc),
+                        "errors": [Problem.entry(e) for e in exc.errors or ()],
+                    },
                     status=exc.status,
                 )
+                if isinstance(exc.extra.get("retry_after"), int):
+                    response.headers["Retry-After"] = str(exc.extra["retry_after"])
+                return response
 
         return page

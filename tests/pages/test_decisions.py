@@ -126,7 +126,8 @@ def test_resume_and_reinstate_follow_their_events(
     before = _written(session)
     early = propose(client, passport, "resume", {})
     assert early.status_code == 409 and "lifecycle-order" not in early.text[:0]  # an HTML page
-    assert "only a suspended item can be resumed" in early.text and _written(session) == before
+    said = "只有暂停的事项可以恢复受理（本事项现为“在用”）"  # in the page's language
+    assert said in early.text and _written(session) == before
     _event(client, keys, passport, "suspend")
     cr = proposed(session, propose(client, passport, "resume", {}))
     assert cr.kind == "resume" and cr.body == BODY_DECISION
@@ -176,7 +177,7 @@ def test_delegate_errors_next_to_the_rows_they_belong_to(
         "to.1.region",
         before,
     )
-    assert "is in 230102" in html
+    assert "部门「哈尔滨市公安局道里分局」属于道里区，与所选区划不符" in html
     late = {"mode": "entrust", "handover_date": "2000-01-01", **wrong_region}
     refused(session, propose(client, passport, "delegate", late), "handover_date", before)
 
@@ -227,7 +228,7 @@ def test_merge_into_an_item_or_refused_at_the_field(
     before = _written(session)
     unknown = passport[:18] + "3" + "999999999999"
     html = refused(session, propose(client, passport, "merge", {"into": unknown}), "into", before)
-    assert f"no implementation {unknown}" in html
+    assert f"没有实施编码为 {unknown} 的事项" in html
     survivor = _code(session, "000115002000", HARBIN)
     page = _html(client.get(f"/editor/items/{passport}/lifecycle", params={"kind": "merge"}))
     assert f'<option value="{survivor}">' in page  # the department's items to pick from

@@ -90,13 +90,13 @@ def test_material_options_and_conditions_edited_in_the_form(
     # a condition that does not parse: at its field, nothing written
     bad = _post(client, passport, changed(pairs, {"fees.0.when": ["reissue and"]}))
     html = _html(bad, 422)
-    assert 'id="err-fees-0-when"' in html and "ends too early" in html
+    assert 'id="err-fees-0-when"' in html and "不完整：缺少选项编号" in html
     assert re.search(r'id="f-fees-0-when"[^>]*aria-invalid="true"', html)
     assert 'value="reissue and"' in html  # shown again as typed
     # the write path's situation rules, at the field: an option the item does not have
     unknown = _post(client, passport, changed(pairs, {"materials.2.when": ["damaged and stolen"]}))
     html = _html(unknown, 422)
-    assert 'id="err-materials-2-when"' in html and "no option &#39;stolen&#39;" in html
+    assert 'id="err-materials-2-when"' in html and "选项“stolen”不在本事项的情形中" in html
     ticked = _post(client, passport, changed(pairs, {"materials.1.options": ["lost", "ghost"]}))
     html = _html(ticked, 422)
     assert 'id="err-materials-1-options"' in html and "ghost" in html
