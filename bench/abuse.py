@@ -31,7 +31,9 @@ the server and its children, sampled every 50 ms, and VmHWM); admin write p99 <=
 counts with its time so far (a lower bound, shown with >=). Uploads stop, and the phase
 fails, when the server has grown by ``--rss-guard-mb``. The JSON has the slowest reads (when
 they were due) and ``--logs`` keeps the servers' logs, to tell a stall of the server from one of
-the host. About 3 minutes with the defaults.
+the host. On a busy host one pause of the whole server (all four connections at once, idle
+windows too) sets a window's p99: ``--idle-seconds 30`` gives the idle window as many chances
+to meet one as the abused. About 3 minutes with the defaults.
 
 ``--repo DIR`` serves another checkout (its migrations, seed and ``app``) with this virtualenv:
 ``git worktree add /tmp/abuse-base <commit>`` gives the figures before a change.
