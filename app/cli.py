@@ -50,6 +50,8 @@ def serve(
     os.environ.setdefault("CATALOGUE_SEARCH_INDEXER", "true")
     # and delivers webhooks in another (one process at a time: app/leader.py)
     os.environ.setdefault("CATALOGUE_WEBHOOKS", "true")
+    # and records the day each scheduled decision takes effect (likewise)
+    os.environ.setdefault("CATALOGUE_EFFECTS", "true")
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -279,18 +281,55 @@ def index(
 
 @app.command()
 def worker() -> None:
-    """Deliver webhooks (a loop; one process at a time delivers: the others wait to take
-    over). For deployments that run `catalogue serve` with CATALOGUE_WEBHOOKS=false."""
+    """Deliver webhooks and record the day each scheduled decision takes effect (loops; one
+    process at a time does each: the others wait to take over). For deployments that run
+    `catalogue serve` with CATALOGUE_WEBHOOKS=false and CATALOGUE_EFFECTS=false."""
     import signal
     import threading
 
+    from app.catalogue import effective
     from app.push.dispatcher import Dispatcher, DispatchSettings
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    halt = effective.start(get_engine())
     dispatcher = Dispatcher(get_engine(), DispatchSettings.of(get_settings()))
     try:
         dispatcher.run_forever(stop)
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        halt()
+
+
+@app.command()
+def effects(
+    once: Annotated[bool, typer.Option(help="record what is due now and exit")] = False,
+) -> None:
+    """Record the day each scheduled decision takes effect: a version of the item (event
+    takes_effect) and its feed entry, day by day in date order (a loop every
+    CATALOGUE_EFFECTS_POLL_INTERVAL seconds; one process at a time records, this one or a
+    `catalogue serve` or `catalogue worker`: the others wait to take over)."""
+    import signal
+    import threading
+
+    from app.catalogue.effective import Effects
+
+    duty = Effects.of_settings(get_engine())
+    if once:
+        if not duty.lead():
+            typer.echo("another process records scheduled effects now: nothing to do")
+            return
+        try:
+            n = duty.run_once()
+        finally:
+            duty.leadership.release()
+        typer.echo(f"recorded {n} days of scheduled events")
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        duty.run_forever(stop)
     except KeyboardInterrupt:
         stop.set()
 

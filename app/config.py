@@ -31,6 +31,14 @@ class Settings(BaseSettings):
     #: The province's time zone (IANA name): its calendar day is the catalogue's "today",
     #: the day decisions take effect (app/clock.py).
     timezone: str = "Asia/Shanghai"
+    #: Record the day each scheduled decision takes effect (a version and a feed entry) in
+    #: a thread of the app (``catalogue serve`` turns it on; ``catalogue worker`` and
+    #: ``catalogue effects`` run the same duty). One process records at a time.
+    effects: bool = False
+    #: Seconds between looks for decisions that have taken effect.
+    effects_poll_interval: float = Field(default=30.0, gt=0)
+    #: Items recorded per write transaction of that duty.
+    effects_batch: int = Field(default=500, ge=1, le=5000)
 
     @field_validator("timezone")
     @classmethod

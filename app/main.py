@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from app.catalogue import effective
 from app.catalogue.checklist_path import ChecklistPath
 from app.catalogue.lifecycle_router import router as lifecycle_router
 from app.catalogue.router import router as catalogue_router
@@ -150,6 +153,19 @@ async def server_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """With ``CATALOGUE_EFFECTS=true`` (``catalogue serve`` sets it) the app records the day
+    each scheduled decision takes effect in a background thread; one process at a time
+    records (app/catalogue/effective.py). The routers' own duties start beside it."""
+    halt = effective.start(get_engine()) if get_settings().effects else None
+    try:
+        yield
+    finally:
+        if halt is not None:
+            halt()
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.log_level)
@@ -160,6 +176,7 @@ def create_app() -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url=None,  # /docs from local assets: app.pages.docs
         redoc_url=None,
+        lifespan=lifespan,
     )
     app.add_exception_handler(DomainError, domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]

@@ -28,9 +28,14 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
+
+from app import clock
+
+if TYPE_CHECKING:
+    from app.catalogue.reads import ItemRead
 
 _COLUMNS = {
     "full": "version, snapshot, next_change, recorded_at",
@@ -417,23 +422,31 @@ class ReadPath:
             self.pg.close()
 
 
-async def item_json(
+async def item_read(
     snapshots: Any, code: str, as_of: date | None = None
-) -> tuple[int, str | bytes, datetime | None]:
-    """:func:`~app.catalogue.reads.get_item_json` and, where the reader knows it (this
-    module's :class:`ReadPath`), when the representation in force last changed."""
-    from app.catalogue.service import get_item_json
+) -> tuple[ItemRead, datetime | None]:
+    """:func:`~app.catalogue.reads.read_item` and, where the reader knows it (this module's
+    :class:`ReadPath`), when the representation in force last changed."""
+    from app.catalogue.effective import in_force
+    from app.catalogue.reads import ItemRead, read_item
     from app.errors import NotFound
     from app.responses import effective_since
 
-    if (as_of is None or as_of == date.today()) and hasattr(snapshots, "alatest_with_time"):
+    if (as_of is None or as_of == clock.today()) and hasattr(snapshots, "alatest_with_time"):
         found = await snapshots.alatest_with_time("item", code)
         if found is None:
             raise NotFound(f"no implementation {code}")
         version, body, next_change, recorded_at = found
-        if next_change is None or next_change > date.today():
-            return version, body, recorded_at
-        version, body = get_item_json(snapshots, code, as_of)
-        return version, body, effective_since(recorded_at, next_change)
-    version, body = get_item_json(snapshots, code, as_of)
-    return version, body, None
+        if in_force(next_change):
+            return ItemRead(version, body, next_change, None), recorded_at
+        read = read_item(snapshots, code, as_of)
+        return read, effective_since(recorded_at, read.changed_on)
+    return read_item(snapshots, code, as_of), None
+
+
+async def item_json(
+    snapshots: Any, code: str, as_of: date | None = None
+) -> tuple[int, str | bytes, datetime | None]:
+    """:func:`item_read`'s version, JSON and time of the last change."""
+    read, modified = await item_read(snapshots, code, as_of)
+    return read.version, read.body, modified

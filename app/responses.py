@@ -10,8 +10,11 @@ compress). ``If-None-Match`` (which wins, RFC 9110 §13.2.2) and ``If-Modified-S
 answered 304 with the same headers and no body. Writes, and any request with a key, get
 ``Cache-Control: private, no-store``.
 
-``Last-Modified``: an item's is its version's ``recorded_at`` (a scheduled event that took
-effect since: that day); a stored version's likewise. Other reads carry no timestamp of
+An item's ``Cache-Control`` keeps it fresh (``max-age`` and ``stale-while-revalidate``
+together) no later than its next scheduled change begins; a state computed past its stored
+snapshot (a scheduled change in force, its day not recorded yet) has a tag of its own
+(:func:`item_tag`). ``Last-Modified``: an item's is its version's ``recorded_at`` (a
+scheduled change in force since: the start of that day); a stored version's likewise. Other reads carry no timestamp of
 their own, so theirs is when this process first served the representation with this ETag
 (kept for the most recent URLs): never earlier than the content's change, so
 ``If-Modified-Since`` cannot hide a change from a client that holds only the date, except
@@ -32,14 +35,18 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from datetime import time as dtime
 from email.utils import format_datetime, parsedate_to_datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from fastapi import Response
 
+if TYPE_CHECKING:
+    from app.catalogue.reads import ItemRead
+
+from app import clock
+from app.catalogue.effective import in_force, seconds_in_force
 from app.db import UNAVAILABLE_RETRY_AFTER, unavailable
 from app.deps import etag, not_modified
 from app.errors import PROBLEM_BASE
@@ -147,13 +154,53 @@ def _etag_bytes(version: int) -> bytes:
     return etag(version).encode()
 
 
-def effective_since(recorded_at: datetime | None, next_change: date | None) -> datetime | None:
-    """When the representation in force today last changed: its version's recording, or the
-    start of the day a scheduled event took effect, whichever is later."""
-    if next_change is None or next_change > date.today():
+def effective_since(recorded_at: datetime | None, changed_on: date | None) -> datetime | None:
+    """When the representation in force today last changed: its version's recording, or
+    the start (in the province) of the day a scheduled change took effect since, whichever
+    is later."""
+    if changed_on is None:
         return recorded_at
-    start = datetime.combine(next_change, dtime(), UTC)
+    start = clock.start_of(changed_on)
     return start if recorded_at is None else max(recorded_at, start)
+
+
+def item_tag(version: int, changed_on: date | None = None) -> str:
+    """An item's entity tag: its version; a state computed past the stored snapshot (a
+    scheduled change in force, its day not recorded yet) adds that day, so a client holding
+    the version's tag gets the new state, not a 304."""
+    return etag(version) if changed_on is None else f'"{version}.{changed_on:%Y%m%d}"'
+
+
+@lru_cache(maxsize=1024)
+def _public(fresh: int, stale: int) -> bytes:
+    return f"public, max-age={fresh}, stale-while-revalidate={stale}".encode()
+
+
+def public_control(next_change: date | None = None) -> bytes:
+    """``Cache-Control`` of a public read (``CATALOGUE_CACHE_MAX_AGE``, ``…_STALE_WHILE_
+    REVALIDATE``); an item's stays fresh, stale included, no later than its next scheduled
+    change begins."""
+    from app.config import get_settings
+
+    settings = get_settings()
+    fresh, stale = settings.cache_max_age, settings.cache_stale_while_revalidate
+    left = seconds_in_force(next_change)
+    if left is not None and left < fresh + stale:
+        fresh = min(fresh, int(left))
+        stale = min(stale, int(left) - fresh)
+    return _public(fresh, stale)
+
+
+def item_response(read: ItemRead, modified: datetime | None, if_none_match: str | None) -> Response:
+    """``GET /items/{code}`` through the router: the representation with its tag, its
+    freshness and when it last changed; 304 when the client holds this one."""
+    tag = item_tag(read.version, read.changed_on)
+    headers = {"ETag": tag, "Cache-Control": public_control(read.next_change).decode()}
+    if modified is not None:
+        headers["Last-Modified"] = http_date(modified)
+    if _not_modified(if_none_match, None, tag, None):
+        return Response(status_code=304, headers=headers)
+    return Response(content=read.body, media_type="application/json", headers=headers)
 
 
 #: route templates of the public reads that caches may keep
@@ -224,10 +271,7 @@ class HttpCaching:
 
         self.app = app
         settings = get_settings()
-        self.public = (
-            f"public, max-age={settings.cache_max_age}, "
-            f"stale-while-revalidate={settings.cache_stale_while_revalidate}"
-        ).encode()
+        self.public = _public(settings.cache_max_age, settings.cache_stale_while_revalidate)
         self.immutable = b"public, max-age=31536000, immutable"
         self._seen: OrderedDict[str, tuple[str, datetime]] = OrderedDict()
         self._lock = threading.Lock()
@@ -248,7 +292,12 @@ class HttpCaching:
     def _private(self, send: Any) -> Any:
         async def wrapped(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
+                # never public, whatever the route said of its representation's freshness
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if k.lower() != b"cache-control" or not v.startswith(b"public")
+                ]
                 if not any(k.lower() == b"cache-control" for k, _ in headers):
                     headers.append(NO_STORE)
                 message["headers"] = headers
@@ -274,13 +323,13 @@ class HttpCaching:
         )
         if found is None:
             return False
-        version, next_change, recorded_at = found[0], found[-2], found[-1]
-        if next_change is not None and next_change <= date.today():
-            return False  # computed from the log: the router's slower path
-        modified = recorded_at if next_change is None else effective_since(recorded_at, next_change)
+        version, next_change, modified = found[0], found[-2], found[-1]
+        if not in_force(next_change):
+            return False  # computed from the log, with a tag of its own: the router's path
         tag = etag(version)
         scope["route"] = _ItemRoute
-        headers = [(b"etag", _etag_bytes(version)), (b"cache-control", self.public), VARY]
+        control = self.public if next_change is None else public_control(next_change)
+        headers = [(b"etag", _etag_bytes(version)), (b"cache-control", control), VARY]
         if modified is not None:
             headers.append((b"last-modified", http_date(modified).encode()))
         if inm or ims:
@@ -303,7 +352,7 @@ class HttpCaching:
 
     def first_seen(self, url: str, tag: str) -> datetime:
         """When this process first served ``url`` with ``tag`` (now, if it never did)."""
-        now = datetime.now(UTC).replace(microsecond=0)
+        now = clock.now().replace(microsecond=0)
         with self._lock:
             seen = self._seen.get(url)
             if seen is not None and seen[0] == tag:
@@ -370,7 +419,10 @@ class _Public:
             for k, v in start.get("headers", [])
             if k.lower() not in (b"etag", b"last-modified", b"cache-control", b"vary")
         ]
-        control = self.owner.immutable if self.route in IMMUTABLE else self.owner.public
+        # a route may say how long its answer stays fresh (an item: until its next change)
+        control = self.headers.get(b"cache-control") or (
+            self.owner.immutable if self.route in IMMUTABLE else self.owner.public
+        )
         out += [
             (b"etag", tag.encode("latin-1")),
             (b"last-modified", http_date(modified).encode()),

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from app import clock
 from app.db import insert_rows
 from app.dbtypes import JSONType, UTCDateTime, utcnow
 from app.errors import InvalidInput
@@ -185,7 +186,8 @@ def version_row(
     next_change: date | None = None,
 ) -> dict[str, Any]:
     """A row for :func:`record_versions`: who (and through which channel, approved by whom)
-    from ``actor``; the effective date defaults to the day it is recorded."""
+    from ``actor``; the effective date defaults to the day it is recorded (in the
+    province)."""
     return {
         "kind": kind,
         "code": code,
@@ -196,7 +198,7 @@ def version_row(
         "decision": decision,
         "key_name": actor.name,
         "recorded_at": recorded_at,
-        "effective_date": effective_date or recorded_at.date(),
+        "effective_date": effective_date or clock.local(recorded_at).date(),
         "status_after": status_after,
         "details": details,
         "next_change": next_change,

@@ -8,13 +8,13 @@ test's reader) goes on to the route, which answers it as every other error."""
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
 from app.catalogue import situations
+from app.catalogue.effective import in_force
 from app.catalogue.situation_schemas import ChecklistIn
 from app.deps import etag
 from app.edge import replay_body
@@ -84,7 +84,7 @@ class ChecklistPath:
         if found is None:
             return None
         version, snapshot, next_change = found[0], found[1], found[2]
-        if next_change is not None and next_change <= date.today():
+        if not in_force(next_change):
             return None  # computed from the log: the route's path
         try:
             return version, prepared(snapshot).checklist_json(body.answers)

@@ -58,8 +58,9 @@ LIFECYCLE_STATUS = {
 #: the version recorded on the day a scheduled event takes effect (app/catalogue/effective.py):
 #: not an event of its own (no ``status_after``); its ``details`` name the one in force
 TAKES_EFFECT = "takes_effect"
-#: the events /adjustments lists: the decisions, and the days they took effect
-ADJUSTMENT_EVENTS = (*LIFECYCLE_STATUS, TAKES_EFFECT)
+#: the lifecycle events (decisions): /adjustments lists them and the days they took
+#: effect, and a filter by one of them finds both
+ADJUSTMENT_EVENTS = tuple(LIFECYCLE_STATUS)
 #: fields that change on every version and say nothing about the item
 VOLATILE = ("version", "updated_at", "updated_by", "scheduled", "upcoming", "lifecycle")
 #: event → the key of its details naming the items that take over (a merge's survivor, a
@@ -150,6 +151,23 @@ def lifecycle_events(db: Session | Connection, code: str) -> list[Event]:
     if cache is not None:
         cache[code] = events
     return list(events)
+
+
+def lifecycle_events_of(db: Session | Connection, codes: list[str]) -> dict[str, list[Event]]:
+    """:func:`lifecycle_events` of many items, in one query."""
+    out: dict[str, list[Event]] = {code: [] for code in codes}
+    rows = db.execute(
+        select(RecordVersion.code, *_EVENT_COLUMNS)
+        .where(
+            RecordVersion.kind == "item",
+            col(RecordVersion.code).in_(codes),
+            col(RecordVersion.status_after).is_not(None),
+        )
+        .order_by(col(RecordVersion.code), *EVENT_ORDER)
+    )
+    for code, *fields in rows:
+        out[code].append(Event(*fields))
+    return out
 
 
 @sa_event.listens_for(Session, "after_transaction_end")
@@ -379,7 +397,10 @@ def list_adjustments(
         select(RecordVersion, Implementation, CatalogueEntry.name)
         .join(Implementation, col(Implementation.code) == RecordVersion.code)
         .join(CatalogueEntry, col(CatalogueEntry.basic_code) == Implementation.basic_code)
-        .where(RecordVersion.kind == "item", col(RecordVersion.event).in_(ADJUSTMENT_EVENTS))
+        .where(
+            RecordVersion.kind == "item",
+            col(RecordVersion.event).in_((*ADJUSTMENT_EVENTS, TAKES_EFFECT)),
+        )
         .order_by(col(RecordVersion.id).desc())
     )
     if since:

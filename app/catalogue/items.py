@@ -22,6 +22,7 @@ from app.catalogue.documents import (
     item_input,
     merge_patch,
 )
+from app.catalogue.effective import catch_up
 from app.catalogue.history import (
     Event,
     in_order,
@@ -63,6 +64,8 @@ def refresh_items(session: Session, where: Any, actor: Principal, event: str) ->
     around it (catalogue entry, department name)."""
     count = 0
     for item in session.exec(select(Implementation).where(where)):
+        session.refresh(item, with_for_update=True)
+        catch_up(session, item)
         item.version += 1
         item.updated_at = utcnow()
         item.updated_by = actor.name
@@ -231,11 +234,15 @@ def load_for_write(
     decision: bool = False,
 ) -> Implementation:
     """Lock the implementation row (two editors cannot both pass the version check), check
-    the caller's scope, the expected version and that the item's status allows a change."""
+    the caller's scope, record the days that took effect since its last version, check the
+    expected version and that the item's status allows a change."""
     item = session.get(Implementation, code, with_for_update=True)
     if item is None:
         raise NotFound(f"no implementation {code}")
     actor.require_item_scope(item.department_code, item.region_code, decision=decision)
+    # a day that took effect since the last version is recorded before this write: the
+    # version the caller read may be the one it superseded (412, as its ETag said)
+    catch_up(session, item)
     check_version("implementation", code, item.version, expected_version)
     status = status_today(session, code) or item.status
     if status in refuse:

@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from app import clock
 from app.catalogue import service
+from app.catalogue.effective import catch_up
 from app.catalogue.history import LIFECYCLE_STATUS
 from app.catalogue.models import Implementation, IssuedCode
 from app.catalogue.schemas import Guide, ImplementationIn
@@ -341,9 +342,13 @@ def reclaim(
     ):
         raise RuleViolation(f"{code} has not been delegated", type="lifecycle-order")
     receivers = session.exec(
-        select(Implementation).where(Implementation.delegated_from == code)
+        select(Implementation)
+        .where(Implementation.delegated_from == code)
+        .order_by(Implementation.code)
+        .with_for_update()
     ).all()
     for receiver in receivers:
+        catch_up(session, receiver)  # what took effect before it is reclaimed: its own version
         _record(session, receiver, actor, "reclaimed", body, details={"reclaimed_by": code})
     out = _record(
         session, source, actor, "reclaim", body, details={"reclaimed": [r.code for r in receivers]}

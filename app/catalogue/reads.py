@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 from sqlalchemy import Connection, Engine
@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from app import clock
 from app.catalogue.effective import in_force
 from app.catalogue.history import (
-    item_as_of,
+    item_state,
     statuses_on,
 )
 from app.catalogue.models import (
@@ -85,22 +85,46 @@ class PooledSnapshots:
         return row[0], row[1], next_change
 
 
-def get_item_json(
-    snapshots: SnapshotReader, code: str, as_of: date | None = None
-) -> tuple[int, str | bytes]:
-    """The representation in force today (or on ``as_of``), as JSON, with its version. The
-    stored snapshot is returned as-is unless a scheduled event has taken effect since."""
+class ItemRead(NamedTuple):
+    """An item's representation in force, with what HTTP caching needs to know of it."""
+
+    version: int
+    body: str | bytes
+    #: the day it stops being in force (its next scheduled change; None: nothing scheduled,
+    #: or a day other than today was asked)
+    next_change: date | None
+    #: a state computed past its stored snapshot (a scheduled change took effect and its
+    #: day is not recorded yet): the day of the last change in force; None otherwise
+    changed_on: date | None
+
+
+def read_item(snapshots: SnapshotReader, code: str, as_of: date | None = None) -> ItemRead:
+    """The representation in force today (or on ``as_of``). The stored snapshot is returned
+    as-is while it is in force; past its ``next_change`` the state is computed from the log."""
     today = clock.today()
-    if as_of is None or as_of == today:
+    current = as_of is None or as_of == today
+    if current:
         found = snapshots.latest("item", code)
         if found is None:
             raise NotFound(f"no implementation {code}")
         version, body, next_change = found
         if in_force(next_change, today):
-            return version, body
+            return ItemRead(version, body, next_change, None)
     with snapshots.connection() as db:
-        version, doc = item_as_of(db, code, as_of or today)
-    return version, orjson.dumps(doc)
+        version, doc, next_change = item_state(db, code, as_of or today)
+    if not current:
+        return ItemRead(version, orjson.dumps(doc), None, None)
+    in_force_now = doc.get("lifecycle") or {}
+    changed_on = date.fromisoformat(in_force_now.get("effective_date") or today.isoformat())
+    return ItemRead(version, orjson.dumps(doc), next_change, changed_on)
+
+
+def get_item_json(
+    snapshots: SnapshotReader, code: str, as_of: date | None = None
+) -> tuple[int, str | bytes]:
+    """:func:`read_item`'s version and JSON."""
+    read = read_item(snapshots, code, as_of)
+    return read.version, read.body
 
 
 def list_items(

@@ -25,8 +25,8 @@ from app.catalogue.service import decode_number_cursor, encode_cursor
 from app.deps import Caller, ExpectedVersion, ReadSession, WriteSession
 from app.directory.service import check_filters
 from app.fields import Day, Instant, VersionNumber
-from app.readpath import item_json
-from app.responses import json_bytes
+from app.readpath import item_read
+from app.responses import item_response, json_bytes
 from app.review import service as review
 from app.review.router import request_response
 
@@ -156,13 +156,8 @@ async def get_item(
 ) -> Response:
     # The hot path: no dependency to resolve, the stored representation returned as-is (it
     # was validated when written). Past states and stale snapshots take the slower path.
-    version, body, modified = await item_json(request.app.state.snapshots, code, as_of)
-    return json_bytes(
-        body,
-        version=version,
-        if_none_match=request.headers.get("if-none-match"),
-        last_modified=modified,
-    )
+    read, modified = await item_read(request.app.state.snapshots, code, as_of)
+    return item_response(read, modified, request.headers.get("if-none-match"))
 
 
 def _item_response(doc: dict[str, Any], status_code: int = 200) -> Response:

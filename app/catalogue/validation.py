@@ -4,11 +4,11 @@ codes, scope, 四级四同, situations, read-only fields, the expected version."
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app import clock
 from app.catalogue import situations
 from app.catalogue.documents import FOUR_SAME_FIELDS
 from app.catalogue.models import (
@@ -228,7 +228,7 @@ def validate_item(
                 )
             )
     region = check_region(
-        errors, [*body, "region"], data.region, lookups.region(data.region), date.today()
+        errors, [*body, "region"], data.region, lookups.region(data.region), clock.today()
     )
     if department is not None:
         for fld, rule, message in department_misfits(

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam
 from sqlmodel import Session, col, select
 
+from app import clock
 from app.codes.rules import CodeError, RegionFacts, validate_credit_code, validate_region_code
 from app.dbtypes import utcnow
 from app.directory.models import CodeListEntry, Department, Region, SharedMaterial
@@ -188,7 +189,7 @@ def save_department(
         ["body", "region_code"],
         data.region_code,
         session.get(Region, data.region_code),
-        date.today(),
+        clock.today(),
     )
     CodeLists(session).check(errors, ["body", "level"], "levels", data.level)
     if data.parent_credit_code and session.get(Department, data.parent_credit_code) is None:

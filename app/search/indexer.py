@@ -23,6 +23,8 @@ from prometheus_client import Gauge
 from sqlalchemy import Engine, and_, func
 from sqlmodel import Session, col, select
 
+from app import clock
+from app.catalogue.effective import in_force
 from app.catalogue.models import ChangeLog, Implementation, RecordVersion
 from app.catalogue.service import SessionSnapshots, get_item_json
 from app.errors import NotFound
@@ -91,7 +93,7 @@ class Indexer:
         latest = self._latest_snapshots(session, codes)
         snapshots = SessionSnapshots(session)
         entries = {} if entries is None else entries  # the catalogue entries seen so far
-        today = date.today()
+        today = clock.today()
         docs, gone = [], []
         for code in codes:
             found = latest.get(code)
@@ -99,7 +101,7 @@ class Indexer:
                 gone.append((code, 1 << 40))
                 continue
             body, next_change = found
-            if next_change is not None and next_change <= today:
+            if not in_force(next_change, today):
                 try:
                     _, body = get_item_json(snapshots, code)
                 except NotFound:
@@ -155,8 +157,9 @@ class Indexer:
     # --- applying the log -------------------------------------------------------------
 
     def _apply(self, session: Session, pos: SearchPosition, batch: int) -> int:
-        """Index the changes after ``pos`` (and the items whose scheduled event took effect);
-        moves ``pos`` in memory only. Raises if the backend fails."""
+        """Index the changes after ``pos`` (a scheduled event that took effect comes as the
+        version that records its day: app/catalogue/effective.py); moves ``pos`` in memory
+        only. Raises if the backend fails."""
         with session.no_autoflush:
             rows = list(
                 session.exec(
@@ -166,13 +169,12 @@ class Indexer:
                     .limit(batch)
                 )
             )
-            swept = self._sweep_due(session, pos)
             if rows:
                 docs, gone = self.documents(session, self._codes_for(session, rows))
                 self.backend.upsert(docs)
                 self.backend.delete(gone)
                 pos.last_seq = int(rows[-1].seq or 0)
-        return len(rows) or swept
+        return len(rows)
 
     def run_once(self, session: Session, batch: int = 500) -> int:
         """Apply the next batch of changes in ``session``; returns how many change rows were
@@ -226,7 +228,7 @@ class Indexer:
             head = int(session.exec(select(func.max(ChangeLog.seq))).one() or 0)
             n = self.build(session, batch)
             session.rollback()
-        cursor = SearchPosition(name=self.name, last_seq=head, swept_on=date.today())
+        cursor = SearchPosition(name=self.name, last_seq=head, swept_on=clock.today())
         while True:  # each batch in a transaction of its own: it sees what committed since
             with Session(engine) as session:
                 applied = self._apply(session, cursor, batch)
@@ -235,32 +237,6 @@ class Indexer:
                 break
         self._advance(engine, cursor.last_seq, cursor.swept_on)
         return n
-
-    def _sweep_due(self, session: Session, pos: SearchPosition) -> int:
-        """Items whose scheduled lifecycle event took effect since the last sweep (a
-        handover date, a future cancellation) show another status without a new change
-        row: index them again once a day."""
-        today = date.today()
-        since = pos.swept_on or today
-        if since >= today and pos.swept_on is not None:
-            return 0
-        codes = list(
-            session.exec(
-                select(RecordVersion.code)
-                .where(
-                    RecordVersion.kind == "item",
-                    col(RecordVersion.next_change) > since,
-                    col(RecordVersion.next_change) <= today,
-                )
-                .distinct()
-            )
-        )
-        if codes:
-            docs, gone = self.documents(session, codes)
-            self.backend.upsert(docs)
-            self.backend.delete(gone)
-        pos.swept_on = today
-        return len(codes)
 
     def catch_up(self, session: Session, batch: int = 500) -> int:
         total = 0
@@ -365,7 +341,7 @@ class Indexer:
         n = self.build(session, batch)
         pos = self.position(session)
         pos.last_seq = int(head)
-        pos.swept_on = date.today()
+        pos.swept_on = clock.today()
         session.add(pos)
         session.flush()
         return n

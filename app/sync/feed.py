@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col
 
+from app.catalogue.history import TAKES_EFFECT
 from app.catalogue.models import (
     ChangeLog,
     Implementation,
@@ -124,6 +125,8 @@ def read_changes(
         if changes and size > MAX_PAGE_BYTES:
             break  # the page ends early; last_seq says where to ask again
         change = dict(zip(names, fields, strict=True))
+        if change["operation"] == TAKES_EFFECT and change["details"]:
+            change["event"] = change["details"].get("event")  # the event that took effect
         # the stored JSON goes out as it is: the feed never parses a snapshot
         state = orjson.Fragment(snapshot)
         is_item = change["kind"] == "item"

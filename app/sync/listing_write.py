@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app import clock
 from app.catalogue import service as catalogue
 from app.catalogue.issuing import record_issued
 from app.catalogue.models import CatalogueEntry, Implementation, IssuedCode
@@ -275,7 +275,7 @@ def import_listing(
         for p in parsed:
             errors: list[dict[str, Any]] = []
             region = check_region(
-                errors, ["region_code"], p.region, writer.region(p.region), date.today()
+                errors, ["region_code"], p.region, writer.region(p.region), clock.today()
             )
             level = spec["levels"]["codes"].get(str(region.level)) if region else None
             if region is not None and level is None:

@@ -26,6 +26,7 @@ import orjson
 from sqlalchemy import delete, select, text
 from sqlmodel import Session, col
 
+from app.catalogue.history import TAKES_EFFECT
 from app.catalogue.issuing import record_issued, record_issued_codes
 from app.catalogue.models import (
     CatalogueEntry,
@@ -220,7 +221,8 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:
                 "kind": c["kind"],
                 "code": c["code"],
                 "version": c["version"],
-                "event": c["event"],
+                # the feed names the event that took effect; the version is the day's
+                "event": TAKES_EFFECT if c["operation"] == TAKES_EFFECT else c["event"],
                 "snapshot": snapshot,
                 "reason": c.get("reason"),
                 "decision": c.get("decision"),

@@ -20,11 +20,21 @@ class FeedChange(BaseModel):
     )
     code: str
     version: int
-    operation: str
-    event: str
+    operation: str = Field(
+        description="what was recorded: the event (create, revise, cancel…), or "
+        "takes_effect on the day a scheduled event took effect"
+    )
+    event: str = Field(
+        description="the event; for takes_effect, the event that took effect (cancel, "
+        "delegate…), whose version is in details"
+    )
     recorded_at: datetime
-    effective_date: date | None = None
-    decision: dict[str, Any] | None = None
+    effective_date: date | None = Field(
+        default=None, description="the day it takes (for takes_effect: took) effect"
+    )
+    decision: dict[str, Any] | None = Field(
+        default=None, description="the decision (文号, title, link) of a lifecycle event"
+    )
     reason: str | None = None
     key: str | None = None
     status_after: str | None = None
