@@ -436,3 +436,38 @@ def test_the_condition_help_example_holds_for_its_item(
         client, f"/editor/items/{code}/edit", _with(pairs, **{"materials.0.when": [example]})
     )
     assert resp.status_code == 303, re.findall(r'class="field-error"[^>]*>([^<]+)', resp.text)
+
+
+def test_a_refused_review_is_said_on_the_request_page(
+    client: TestClient, keys: Keys, session: Session, passport: str
+) -> None:
+    from tests.pages.test_decisions import propose, proposed
+
+    sign_in(client, keys.editor(passport[:18]))
+    cr = proposed(session, propose(client, passport, "suspend", {}))
+    client.cookies.clear()  # signed out: the reviewer signs in
+    sign_in(client, keys.make("reviewer", region="230100"))
+    page = _html(client.get(f"/editor/requests/{cr.id}"))
+    data = {"csrf": csrf_of(page), "reason": ""}
+    resp = client.post(f"/editor/requests/{cr.id}/reject", data=data, follow_redirects=False)
+    html = _html(resp, 422)
+    assert "请填写「理由」" in html and "a rejection says why" not in html
+
+
+LABEL = re.compile(r"<label[^>]*>(.*?)</label>", re.S)
+
+
+def test_every_form_label_of_the_editor_is_chinese(
+    client: TestClient, keys: Keys, passport: str
+) -> None:
+    """No English labels (value, unit, note, paper size, amount) on the edit and decision
+    forms: each label holds Chinese (an option id may stand beside it)."""
+    sign_in(client, keys.editor(passport[:18]))
+    pages = [f"/editor/items/{passport}/edit"] + [
+        f"/editor/items/{passport}/lifecycle?kind={k}" for k in ("delegate", "accept", "split")
+    ]
+    for path in pages:
+        labels = [re.sub(r"<[^>]+>", "", x).strip() for x in LABEL.findall(_html(client.get(path)))]
+        assert labels, path
+        english = [x for x in labels if x and not CJK.search(x)]
+        assert not english, f"{path}: {english}"
