@@ -148,6 +148,8 @@ class _Walk:
             here.append(inner.name(self.lang) if inner is not None else str(key))
             at = [*path, key]
             old, new = a.get(key, _GONE), b.get(key, _GONE)
+            if _nothing(old) and _nothing(new):
+                continue  # left out and null or empty say the same (a body sent without nulls)
             if old is _GONE or new is _GONE:
                 # a part added or removed as a whole is shown part by part (a new item's
                 # windows one by one), a value as it is
@@ -232,6 +234,10 @@ class _Walk:
                 self.row([*path, i], _nth(words, i, self.lang), "removed", old=a[i])
             for j in range(j1, j2):
                 self.row([*path, j], _nth(words, j, self.lang), "added", new=b[j])
+
+
+def _nothing(value: Any) -> bool:
+    return value is _GONE or value is None or value == [] or value == {}
 
 
 def _nth(words: list[str], n: int, lang: str) -> list[str]:
