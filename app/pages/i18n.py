@@ -285,6 +285,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Situation questions, common situations and time limits by situation, as JSON.",
     ),
     "form.add_row": ("添加一行", "Add a row"),
+    "form.options": ("需要此材料的情形（已选 {n} 项）", "Situations that require it ({n} chosen)"),
     "form.has_errors": ("（有错误）", " (has errors)"),
     "form.remove": ("删除", "Remove"),
     "form.new_row": ("新的一行", "New row"),
