@@ -20,7 +20,7 @@ from app.pages.editor import (
     workspace_page,
 )
 from app.pages.session import PageSession
-from app.pages.web import PageRoute, optional
+from app.pages.web import LABELS, PageRoute, optional
 from app.review import rebase
 from app.review import service as review
 from app.review.models import ChangeRequest, RequestKind, RequestStatus
@@ -55,7 +55,7 @@ def _page(
     targets = body.get("to") or []
     departments = worklist.department_names(session, (t.get("department") for t in targets))
     regions = worklist.region_names(session, (t.get("region") for t in targets))
-    rows = changes.rows(changes.request_changes(session, cr), lang)
+    rows = changes.rows(changes.request_changes(session, cr), lang, LABELS.of(session))
     return workspace_page(
         request,
         "editor/request.html",

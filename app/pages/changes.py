@@ -16,11 +16,23 @@ from sqlmodel import Session
 
 from app import clock
 from app.catalogue import labels as field_labels
+from app.directory.service import CodeLists
 from app.pages import conditions, i18n
 from app.pages.web import time_limit
 from app.review import rebase
 from app.review.models import ChangeRequest, RequestKind, RequestStatus
 
+#: fields holding a code of a code list, read by its label (必要, 申请人自备)
+CODED = {
+    "necessity": "material_necessity",
+    "source": "material_sources",
+    "case_type": "case_types",
+    "audience": "audiences",
+    "level": "levels",
+    "power_source": "power_sources",
+    "body_nature": "body_natures",
+    "themes": "themes",
+}
 #: a change's operation in words (zh-Hans, en)
 OPS = {"added": ("新增", "added"), "removed": ("删除", "removed"), "changed": ("修改", "changed")}
 EMPTY = "—"
@@ -41,13 +53,16 @@ def _blank(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
-def readable(value: Any, path: Sequence[Any], lang: str) -> str:
-    """A value of the field at ``path`` as people read it."""
+def readable(value: Any, path: Sequence[Any], lang: str, codes: CodeLists | None = None) -> str:
+    """A value of the field at ``path`` as people read it (a code by its code list's label
+    where ``codes`` are given)."""
     if _blank(value):
         return EMPTY
     last = next((p for p in reversed(path) if isinstance(p, str)), "")
     if last == "when" and isinstance(value, dict | str):
         return conditions.text_of(value)
+    if isinstance(value, str) and codes is not None and last in CODED:
+        return codes.label(CODED[last], value) or value
     if isinstance(value, bool | str):
         return field_labels.value_text(path, value, lang) or str(value)
     if isinstance(value, float) and value.is_integer():
@@ -60,14 +75,16 @@ def readable(value: Any, path: Sequence[Any], lang: str) -> str:
         sep = ", " if lang == "en" else "，"
         colon = ": " if lang == "en" else "："
         return sep.join(
-            f"{field_labels.field_label([*path, k], lang)}{colon}{readable(v, [*path, k], lang)}"
+            f"{field_labels.field_label([*path, k], lang)}{colon}"
+            f"{readable(v, [*path, k], lang, codes)}"
             for k, v in value.items()
             if not _blank(v) and k not in ("code", "position")
         )
     if isinstance(value, list):
         if all(not isinstance(v, dict | list) for v in value):
-            return ("; " if lang == "en" else "、").join(readable(v, path, lang) for v in value)
-        return "\n".join(readable(v, [*path, n], lang) for n, v in enumerate(value))
+            sep = "; " if lang == "en" else "、"
+            return sep.join(readable(v, path, lang, codes) for v in value)
+        return "\n".join(readable(v, [*path, n], lang, codes) for n, v in enumerate(value))
     return orjson.dumps(value).decode()
 
 
@@ -83,14 +100,14 @@ class Row:
     path: str  # for the API reader: the row's data-path
 
 
-def rows(changes: list[dict[str, Any]], lang: str) -> list[Row]:
+def rows(changes: list[dict[str, Any]], lang: str, codes: CodeLists | None = None) -> list[Row]:
     i = 1 if lang == "en" else 0
     shown = []
     for c in changes:
         path = list(c.get("path") or [])
         label = c.get("label") or field_labels.label(path, lang)
-        before = c.get("from_text") or readable(c.get("from"), path, lang)
-        after = c.get("to_text") or readable(c.get("to"), path, lang)
+        before = c.get("from_text") or readable(c.get("from"), path, lang, codes)
+        after = c.get("to_text") or readable(c.get("to"), path, lang, codes)
         op = str(c.get("op") or "changed")
         shown.append(
             Row(

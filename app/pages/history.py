@@ -15,9 +15,10 @@ from fastapi import APIRouter, Request, Response
 from app.catalogue import history
 from app.catalogue.schemas import ITEM_CODE
 from app.deps import ReadSession
+from app.directory.service import CodeLists
 from app.errors import NotFound
 from app.pages import changes, i18n
-from app.pages.web import PageRoute, page_lang, render
+from app.pages.web import LABELS, PageRoute, page_lang, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 #: the newest versions shown (the API pages through all of them)
@@ -55,11 +56,17 @@ def event_words(event: str, details: dict[str, Any] | None, i: int) -> str:
     return i18n.EVENTS.get(event, (event, event))[i]
 
 
-def _changed(before: dict[str, Any] | None, after: dict[str, Any], lang: str) -> list[str]:
+def _changed(
+    before: dict[str, Any] | None, after: dict[str, Any], lang: str, codes: CodeLists
+) -> list[str]:
+    """What a version changed, each thing by its label: 新增 材料「居民户口簿」, 电话…"""
     if before is None:
         return []
-    rows = changes.rows(history.diff(before, after), lang)
-    return list(dict.fromkeys(r.label for r in rows))
+    shown = [
+        r.label if r.op == "changed" else f"{r.op_text} {r.label}"
+        for r in changes.rows(history.diff(before, after), lang, codes)
+    ]
+    return list(dict.fromkeys(shown))
 
 
 @router.get("/items/{code}/history")
@@ -69,13 +76,14 @@ def history_page(request: Request, session: ReadSession, code: str) -> Response:
     versions = history.list_versions(session, code, None, 100_000)
     lang = page_lang(request)
     i = i18n.pick(lang)
+    codes = LABELS.of(session)
     entries: list[Entry] = []
     before: dict[str, Any] | None = None
     first_shown = max(0, len(versions) - SHOWN)
     for n, v in enumerate(versions):
         doc = orjson.loads(v.snapshot) if n >= first_shown - 1 else None
         if n >= first_shown and doc is not None:
-            fields = _changed(before, doc, lang) if v.event not in ("create",) else []
+            fields = _changed(before, doc, lang, codes) if v.event != "create" else []
             entries.append(
                 Entry(
                     version=v.version,

@@ -261,7 +261,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "work.waiting": ("等待审核的申请", "Waiting for review"),
     "work.to_review": ("待我审核", "Waiting for my review"),
     "work.items_open": ("有进行中变更的事项", "Items with open changes"),
-    "work.all_items": ("本部门事项（{n} 项）", "Our items ({n})"),
+    "work.all_items": ("全部事项（{n} 项）", "All our items ({n})"),
     "work.saved_at": ("保存时间", "Saved"),
     "work.submitted_at": ("提交时间", "Submitted"),
     "work.returned_by": ("退回人及时间", "Returned by"),
