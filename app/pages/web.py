@@ -148,7 +148,8 @@ def render_html(
     if not convertible and lang == Lang.HANT:
         lang = Lang.HANS
     names = problems.StoredNames(lambda: reading(request))
-    with problems.speaking(lang, names):
+    # problems are said in zh-Hans on a zh-Hant page: the page is converted as a whole
+    with problems.speaking(Lang.HANS if lang == Lang.HANT else lang, names):
         html = _render(request, template, context, lang, session, csrf)
     return i18n.to_traditional(html) if lang == Lang.HANT else html
 
