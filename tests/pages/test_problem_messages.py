@@ -231,7 +231,7 @@ def test_every_problem_type_has_its_words_in_three_languages(rule: str) -> None:
     assert problems.known(rule), f"no wording for {rule!r} in app/pages/problem_*.py"
     wording = problems.wording(rule)[:-1]  # less the generic fallback
     last = wording[-1]
-    assert last.read is None, f"{rule}: the last wording reads nothing, so it is always said"
+    assert last.read is None, f"{rule}: its last wording must read nothing (always said)"
     for say in wording:
         assert CJK.search(say.hans) and not CJK.search(say.en.replace("{field}", "")), say
         for text in (say.hans, say.en):  # only the parameters its reading or ctx give
@@ -242,7 +242,7 @@ def test_every_problem_type_has_its_words_in_three_languages(rule: str) -> None:
     at = ["body", "guide", "charges_fee"]
     for problem in (Problem(rule, "", at), Problem(rule, "", ())):
         hans, hant, en = (problem.text(lang) for lang in (Lang.HANS, Lang.HANT, Lang.EN))
-        assert CJK.search(hans) and CJK.search(hant) and hans and hant and en, rule
+        assert CJK.search(hans) and CJK.search(hant) and en, rule
         assert not CJK.search(en), f"{rule}: the English says {en!r}"
         assert hant == i18n.to_traditional(hans)
 
@@ -261,7 +261,6 @@ def test_a_message_that_carries_values_is_read(rule: str, msg: str, where: str) 
     assert read or exempt, f"{where}: {rule} does not read {msg!r}"
 
 
-#: messages whose values a page does not need, said without them
 #: values a reader does not need (what was typed, key names, a parser's words) and the
 #: refusals only the API meets (no page shows them): said without their values
 UNREAD: dict[str, tuple[str, ...] | None] = {
@@ -471,3 +470,19 @@ def test_every_form_label_of_the_editor_is_chinese(
         assert labels, path
         english = [x for x in labels if x and not CJK.search(x)]
         assert not english, f"{path}: {english}"
+
+
+def test_an_alias_for_no_item_and_a_known_name_are_said_in_chinese(
+    client: TestClient, keys: Keys, passport: str
+) -> None:
+    sign_in(client, keys.editor(passport[:18]))
+    gaps = _html(client.get("/editor/gaps"))
+
+    def propose(alias: str, code: str) -> Any:
+        data = {"csrf": csrf_of(gaps), "query": "", "alias": alias, "code": code}
+        return client.post("/editor/gaps/alias", data=data, follow_redirects=False)
+
+    unknown = "9" * 31
+    assert f"没有实施编码为 {unknown} 的事项" in _html(propose("出国证件", unknown), 404)
+    known = _html(propose("普通护照签发", passport), 422)
+    assert "事项「普通护照签发」已有这些名称：普通护照签发" in known, known
