@@ -234,7 +234,7 @@ def from_form(base: dict[str, Any], form: dict[str, list[str]]) -> Filled:
     item = copy.deepcopy(base)
     filled = Filled(item, [], {}, {})
     errors = filled.errors
-    guide = item.setdefault("guide", {})
+    guide = item["guide"] = item.get("guide") or {}  # none yet while the item is 待完善
 
     # 基本信息
     if "case_type" in form:
