@@ -55,6 +55,11 @@ def _page(
     targets = body.get("to") or []
     departments = worklist.department_names(session, (t.get("department") for t in targets))
     regions = worklist.region_names(session, (t.get("region") for t in targets))
+    into = body.get("into") if isinstance(body.get("into"), str) else None
+    items = {
+        code: f"{r.name}（{r.region} · {r.department}）· {code}"
+        for code, r in worklist.item_refs(session, [into]).items()
+    }
     rows = changes.rows(changes.request_changes(session, cr), lang, LABELS.of(session))
     return workspace_page(
         request,
@@ -64,7 +69,7 @@ def _page(
         cr=cr,
         ref=ref,
         rows=rows,
-        proposal=changes.proposal(cr, lang, departments, regions)
+        proposal=changes.proposal(cr, lang, departments, regions, items)
         if cr.kind not in (RequestKind.EDIT, RequestKind.CREATE)
         else [],
         actions=review.actions(session, cr),

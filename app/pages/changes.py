@@ -131,10 +131,14 @@ def request_changes(session: Session, cr: ChangeRequest) -> list[dict[str, Any]]
 
 
 def proposal(
-    cr: ChangeRequest, lang: str, departments: dict[str, str], regions: dict[str, str]
+    cr: ChangeRequest,
+    lang: str,
+    departments: dict[str, str],
+    regions: dict[str, str],
+    items: dict[str, str],
 ) -> list[tuple[str, str]]:
     """A lifecycle request's body as (label, text) pairs: the decision, the dates, the
-    receiving bodies by name."""
+    receiving bodies and the item merged into by name (``items``: code → how it reads)."""
     t = i18n.translator(i18n.Lang(lang) if lang in i18n.Lang._value2member_map_ else i18n.Lang.HANS)
     body = cr.body or {}
     decision = body.get("decision") or {}
@@ -157,7 +161,7 @@ def proposal(
         pairs.append((t("delegate.to"), f"{departments.get(d, d)}（{regions.get(r, r)}）· {d}"))
     into = body.get("into")
     if isinstance(into, str):
-        pairs.append((t("merge.into"), into))
+        pairs.append((t("merge.into"), items.get(into, into)))
     elif isinstance(into, list):
         for entry in into:
             pairs.append((t("split.into"), str(entry.get("basic_code") or EMPTY)))

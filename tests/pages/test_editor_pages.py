@@ -511,3 +511,28 @@ def test_resume_and_reinstate_read_as_different_choices(
     page = _text(_html(client.get(f"/editor/items/{passport}/lifecycle")))
     assert "恢复受理（暂停之后）" in page and "重新启用（已取消的事项）" in page
     assert "事项曾被暂停受理" in page and "事项已被取消" in page
+
+
+def test_a_merge_request_names_the_item_it_merges_into(
+    client: TestClient, keys: Keys, passport: str
+) -> None:
+    sign_in(client, keys.editor(passport[:18]))
+    form = _html(client.get(f"/editor/items/{passport}/lifecycle", params={"kind": "merge"}))
+    survivor = passport[:19] + "000115002000"  # 往来港澳通行证及签注签发, the same body
+    sent = client.post(
+        f"/editor/items/{passport}/lifecycle",
+        data={
+            "csrf": csrf_of(form),
+            "kind": "merge",
+            "decision.number": "哈政〔2031〕5号",
+            "decision.title": "关于合并出入境证件事项的决定",
+            "reason": "合并办理",
+            "effective_date": clock.today().isoformat(),
+            "into": survivor,
+        },
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text[:3000]
+    page = _text(_html(client.get(sent.headers["location"])))
+    assert "往来港澳通行证及签注签发（哈尔滨市 · 哈尔滨市公安局）" in page
+    assert "关于合并出入境证件事项的决定" in page and "合并办理" in page
