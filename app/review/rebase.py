@@ -105,33 +105,30 @@ def rebase(session: Session, request_id: int, actor: Principal) -> ChangeRequest
     return cr
 
 
-def diff(session: Session, cr: ChangeRequest) -> list[dict[str, Any]]:
-    """What the request changes in the published item, field by field with their labels
-    (app/catalogue/diffs.py); once approved, what its version changed."""
+def diff(session: Session, cr: ChangeRequest, lang: str = "zh-Hans") -> list[dict[str, Any]]:
+    """What the request changes in the published item, field by field with their labels in
+    ``lang`` (app/catalogue/diffs.py); once approved, what its version changed."""
     if cr.kind == RequestKind.ALIAS:
         before, after = entry_aliases(session, cr)
         if cr.status == RequestStatus.APPROVED:  # the entry has them now
             proposed = set(AliasProposal.model_validate(cr.body or {}).aliases)
             before = [a for a in before if a not in proposed]
-        return diffs.diff({"aliases": before}, {"aliases": after})
+        return diffs.diff({"aliases": before}, {"aliases": after}, lang=lang)
     if cr.status == RequestStatus.APPROVED and cr.published_version:
-        return _published_diff(session, cr)
-    proposal = proposed_input(session, cr)
-    if proposal is None:
-        return []
-    before = (
-        {}
-        if cr.kind == RequestKind.CREATE
-        else catalogue.item_input(_published(session, cr.item_code))
-    )
-    return history.diff(before, proposal)
-
-
-def _published_diff(session: Session, cr: ChangeRequest) -> list[dict[str, Any]]:
-    """The changes of the version an approved request published (from nothing for a new
-    item)."""
-    version = cr.published_version
-    if version == 1:
-        snapshot = history.get_version(session, cr.published_code, 1).snapshot
-        return history.diff({}, orjson.loads(snapshot))
-    return history.diff_versions(session, cr.published_code, version - 1, version)["changes"]
+        # the version it published against the one before (nothing, for a new item)
+        version = cr.published_version
+        rows = history.get_versions(
+            session, cr.published_code, *range(max(version - 1, 1), version + 1)
+        )
+        before = orjson.loads(rows[0].snapshot) if version > 1 else {}
+        after = orjson.loads(rows[-1].snapshot)
+    else:
+        after = proposed_input(session, cr)
+        if after is None:
+            return []
+        before = (
+            {}
+            if cr.kind == RequestKind.CREATE
+            else catalogue.item_input(_published(session, cr.item_code))
+        )
+    return diffs.diff(before, after, skip=history.VOLATILE, lang=lang)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -113,7 +113,9 @@ def _described(cr: ChangeRequest) -> dict[str, Any]:
     }
 
 
-def request_document(session: WriteSession, cr: ChangeRequest) -> dict[str, Any]:
+def request_document(
+    session: WriteSession, cr: ChangeRequest, lang: str = "zh-Hans"
+) -> dict[str, Any]:
     shown = cr.status != RequestStatus.WITHDRAWN
     return ChangeRequestOut(
         **_described(cr),
@@ -123,16 +125,18 @@ def request_document(session: WriteSession, cr: ChangeRequest) -> dict[str, Any]
         published=Published(code=cr.published_code, version=cr.published_version)
         if cr.published_code
         else None,
-        diff=[Change.model_validate(c) for c in rebase.diff(session, cr)] if shown else [],
+        diff=[Change.model_validate(c) for c in rebase.diff(session, cr, lang)] if shown else [],
         actions=[
             ActionOut.model_validate(a, from_attributes=True) for a in service.actions(session, cr)
         ],
     ).model_dump(mode="json", by_alias=True)
 
 
-def request_response(session: WriteSession, cr: ChangeRequest, status_code: int = 200) -> Response:
+def request_response(
+    session: WriteSession, cr: ChangeRequest, status_code: int = 200, lang: str = "zh-Hans"
+) -> Response:
     headers = {"Location": f"/api/v1/change-requests/{cr.id}"} if status_code != 200 else None
-    return json_bytes(request_document(session, cr), status_code=status_code, headers=headers)
+    return json_bytes(request_document(session, cr, lang), status_code=status_code, headers=headers)
 
 
 @router.post(
@@ -194,9 +198,16 @@ RequestId = RowId
 
 
 @router.get("/change-requests/{request_id}", response_model=ChangeRequestOut)
-def get_request(session: WriteSession, caller: Caller, request_id: RequestId) -> Response:
+def get_request(
+    session: WriteSession,
+    caller: Caller,
+    request_id: RequestId,
+    lang: Annotated[
+        Literal["zh-Hans", "zh-Hant", "en"], Query(description="the language of the diff's labels")
+    ] = "zh-Hans",
+) -> Response:
     """With its diff against the published version and its review actions."""
-    return request_response(session, service.get(session, request_id, caller))
+    return request_response(session, service.get(session, request_id, caller), lang=lang)
 
 
 @router.patch("/change-requests/{request_id}", response_model=ChangeRequestOut)

@@ -95,6 +95,18 @@ def test_a_change_request_reads_field_by_label_and_thing_by_name(
     assert paths[f"窗口「{window['name']}」 电话"] == ["guide", "windows", 0, "phone"]
     assert paths["收费「工本费」"][0] == "fees" and paths["收费「工本费」"][1].startswith("new-")
 
+    # the same rows in the reader's language; a language the labels are not written in: 422
+    labels = {
+        lang: {
+            c["label"]
+            for c in client.get(url, params={"lang": lang}, headers=reviewer).json()["diff"]
+        }
+        for lang in ("zh-Hant", "en")
+    }
+    assert f"Material “{material['name']}” › Originals" in labels["en"]
+    assert "Charges a fee" in labels["en"] and "是否收費" in labels["zh-Hant"]
+    assert client.get(url, params={"lang": "fr"}, headers=reviewer).status_code == 422
+
     approved = client.post(f"{url}/approve", headers=reviewer)
     assert approved.status_code == 200, approved.text
     version = approved.json()["published"]["version"]
