@@ -97,7 +97,7 @@ class _Walk:
         self.out.append(row)
 
     def joined(self, words: list[str]) -> str:
-        return (" › " if self.lang == "en" else " ").join(w for w in words if w)
+        return labels.sep(self.lang).join(w for w in words if w)
 
     # --- values ----------------------------------------------------------------------
 

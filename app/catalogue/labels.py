@@ -381,7 +381,8 @@ def parts(path: str | Sequence[str | int]) -> list[str | int]:
     return out
 
 
-def _sep(lang: str) -> str:
+def sep(lang: str) -> str:
+    """What joins the words of a label: a space in Chinese, › in English."""
     return " › " if lang == "en" else " "
 
 
@@ -429,7 +430,7 @@ def label(path: str | Sequence[str | int], lang: str = "zh-Hans") -> str:
             rest.append(str(seg))
     if rest:
         words.append(".".join(rest))
-    return _sep(lang).join(words) or ITEM.name(lang)
+    return sep(lang).join(words) or ITEM.name(lang)
 
 
 def thing(path: str | Sequence[str | int], name: str | None, lang: str = "zh-Hans") -> str:
