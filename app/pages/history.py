@@ -13,6 +13,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 
 from app.catalogue import history
+from app.catalogue.models import Implementation
 from app.catalogue.schemas import ITEM_CODE
 from app.deps import ReadSession
 from app.directory.service import CodeLists
@@ -71,39 +72,38 @@ def _changed(
 
 @router.get("/items/{code}/history")
 def history_page(request: Request, session: ReadSession, code: str) -> Response:
-    if not re.fullmatch(ITEM_CODE, code):
+    item = session.get(Implementation, code) if re.fullmatch(ITEM_CODE, code) else None
+    if item is None:
         raise NotFound(f"no implementation {code}")
-    versions = history.list_versions(session, code, None, 100_000)
+    # the newest versions and the one before them (what the first shown changed)
+    after = item.version - SHOWN - 1
+    versions = history.list_versions(session, code, after if after > 0 else None, SHOWN + 1)
+    docs = [orjson.loads(v.snapshot) for v in versions]
     lang = page_lang(request)
     i = i18n.pick(lang)
     codes = LABELS.of(session)
     entries: list[Entry] = []
-    before: dict[str, Any] | None = None
-    first_shown = max(0, len(versions) - SHOWN)
-    for n, v in enumerate(versions):
-        doc = orjson.loads(v.snapshot) if n >= first_shown - 1 else None
-        if n >= first_shown and doc is not None:
-            fields = _changed(before, doc, lang, codes) if v.event != "create" else []
-            entries.append(
-                Entry(
-                    version=v.version,
-                    at=changes.moment(v.recorded_at),
-                    event=event_words(v.event, v.details, i),
-                    effective_date=v.effective_date
-                    if v.status_after or v.event == "takes_effect"
-                    else None,
-                    decision=v.decision,
-                    note=v.reason,
-                    reviewed=v.approved_by is not None,
-                    fields=fields[:FIELDS_NAMED],
-                    more=max(0, len(fields) - FIELDS_NAMED),
-                )
+    for n in range(max(0, len(versions) - SHOWN), len(versions)):
+        v = versions[n]
+        fields = _changed(docs[n - 1], docs[n], lang, codes) if n and v.event != "create" else []
+        entries.append(
+            Entry(
+                version=v.version,
+                at=changes.moment(v.recorded_at),
+                event=event_words(v.event, v.details, i),
+                effective_date=v.effective_date
+                if v.status_after or v.event == "takes_effect"
+                else None,
+                decision=v.decision,
+                note=v.reason,
+                reviewed=v.approved_by is not None,
+                fields=fields[:FIELDS_NAMED],
+                more=max(0, len(fields) - FIELDS_NAMED),
             )
-        before = doc
-    latest = orjson.loads(versions[-1].snapshot)
+        )
     entries.reverse()
     return render(
         request,
         "history.html",
-        {"item": latest, "entries": entries, "total": len(versions), "shown": SHOWN},
+        {"item": docs[-1], "entries": entries, "total": item.version, "shown": SHOWN},
     )

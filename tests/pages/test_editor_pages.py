@@ -10,11 +10,13 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app import clock
+from app.pages import history as history_pages
 from app.review.models import ChangeRequest, RequestStatus
 from tests.conftest import Keys
 from tests.helpers import API
@@ -474,7 +476,7 @@ def test_a_correction_of_a_whole_part_opens_that_part_with_the_suggestion(
 
 
 def test_history_page_lists_versions_with_decision_and_note(
-    client: TestClient, keys: Keys, passport: str
+    client: TestClient, keys: Keys, passport: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     admin = keys.admin()
     body = client.get(f"{API}/items/{passport}").json()
@@ -498,6 +500,13 @@ def test_history_page_lists_versions_with_decision_and_note(
     assert "create" not in events and "revise" not in events
     assert f"版本 {body['version'] + 2}" in text
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", text)
+    # only the newest versions: each still says what it changed against the one before
+    monkeypatch.setattr(history_pages, "SHOWN", 2)
+    newest = _html(client.get(f"/items/{passport}/history"))
+    assert re.findall(r'<span class="event">([^<]+)</span>', newest) == ["暂停", "修改"]
+    assert "到办事现场次数" in _text(newest)
+    assert f"仅显示最近 2 个版本（共 {body['version'] + 2} 个）" in _text(newest)
+    monkeypatch.undo()
     hant = _html(client.get(f"/items/{passport}/history", params={"lang": "zh-Hant"}))
     assert "歷史版本" in hant and "暫停" in hant
     assert client.get("/items/NOSUCHITEM/history").status_code == 404
