@@ -14,7 +14,9 @@ signed ``X-Catalogue-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "t.body">``
   subscription for about that long at a time, then lets the others due have it.
 * A slow lane: a subscription whose last attempt ran out of time is delivered by its own
   few workers (``CATALOGUE_WEBHOOK_SLOW_LANE``), so receivers that stall cannot take the
-  workers of the others.
+  workers of those that answer; and receivers that have accepted nothing yet (new
+  subscriptions) are tried in all the workers but one, so new receivers that stall cannot
+  take every worker either.
 * At least once: the cursor moves only after a 2xx, in the transaction that logs the
   attempt; a batch whose answer was lost is sent again (the receiver keeps ``last_seq``
   and skips what it holds).
@@ -117,6 +119,10 @@ class Dispatcher:
         self._slow = ThreadPoolExecutor(settings.slow_lane, thread_name_prefix="webhook-slow")
         self._lock = threading.Lock()
         self._inflight: set[int] = set()
+        #: subscriptions whose receiver accepted nothing yet, being tried: in all the
+        #: workers but one, which stays for the receivers known to answer
+        self._untried: set[int] = set()
+        self._tries = max(1, settings.concurrency - 1)
         self._pruned = 0.0
 
     # --- the loop ----------------------------------------------------------------------
@@ -143,16 +149,21 @@ class Dispatcher:
 
     def round(self, stop: threading.Event | None = None) -> int:
         """Start draining every due subscription not already being delivered to: in the
-        slow lane when its last attempt ran out of time."""
+        slow lane when its last attempt ran out of time; untried receivers in all the
+        workers but one."""
         with self.engine.connect() as conn:
             due = service.due(conn, utcnow())
         started = 0
-        for sid, last_error in due:
+        for sid, last_error, proven in due:
+            slow = missed(last_error)
+            untried = not proven and not slow
             with self._lock:
-                if sid in self._inflight:
+                if sid in self._inflight or (untried and len(self._untried) >= self._tries):
                     continue
                 self._inflight.add(sid)
-            lane = self._slow if missed(last_error) else self._pool
+                if untried:
+                    self._untried.add(sid)
+            lane = self._slow if slow else self._pool
             lane.submit(self._drain, sid, stop or threading.Event())
             started += 1
         return started
@@ -170,6 +181,7 @@ class Dispatcher:
         finally:
             with self._lock:
                 self._inflight.discard(sid)
+                self._untried.discard(sid)
 
     def idle(self) -> bool:
         with self._lock:

@@ -160,12 +160,21 @@ def deliveries(
 # --- what the dispatcher reads and records ---------------------------------------------
 
 
-def due(db: Connection, now: datetime) -> list[tuple[int, str | None]]:
+def due(db: Connection, now: datetime) -> list[tuple[int, str | None, bool]]:
     """Active subscriptions behind the change log's head whose next attempt is due: their
-    id and the error of their last attempt (None when it was accepted)."""
+    id, the error of their last attempt (None when it was accepted) and whether the
+    receiver has accepted a delivery yet (in the delivery log)."""
     head = head_seq(db)
+    accepted = (
+        select(WebhookDelivery.id)
+        .where(
+            col(WebhookDelivery.subscription_id) == Subscription.id,
+            col(WebhookDelivery.accepted).is_(True),
+        )
+        .exists()
+    )
     stmt = (
-        select(Subscription.id, Subscription.last_error)
+        select(Subscription.id, Subscription.last_error, accepted)
         .where(
             Subscription.status == SubscriptionStatus.ACTIVE,
             col(Subscription.last_delivered_seq) < head,
@@ -176,7 +185,7 @@ def due(db: Connection, now: datetime) -> list[tuple[int, str | None]]:
         )
         .order_by(col(Subscription.id))
     )
-    return [(sid, error) for sid, error in db.execute(stmt)]
+    return [(sid, error, bool(proven)) for sid, error, proven in db.execute(stmt)]
 
 
 def next_batch(db: Connection, sub: Any, limit: int) -> tuple[list[dict[str, Any]], int] | None:
