@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
 from sqlmodel import Session
 
+from app import clock
 from app.catalogue.models import ChangeLog, Implementation
 from app.catalogue.situations import MAX_COMBINATIONS, Situations, check_item
 from app.config import get_settings
@@ -26,7 +27,7 @@ from app.versionlog import FEED_LOCK, take_feed_lock
 from tests.conftest import Keys
 from tests.helpers import API, committing_app, counts, error_at, problem, writable
 
-TODAY = date.today()
+TODAY = clock.today()
 PROBLEMS = "https://service-catalogue.example/problems/"
 
 

@@ -9,6 +9,7 @@ mid-batch loses and doubles nothing."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlmodel import Session
 from app import clock
 from app.catalogue.effective import Effects
 from app.catalogue.models import RecordVersion
+from app.config import get_settings
 from app.db import make_engine
 from app.responses import http_date
 from tests.catalogue.test_lifecycle import city_departments, decision, provincial_item
@@ -163,7 +165,17 @@ def test_each_decision_is_recorded_once_on_its_day_and_everything_follows(
         assert days_of(world.engine, receiving[1]) == []
 
 
-def test_the_day_turns_at_midnight_in_the_province_not_in_utc(world: World) -> None:
+@pytest.fixture
+def shanghai(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The default province's time zone, whatever the environment says."""
+    monkeypatch.setenv("CATALOGUE_TIMEZONE", "Asia/Shanghai")
+    get_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_the_day_turns_at_midnight_in_the_province_not_in_utc(shanghai: None, world: World) -> None:
     with clock.frozen(datetime(2026, 12, 31, 15, 59, tzinfo=UTC)) as move:
         assert clock.today() == date(2026, 12, 31)
         move(datetime(2026, 12, 31, 16, 0, tzinfo=UTC))

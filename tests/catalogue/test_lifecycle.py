@@ -12,13 +12,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app import clock
 from app.catalogue.models import Implementation
 from app.codes.rules import implementation_code, make_credit_code
 from app.directory.models import Department
 from tests.conftest import Keys
 from tests.helpers import API, counts, error_at, new_item_body, problem
 
-TODAY = date.today()
+TODAY = clock.today()
 
 
 def decision(n: int = 9) -> dict[str, str]:

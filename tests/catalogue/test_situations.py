@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import csv
 import itertools
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -20,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
+from app import clock
 from app.catalogue.models import ChangeLog, Implementation, RecordVersion
 from app.catalogue.service import SessionSnapshots, get_item_json
 from tests.conftest import Keys
@@ -279,7 +280,7 @@ def test_situations_are_versioned_and_in_the_feed(
     assert fed["guide"]["situations"] == current["guide"]["situations"]
     assert fed["materials"][1]["when"] == {"any": ["renew", "damaged"]}
     # as_of a day before the item existed in this form: yesterday's questions (none)
-    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    yesterday = (clock.today() - timedelta(days=1)).isoformat()
     resp = client.get(f"{API}/items/{code}/situations", params={"as_of": yesterday})
     if resp.status_code == 200:  # the seed item existed yesterday
         assert resp.json()["situations"] == []
@@ -465,7 +466,7 @@ def test_the_served_checklist_answers_as_the_route_does(tmp_path: Any) -> None:
             fast = c.post(f"/items/{code}/checklist", json={"answers": answers})
             routed = c.post(
                 f"/items/{code}/checklist",
-                params={"as_of": date.today().isoformat()},
+                params={"as_of": clock.today().isoformat()},
                 json={"answers": answers},
             )
             assert fast.status_code == routed.status_code == 200

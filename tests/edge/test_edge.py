@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterator
-from datetime import date
 from typing import Any
 
 import orjson
@@ -15,13 +14,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app import clock
 from app.catalogue.models import Implementation
 from app.codes.rules import implementation_code
 from app.directory.models import Department
 from tests.conftest import Keys, department_at
 from tests.helpers import API, counts, error_at, new_item_body, problem, writable
 
-TODAY = date.today()
+TODAY = clock.today()
 PROBLEMS = "https://service-catalogue.example/problems/"
 
 

@@ -53,7 +53,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from app import security
+from app import clock, security
 from app.catalogue.models import Implementation
 from app.codes.rules import implementation_code, make_credit_code
 from app.directory.models import Department
@@ -145,7 +145,7 @@ TABLE: dict[str, tuple[Any, ...]] = {
 #: the columns in force: ``reviewer`` once the role exists
 ACTIVE = tuple(c for c in COLUMNS if c != "reviewer" or "reviewer" in security.ROLES)
 
-TODAY = date.today()
+TODAY = clock.today()
 
 
 # --- the routes --------------------------------------------------------------------

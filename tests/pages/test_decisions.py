@@ -5,7 +5,6 @@ takes; a refused field is shown next to itself (422) and nothing is written."""
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 import pytest
@@ -13,13 +12,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from app import clock
 from app.catalogue.models import CatalogueEntry, Implementation, RecordVersion
 from app.review.models import ChangeRequest, RequestStatus
 from tests.conftest import Keys
 from tests.helpers import API
 from tests.pages.test_pages import HARBIN, PASSPORT, _code, _html, csrf_of, sign_in
 
-TODAY = date.today().isoformat()
+TODAY = clock.today().isoformat()
 DAOLI_POLICE = "11230102MBNXPN263U"  # 哈尔滨市公安局道里分局, county level, in Harbin
 DAOLI = "230102"
 DECISION = {

@@ -4,7 +4,7 @@ attributed to its author and its approver."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app import clock
 from app.catalogue.models import Implementation
 from app.config import get_settings
 from app.search.indexer import Indexer
@@ -19,7 +20,7 @@ from tests.conftest import Keys, department_at
 from tests.helpers import API, counts, error_at, problem, writable
 
 pytest_plugins = ["tests.search_support"]
-TODAY = date.today()
+TODAY = clock.today()
 PROBLEMS = "https://service-catalogue.example/problems/"
 
 

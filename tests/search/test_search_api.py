@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from app import clock
 from app.catalogue.models import Implementation
 from app.search.indexer import Indexer
 from tests.helpers import API, error_at, problem, writable
@@ -130,7 +130,7 @@ def test_cancelled_items_leave_search_and_come_back_with_status(
         json={
             "decision": {"number": "黑政规〔2026〕9号", "title": "取消"},
             "reason": "测试",
-            "effective_date": date.today().isoformat(),
+            "effective_date": clock.today().isoformat(),
         },  # fmt: skip
     )
     assert resp.status_code in (200, 201), resp.text

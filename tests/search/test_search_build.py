@@ -4,13 +4,14 @@ PostgreSQL: a scheduled event that took effect, and a code without an item, incl
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import orjson
 from sqlalchemy import select, update
 from sqlmodel import Session
 
+from app import clock
 from app.catalogue.models import Implementation
 from app.catalogue.service import SessionSnapshots, get_item_json
 from app.search.analysis import Analyzer, add_user_words, words
@@ -29,7 +30,7 @@ def test_batched_documents_are_the_item_by_item_ones(session: Session, tmp_path:
     session.execute(
         update(RecordVersion)
         .where(RecordVersion.kind == "item", RecordVersion.code == codes[3])
-        .values(next_change=date.today() - timedelta(days=1))
+        .values(next_change=clock.today() - timedelta(days=1))
     )
     entries: dict = {}
     docs, gone = indexer.documents(session, [*codes, "NO-SUCH-ITEM"], entries)

@@ -5,7 +5,6 @@ shortcuts, the item's action word, the thesaurus, and the Elasticsearch mapping 
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from app import clock
 from app.catalogue.models import CatalogueEntry, Implementation
 from app.config import get_settings
 from app.corrections.service import RateLimiter
@@ -38,7 +38,7 @@ from tests.search_support import fresh_es
 
 pytest_plugins = ["tests.search_support"]
 
-TODAY = date.today()
+TODAY = clock.today()
 
 
 def search(client: TestClient, **params: Any) -> dict[str, Any]:

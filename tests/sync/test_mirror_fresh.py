@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from app import clock
 from app.codes.rules import make_credit_code
 from bench.common import seeded_database, server
 from tests.conftest import _postgres_database
@@ -76,7 +76,7 @@ def edit_after_the_seed(source: Source) -> None:
         json={
             "decision": {"number": "黑政规〔2026〕12号", "title": "关于取消部分政务服务事项的决定"},
             "reason": "取消",
-            "effective_date": date.today().isoformat(),
+            "effective_date": clock.today().isoformat(),
         },
     )
 

@@ -10,13 +10,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from app import clock
 from bench.common import bench_env, seeded_database, server
 from tests.conftest import ROOT
 from tests.helpers import run_cli
@@ -99,7 +99,7 @@ def event(**extra: Any) -> dict[str, Any]:
     return {
         "decision": {"number": "黑政规〔2026〕12号", "title": "调整决定"},
         "reason": "下放至市级",
-        "effective_date": date.today().isoformat(),
+        "effective_date": clock.today().isoformat(),
         **extra,
     }
 
@@ -146,7 +146,7 @@ def test_city_follows_province_through_edits_cancellation_and_delegation(
         f"/api/v1/items/{provincial['code']}/delegate",
         json=event(
             mode="delegate",
-            handover_date=date.today().isoformat(),
+            handover_date=clock.today().isoformat(),
             to=[{"department": target["credit_code"], "region": REGION}],
         ),
         headers=instances.admin,
