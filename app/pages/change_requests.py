@@ -60,7 +60,7 @@ def _page(
         code: f"{r.name}（{r.region} · {r.department}）· {code}"
         for code, r in worklist.item_refs(session, [into]).items()
     }
-    rows = changes.rows(changes.request_changes(session, cr), lang, LABELS.of(session))
+    rows = changes.rows(changes.request_changes(session, cr, lang), lang, LABELS.of(session))
     return workspace_page(
         request,
         "editor/request.html",

@@ -122,12 +122,12 @@ def rows(changes: list[dict[str, Any]], lang: str, codes: CodeLists | None = Non
     return shown
 
 
-def request_changes(session: Session, cr: ChangeRequest) -> list[dict[str, Any]]:
-    """What the request changes (the API's diff: against the published item while open,
-    once approved what its version changed); a withdrawn one changes nothing."""
+def request_changes(session: Session, cr: ChangeRequest, lang: str) -> list[dict[str, Any]]:
+    """What the request changes (the API's diff, labelled in ``lang``: against the published
+    item while open, once approved what its version changed); a withdrawn one nothing."""
     if cr.status == RequestStatus.WITHDRAWN:
         return []
-    return rebase.diff(session, cr)
+    return rebase.diff(session, cr, lang)
 
 
 def proposal(

@@ -353,6 +353,8 @@ def test_reviewer_reads_labels_and_an_approved_request_keeps_its_diff(
     assert "材料「居民身份证」 原件份数" in rows
     assert any(r.startswith("窗口「") and r.endswith("电话") for r in rows), rows
     assert "0451-86766478" in draft and "0451-86766479" in draft
+    english = _html(client.get(path, params={"lang": "en"}))
+    assert "Originals" in english and "原件份数" not in english  # labels in the page's language
     _act(client, path, "submit")
     _reviewer(client, keys)
     approved = _act(client, path, "approve")
