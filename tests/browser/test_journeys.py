@@ -214,7 +214,8 @@ def test_editor_proposes_a_delegation_reviewer_approves(
     Select(find(driver, "#f-to-0-region")).select_by_value("230103")  # not the body's region
     find(driver, "#propose").click()
     error = wait_for(driver, "#err-to-0-region")
-    assert error.is_displayed() and "230102" in error.text
+    # says the body's region by name, in Chinese (the department is in 道里区 230102)
+    assert error.is_displayed() and "道里区" in error.text
     assert find(driver, "#f-to-0-region").get_attribute("aria-invalid") == "true"
     pages.check("editor-lifecycle-error")
     Select(find(driver, "#f-to-0-region")).select_by_value("230102")

@@ -247,11 +247,13 @@ GUANGAN = SEED_ENTRIES.parent.parent.parent / "shared" / "data" / "items_guangan
 
 def test_every_everyday_word_leads_to_words_of_the_catalogue() -> None:
     """Each catalogue phrase of data/everyday.txt is in a name (of the seed, or of 广安区's
-    items and main items where that listing is present): no line can lead nowhere."""
+    items and main items): no line can lead nowhere. The table covers 广安区's list too, so
+    the check needs that listing."""
+    if not GUANGAN.exists():
+        pytest.skip(f"{GUANGAN} is absent (real data lives outside the repository)")
     names = [normalise(e["name"]) for e in json.loads(SEED_ENTRIES.read_text(encoding="utf-8"))]
-    if GUANGAN.exists():
-        for it in json.loads(GUANGAN.read_text(encoding="utf-8")):
-            names += [normalise(it["name"]), normalise(it["group"] or "")]
+    for it in json.loads(GUANGAN.read_text(encoding="utf-8")):
+        names += [normalise(it["name"]), normalise(it["group"] or "")]
     table = everyday_words()
     assert len(table) > 100
     dead = {p for _, meant in table for p in meant if not any(normalise(p) in n for n in names)}
