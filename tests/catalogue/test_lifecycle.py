@@ -319,7 +319,13 @@ def test_versions_and_diff_name_exactly_the_changed_field(
     ]
     diff = client.get(f"{API}/items/{code}/diff", params={"from": v1, "to": v2}).json()
     assert diff["changes"] == [
-        {"path": ["materials", target["code"], "copies"], "op": "changed", "from": 1, "to": 2}
+        {
+            "path": ["materials", target["code"], "copies"],
+            "label": f"材料「{target['name']}」 复印件份数",
+            "op": "changed",
+            "from": 1,
+            "to": 2,
+        }
     ]
     assert diff["to"]["key"].startswith("editor")
 
