@@ -6,7 +6,7 @@ correction becomes a change request and its ticket reads 已更正 with the vers
 nothing serious on each new page; screenshots at 1280 and 375 px.
 
 Each journey works on an item of its own (not the passport, which tests/browser/
-test_journeys.py edits and delegates, nor the two test_effective_day.py schedules)."""
+test_journeys.py edits and delegates, nor the two test_effective_banners.py schedules)."""
 
 from __future__ import annotations
 
