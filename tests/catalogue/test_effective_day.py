@@ -25,7 +25,7 @@ from app.db import make_engine
 from app.responses import http_date
 from tests.catalogue.test_lifecycle import city_departments, decision, provincial_item
 from tests.effective_support import World, active_items, days_of
-from tests.helpers import API
+from tests.helpers import API, run_cli
 
 pytest_plugins = ["tests.effective_support"]
 
@@ -333,3 +333,18 @@ def test_two_duties_at_once_record_each_day_once(world: World) -> None:
     finally:
         for e in engines:
             e.dispose()
+
+
+def test_the_command_steps_aside_while_another_process_leads(world: World) -> None:
+    url = world.engine.url.render_as_string(hide_password=False)
+    leader = Effects(world.engine)
+    assert leader.lead()
+    try:
+        aside = run_cli(url, "effects", "--once")
+        assert aside.returncode == 0, aside.stderr
+        assert "another process records scheduled effects now" in aside.stdout
+    finally:
+        leader.leadership.release()
+    alone = run_cli(url, "effects", "--once")
+    assert alone.returncode == 0, alone.stderr
+    assert alone.stdout.strip() == "recorded 0 days of scheduled events"
