@@ -51,7 +51,7 @@ from app.db import for_writing
 from app.leader import Leadership
 from app.security import Principal
 from app.sync.models import SyncPosition
-from app.versionlog import record_versions, take_feed_lock, version_row
+from app.versionlog import latest_snapshot, record_versions, take_feed_lock, version_row
 
 log = logging.getLogger("app.effects")
 
@@ -134,34 +134,19 @@ def effect(
     return row, values
 
 
-_LATEST = (
-    select(RecordVersion.version, RecordVersion.snapshot, RecordVersion.next_change)
-    .where(RecordVersion.kind == "item", RecordVersion.code == bindparam("code"))
-    .order_by(col(RecordVersion.version).desc())
-    .limit(1)
-)
-
-
 def catch_up(session: Session, item: Implementation) -> int:
     """Record the days due of ``item`` (whose row the caller has locked) before a write
     gives it a new version, in the caller's transaction; returns how many."""
     recorded = 0
     today = clock.today()
     while True:
-        latest = session.execute(_LATEST, {"code": item.code}).first()
-        if latest is None or latest.version != item.version or in_force(latest.next_change, today):
+        latest = latest_snapshot(session, "item", item.code)
+        if latest is None or latest[0] != item.version or in_force(latest[2], today):
             return recorded
+        _, snapshot, on = latest
         events = lifecycle_events_of(session, [item.code])[item.code]
-        refs = successor_refs(session, events, latest.next_change)
-        found = effect(
-            item.code,
-            item.version,
-            latest.snapshot,
-            latest.next_change,
-            events,
-            refs,
-            clock.now(),
-        )
+        refs = successor_refs(session, events, on)
+        found = effect(item.code, item.version, snapshot, on, events, refs, clock.now())
         if found is None:
             return recorded
         row, values = found
