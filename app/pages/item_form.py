@@ -213,7 +213,13 @@ def save_edit(request: Request, form: EditorForm, session: WriteSession, code: s
     ticket = first(form, "correction") or None
     correction = correction_of(session, who, code, ticket)
     reply = first(form, "correction_reply").strip()
-    kept = {"correction": correction, "correction_reply": reply}
+    kept = {
+        "base": base,
+        "note": note or "",
+        "situations_text": raw_situations,
+        "correction": correction,
+        "correction_reply": reply,
+    }
     if add in forms.LISTS:  # 添加一行: the form again, as typed, one row more; nothing saved
         return _page(
             request,
@@ -221,11 +227,8 @@ def save_edit(request: Request, form: EditorForm, session: WriteSession, code: s
             who,
             doc,
             filled,
-            base=base,
             draft=draft,
             errors=errors_by_field(filled.errors),
-            note=note or "",
-            situations_text=raw_situations,
             add=add,
             **kept,
         )
@@ -263,11 +266,8 @@ def save_edit(request: Request, form: EditorForm, session: WriteSession, code: s
             who,
             doc,
             filled,
-            base=base,
             draft=draft,
             errors=domain_errors(exc),
-            note=note or "",
-            situations_text=raw_situations,
             status=exc.status,
             **kept,
         )
