@@ -1,7 +1,8 @@
 """Leadership: exactly one process at a time runs a piece of background work.
 
 The webhook dispatcher takes it (``catalogue serve`` with ``CATALOGUE_WEBHOOKS=true`` and
-``catalogue worker``); the search indexer can take it the same way (issue 18).
+``catalogue worker``); the search indexer and the
+scheduled effects (app/catalogue/effective.py) take it the same way.
 
 * PostgreSQL: a session-level advisory lock (``pg_try_advisory_lock``) held on a
   connection of its own, outside the pool. The server releases it when that connection

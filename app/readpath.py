@@ -1,6 +1,6 @@
 """The hot read path: the newest stored version of an item on connections of its own.
 
-Measured on PostgreSQL (issue 18), ``GET /items/{code}`` through the engine's pool paid four
+On PostgreSQL, ``GET /items/{code}`` through the engine's pool paid four
 round trips for one SELECT: ``pool_pre_ping`` (``SELECT 1``) at every checkout, psycopg's
 ``BEGIN`` before the statement, the statement itself, and the pool's ``ROLLBACK`` at check-in;
 every one of them on the event loop, where a wait stalls every other request. Here the

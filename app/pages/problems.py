@@ -23,7 +23,7 @@ from app.catalogue.statuses import STATUS_LABELS, STATUS_LABELS_EN
 from app.directory.models import Department, Region
 from app.directory.service import CodeLists
 from app.errors import PROBLEM_BASE, DomainError
-from app.pages import i18n, problem_rules, problem_texts, problem_types
+from app.pages import i18n, problem_rules, problem_rules_api, problem_texts, problem_types
 from app.pages.i18n import Lang
 from app.pages.problem_texts import FIELD_FALLBACK, WHOLE_FALLBACK, Wording
 
@@ -36,8 +36,8 @@ WORDINGS: dict[str, Wording] = {
         problem_rules.ITEM,
         problem_rules.SITUATIONS,
         problem_rules.DECISIONS,
-        problem_rules.REVIEW,
-        problem_rules.API,
+        problem_rules_api.REVIEW,
+        problem_rules_api.API,
     )
     for rule, wording in table.items()
 }

@@ -163,7 +163,7 @@ DEFAULT_SYNONYMS: list[list[str]] = [
     ["报名", "入学"],
     ["网约车", "网络预约出租汽车"],
     ["个体户", "个体工商户"],
-    # issue 17's examples of everyday words
+    # everyday words for family, service and status matters
     ["领养", "收养"],
     ["退伍", "退役", "退役军人"],
     ["盖房子", "建房", "宅基地", "建设工程规划"],
