@@ -13,7 +13,7 @@ inherits another's threads or memory; the server is killed at the phase's end.
 Each phase first measures ``--idle-seconds`` of the normal traffic, then ``--seconds`` of it
 beside the abuse: item reads (GET /api/v1/items/{code} over 50 seeded codes, 4 connections of
 20 reads a second each, from another process; a read's latency counts from the moment it was
-due, so a stall counts for every read it delays) and an admin PATCH every 0.5 s. The abuse:
+due, so a stall counts for every read it delays) and an admin PATCH every 0.1 s. The abuse:
 
 (a) 4 editors upload two XLSX bombs in turn, dry run and real: 1.4 KB declaring
     ``A1:XFD1048576`` with one cell in the last row, and 0.4 MB whose shared strings unpack to
