@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
 import sqlite3
 import tempfile
 import uuid
@@ -106,7 +107,9 @@ def build_database(url: str) -> Engine:
 
 
 def _sqlite_template(built: Path) -> str:
-    path = Path(tempfile.mkdtemp(prefix="catalogue-template-")) / "seeded.db"
+    folder = tempfile.mkdtemp(prefix="catalogue-template-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = Path(folder) / "seeded.db"
     with sqlite3.connect(built) as source, sqlite3.connect(path) as copy:
         source.backup(copy)
     return str(path)
