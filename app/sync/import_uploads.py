@@ -10,6 +10,7 @@ instance a digest of the database URL (other instances on the machine keep their
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import secrets
@@ -47,7 +48,15 @@ def upload_folder() -> Path:
             parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             folder = Path(tempfile.mkdtemp(prefix=f"{_mine()}{os.getpid()}-", dir=parent))
             _folders[os.getpid()] = folder
+            atexit.register(_remove_on_exit, os.getpid(), folder)
         return folder
+
+
+def _remove_on_exit(pid: int, folder: Path) -> None:
+    """A process that ends leaves no folder (a killed one's is removed at the next start);
+    a forked child inherits the handler, not the folder."""
+    if os.getpid() == pid:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def save_upload(content: bytes, suffix: str) -> Path:
