@@ -15,7 +15,7 @@ from app.directory.models import CodeListEntry, Department, Region, SharedMateri
 from app.directory.schemas import DEPARTMENT_READ_ONLY, DepartmentIn, SharedMaterialIn
 from app.errors import InvalidInput, NotFound, PreconditionFailed, field_error
 from app.fields import read_only_errors
-from app.security import Principal
+from app.security import Principal, region_prefix
 from app.versionlog import record_version, refresh_dependents
 
 
@@ -321,9 +321,14 @@ def check_filters(
     """A list filtered by a region or department that does not exist is a mistake, not an
     empty answer (a digest of ``region=999999`` must not say "0 items, equal")."""
     errors: list[dict[str, Any]] = []
-    if region is not None and db.execute(_REGION, {"code": region}).first() is None:
+    if region is not None and not _region_exists(db, region):
         errors.append(
-            field_error(["query", "region"], f"unknown region {region!r}", "region_code.unknown")
+            field_error(
+                ["query", "region"],
+                f"unknown region {region!r}: give a GB/T 2260 code (230100) or a prefix of "
+                "one, as keys take (2301 is 230100 and the regions below it)",
+                "region_code.unknown",
+            )
         )
     if department is not None:
         for code in department.split(","):
@@ -339,5 +344,20 @@ def check_filters(
         raise InvalidInput("a filter names nothing in the catalogue", errors=errors)
 
 
-_REGION = select(Region.code).where(Region.code == bindparam("code"))
+_REGION = (
+    select(Region.code)
+    .where(col(Region.code) >= bindparam("low"), col(Region.code) < bindparam("high"))
+    .limit(1)
+)
+
+
+def _region_exists(db: Session | Connection, region: str) -> bool:
+    """A region filter is a code or a prefix of one (``2301`` ≡ ``230100`` and below), read
+    by :func:`app.security.region_prefix` as keys read theirs."""
+    if not (region.isdigit() and 2 <= len(region) <= 12):
+        return False
+    prefix = region_prefix(region)
+    return db.execute(_REGION, {"low": prefix, "high": prefix + "~"}).first() is not None
+
+
 _DEPARTMENT = select(Department.credit_code).where(Department.credit_code == bindparam("code"))
