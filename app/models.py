@@ -13,6 +13,8 @@ from app.catalogue.models import (
 )
 from app.corrections.models import Correction
 from app.directory.models import CodeListEntry, Department, Region, SharedMaterial
+from app.files.models import StoredFile
+from app.legal.models import LegalBasis, LegalBasisTask
 from app.push.models import Subscription, WebhookDelivery
 from app.review.models import ChangeRequest, ReviewAction
 from app.search.models import SearchGap, SearchPosition, SynonymSet
@@ -35,12 +37,15 @@ __all__ = [
     "IssuedCode",
     "ItemFee",
     "ItemMaterial",
+    "LegalBasis",
+    "LegalBasisTask",
     "RecordVersion",
     "Region",
     "ReviewAction",
     "SearchGap",
     "SearchPosition",
     "SharedMaterial",
+    "StoredFile",
     "Subscription",
     "SyncPosition",
     "SynonymSet",
