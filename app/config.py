@@ -138,6 +138,10 @@ class Settings(BaseSettings):
     #: Reverse proxies whose X-Forwarded-For/-Proto (or Forwarded) name the client and its
     #: scheme: comma-separated addresses and CIDR ranges; empty, nobody (app/forwarded.py).
     trusted_proxies: str = ""
+    #: The address the service is published at (https://zwfw.example.gov.cn): the base of
+    #: every IRI in the linked-data exports and the OpenAPI document's server. Empty: the
+    #: address the request came to, which differs behind each proxy or host name.
+    public_base_url: str = ""
 
 
 @lru_cache
