@@ -16,7 +16,7 @@ from app.catalogue.situation_schemas import (
     When,
 )
 from app.catalogue.situations import MAX_COMBINATIONS, TOO_MANY_COMBINATIONS, Situations
-from app.fields import Line, Para, Url
+from app.fields import Line, Para, Pattern, Url
 
 Text = Para(4000)
 ShortText = Line(300)
@@ -85,6 +85,18 @@ class Channel(Strict):
 class Attachment(Strict):
     name: ShortText
     url: Url(500) | None = Field(default=None)
+    sha256: Pattern(r"^[0-9a-f]{64}$") | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="a file stored by the catalogue (GET /files/{sha256}); url is its link",
+    )
+
+
+class LegalCitation(Strict):
+    """A citation of a legal basis record (GET /legal-bases/{id}) with its articles."""
+
+    id: int = Field(ge=1, le=2_147_483_647, description="the legal basis (GET /legal-bases/{id})")
+    articles: Line(200) | None = Field(default=None, description="e.g. 第五条、第九条")
 
 
 class Result(Strict):
@@ -147,6 +159,12 @@ class Guide(Strict):
     )
     prerequisite_items: list[ShortText] = Field(
         default_factory=list, max_length=100, description="前置事项"
+    )
+    legal_basis: list[LegalCitation] = Field(
+        default_factory=list,
+        max_length=100,
+        exclude_if=lambda v: not v,
+        description="实施依据: the legal basis records this implementation cites",
     )
     situations: list[Question] = Field(
         default_factory=list,

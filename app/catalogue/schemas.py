@@ -51,6 +51,14 @@ class LegalProvision(Strict):
     article: Line(100) | None = Field(default=None, description="e.g. 第五条")
     text: Para(4000) | None = Field(default=None, description="Text of the provision")
     url: Url(500) | None = Field(default=None)
+    id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2_147_483_647,
+        exclude_if=lambda v: v is None,
+        description="the legal basis record cited (GET /legal-bases/{id}); free text alone "
+        "stays valid for older data",
+    )
 
 
 class HandlingItem(Strict):
