@@ -142,6 +142,8 @@ class Settings(BaseSettings):
     #: every IRI in the linked-data exports and the OpenAPI document's server. Empty: the
     #: address the request came to, which differs behind each proxy or host name.
     public_base_url: str = ""
+    #: 标准管理: days after which an item not updated or reviewed is a finding (F-STALE).
+    quality_stale_days: int = Field(default=365, ge=1)
 
 
 @lru_cache
