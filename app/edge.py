@@ -51,12 +51,15 @@ class RouteNeeds:
         self.decision = bool(extra.get("x-decision"))
         #: the roles that may call it at all (checked before the body)
         self.roles: tuple[str, ...] = tuple(extra.get("x-roles", ()))
-        self.bulk = extra.get("x-body-limit") == "bulk"
+        # a bulk body says itself which line is not UTF-8; a file is bytes
+        self.bulk = extra.get("x-body-limit") in ("bulk", "file")
         settings = get_settings()
-        limit = extra.get("x-body-limit")  # "bulk", a number of bytes, or the default
+        limit = extra.get("x-body-limit")  # "bulk", "file", a number of bytes, or the default
         self.limit = (
             settings.bulk_body_limit
             if limit == "bulk"
+            else settings.file_limit + MULTIPART_OVERHEAD
+            if limit == "file"
             else limit
             if isinstance(limit, int)
             else settings.body_limit
