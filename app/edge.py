@@ -37,6 +37,8 @@ from app.security import authenticate
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON = "application/json"
+#: a multipart upload's framing and form fields around its one file
+MULTIPART_OVERHEAD = 64 * 1024
 
 
 class RouteNeeds:
