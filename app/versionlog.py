@@ -167,6 +167,22 @@ def record_versions(session: Session, rows: list[dict[str, Any]]) -> None:
             for i, r in enumerate(rows, 1)
         ],
     )
+    for kind, hooks in _ON_RECORDED.items():
+        of_kind = [r for r in rows if r["kind"] == kind]
+        for hook in hooks if of_kind else ():
+            hook(session, of_kind)
+
+
+#: kind → what derives data from each version recorded (the quality findings of an item):
+#: called in the writer's transaction, registered by the module that owns that data
+_ON_RECORDED: dict[str, list[Callable[[Session, list[dict[str, Any]]], object]]] = {}
+
+
+def on_recorded(kind: str, hook: Callable[[Session, list[dict[str, Any]]], object]) -> None:
+    """Register ``hook(session, rows)``, called with the rows of ``kind`` each time versions
+    are recorded (one row per version, the snapshot as JSON text)."""
+    if hook not in _ON_RECORDED.setdefault(kind, []):
+        _ON_RECORDED[kind].append(hook)
 
 
 def version_row(

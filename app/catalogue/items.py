@@ -55,8 +55,9 @@ from app.db import insert_rows
 from app.dbtypes import utcnow
 from app.errors import InvalidInput, NotFound, RuleViolation, field_error
 from app.pagination import with_prefix
+from app.quality.findings import on_item_versions
 from app.security import Principal
-from app.versionlog import record_version, shown_in
+from app.versionlog import on_recorded, record_version, shown_in
 
 
 def refresh_items(session: Session, where: Any, actor: Principal, event: str) -> int:
@@ -319,3 +320,6 @@ def _department_renamed(session: Session, credit_code: str, actor: Principal) ->
 
 
 shown_in("department", _department_renamed)  # an item shows its department's name
+# every version of an item recorded (single, bulk, mirror, the effective day) brings its
+# quality findings up to date in the same transaction (app/quality/findings.py)
+on_recorded("item", on_item_versions)
