@@ -16,6 +16,7 @@ from app.directory.models import CodeListEntry, Department, Region, SharedMateri
 from app.files.models import StoredFile
 from app.legal.models import LegalBasis, LegalBasisTask
 from app.push.models import Subscription, WebhookDelivery
+from app.quality.models import QualityDay, QualityFinding
 from app.review.models import ChangeRequest, ReviewAction
 from app.search.models import SearchGap, SearchPosition, SynonymSet
 from app.security import ApiKey
@@ -32,6 +33,8 @@ __all__ = [
     "Correction",
     "Department",
     "Implementation",
+    "QualityDay",
+    "QualityFinding",
     "IdempotencyRecord",
     "ImportJob",
     "IssuedCode",
