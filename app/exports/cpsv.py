@@ -2,7 +2,7 @@
 
 One ``@graph``, written a node at a time. Per implementation: the service (identifier,
 title, description, type, sector, audience, themes, status, language, spatial coverage,
-processing time), its competent authority (``cv:PublicOrganisation``: the department),
+processing time), its competent authority (``cv:PublicOrganisation`` and ``org:Organization``: the department),
 its channels (``cv:Channel``: each window, with its opening hours, and the online
 service), consultation and complaint channels (``cv:ContactPoint``), conditions
 (``cv:Requirement``), materials (``cv:Evidence``, conforming to the shared material's
@@ -34,6 +34,7 @@ CONTEXT = {
     "adms": "http://www.w3.org/ns/adms#",
     "foaf": "http://xmlns.com/foaf/0.1/",
     "locn": "http://www.w3.org/ns/locn#",
+    "org": "http://www.w3.org/ns/org#",
     "skos": "http://www.w3.org/2004/02/skos/core#",
     "time": "http://www.w3.org/2006/time#",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
@@ -127,7 +128,8 @@ class Graph:
         out += self.once(
             {
                 "@id": org,
-                "@type": "cv:PublicOrganisation",
+                # both: a validator without CPSV-AP's vocabulary does not infer the second
+                "@type": ["cv:PublicOrganisation", "org:Organization"],
                 "dct:identifier": doc["department"]["code"],
                 "dct:title": zh(doc["department"]["name"]),
                 "skos:prefLabel": zh(doc["department"]["name"]),

@@ -189,7 +189,8 @@ def add_item(t: Tables, doc: dict[str, Any], labels: Labels) -> None:
                     "id": uid("address", location),
                     "location_id": location,
                     "address_1": w["address"],
-                    "city": region["name"],
+                    # required by HSDS: empty where neither region nor address names it
+                    "city": labels.city_of(region["code"], w["address"]) or "",
                     "state_province": province,
                     "postal_code": "",  # the guide does not hold it
                     "country": "CN",

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
+from app.config import get_settings
 from app.deps import ReadSession
 from app.exports import cpsv, csvfile, hsds, xlsx
 from app.exports.service import Scope, check_scope, export_chunks
@@ -123,7 +124,13 @@ def items_csv(
         {
             "type": "object",
             "required": ["@context", "@graph"],
-            "properties": {"@context": {"type": "object"}, "@graph": {"type": "array"}},
+            "properties": {
+                "@context": {"type": "object"},
+                "@graph": {
+                    "type": "array",
+                    "items": {"$ref": "#/components/schemas/JsonLdNode"},
+                },
+            },
         },
         "CPSV-AP 3.2.0 JSON-LD: each implementation a cpsv:PublicService",
     ),
@@ -134,7 +141,8 @@ def cpsv_ap(
     session: ReadSession,
     scope: ExportScope,
 ) -> StreamingResponse:
-    base = str(request.base_url).rstrip("/")
+    # a stable published address where one is set; the request's otherwise
+    base = (get_settings().public_base_url or str(request.base_url)).rstrip("/")
     return _stream(JsonLdResponse, session, "cpsv-ap", scope, "cpsv-ap.jsonld", base_url=base)
 
 
