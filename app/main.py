@@ -28,6 +28,8 @@ from app.directory.router import router as directory_router
 from app.edge import Edge, api_routes
 from app.errors import PROBLEM_BASE, DomainError, field_error
 from app.exports.router import router as exports_router
+from app.files.router import router as files_router
+from app.legal.router import router as legal_router
 from app.migrate import schema_head
 from app.observability import MetricsMiddleware, configure_logging, metrics_text
 from app.openapi import build_openapi
