@@ -198,6 +198,8 @@ def create_app() -> FastAPI:
         corrections_router,
         exports_router,
         push_router,
+        legal_router,
+        files_router,
     ]
     app.state.api_routes = api_routes(routers)
     app.add_middleware(SearchPath)  # inside the edge too: the query string is checked first
