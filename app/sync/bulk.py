@@ -99,6 +99,10 @@ def validate_body(body: bytes, content_type: str) -> list[BulkItemIn] | None:
         return None
 
 
+#: in an answer to a retry with a known Idempotency-Key: the stored answer, not a new write
+REPLAYED = "replayed"
+
+
 def apply_bulk(
     session: Session,
     body: bytes,
@@ -115,7 +119,7 @@ def apply_bulk(
     if idempotency_key:
         first = replay(session, actor, idempotency_key, digest)
         if first is not None:
-            return first
+            return {**first, REPLAYED: True}
     result = _same_body_again(session, digest, actor)
     if result is None:
         with collector_paused():  # parsing allocates as much as validating

@@ -12,6 +12,7 @@ from app.directory.service import check_filters
 from app.fields import Seq
 from app.responses import json_bytes
 from app.sync import service
+from app.sync.bulk import REPLAYED
 from app.sync.schemas import BulkItemIn, BulkResult, ChangePage, Digest
 
 router = APIRouter(prefix="/api/v1", tags=["sync"])
@@ -62,6 +63,7 @@ def bulk_item_schema() -> dict[str, Any]:
 )
 async def bulk_upsert(
     request: Request,
+    response: Response,
     session: WriteSession,
     caller: Caller,
     idempotency_key: Annotated[
@@ -80,6 +82,8 @@ async def bulk_upsert(
     result = await run_in_threadpool(
         service.apply_bulk, session, body, content_type, caller, idempotency_key
     )
+    if result.pop(REPLAYED, False):
+        response.headers["Idempotent-Replayed"] = "true"
     return BulkResult.model_validate(result)
 
 
