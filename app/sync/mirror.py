@@ -46,6 +46,8 @@ from app.catalogue.service import (
 )
 from app.db import insert_rows, upsert
 from app.dbtypes import utcnow
+from app.files.copies import copy_files
+from app.legal.service import upsert_from_feed as upsert_legal_basis
 from app.sync import service
 from app.sync.models import SyncPosition
 from app.sync.reference import (
@@ -210,6 +212,8 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:
             upsert_material(session, c["record"])
         elif c["kind"] == "entry":
             _upsert_entry(session, c["record"])
+        elif c["kind"] == "legal_basis":
+            upsert_legal_basis(session, c["record"])
         else:
             items[c["code"]] = c["item"]
     session.flush()  # items refer to the entries and departments
@@ -333,6 +337,7 @@ def _pull(
                 seen += len(page["changes"])
             if progress:
                 progress(page["last_seq"], page.get("head_seq") or page["last_seq"])
+        copy_files(session_factory, client)  # the material files the items name
         remote = get_json(client, "/api/v1/sync/digest", region=region)
         with session_factory() as session:
             local = service.digest(session, region=region)
