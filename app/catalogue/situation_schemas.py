@@ -183,7 +183,8 @@ class ChecklistOut(BaseModel):
     materials: list[ChecklistMaterial]
     fees: list[dict[str, Any]]
     fee_total: float | None = Field(
-        description="元; null when a fee's amount is given only as text"
+        description="元; null when a fee's amount is given only as text, or the fees are "
+        "unknown (see unknown)"
     )
     legal_time_limit: dict[str, Any] | None
     promised_time_limit: dict[str, Any] | None
@@ -191,3 +192,8 @@ class ChecklistOut(BaseModel):
     windows: list[dict[str, Any]]
     online: dict[str, Any] | None
     visits: int | None
+    unknown: list[str] = Field(
+        default_factory=list,
+        description="the parts the catalogue has not published (an item 待完善): shown as "
+        "unknown, never as none; fee_total is null when fees is among them",
+    )

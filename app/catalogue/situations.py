@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from app.catalogue import published
 from app.errors import InvalidInput, field_error
 
 #: at most this many reachable combinations of answers per item (each is a checklist an
@@ -65,12 +66,21 @@ def _leaves(condition: Any, loc: list[str | int], depth: int = 1) -> Iterator[tu
         yield from _leaves(part, [*loc, op, i] if op != "not" else [*loc, op], depth + 1)
 
 
+def requirement(row: dict[str, Any]) -> Any:
+    """The one condition under which a material (tied to ``options``, any of them), fee or
+    step (``when``) applies; None: always. The checklist filters by it and the full guide
+    says it in words (app/catalogue/material_conditions.py), so the two never disagree."""
+    options = list(row.get("options") or ())
+    tied: Any = None if not options else options[0] if len(options) == 1 else {"any": options}
+    when = row.get("when")
+    if tied is None or when is None:
+        return when if tied is None else tied
+    return {"all": [tied, when]}
+
+
 def applies(row: dict[str, Any], chosen: set[str]) -> bool:
-    """A material (tied to ``options``, any of them) or fee, step… (``when``) applies."""
-    options = row.get("options")
-    if options and chosen.isdisjoint(options):
-        return False
-    return holds(row.get("when"), chosen)
+    """Whether a material, fee or step applies to the chosen option ids."""
+    return holds(requirement(row), chosen)
 
 
 # --- structure ---------------------------------------------------------------------
@@ -372,7 +382,7 @@ class Prepared:
         self.materials = [
             (
                 m.get("options") or (),
-                m.get("when"),
+                requirement(m),
                 {k: v for k, v in m.items() if k not in ("options", "when")},
                 bool(m.get("licence_type")),
             )
@@ -421,11 +431,12 @@ def checklist(
             "from_licence_library": licence,
             "because": [labels[o] for o in options if o in chosen],
         }
-        for options, when, shown, licence in p.materials
-        if (not options or not chosen.isdisjoint(options)) and holds(when, chosen)
+        for options, required, shown, licence in p.materials
+        if holds(required, chosen)
     ]
     fees = [shown for when, shown in p.fees if holds(when, chosen)]
     amounts = [f.get("amount") for f in fees]
+    unknown = published.unknown_parts(doc)
     legal, promised = guide.get("legal_time_limit"), guide.get("promised_time_limit")
     for limit in guide.get("time_limits") or ():
         if holds(limit["when"], chosen):
@@ -447,12 +458,14 @@ def checklist(
         ],
         "materials": materials,
         "fees": fees,
-        # the sum when the standard fixes every amount (else each fee's text says it)
-        "fee_total": None if None in amounts else sum(amounts),
+        # the sum when the standard fixes every amount (else each fee's text says it); never
+        # 0 for fees the catalogue does not know yet (待完善)
+        "fee_total": None if None in amounts or "fees" in unknown else sum(amounts),
         "legal_time_limit": legal,
         "promised_time_limit": promised,
         "process": [shown for when, shown in p.process if holds(when, chosen)],
         "windows": guide.get("windows") or [],
         "online": guide.get("online"),
         "visits": guide.get("visits"),
+        "unknown": unknown,
     }
