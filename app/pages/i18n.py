@@ -15,6 +15,7 @@ import opencc
 from markupsafe import Markup
 
 from app import clock
+from app.pages.i18n_citizen import CITIZEN
 from app.pages.i18n_workspace import WORKSPACE
 
 
@@ -340,6 +341,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 MESSAGES.update(WORKSPACE)  # the workspace's and the history page's words
+MESSAGES.update(CITIZEN)  # what the guide does not know, and situational materials
 
 EVENTS = {
     "create": ("新增", "created"),
