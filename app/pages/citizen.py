@@ -232,6 +232,7 @@ def _item_context(
         "errors": {},
         "correction": {},
         "correction_errors": {},
+        "legal_marks": citations.marks(session, doc),
     }
 
 
