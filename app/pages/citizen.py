@@ -33,6 +33,7 @@ from app.deps import ReadSession, WriteSession
 from app.directory.models import Region
 from app.directory.service import check_filters
 from app.errors import DomainError, InvalidInput, NotFound, TooManyRequests
+from app.legal import citations
 from app.pages import effective
 from app.pages.session import check_csrf, set_cookie
 from app.pages.web import (
