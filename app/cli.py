@@ -271,28 +271,36 @@ def index(
             leadership.release()
         typer.echo(f"applied {total} changes")
         return
+    from app.corrections import retention
+
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    halt = retention.start(get_engine())  # every process kind erases expired contacts
     try:
         indexer.run_forever(get_engine(), stop)
     except KeyboardInterrupt:
         stop.set()
+    finally:
+        halt()
 
 
 @app.command()
 def worker() -> None:
-    """Deliver webhooks and record the day each scheduled decision takes effect (loops; one
+    """Deliver webhooks, record the day each scheduled decision takes effect and erase
+    expired contacts (loops; one
     process at a time does each: the others wait to take over). For deployments that run
     `catalogue serve` with CATALOGUE_WEBHOOKS=false and CATALOGUE_EFFECTS=false."""
     import signal
     import threading
 
     from app.catalogue import effective
+    from app.corrections import retention
     from app.push.dispatcher import Dispatcher, DispatchSettings
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     halt = effective.start(get_engine())
+    halt_retention = retention.start(get_engine())
     dispatcher = Dispatcher(get_engine(), DispatchSettings.of(get_settings()))
     try:
         dispatcher.run_forever(stop)
@@ -300,6 +308,7 @@ def worker() -> None:
         stop.set()
     finally:
         halt()
+        halt_retention()
 
 
 @app.command()

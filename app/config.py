@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     corrections_rate: str = "5/minute,50/day"
     #: Days a correction's contact is kept before ``catalogue corrections erase-contacts``
     contact_retention_days: int = 180
+    #: Seconds between two erasures of expired contacts (in whichever process leads the
+    #: ``retention`` duty: app/corrections/retention.py).
+    retention_interval: float = Field(default=3600.0, gt=0)
     #: Largest request body of a single write (bytes); larger ones are answered 413.
     body_limit: int = 1024 * 1024
     #: Seconds without a sign of life after which an unfinished import job reads as failed

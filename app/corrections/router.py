@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -24,12 +23,10 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from fastapi.routing import APIRoute
-from sqlalchemy import Engine
-from sqlmodel import Session
 
 from app.catalogue.schemas import Page
 from app.config import get_settings
-from app.corrections import service
+from app.corrections import retention, service
 from app.corrections.models import Correction, CorrectionStatus
 from app.corrections.schemas import (
     BODY_LIMIT,
@@ -40,7 +37,7 @@ from app.corrections.schemas import (
     ReplyIn,
     ToChangeRequestIn,
 )
-from app.db import for_writing, get_engine
+from app.db import get_engine
 from app.deps import Caller, ReadSession, WriteSession
 from app.edge import problem
 from app.forwarded import client_host
@@ -51,53 +48,26 @@ from app.security import Principal
 
 log = logging.getLogger("app.corrections")
 
-#: seconds between two erasures of expired contacts in ``catalogue serve``, and before
-#: the first one (the process has started; a failed one is retried after an hour)
-ERASE_EVERY = 24 * 3600.0
-ERASE_FIRST_AFTER = 60.0
-ERASE_RETRY = 3600.0
 #: how long a refused report waits for its 429 (at most; never longer than Retry-After)
 TARPIT_SECONDS = 1.0
 
 
-def erase_loop(engine: Engine, stop: threading.Event) -> None:
-    """Erase the contacts past the retention period, daily, until ``stop``."""
-    wait = ERASE_FIRST_AFTER
-    while not stop.wait(wait):
-        try:
-            with Session(for_writing(engine)) as session:
-                erased = service.erase_contacts(session)
-                session.commit()
-            log.info("expired contacts erased", extra={"fields": {"erased": erased}})
-            wait = ERASE_EVERY
-        except Exception:  # a database down or not migrated yet: try again later
-            log.exception("erasing expired contacts failed")
-            wait = ERASE_RETRY
-
-
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """A wrong ``CATALOGUE_CORRECTIONS_RATE`` stops the start. In ``catalogue serve``
-    (which sets ``CATALOGUE_SEARCH_INDEXER``, the switch of the app's background work)
-    expired contacts are erased daily in a thread; ``catalogue corrections
-    erase-contacts`` does the same once."""
+    """A wrong ``CATALOGUE_CORRECTIONS_RATE`` stops the start. An app that does background
+    work (``catalogue serve`` switches it on) also runs the erasure of expired contacts
+    (app/corrections/retention.py)."""
     settings = get_settings()
     app.state.correction_limiter = service.RateLimiter(
         service.parse_rate(settings.corrections_rate)
     )
-    stop = threading.Event()
-    thread = None
-    if settings.search_indexer:
-        thread = threading.Thread(
-            target=erase_loop, args=(get_engine(), stop), name="contact-eraser", daemon=True
-        )
-        thread.start()
+    background = settings.search_indexer or settings.webhooks or settings.effects
+    halt = retention.start(get_engine()) if background else None
     try:
         yield
     finally:
-        stop.set()
-        if thread:
-            thread.join(timeout=5)
+        if halt is not None:
+            halt()
 
 
 def limiter_of(app: Any) -> service.RateLimiter:

@@ -21,6 +21,7 @@ from app.config import get_settings
 from app.corrections import router as corrections_router
 from app.corrections import service
 from app.corrections.models import Correction, CorrectionStatus
+from app.corrections.retention import Retention
 from app.corrections.schemas import CorrectionIn
 from app.dbtypes import utcnow
 from app.errors import InvalidInput, RuleViolation
@@ -455,10 +456,10 @@ def test_erase_contacts_command_and_serve_loop(
             now=utcnow() - timedelta(days=365),
         )
         session.commit()
-    # what `catalogue serve` runs daily in a thread
-    monkeypatch.setattr(corrections_router, "ERASE_FIRST_AFTER", 0.01)
+    # what the long-running processes run in a thread (app/corrections/retention.py)
     stop = threading.Event()
-    thread = threading.Thread(target=corrections_router.erase_loop, args=(own_engine, stop))
+    duty = Retention(own_engine, interval=0.05)
+    thread = threading.Thread(target=duty.run_forever, args=(stop,))
     thread.start()
     try:
         for _ in range(200):
@@ -467,7 +468,7 @@ def test_erase_contacts_command_and_serve_loop(
                     break
             time.sleep(0.05)
         else:
-            raise AssertionError("the serve loop erased nothing")
+            raise AssertionError("the retention duty erased nothing")
     finally:
         stop.set()
         thread.join(timeout=5)
