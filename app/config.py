@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     import_dir: str = ""
     #: Largest request body of a bulk write or an import (bytes).
     bulk_body_limit: int = 20 * 1024 * 1024
-    #: Largest material file (è§èè¡¨æ ¼ãå¡«åè¯´æãç¤ºèææ¬) an upload may carry (bytes).
+    #: Largest material file (规范表格、填写说明、示范文本) an upload may carry (bytes).
     file_limit: int = 10 * 1024 * 1024
     #: Deliver webhooks in a thread of the app (``catalogue serve`` turns it on;
     #: ``catalogue worker`` runs the same loop on its own). One process delivers at a time.
