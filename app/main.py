@@ -35,6 +35,7 @@ from app.observability import MetricsMiddleware, configure_logging, metrics_text
 from app.openapi import build_openapi
 from app.pages import install as install_pages
 from app.push.router import router as push_router
+from app.quality.router import router as quality_router
 from app.readpath import ReadPath
 from app.responses import DatabaseUnavailable, HttpCaching, unavailable_response
 from app.review.router import router as review_router
@@ -200,6 +201,7 @@ def create_app() -> FastAPI:
         push_router,
         legal_router,
         files_router,
+        quality_router,
     ]
     app.state.api_routes = api_routes(routers)
     app.add_middleware(SearchPath)  # inside the edge too: the query string is checked first
