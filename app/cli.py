@@ -371,5 +371,10 @@ def corrections_erase_contacts(
     typer.echo(f"erased {erased} contacts older than {kept} days")
 
 
+from app.quality.cli import quality  # noqa: E402
+
+app.command("quality")(quality)
+
+
 if __name__ == "__main__":
     app()
