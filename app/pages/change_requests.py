@@ -21,7 +21,7 @@ from app.pages.editor import (
 )
 from app.pages.session import PageSession
 from app.pages.web import LABELS, PageRoute, optional
-from app.review import rebase
+from app.review import names, rebase
 from app.review import service as review
 from app.review.models import ChangeRequest, RequestKind, RequestStatus
 
@@ -50,15 +50,15 @@ def _page(
     p = who.principal
     mine = cr.author == p.name
     lang = workspace_lang(request)
-    ref = worklist.request_refs(session, [cr])[cr.id or 0]
+    ref = names.request_refs(session, [cr])[cr.id or 0]
     body = cr.body or {}
     targets = body.get("to") or []
-    departments = worklist.department_names(session, (t.get("department") for t in targets))
-    regions = worklist.region_names(session, (t.get("region") for t in targets))
+    departments = names.department_names(session, (t.get("department") for t in targets))
+    regions = names.region_names(session, (t.get("region") for t in targets))
     into = body.get("into") if isinstance(body.get("into"), str) else None
     items = {
         code: f"{r.name}（{r.region} · {r.department}）· {code}"
-        for code, r in worklist.item_refs(session, [into]).items()
+        for code, r in names.item_refs(session, [into]).items()
     }
     rows = changes.rows(changes.request_changes(session, cr, lang), lang, LABELS.of(session))
     return workspace_page(
@@ -156,5 +156,5 @@ def queue(request: Request, session: WriteSession) -> Response:
         "editor/queue.html",
         who,
         rows=rows,
-        refs=worklist.request_refs(session, rows),
+        refs=names.request_refs(session, rows),
     )

@@ -17,9 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from app.pages import conditions
+from app.pages import situation_form as situation_rows
 from app.pages.web import first
 
 MATERIAL_SELECTS = ("material_type", "form", "necessity", "source")
@@ -41,12 +40,17 @@ WINDOW_TEXT = ("name", "address", "hours", "phone", "traffic", "map_url")
 STEP_TEXT = ("name", "description")
 CHANNEL_TEXT = ("phone", "address", "url", "email", "note")
 FAQ_TEXT = ("question", "answer")
+RESULT_TYPES = ("证照", "批文", "其他")
+SPECIAL_TEXT = ("name", "note")
+INTERMEDIARY_TEXT = ("name", "basis")
+REMEDIES = ("administrative_review", "administrative_litigation")
+#: lists of one line each, edited as a text of lines
+LINE_LISTS = ("joint_bodies", "prerequisite_items")
 TIME_LIMITS = ("legal_time_limit", "promised_time_limit")
 UNITS = ("working_days", "natural_days", "hours")
 STEP_CHANNELS = ("both", "online", "offline")
 DEPTHS = ("咨询", "收件", "预审", "受理", "结果反馈")
-SITUATION_KEYS = ("situations", "common_situations", "time_limits")
-SITUATIONS_FIELD = "situations_json"
+SITUATIONS_FIELD = situation_rows.ADVANCED_FIELD
 #: a new material row starts as the most common kind: one paper original the applicant brings
 NEW_MATERIAL = {
     "originals": 1,
@@ -78,16 +82,35 @@ SECTIONS = (
     Section("conditions", "guide.conditions", paths=("guide.conditions",)),
     Section("materials", "guide.materials", "materials", ("materials",)),
     Section("process", "guide.process", "guide.process", ("guide.process",)),
+    Section(
+        "special",
+        "guide.special",
+        "guide.special_procedures",
+        ("guide.special_procedures",),
+    ),
+    Section("results", "guide.results", "guide.results", ("guide.results",)),
     Section("limits", "guide.when", paths=tuple(f"guide.{t}" for t in TIME_LIMITS)),
     Section("fees", "guide.fees", "fees", ("fees", "guide.charges_fee")),
     Section("windows", "form.windows", "guide.windows", ("guide.windows",)),
     Section("consultation", "guide.consultation", "guide.consultation", ("guide.consultation",)),
     Section("complaint", "form.complaint", "guide.complaint", ("guide.complaint",)),
+    Section("remedies", "guide.remedies", paths=("guide.remedies",)),
     Section("online", "guide.online", paths=("guide.online",)),
+    Section(
+        "intermediary",
+        "form.intermediary",
+        "guide.intermediary_services",
+        ("guide.intermediary_services",),
+    ),
+    Section("related", "form.related", paths=tuple(f"guide.{k}" for k in LINE_LISTS)),
     Section(
         "situations",
         "form.situations",
-        paths=(SITUATIONS_FIELD, *(f"guide.{k}" for k in SITUATION_KEYS)),
+        paths=(
+            SITUATIONS_FIELD,
+            situation_rows.SITUATIONS,
+            *(f"guide.{k}" for k in situation_rows.ADVANCED_KEYS),
+        ),
     ),
     Section("faq", "guide.faq", "guide.faq", ("guide.faq",)),
 )
@@ -105,6 +128,10 @@ class Filled:
     errors: list[dict[str, Any]]
     origins: dict[str, list[int | None]]
     blanks: dict[str, int]
+    #: each list's rows' places in the submitted form (the options tick materials by them)
+    places: dict[str, list[int]] = field(default_factory=dict)
+    #: the situation questions as submitted (None: as first shown)
+    questions: situation_rows.Questions | None = None
 
 
 def _text(form: dict[str, list[str]], name: str, *, lines: bool = False) -> str | None:
@@ -193,6 +220,7 @@ def _rows_of(
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     origins: list[int | None] = []
+    places: list[int] = []
     blanks = 0
     for i in _indexes(form, prefix):
         at = f"{prefix}.{i}"
@@ -206,7 +234,9 @@ def _rows_of(
             continue
         rows.append(row)
         origins.append(origin)
+        places.append(i)
     filled.origins[prefix] = origins
+    filled.places[prefix] = places
     filled.blanks[prefix] = blanks
     return rows
 
@@ -239,8 +269,9 @@ def from_form(base: dict[str, Any], form: dict[str, list[str]]) -> Filled:
     # 基本信息
     if "case_type" in form:
         item["case_type"] = first(form, "case_type").strip() or None
-    if "audience.shown" in form:  # ticked boxes only: none ticked sends no field at all
-        item["audience"] = [a for a in form.get("audience", []) if a.strip()]
+    for name in ("audience", "themes"):
+        if f"{name}.shown" in form:  # ticked boxes only: none ticked sends no field at all
+            item[name] = [a for a in form.get(name, []) if a.strip()]
     guide["visits"] = _integer(form, "guide.visits")
     # 受理条件
     text = _text(form, "guide.conditions", lines=True)
@@ -296,6 +327,23 @@ def from_form(base: dict[str, Any], form: dict[str, list[str]]) -> Filled:
         )
         _when(row, form, at, errors)
 
+    def result(row: dict[str, Any], at: str) -> None:
+        row["type"] = first(form, f"{at}.type", "其他")
+        _put(row, "name", _text(form, f"{at}.name"))
+        sample = {"name": _text(form, f"{at}.sample.name"), "url": _text(form, f"{at}.sample.url")}
+        if sample["name"] or sample["url"]:
+            row["sample"] = {k: v for k, v in sample.items() if v is not None}
+        else:
+            row.pop("sample", None)
+
+    def special(row: dict[str, Any], at: str) -> None:
+        texts(SPECIAL_TEXT)(row, at)
+        _put(
+            row,
+            "time_limit",
+            _time_limit(form, f"{at}.time_limit", row.get("time_limit"), optional=True),
+        )
+
     item["materials"] = _rows_of(
         form,
         "materials",
@@ -314,32 +362,39 @@ def from_form(base: dict[str, Any], form: dict[str, list[str]]) -> Filled:
         ("guide.consultation", texts(CHANNEL_TEXT), CHANNEL_TEXT),
         ("guide.complaint", texts(CHANNEL_TEXT), CHANNEL_TEXT),
         ("guide.faq", texts(FAQ_TEXT), FAQ_TEXT),
+        ("guide.results", result, ("name", "sample")),
+        ("guide.special_procedures", special, (*SPECIAL_TEXT, "time_limit")),
+        ("guide.intermediary_services", texts(INTERMEDIARY_TEXT), INTERMEDIARY_TEXT),
     ):
         key = prefix.split(".", 1)[1]
         guide[key] = _rows_of(form, prefix, old.get(key) or [], build, _empty(*names), filled)
+    for key in LINE_LISTS:
+        if f"guide.{key}" in form:
+            text = _text(form, f"guide.{key}", lines=True) or ""
+            guide[key] = [line.strip() for line in text.split("\n") if line.strip()]
+    if "guide.remedies.shown" in form:
+        remedies = dict(old.get("remedies") or {})
+        for key in REMEDIES:
+            _put(remedies, key, _text(form, f"guide.remedies.{key}", lines=True))
+        if any(remedies.get(k) for k in REMEDIES):
+            guide["remedies"] = remedies
+        else:
+            guide.pop("remedies", None)
 
-    raw = first(form, SITUATIONS_FIELD).strip()
-    if raw:
-        try:
-            parsed = orjson.loads(raw)
-            if not isinstance(parsed, dict):
-                raise ValueError("not an object")
-        except ValueError as exc:
-            errors.append(
-                {
-                    "loc": [SITUATIONS_FIELD],
-                    "msg": f"not a JSON object with situations, common_situations, "
-                    f"time_limits: {exc}",
-                    "type": "json_invalid",
-                }
-            )
-            parsed = {}
-        for key in SITUATION_KEYS:
-            if key in parsed:
-                guide[key] = parsed[key]
+    questions = situation_rows.questions_from(form, old.get("situations") or [])
+    filled.questions = questions
+    if questions.rows:
+        guide["situations"] = questions.rows
     else:
-        for key in SITUATION_KEYS:
-            guide.pop(key, None)
+        guide.pop("situations", None)
+    situation_rows.tick_materials(
+        questions,
+        item["materials"],
+        filled.places.get("materials", []),
+        base.get("materials") or [],
+        filled.origins.get("materials", []),
+    )
+    situation_rows.advanced_from(form, guide, errors)
     return filled
 
 
@@ -394,17 +449,11 @@ def sections_open(errors: dict[str, list[str]], add: str | None, asked: str | No
     opened = set(OPEN_FIRST) | sections_with_errors(errors)
     if add in LISTS:
         opened.add(LISTS[add].key)
+    elif situation_rows.is_add(add):
+        opened.add("situations")
     if asked in {s.key for s in SECTIONS}:
         opened.add(asked)  # type: ignore[arg-type]
     return opened
-
-
-def situations_text(item: dict[str, Any]) -> str:
-    guide = item.get("guide") or {}
-    shown = {k: guide[k] for k in SITUATION_KEYS if guide.get(k)}
-    if not shown:
-        return ""
-    return orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode()
 
 
 def merge_patch_between(before: Any, after: Any) -> dict[str, Any]:
@@ -425,7 +474,10 @@ def merge_patch_between(before: Any, after: Any) -> dict[str, Any]:
 
 
 #: the rows' fields whose errors come at paths below them (``materials.0.when.all.1``)
-_NESTED = re.compile(r"^((?:materials|fees|guide\.process)\.\d{1,3}\.(?:options|when))\.(.+)$")
+_NESTED = re.compile(
+    r"^((?:materials|fees|guide\.process)\.\d{1,3}\.(?:options|when)"
+    r"|guide\.situations\.\d{1,3}\.options\.\d{1,3}\.reveals)\.(.+)$"
+)
 
 
 def fold_errors(errors: dict[str, list[Any]]) -> dict[str, list[Any]]:
@@ -436,17 +488,3 @@ def fold_errors(errors: dict[str, list[Any]]) -> dict[str, list[Any]]:
         m = _NESTED.match(key)
         folded.setdefault(m.group(1) if m else key, []).extend(msgs)
     return folded
-
-
-def option_choices(item: dict[str, Any]) -> list[tuple[str, str]]:
-    """The item's situation options as (id, "question: label") for the materials' options;
-    the editor's form ticks those that require a material."""
-    found = []
-    situations = (item.get("guide") or {}).get("situations") or []
-    for q in situations if isinstance(situations, list) else ():
-        if not isinstance(q, dict):
-            continue
-        for o in q.get("options") or ():
-            if isinstance(o, dict) and isinstance(o.get("id"), str):
-                found.append((o["id"], f"{q.get('question', '')}：{o.get('label', '')}"))
-    return found

@@ -38,9 +38,29 @@ WORKSPACE: dict[str, tuple[str, str]] = {
     "form.complaint": ("监督投诉方式", "Complaint channels"),
     "form.situations": ("情形", "Situations"),
     "form.situations.help": (
-        "情形问题（situations）、常用情形（common_situations）和分情形时限（time_limits），JSON 格式。",
-        "Situation questions, common situations and time limits by situation, as JSON.",
+        "高级：常用情形（common_situations）和分情形时限（time_limits），JSON 格式；多数事项不需要。",
+        "Advanced: common situations and time limits by situation, as JSON; most items "
+        "need neither.",
     ),
+    "form.questions.help": (
+        "办事人回答这些问题，告知清单只列出其情形需要的材料。每个选项下勾选选择它时需要的材料"
+        "（不勾选任何选项的材料始终需要）。编号由字母、数字组成，在本事项内唯一。",
+        "Applicants answer these questions, and their checklist lists only the materials "
+        "their situation needs. Under each option, tick the materials it requires (a "
+        "material no option ticks is always required). Ids are letters and digits, unique "
+        "in the item.",
+    ),
+    "form.question": ("问题 {n}", "Question {n}"),
+    "form.option": ("选项 {n}", "Option {n}"),
+    "form.add_question": ("添加一个问题", "Add a question"),
+    "form.add_option": ("添加一个选项", "Add an option"),
+    "form.option.materials": ("选择此项时需要的材料", "Materials this option requires"),
+    "form.option.no_materials": ("本事项还没有申请材料。", "The item has no materials yet."),
+    "form.reveals.help": ("问题编号，多个用空格分隔", "question ids, separated by spaces"),
+    "form.intermediary": ("中介服务", "Intermediary services"),
+    "form.related": ("联办机构和前置事项", "Joint bodies and prerequisite items"),
+    "form.lines": ("每行一项", "one per line"),
+    "form.themes": ("主题分类（可多选）", "Themes (one or more)"),
     "form.add_row": ("添加一行", "Add a row"),
     "form.options": ("需要此材料的情形（已选 {n} 项）", "Situations that require it ({n} chosen)"),
     "form.has_errors": ("（有错误）", " (has errors)"),

@@ -20,7 +20,6 @@ from app.corrections.models import Correction, CorrectionStatus
 from app.deps import ReadSession, WriteSession
 from app.errors import DomainError, Forbidden, InvalidInput
 from app.pages import session as sessions
-from app.pages import worklist
 from app.pages.editor import (
     EditorForm,
     see_other,
@@ -29,6 +28,7 @@ from app.pages.editor import (
 )
 from app.pages.session import PageSession
 from app.pages.web import PageRoute, domain_errors, env, first
+from app.review import names
 from app.review import service as review
 from app.review.models import ChangeRequest, RequestKind, RequestStatus
 from app.search import service as search
@@ -111,7 +111,7 @@ def inbox(request: Request, session: WriteSession) -> Response:
         "editor/corrections.html",
         who,
         rows=shown,
-        refs=worklist.item_refs(session, (c.item_code for c in rows)),
+        refs=names.item_refs(session, (c.item_code for c in rows)),
         filter_status=status,
         errors={},
     )
@@ -178,7 +178,7 @@ def gaps(request: Request, session: ReadSession) -> Response:
         "editor/gaps.html",
         who,
         gaps=found["gaps"],
-        regions=worklist.region_names(session, (g.get("region") for g in found["gaps"])),
+        regions=names.region_names(session, (g.get("region") for g in found["gaps"])),
         errors={},
         values={},
         sent=request.query_params.get("sent") == "1",
@@ -231,7 +231,7 @@ def _gaps_refused(
         who,
         status=status,
         gaps=found["gaps"],
-        regions=worklist.region_names(session, (g.get("region") for g in found["gaps"])),
+        regions=names.region_names(session, (g.get("region") for g in found["gaps"])),
         errors=errors,
         values=values,
         sent=False,

@@ -17,7 +17,7 @@ from app.corrections import service as corrections
 from app.corrections.models import Correction
 from app.deps import ReadSession, WriteSession
 from app.errors import DomainError, Forbidden, InvalidInput, NotFound, RuleViolation
-from app.pages import conditions, forms, i18n, inbox, worklist
+from app.pages import conditions, forms, i18n, inbox, situation_form, worklist
 from app.pages import session as sessions
 from app.pages.citizen import TICKET
 from app.pages.editor import (
@@ -134,7 +134,7 @@ def _page(
         rejection=worklist.rejections(session, [draft]).get(draft.id or 0) if draft else None,
         errors=folded,
         note=note,
-        situations_text=forms.situations_text(values)
+        situations_text=situation_form.advanced_text(values)
         if situations_text is None
         else situations_text,
         labels=LABELS.of(session),
@@ -154,7 +154,16 @@ def _page(
         ),
         flagged=forms.sections_with_errors(folded),
         rows=forms.rows_shown(filled, add),
-        option_choices=forms.option_choices(values),
+        option_choices=situation_form.option_choices(values),
+        questions=situation_form.questions_shown(values, filled.questions, add),
+        result_choices=[
+            (r, field_labels.value_text(["guide", "results", 0, "type"], r, lang) or r)
+            for r in forms.RESULT_TYPES
+        ],
+        special_fields=forms.SPECIAL_TEXT,
+        intermediary_fields=forms.INTERMEDIARY_TEXT,
+        remedies=forms.REMEDIES,
+        line_lists=forms.LINE_LISTS,
         when_text=conditions.text_of,
         added=add,
         correction=correction,
@@ -220,7 +229,9 @@ def save_edit(request: Request, form: EditorForm, session: WriteSession, code: s
         "correction": correction,
         "correction_reply": reply,
     }
-    if add in forms.LISTS:  # 添加一行: the form again, as typed, one row more; nothing saved
+    if add in forms.LISTS or situation_form.is_add(
+        add
+    ):  # 添加一行: the form again, as typed, one row more; nothing saved
         return _page(
             request,
             session,

@@ -13,7 +13,7 @@ from app.deps import Caller, RowId, WriteSession
 from app.fields import Para, Pattern, VersionNumber
 from app.pagination import decode_number_cursor, encode_cursor
 from app.responses import json_bytes
-from app.review import rebase, service
+from app.review import names, rebase, service
 from app.review.models import ChangeRequest, RequestKind, RequestStatus
 
 router = APIRouter(prefix="/api/v1", tags=["review"])
@@ -72,8 +72,13 @@ class ChangeRequestSummary(BaseModel):
     id: int
     kind: RequestKind
     item: str | None
+    item_name: str | None = Field(
+        description="the item's name (a proposed new item: its catalogue entry's name)"
+    )
     department: str
+    department_name: str | None = Field(description="the implementing body's name")
     region: str
+    region_name: str | None = Field(description="the region's name (南岗区)")
     author: str
     status: RequestStatus
     note: str | None
@@ -95,14 +100,18 @@ class ChangeRequestOut(ChangeRequestSummary):
     actions: list[ActionOut] = Field(description="who did what, when, why")
 
 
-def _described(cr: ChangeRequest) -> dict[str, Any]:
-    """What a summary shows of a request (a full document adds to it)."""
+def _described(cr: ChangeRequest, ref: names.ItemRef | None) -> dict[str, Any]:
+    """What a summary shows of a request (a full document adds to it): the item, its body
+    and region by code and by name."""
     return {
         "id": cr.id,
         "kind": cr.kind,
         "item": cr.item_code,
+        "item_name": ref.name if ref else None,
         "department": cr.department_code,
+        "department_name": ref.department if ref else None,
         "region": cr.region_code,
+        "region_name": ref.region if ref else None,
         "author": cr.author,
         "status": cr.status,
         "note": cr.note,
@@ -117,8 +126,9 @@ def request_document(
     session: WriteSession, cr: ChangeRequest, lang: str = "zh-Hans"
 ) -> dict[str, Any]:
     shown = cr.status != RequestStatus.WITHDRAWN
+    ref = names.request_refs(session, [cr]).get(cr.id or 0)
     return ChangeRequestOut(
-        **_described(cr),
+        **_described(cr, ref),
         body=cr.body,
         patch=cr.patch,
         decided_at=cr.decided_at,
@@ -182,16 +192,17 @@ def list_requests(
     )
     more = len(rows) > limit
     rows = rows[:limit]
+    refs = names.request_refs(session, rows)
     return json_bytes(
         {
-            "items": [summary_document(r) for r in rows],
+            "items": [summary_document(r, refs.get(r.id or 0)) for r in rows],
             "next_cursor": encode_cursor(str(rows[-1].id)) if more else None,
         }
     )
 
 
-def summary_document(cr: ChangeRequest) -> dict[str, Any]:
-    return ChangeRequestSummary(**_described(cr)).model_dump(mode="json")
+def summary_document(cr: ChangeRequest, ref: names.ItemRef | None) -> dict[str, Any]:
+    return ChangeRequestSummary(**_described(cr, ref)).model_dump(mode="json")
 
 
 RequestId = RowId
