@@ -21,8 +21,9 @@ from sqlmodel import Session, select
 from starlette.types import Receive, Scope, Send
 
 from app import clock
-from app.catalogue import history, service, situations
+from app.catalogue import history, published, service, situations
 from app.catalogue.effective import in_force
+from app.catalogue.material_conditions import full_materials
 from app.catalogue.service import decode_number_cursor, encode_cursor
 from app.config import get_settings
 from app.corrections import service as corrections
@@ -226,6 +227,9 @@ def _item_context(
         "item": doc,
         "effective": effective.view(request, doc, on),
         "labels": LABELS.of(session),
+        **_known(doc),
+        # every material some answers ask for, each saying when (the checklist's own rule)
+        "materials": full_materials(doc),
         "questions": _questions(doc),
         "adjustments": _adjustments(request, code),
         "correction_fields": CORRECTION_FIELDS,
@@ -235,6 +239,11 @@ def _item_context(
         "correction_errors": {},
         "legal_marks": citations.marks(session, doc),
     }
+
+
+def _known(doc: dict[str, Any]) -> dict[str, Any]:
+    """What the pages need to show unknown as unknown (未公布), never as none."""
+    return {"incomplete": published.incomplete(doc), "fees_known": published.fees_known(doc)}
 
 
 RENDERED = RenderedPages()
@@ -343,7 +352,8 @@ def checklist_page(request: Request, session: ReadSession, code: str) -> Respons
             "effective": effective.view(request, doc, on),
             "list": result,
             "labels": LABELS.of(session),
-            "has_questions": bool(doc.get("guide", {}).get("situations")),
+            **_known(doc),
+            "has_questions": bool((doc.get("guide") or {}).get("situations")),
             "answers_query": request.url.query,
         },
     )

@@ -24,7 +24,6 @@ CITIZEN: dict[str, tuple[str, str]] = {
     ),
     "checklist.total.unknown": ("合计金额未公布", "Total not published"),
     "material.required_when": ("仅在{x}时需要", "Only when {x}"),
-    "material.optional.why": ("非必要：{x}", "Optional: {x}"),
     "material.optional.unsaid": (
         "非必要（指南未说明何时需要）",
         "Optional (the guide does not say when it is needed)",
