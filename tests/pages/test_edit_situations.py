@@ -141,3 +141,71 @@ def test_an_unchanged_form_proposes_no_condition_change(
     assert saved.status_code == 303, saved.text[:3000]
     cr = session.get(ChangeRequest, int(saved.headers["location"].rsplit("/", 1)[1]))
     assert cr is not None and "materials" not in (cr.patch or {})
+
+
+def test_questions_and_options_edited_as_rows_with_the_materials_they_require(
+    client: TestClient, keys: Keys, session: Session, passport: str
+) -> None:
+    situated(client, keys, passport)
+    editor = keys.editor(passport[:18])
+    sign_in(client, editor)
+    page = _html(client.get(f"/editor/items/{passport}/edit"))
+    # no JSON for the questions: rows, and each option ticks the materials it requires
+    assert 'name="guide.situations.1.question" type="text" value="补发原因"' in page
+    assert re.search(r'name="guide.situations.1.options.0.materials" value="1" checked', page)
+    assert re.search(r'name="guide.situations.1.options.0.materials" value="2"(?! checked)', page)
+    assert '"situations"' not in page  # the advanced JSON holds no questions
+    before = _requests(session)
+
+    # 添加一个选项, then 添加一个问题: the form again as typed, nothing saved
+    typed = changed(form_of(page), {"note": ["补发原因加上被盗"]})
+    more = _html(_post(client, passport, [*typed, ("add", "guide.situations.1.options")]))
+    assert 'name="guide.situations.1.options.2.id" type="text" value=""' in more
+    assert "补发原因加上被盗" in more
+    more = _html(_post(client, passport, [*form_of(more), ("add", "guide.situations")]))
+    assert 'name="guide.situations.2.options.1.label"' in more
+    assert _requests(session) == before
+
+    filled = {
+        "guide.situations.1.options.2.id": ["stolen"],
+        "guide.situations.1.options.2.label": ["被盗"],
+        "guide.situations.1.options.2.materials": ["1"],  # 报失声明
+        "guide.situations.1.options.1.materials": [],  # 损毁 no longer asks for 损毁的护照
+        "guide.situations.2.id": ["urgent"],
+        "guide.situations.2.question": ["是否加急"],
+        "guide.situations.2.required": [],
+        "guide.situations.2.options.0.id": ["yes"],
+        "guide.situations.2.options.0.label": ["加急"],
+        "guide.situations.2.options.0.materials": ["0"],  # 加急 asks for the first material
+        "guide.situations.2.options.1.id": ["no"],
+        "guide.situations.2.options.1.label": ["不加急"],
+    }
+    # an option id used twice: refused, at the form, everything typed kept
+    twice = changed(form_of(more), {**filled, "guide.situations.2.options.1.id": ["lost"]})
+    html = _html(_post(client, passport, twice), 422)
+    assert 'value="被盗"' in html and 'value="是否加急"' in html and "补发原因加上被盗" in html
+    assert 'id="sec-situations" open' in html
+    assert _requests(session) == before
+
+    saved = _post(client, passport, changed(form_of(more), filled))
+    assert saved.status_code == 303, saved.text[:3000]
+    cr = session.get(ChangeRequest, int(saved.headers["location"].rsplit("/", 1)[1]))
+    assert cr is not None and cr.patch is not None
+    questions = cr.patch["guide"]["situations"]
+    assert [q["id"] for q in questions] == ["kind", "why", "urgent"]
+    assert [o["id"] for o in questions[1]["options"]] == ["lost", "damaged", "stolen"]
+    assert questions[2]["required"] is False and questions[2]["options"][1]["label"] == "不加急"
+    materials = cr.patch["materials"]
+    assert materials[1]["options"] == ["lost", "stolen"] and "options" not in materials[2]
+    assert materials[0]["options"] == ["yes"]
+
+    # reviewed and published: the citizen's checklist asks the new question
+    assert client.post(f"{API}/change-requests/{cr.id}/submit", headers=editor).is_success
+    approved = client.post(
+        f"{API}/change-requests/{cr.id}/approve",
+        json={},
+        headers=keys.make("reviewer", region="230100"),
+    )
+    assert approved.status_code == 200, approved.text
+    item = _html(client.get(f"/items/{passport}"))
+    assert 'name="a.why" value="stolen"' in item and "是否加急" in item
