@@ -4,7 +4,7 @@ Writes do nothing for webhooks: the dispatcher polls the change log (a ``max(seq
 small subscription table every ``CATALOGUE_WEBHOOK_POLL_INTERVAL`` seconds) and, for each
 active subscription behind the head whose next attempt is due, reads the changes after its
 cursor as ``GET /changes`` has them (``read_changes``), kept to its region and events, and
-POSTs them in batches of ``CATALOGUE_WEBHOOK_BATCH``: ``{"changes": [...], "last_seq": n}``,
+POSTs them in batches of ``CATALOGUE_WEBHOOK_BATCH``: ``{"changes": [...], "last_seq": n, "epoch": "..."}`` (the feed's epoch),
 signed ``X-Catalogue-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "t.body">``.
 
 * Ordering: a subscription's next batch is read only once the previous one was accepted
@@ -52,6 +52,7 @@ from app.leader import Leadership
 from app.push import addresses, service
 from app.push.deadline import Deadline, missed
 from app.push.models import Subscription, SubscriptionStatus, WebhookDelivery
+from app.sync.epoch import current_epoch
 
 log = logging.getLogger("app.push")
 
@@ -212,6 +213,7 @@ class Dispatcher:
             ):
                 return False
             batch = service.next_batch(conn, sub, self.settings.batch)
+            epoch = current_epoch(conn)
         if batch is None:
             return False
         changes, last = batch
@@ -220,7 +222,7 @@ class Dispatcher:
                 moved = service.advance(session, sub, last, now)
                 session.commit()
             return moved
-        body = orjson.dumps({"changes": changes, "last_seq": last})
+        body = orjson.dumps({"changes": changes, "last_seq": last, "epoch": epoch})
         status, error, ms = self._post(sub, body)
         accepted = status is not None and 200 <= status < 300
         DELIVERIES.labels("accepted" if accepted else "failed").inc()

@@ -193,7 +193,7 @@ def next_batch(db: Connection, sub: Any, limit: int) -> tuple[list[dict[str, Any
     (``read_changes``), kept to its events; and the last seq read. None: caught up. An
     empty list: the changes read were none of its events (the cursor may pass them)."""
     rows, last = read_changes(db, after=sub.last_delivered_seq, limit=limit, region=sub.region)
-    if not rows:
+    if not rows and last <= sub.last_delivered_seq:
         return None
     if sub.events:
         wanted = set(sub.events)

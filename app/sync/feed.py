@@ -59,18 +59,21 @@ MAX_PAGE_BYTES = 16 * 1024 * 1024
 def read_changes(
     db: Session | Connection, *, after: int, limit: int, region: str | None = None
 ) -> tuple[list[dict[str, Any]], int]:
-    """Changes with ``seq > after``, oldest first, each with the full state at its version.
-    ``region`` keeps the items of that region (and below); entries and departments, which
-    every copy needs, always come.
+    """Changes with ``seq > after``, oldest first, each with the full state at its version,
+    and the seq to ask after next. ``region`` keeps the items of that region (and below);
+    entries and departments, which every copy needs, always come. A page that is not full
+    was read up to the head (taken first, so a change committed meanwhile is left for the
+    next page): its position is the head, even when the filter kept nothing.
 
     The stored JSON of each version is sent on as it is. SQLite hands it over as bytes when
     asked for a BLOB: no decoding into a str, then no encoding back into the response (a
     CJK text costs about 10 µs a version each way); on PostgreSQL it stays text (its
     text-to-bytea cast reads backslashes as escapes, and ``convert_to`` made the feed 4x
     slower: bytea travels hex-encoded)."""
+    head = head_seq(db)
     log = select(
         ChangeLog.seq, ChangeLog.kind, ChangeLog.code, ChangeLog.version, ChangeLog.operation
-    ).where(col(ChangeLog.seq) > after)
+    ).where(col(ChangeLog.seq) > after, col(ChangeLog.seq) <= head)
     if region:
         log = log.outerjoin(Implementation, col(Implementation.code) == ChangeLog.code).where(
             or_(
@@ -120,9 +123,12 @@ def read_changes(
              "next_change", "approved_by", "channel", "change_request")  # fmt: skip
     changes = []
     size = 0
-    for *fields, snapshot in db.execute(stmt).all():  # one fetch, not one a row
+    rows = db.execute(stmt).all()  # one fetch, not one a row
+    complete = len(rows) < limit  # every change up to the head was read
+    for *fields, snapshot in rows:
         size += len(snapshot)
         if changes and size > MAX_PAGE_BYTES:
+            complete = False
             break  # the page ends early; last_seq says where to ask again
         change = dict(zip(names, fields, strict=True))
         if change["operation"] == TAKES_EFFECT and change["details"]:
@@ -133,4 +139,6 @@ def read_changes(
         change["item"] = state if is_item else None
         change["record"] = None if is_item else state
         changes.append(change)
+    if complete:
+        return changes, max(head, after)
     return changes, changes[-1]["seq"] if changes else after

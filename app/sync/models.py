@@ -34,6 +34,21 @@ class SyncPosition(SQLModel, table=True):
     source: str = Field(primary_key=True, max_length=500)
     last_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    #: the source's epoch when the mirror read ``last_seq`` (None: nothing read yet)
+    epoch: str | None = Field(default=None, max_length=64)
+    #: the change at ``last_seq`` as the mirror read it (see app.sync.epoch.fingerprint)
+    fingerprint: str | None = Field(default=None, max_length=200)
+
+
+class FeedEpoch(SQLModel, table=True):
+    """The feed's history identity (纪元): one row, minted with the database; another
+    instance, or this one re-seeded from nothing, has another."""
+
+    __tablename__ = "feed_epoch"
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    epoch: str = Field(max_length=64)
+    created_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class BulkOutcome(SQLModel, table=True):

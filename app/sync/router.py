@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
 
 from app.deps import Caller, ReadSession, WriteSession
 from app.directory.service import check_filters
@@ -13,7 +15,10 @@ from app.fields import Seq
 from app.responses import json_bytes
 from app.sync import service
 from app.sync.bulk import REPLAYED
+from app.sync.epoch import check_position
 from app.sync.schemas import BulkItemIn, BulkResult, ChangePage, Digest
+from app.sync.snapshot import SnapshotKind
+from app.sync.snapshot import stream as stream_snapshot
 
 router = APIRouter(prefix="/api/v1", tags=["sync"])
 
@@ -23,18 +28,69 @@ async def changes(
     request: Request,
     after: Annotated[Seq, Query(description="the last seq you hold (0 from the start)")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
-    region: Annotated[str | None, Query(description="items of this region and below")] = None,
+    region: Annotated[
+        str | None,
+        Query(description="items of this region and below: a GB/T 2260 code or its prefix"),
+    ] = None,
+    epoch: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="the epoch of the page you read last: 410 if the "
+            "feed's history is another one (re-snapshot)",
+        ),
+    ] = None,
 ) -> Response:
     """Every change that alters what GET /items/{code} returns, and every change of a
     catalogue entry, department or shared material (the seed's included), in commit order,
     with the full state at that version. Store ``last_seq`` and ask again with
-    ``after=last_seq``: no change is missed or repeated. Regions and code lists (reference
+    ``after=last_seq`` (and ``epoch``): no change is missed or repeated. A position this
+    history never had (beyond the head, another epoch) is a 410 ``feed-position-unknown``:
+    start again from GET /sync/snapshot. Regions and code lists (reference
     data, replaced whole) are read from GET /regions and GET /code-lists/{name}."""
     with request.app.state.snapshots.connection() as db:
         check_filters(db, region=region)
-        rows, last = service.read_changes(db, after=after, limit=limit, region=region)
         head = service.head_seq(db)
-    return json_bytes({"changes": rows, "last_seq": last, "head_seq": head})
+        mine = check_position(db, after=after, epoch=epoch, head=head)
+        rows, last = service.read_changes(db, after=after, limit=limit, region=region)
+        head = max(head, last)
+    return json_bytes({"changes": rows, "last_seq": last, "head_seq": head, "epoch": mine})
+
+
+@router.get(
+    "/sync/snapshot",
+    response_class=StreamingResponse,
+    summary="Every implementation of a region, as one NDJSON stream with its feed position",
+    responses={
+        200: {
+            "description": 'a first line {"seq", "epoch", "count", "kind"}, then one record a '
+            "line in code order (an implementation exactly as GET /items/{code} answers it)",
+            "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+        }
+    },
+)
+def snapshot(
+    request: Request,
+    region: Annotated[
+        str | None,
+        Query(description="items of this region and below: a GB/T 2260 code or its prefix"),
+    ] = None,
+    kind: Annotated[
+        SnapshotKind,
+        Query(description="items (the default), entries, departments, materials or regions"),
+    ] = SnapshotKind.ITEMS,
+) -> StreamingResponse:
+    """The catalogue as it is at one feed position (``seq`` on the first line): a copy loads
+    it and continues with ``/changes?after=<seq>&epoch=<epoch>``."""
+    snapshots = request.app.state.snapshots
+    with snapshots.connection() as db:
+        check_filters(db, region=region)
+
+    def lines() -> Iterator[bytes]:
+        with snapshots.connection() as db:
+            yield from stream_snapshot(db, kind, region)
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")
 
 
 def bulk_item_schema() -> dict[str, Any]:

@@ -57,6 +57,10 @@ class ChangePage(BaseModel):
     changes: list[FeedChange]
     last_seq: int = Field(description="ask again with after=last_seq")
     head_seq: int = Field(description="the newest change's seq: how far behind you are")
+    epoch: str = Field(
+        description="the feed's history identity: another value means another history (a "
+        "restore, another instance); send it back as ?epoch= to be told (410)"
+    )
 
 
 class BulkItemIn(ImplementationIn):

@@ -54,7 +54,7 @@ def test_feed_pages_hold_every_item_once_with_its_state(
     )
     # nothing new: the same last_seq comes back
     tail = client.get(f"{API}/changes", params={"after": last}).json()
-    assert tail == {"changes": [], "last_seq": last, "head_seq": last}
+    assert tail == {"changes": [], "last_seq": last, "head_seq": last, "epoch": tail["epoch"]}
 
 
 def test_feed_carries_edits_cancellations_and_region_filter(
