@@ -20,6 +20,7 @@ written, so a row this copy cannot store stops the pull with one line naming it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,6 +33,7 @@ from sqlmodel import Session
 from app.db import upsert
 from app.dbtypes import utcnow
 from app.directory.models import CodeListEntry, Department, Region, SharedMaterial
+from app.legal.service import upsert_from_feed as upsert_legal_basis
 from app.sync.storable import MirrorError, check_directory
 
 
@@ -73,6 +75,7 @@ class Directory:
     materials: list[dict[str, Any]]
     regions: list[dict[str, Any]]
     code_lists: dict[str, list[dict[str, Any]]]
+    legal_bases: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 def _checked(kind: str, key: str, rows: Iterator[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -92,7 +95,8 @@ def read_directory(client: httpx.Client) -> Directory:
     for name in get_json(client, "/api/v1/code-lists"):
         listed = get_json(client, f"/api/v1/code-lists/{name}")
         code_lists[name] = _checked(f"code list {name}", "code", iter(listed["codes"]))
-    return Directory(departments, materials, regions, code_lists)
+    legal_bases = _checked("legal basis", "id", pages(client, "/api/v1/legal-bases"))
+    return Directory(departments, materials, regions, code_lists, legal_bases)
 
 
 #: the columns of a region as GET /regions shows them
@@ -131,6 +135,8 @@ def store_directory(session: Session, found: Directory) -> None:
         upsert_department(session, d)
     for m in found.materials:
         upsert_material(session, m)
+    for b in found.legal_bases:
+        upsert_legal_basis(session, b)
     session.flush()
 
 
