@@ -330,11 +330,13 @@ def from_form(base: dict[str, Any], form: dict[str, list[str]]) -> Filled:
     def result(row: dict[str, Any], at: str) -> None:
         row["type"] = first(form, f"{at}.type", "其他")
         _put(row, "name", _text(form, f"{at}.name"))
-        sample = {"name": _text(form, f"{at}.sample.name"), "url": _text(form, f"{at}.sample.url")}
-        if sample["name"] or sample["url"]:
-            row["sample"] = {k: v for k, v in sample.items() if v is not None}
-        else:
-            row.pop("sample", None)
+        sample = dict(row.get("sample") or {})
+        for key in ("name", "url"):
+            _put(sample, key, _text(form, f"{at}.sample.{key}"))
+        if sample.get("name") or sample.get("url"):
+            row["sample"] = sample
+        elif "sample" in row:
+            row["sample"] = None  # as stored: none
 
     def special(row: dict[str, Any], at: str) -> None:
         texts(SPECIAL_TEXT)(row, at)
