@@ -212,7 +212,7 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:
             upsert_material(session, c["record"])
         elif c["kind"] == "entry":
             _upsert_entry(session, c["record"])
-        elif c["kind"] == "legal_basis":
+        elif c["kind"] == "legal":
             upsert_legal_basis(session, c["record"])
         else:
             items[c["code"]] = c["item"]
