@@ -16,7 +16,8 @@ from app.legal.schemas import LegalBasisIn
 from app.security import Principal
 from app.versionlog import record_version
 
-KIND = "legal_basis"
+#: the kind of its versions and change-log rows (the columns hold ten characters)
+KIND = "legal"
 READ_ONLY = ("id", "updated_at", "updated_by")
 
 

@@ -120,12 +120,12 @@ def test_a_repealed_document_flags_its_three_citing_items_until_they_cite_the_ne
 
     # the feed carries the document's versions as records
     feed = client.get(f"{API}/changes", params={"after": 0, "limit": 1000}).json()
-    carried = [c for c in feed["changes"] if c["kind"] == "legal_basis"]
+    carried = [c for c in feed["changes"] if c["kind"] == "legal"]
     while feed["changes"]:
         feed = client.get(
             f"{API}/changes", params={"after": feed["last_seq"], "limit": 1000}
         ).json()
-        carried += [c for c in feed["changes"] if c["kind"] == "legal_basis"]
+        carried += [c for c in feed["changes"] if c["kind"] == "legal"]
     mine = [c for c in carried if c["code"] == str(old["id"])]
     assert [c["version"] for c in mine] == [1, 2, 3]
     assert mine[1]["record"]["status"] == "已废止"
