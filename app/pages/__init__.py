@@ -133,6 +133,7 @@ def install(app: FastAPI) -> None:
         history,
         inbox,
         item_form,
+        quality,
     )
     from app.pages.docs import install_docs
     from app.pages.web import STATIC
@@ -148,6 +149,7 @@ def install(app: FastAPI) -> None:
         change_requests.router,
         decisions.router,
         inbox.router,
+        quality.router,
     ):
         app.include_router(router)
     included = app.router.routes[before:]
