@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from app import clock
 from app.pages.i18n_citizen import CITIZEN
+from app.pages.i18n_search import SEARCH
 from app.pages.i18n_workspace import WORKSPACE
 
 
@@ -342,6 +343,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 
 MESSAGES.update(WORKSPACE)  # the workspace's and the history page's words
 MESSAGES.update(CITIZEN)  # what the guide does not know, and situational materials
+MESSAGES.update(SEARCH)  # the search page's grouped hits and region notices
 
 EVENTS = {
     "create": ("新增", "created"),
