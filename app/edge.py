@@ -206,7 +206,7 @@ class Edge:
                 unread_body=False,
             )
             return
-        await self.app(scope, replay_body(body, receive), send)
+        await self.app(scope, replay_body(body, receive), rate_limit_fields(scope, send))
 
     def _needs(self, scope: Scope) -> RouteNeeds | None:
         # matching every route's pattern costs more than the rest of the edge: remember the
@@ -281,6 +281,24 @@ class Edge:
                 return None
             if not message.get("more_body", False):
                 return messages
+
+
+def rate_limit_fields(scope: Scope, send: Send) -> Send:
+    """A 429 says which limit it counts against and when it resets, as the IETF draft's
+    ``RateLimit`` field does (``"<policy>";r=0;t=<seconds>``), beside ``Retry-After``: a
+    client library that honours the one or the other waits."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] == 429:
+            headers = list(message.get("headers", []))
+            after = next((v for k, v in headers if k.lower() == b"retry-after"), None)
+            if after is not None and not any(k.lower() == b"ratelimit" for k, _ in headers):
+                policy = scope["path"].rstrip("/").rsplit("/", 1)[-1].encode("latin-1")
+                headers.append((b"ratelimit", b'"%s";r=0;t=%s' % (policy, after)))
+                message = {**message, "headers": headers}
+        await send(message)
+
+    return sending
 
 
 def _is_utf8(messages: list[Message]) -> bool:

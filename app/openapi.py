@@ -22,7 +22,9 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from app import openapi_examples as ex
+from app.config import get_settings
 from app.edge import RouteNeeds
+from app.openapi_contract import declare
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -174,6 +176,7 @@ def build_openapi(app: FastAPI, routes: list[APIRoute]) -> dict[str, Any]:
         for status, reason in (("200", "Ready"), ("503", REASONS["503"])):
             answer = readyz["responses"].setdefault(status, {"description": reason})
             answer["content"] = {"application/json": {"schema": READINESS_SCHEMA}}
+    declare(doc, routes, get_settings().public_base_url.rstrip("/"))
     _resolve_refs(doc)
     _distinct_titles(components["schemas"])
     app.openapi_schema = doc

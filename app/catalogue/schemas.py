@@ -209,6 +209,14 @@ def _code_of(value: Any) -> Any:
     return value
 
 
+class ShownAs(BaseModel):
+    """A department or region as GET shows it (``{"code", "name"}``): accepted where its
+    code is asked for, so that a GET body can be sent back (the name is not read)."""
+
+    code: str
+    name: str | None = None
+
+
 CREDIT_CODE = r"^[0-9A-Z]{18}$"
 #: an implementation's code (事项编码): credit code + level + basic code
 ITEM_CODE = r"^[0-9A-Z]{18}\d{13}$"
@@ -238,10 +246,14 @@ class ImplementationIn(Strict):
         description="31 characters: credit code + level + basic code. Built when absent.",
     )
     basic_code: Pattern(r"^\d{12}$")
-    department: Annotated[Pattern(CREDIT_CODE), BeforeValidator(_code_of)] = Field(
-        description="unified social credit code of the implementing body"
-    )
-    region: Annotated[Pattern(r"^\d{6}$"), BeforeValidator(_code_of)]
+    department: Annotated[
+        Pattern(CREDIT_CODE),
+        BeforeValidator(_code_of, json_schema_input_type=Pattern(CREDIT_CODE) | ShownAs),
+    ] = Field(description="unified social credit code of the implementing body")
+    region: Annotated[
+        Pattern(r"^\d{6}$"),
+        BeforeValidator(_code_of, json_schema_input_type=Pattern(r"^\d{6}$") | ShownAs),
+    ]
     level: CodeStr = Field(description="code list levels: 2 省级, 3 市级, 4 县级…")
     power_source: CodeStr = Field(default="1", description="code list power_sources")
     body_nature: CodeStr = Field(default="1", description="code list body_natures")

@@ -5,10 +5,12 @@ models as the JSON Schemas published in ``schemas/``."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from openapi_spec_validator import validate
 
 from app.main import create_app
 from app.schemas_export import schema_documents
@@ -48,7 +50,9 @@ def refs(node: Any) -> set[str]:
 
 def test_every_reference_resolves_and_every_title_names_one_model(doc: dict[str, Any]) -> None:
     schemas = doc["components"]["schemas"]
-    assert {r.removeprefix("#/components/schemas/") for r in refs(doc)} <= set(schemas)
+    for ref in refs(doc):
+        kind, name = ref.removeprefix("#/components/").split("/")
+        assert name in doc["components"][kind], ref
     titles = [s.get("title", name) for name, s in schemas.items()]
     assert len(titles) == len(set(titles)), sorted(t for t in titles if titles.count(t) > 1)
 
@@ -174,3 +178,68 @@ def test_a_published_schema_describes_what_the_document_does(
     mine = inline(published, published.get("$defs", {}), "#/$defs/")
     theirs = inline(components[COMPONENTS[filename]], components, "#/components/schemas/")
     assert mine == theirs
+
+
+def test_the_document_is_valid_openapi(doc: dict[str, Any]) -> None:
+    validate(doc)  # raises with the path of what is wrong
+
+
+def test_operation_ids_read_as_what_they_do(doc: dict[str, Any]) -> None:
+    ids = {(m, p): op["operationId"] for m, p, op in operations(doc)}
+    assert ids[("get", f"{API}/items/{{code}}")] == "getItem"
+    assert ids[("get", f"{API}/changes")] == "listChanges"
+    assert ids[("post", f"{API}/sync/items")] == "upsertItems"
+    assert len(set(ids.values())) == len(ids)
+    assert all(re.fullmatch(r"[a-z]+(?:[A-Z][a-z0-9]*)*", i) for i in ids.values()), ids
+
+
+def test_tags_servers_and_the_webhook_are_declared(doc: dict[str, Any]) -> None:
+    declared = {t["name"] for t in doc["tags"]}
+    assert all(set(op["tags"]) <= declared for _, _, op in operations(doc))
+    assert all(t["description"] for t in doc["tags"])
+    assert doc["servers"][0]["url"]
+    hook = doc["webhooks"]["changes"]["post"]
+    body = hook["requestBody"]["content"]["application/json"]["schema"]
+    delivery = doc["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]]
+    assert delivery["properties"]["changes"]["items"] == {"$ref": "#/components/schemas/FeedChange"}
+    assert {p["name"] for p in hook["parameters"]} >= {"X-Catalogue-Signature"}
+
+
+def test_an_editors_write_declares_its_202_and_reads_declare_their_etag(
+    doc: dict[str, Any],
+) -> None:
+    request = {"$ref": "#/components/schemas/ChangeRequestOut"}
+    for method in ("put", "patch"):
+        op = doc["paths"][f"{API}/items/{{code}}"][method]
+        assert op["responses"]["202"]["content"]["application/json"]["schema"] == request
+    assert doc["paths"][f"{API}/items/{{code}}/cancel"]["post"]["responses"]["202"]["content"]
+    get = doc["paths"][f"{API}/items/{{code}}"]["get"]
+    assert "ETag" in get["responses"]["200"]["headers"]
+    assert "If-None-Match" in {p["name"] for p in get["parameters"]}
+    bulk = doc["paths"][f"{API}/sync/items"]["post"]
+    assert "Idempotent-Replayed" in bulk["responses"]["200"]["headers"]
+    for _, _, op in operations(doc):
+        if "429" in op["responses"]:
+            assert {"Retry-After", "RateLimit"} <= set(op["responses"]["429"]["headers"])
+
+
+def test_downloads_bulk_bodies_and_the_feed_are_typed(doc: dict[str, Any]) -> None:
+    xlsx = doc["paths"][f"{API}/exports/items.xlsx"]["get"]["responses"]["200"]["content"]
+    assert list(xlsx.values())[0]["schema"] == {"type": "string", "format": "binary"}
+    jsonld = doc["paths"][f"{API}/exports/cpsv-ap.jsonld"]["get"]["responses"]["200"]
+    graph = jsonld["content"]["application/ld+json"]["schema"]["properties"]["@graph"]
+    assert graph["items"] == {"$ref": "#/components/schemas/JsonLdNode"}
+    ndjson = doc["paths"][f"{API}/sync/items"]["post"]["requestBody"]["content"]
+    assert ndjson["application/x-ndjson"]["schema"]["format"] == "binary"
+    assert ndjson["application/x-ndjson"]["schema"]["x-line-schema"]["properties"]["code"]
+    schemas = doc["components"]["schemas"]
+    feed = schemas["FeedChange"]["properties"]
+    assert {"create", "revise", "cancel", "merge"} <= set(feed["event"]["enum"])
+    assert {"$ref": "#/components/schemas/ItemOut"} in feed["item"]["anyOf"]
+    assert {"$ref": "#/components/schemas/DepartmentOut"} in feed["record"]["anyOf"]
+    items = schemas["Digest"]["properties"]["items"]["anyOf"][0]
+    assert items["items"] == {"$ref": "#/components/schemas/DigestItem"}
+    # what GET answers for department and region ({code, name}) may be sent back
+    written = schemas.get("ImplementationIn-Input") or schemas["ImplementationIn"]
+    for key in ("department", "region"):
+        assert {"$ref": "#/components/schemas/ShownAs"} in written["properties"][key]["anyOf"]
