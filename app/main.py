@@ -21,6 +21,7 @@ from app.catalogue.checklist_path import ChecklistPath
 from app.catalogue.lifecycle_router import router as lifecycle_router
 from app.catalogue.router import router as catalogue_router
 from app.catalogue.situations_router import router as situations_router
+from app.compression import Compression
 from app.config import get_settings
 from app.corrections.router import router as corrections_router
 from app.db import get_engine, unavailable
@@ -210,6 +211,7 @@ def create_app() -> FastAPI:
     app.add_middleware(HttpCaching)  # before the edge: a conditional item read stops here
     app.add_middleware(DatabaseUnavailable)  # the database away is a 503 wherever it is met
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(Compression)  # outermost: every answer, a 304 and a problem included
     # the hot read path reads snapshots through this (tests swap in their session's)
     app.state.snapshots = ReadPath(
         get_engine(),
