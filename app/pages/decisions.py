@@ -5,10 +5,13 @@ paths (``decision.number``, ``to.0.department``, ``into``), so the API's field e
 next to them. A proposal is a submitted change request (:func:`app.review.service.propose`),
 then rehearsed: the event runs as approval would run it, in a savepoint rolled back, so a
 refusal (an unknown item to merge into, a department outside the region) is shown now,
-by the event's own rules, and nothing is written."""
+by the event's own rules, and nothing is written. The author's draft or returned lifecycle
+request (``?request=<id>``) opens in the same form, filled from its body; saving it
+changes that draft (rehearsed as well), to be submitted from its page."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -25,9 +28,11 @@ from app.errors import DomainError, InvalidInput
 from app.pages import session as sessions
 from app.pages.editor import EditorForm, published, see_other, signed_in_as, workspace_page
 from app.pages.forms import WINDOW_TEXT
+from app.pages.item_form import own_draft
+from app.pages.session import PageSession
 from app.pages.web import PageRoute, domain_errors, first
 from app.review import service as review
-from app.review.models import RequestKind
+from app.review.models import ChangeRequest, RequestKind
 from app.security import region_prefix
 
 router = APIRouter(prefix="/editor", route_class=PageRoute, include_in_schema=False)
@@ -61,12 +66,24 @@ def _rows(
     """The filled rows ``prefix.<i>.<field>`` (rows left empty are no rows) and, for each,
     the form row it came from (an error at ``to.0`` belongs next to the form's row 2)."""
     rows, origin = [], []
+    count = max(count, _rows_in(form, prefix))
     for i in range(count):
         row = {f: first(form, f"{prefix}.{i}.{f}").strip() for f in fields}
         if any(row.values()) and first(form, f"{prefix}.{i}.remove") != "on":
             rows.append(row)
             origin.append(i)
     return rows, origin
+
+
+def _rows_in(form: Mapping[str, Any], prefix: str) -> int:
+    """How many rows of ``prefix`` the form has (a draft's may be more than a new form's)."""
+    head = prefix + "."
+    places = [
+        int(k[len(head) :].split(".", 1)[0])
+        for k in form
+        if k.startswith(head) and k[len(head) :].split(".", 1)[0].isdigit()
+    ]
+    return min(max(places, default=-1) + 1, 100)
 
 
 def body_of(
@@ -118,6 +135,29 @@ def form_values(kind: RequestKind, doc: dict[str, Any]) -> dict[str, str]:
         for i, w in enumerate((doc.get("guide") or {}).get("windows") or ()):
             values.update({f"guide.windows.{i}.{f}": w.get(f) or "" for f in WINDOW_TEXT})
     return values
+
+
+def draft_values(kind: RequestKind, body: dict[str, Any]) -> dict[str, str]:
+    """A draft's form: its body's fields at the paths :func:`body_of` reads them from."""
+    values: dict[str, Any] = {
+        f"decision.{k}": (body.get("decision") or {}).get(k) for k in DECISION
+    }
+    values.update(reason=body.get("reason"), effective_date=body.get("effective_date"))
+    if kind == RequestKind.DELEGATE:
+        values.update(mode=body.get("mode"), handover_date=body.get("handover_date"))
+        for i, target in enumerate(body.get("to") or ()):
+            values.update({f"to.{i}.{f}": target.get(f) for f in ("department", "region")})
+    elif kind == RequestKind.ACCEPT:
+        for i, w in enumerate((body.get("guide") or {}).get("windows") or ()):
+            values.update({f"guide.windows.{i}.{f}": w.get(f) for f in WINDOW_TEXT})
+    elif kind == RequestKind.MERGE:
+        values["into"] = body.get("into")
+    elif kind == RequestKind.SPLIT:
+        for i, part in enumerate(body.get("into") or ()):
+            values[f"into.{i}.basic_code"] = (
+                part.get("basic_code") if isinstance(part, dict) else None
+            )
+    return {k: str(v) for k, v in values.items() if v not in (None, "")}
 
 
 def _placed(errors: dict[str, list[str]], origins: dict[str, list[int]]) -> dict[str, list[str]]:
@@ -176,6 +216,7 @@ def _page(
     values: dict[str, str],
     errors: dict[str, list[str]],
     status: int = 200,
+    draft: ChangeRequest | None = None,
 ) -> Response:
     return workspace_page(
         request,
@@ -188,9 +229,16 @@ def _page(
         modes=MODES,
         values=values,
         errors=errors,
-        target_rows=range(TARGET_ROWS),
-        split_rows=range(SPLIT_ROWS),
-        windows=range(len((doc.get("guide") or {}).get("windows") or ()) + 1),
+        draft=draft,
+        target_rows=range(max(TARGET_ROWS, _rows_in(values, "to"))),
+        split_rows=range(max(SPLIT_ROWS, _rows_in(values, "into"))),
+        windows=range(
+            max(
+                len((doc.get("guide") or {}).get("windows") or ()),
+                _rows_in(values, "guide.windows"),
+            )
+            + 1
+        ),
         window_fields=WINDOW_TEXT,
         **_choices(session, kind, doc),
     )
@@ -200,9 +248,27 @@ def _page(
 def lifecycle_form(request: Request, session: ReadSession, code: str) -> Response:
     who = signed_in_as(request, session)
     doc = published(request, code)
-    kind = _kind(request.query_params.get("kind"))
-    values = form_values(kind, doc) if kind else {}
-    return _page(request, session, who, doc, kind, values, {})
+    draft = _lifecycle_draft(session, who, request.query_params.get("request"), code)
+    if draft is not None:
+        kind: RequestKind | None = RequestKind(draft.kind)
+        values = draft_values(RequestKind(draft.kind), draft.body or {})
+    else:
+        kind = _kind(request.query_params.get("kind"))
+        values = form_values(kind, doc) if kind else {}
+    return _page(request, session, who, doc, kind, values, {}, draft=draft)
+
+
+def _lifecycle_draft(
+    session: Session, who: PageSession, request_id: str | None, code: str
+) -> ChangeRequest | None:
+    """The editor's own draft or returned lifecycle request of this item that
+    ``request`` names."""
+    cr = own_draft(session, who, request_id)
+    if cr is not None and (cr.kind not in KINDS or cr.item_code != code):
+        raise InvalidInput.field(
+            ["query", "request"], f"not a lifecycle request of {code}", "request"
+        )
+    return cr
 
 
 @router.post("/items/{code}/lifecycle")
@@ -212,16 +278,26 @@ def propose_decision(
     who = signed_in_as(request, session)
     sessions.check_csrf(request, form, who)
     doc = published(request, code)
-    kind = _kind(first(form, "kind"))
+    draft = _lifecycle_draft(session, who, first(form, "request") or None, code)
+    kind = RequestKind(draft.kind) if draft else _kind(first(form, "kind"))
     values = {k: v[0] for k, v in form.items() if k != sessions.CSRF_FIELD and v}
     origins: dict[str, list[int]] = {}
     try:
         if kind is None:
             raise InvalidInput.field(["kind"], "choose an adjustment", "kind")
         body, origins = body_of(kind, form, doc)
-        cr = review.propose(session, who.principal, kind=kind, item=code, body=body, submit=True)
+        if draft is not None:  # the draft changed, to be submitted from its page
+            cr = review.edit(
+                session, draft.id, who.principal, body=body, patch=None, note=None, fields={"body"}
+            )
+        else:
+            cr = review.propose(
+                session, who.principal, kind=kind, item=code, body=body, submit=True
+            )
     except DomainError as exc:
         session.rollback()  # nothing of a refused proposal is kept
         errors = _placed(domain_errors(exc), origins)
-        return _page(request, session, who, doc, kind, values, errors, status=exc.status)
+        return _page(
+            request, session, who, doc, kind, values, errors, status=exc.status, draft=draft
+        )
     return see_other(f"/editor/requests/{cr.id}")

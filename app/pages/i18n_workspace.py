@@ -99,6 +99,11 @@ WORKSPACE: dict[str, tuple[str, str]] = {
         "Your change request of this item ({link}, submitted {at}) is waiting for review and "
         "cannot be changed meanwhile. To change it, withdraw it and go on editing.",
     ),
+    "lifecycle.draft": (
+        "您正在修改变更申请 {link}（草稿）。保存后在申请页提交审核。",
+        "You are changing change request {link} (a draft). Save it, then submit it for "
+        "review on its page.",
+    ),
     "form.revise": ("撤回并继续修改", "Withdraw and change it"),
     "form.added": ("已添加一行，填写后保存草稿。", "A row was added: fill it in, then save."),
     "request.item": ("事项", "Item"),
