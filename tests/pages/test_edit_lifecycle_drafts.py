@@ -6,6 +6,8 @@ what was saved."""
 
 from __future__ import annotations
 
+import html as html_lib
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -40,9 +42,6 @@ def _draft(client: TestClient, headers: dict[str, str], code: str, kind: str, **
 
 def _form(page: str) -> dict[str, str]:
     """The decision form's fields as a browser sends them (values as shown)."""
-    import html as html_lib
-    import re
-
     pairs = {}
     for tag in re.findall(r"<input[^>]*>", page):
         name = re.search(r'name="([^"]+)"', tag)
@@ -52,7 +51,9 @@ def _form(page: str) -> dict[str, str]:
     for name, options in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
         chosen = re.search(r'<option value="([^"]*)" selected', options)
         pairs[name] = chosen.group(1) if chosen else ""
-    for name, value in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', page, re.S):
+    for name, value in re.findall(
+        r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', page, re.S
+    ):
         pairs[name] = html_lib.unescape(value)
     return pairs
 
@@ -72,7 +73,9 @@ def test_a_suspension_draft_is_changed_in_its_form_then_submitted_and_approved(
     assert fields["kind"] == "suspend" and fields["request"] == str(number)
     assert fields["decision.number"] == "哈政〔2031〕9号" and fields["reason"] == "系统升级"
     assert fields["effective_date"] == LATER
-    assert "您正在修改变更申请" in page and f'href="/editor/requests/{number}">#{number}</a>' in page
+    assert (
+        "您正在修改变更申请" in page and f'href="/editor/requests/{number}">#{number}</a>' in page
+    )
     assert 'id="save-draft"' in page and 'id="propose"' not in page
 
     # a date that is no date: at its field, as typed, nothing written
@@ -81,7 +84,7 @@ def test_a_suspension_draft_is_changed_in_its_form_then_submitted_and_approved(
     refused = client.post(f"/editor/items/{passport}/lifecycle", data=bad, follow_redirects=False)
     html = _html(refused, 422)
     assert 'id="err-effective_date"' in html and "系统迁移" in html
-    assert 'name="request" value="%d"' % number in html
+    assert f'name="request" value="{number}"' in html
     assert _written(session) == before
 
     good = {**fields, "reason": "系统迁移", "effective_date": LATER_STILL}
