@@ -52,6 +52,7 @@ from app.pages.web import (
     respond,
 )
 from app.search.router import search_service_of
+from app.search.service import SearchService
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 REGION_COOKIE = "sc_region"
@@ -150,26 +151,78 @@ def home(request: Request, session: ReadSession) -> Response:
 FACET_PARAMS = {"type": "type", "department": "department", "theme": "theme"}
 
 
+def _search_region(
+    request: Request, context: dict[str, Any], svc: SearchService, session: Session
+) -> str | None:
+    """A ``?region=`` outside the province's picker is kept when the directory knows it
+    (an imported listing of another province's county), shown as an extra choice; an
+    unknown code is said so. Never silently dropped for the whole province."""
+    asked = request.query_params.get("region", "").strip()
+    if not asked or asked == context["region"]:
+        return context["region"]
+    svc.prepare(session)
+    name = svc.region_name(asked)
+    if name is None:
+        context["region_unknown"] = asked[:12]
+        return None
+    context.update(region=asked, region_name=name, extra_region={"code": asked, "name": name})
+    return asked
+
+
 @router.get("/search")
 def search(request: Request, session: ReadSession) -> Response:
     context = _picker(session, request)
     params = request.query_params
     q = params.get("q", "").strip()[:100]
     svc = search_service_of(request.app)
+    region = _search_region(request, context, svc, session)
+    entry = (params.get("entry") or "").strip()[:40] or None
     filters = {p: params.get(p) or None for p in FACET_PARAMS}
-    result = svc.search(
+    if context.get("region_unknown"):
+        result: dict[str, Any] = {"total": 0, "hits": [], "facets": {}, "next_cursor": None}
+    else:
+        online = "true" if params.get("online") == "true" else None
+        result = _run_search(svc, session, q, (region, entry, online), filters, params)
+    return _search_page(request, session, svc, context, q, entry, filters, result)
+
+
+def _run_search(
+    svc: SearchService,
+    session: Session,
+    q: str,
+    where: tuple[str | None, str | None, str | None],
+    filters: dict[str, str | None],
+    params: Any,
+) -> dict[str, Any]:
+    """The search the API runs: ``where`` is (region, entry, online)."""
+    region, entry, online = where
+    return svc.search(
         session,
         q=q or None,
-        region=context["region"],
+        region=region,
         department=filters["department"],
         item_type=filters["type"],
         audience=None,
         theme=filters["theme"],
-        online="true" if params.get("online") == "true" else None,
+        online=online,
         status=None,
         cursor=params.get("cursor") or None,
         limit=20,
+        entry=entry if entry and entry.isalnum() else None,
     )
+
+
+def _search_page(
+    request: Request,
+    session: Session,
+    svc: SearchService,
+    context: dict[str, Any],
+    q: str,
+    entry: str | None,
+    filters: dict[str, str | None],
+    result: dict[str, Any],
+) -> Response:
+    params = request.query_params
     try:
         session.commit()  # a query that found little is recorded (the search gaps)
     except Exception:  # a busy database is no reason to fail a search
@@ -182,6 +235,8 @@ def search(request: Request, session: ReadSession) -> Response:
             if alternatives:
                 break
     base = {"q": q, "region": context["region"] or "", **filters}
+    if entry:
+        base["entry"] = entry
     context.update(
         q=q,
         result=result,

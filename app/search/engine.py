@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.catalogue.service import (
@@ -28,12 +28,13 @@ from app.search.backends import (
     SearchBackend,
 )
 
-#: statuses a citizen sees unless ``status`` asks otherwise: cancelled (3), pending
-#: acceptance (4) and incomplete imports (7, no guide yet) are left out
+#: statuses a citizen sees unless ``status`` asks otherwise: cancelled (3) and pending
+#: acceptance (4) are left out; incomplete imports (7 待完善, no guide yet) are found, after
+#: complete items of equal relevance: the catalogue still knows who handles them
 ALL_STATUSES = set(STATUS_LABELS)
 
 
-DEFAULT_STATUSES = sorted(ALL_STATUSES - {STATUS_CANCELLED, STATUS_PENDING, STATUS_INCOMPLETE})
+DEFAULT_STATUSES = sorted(ALL_STATUSES - {STATUS_CANCELLED, STATUS_PENDING})
 
 
 #: a query with at most this many results is recorded as a gap
@@ -58,6 +59,8 @@ class SearchRequest:
     offset: int = 0
     limit: int = 20
     facets: bool = True
+    #: without a region: one hit per catalogue entry, its best-ranked implementation
+    group: bool = False
 
 
 @dataclass
@@ -70,6 +73,15 @@ class SearchPage:
     took_ms: float
 
 
+def complete_first(hits: list[Hit]) -> list[Hit]:
+    """Of hits of equal score, the complete ones before the incomplete imports (待完善): a
+    stable sort that moves nothing else."""
+    incomplete = str(STATUS_INCOMPLETE)
+    if not any(h.doc.get("status") == incomplete for h in hits):
+        return hits
+    return sorted(hits, key=lambda h: (-h.score, h.doc.get("status") == incomplete))
+
+
 class SearchEngine:
     def __init__(self, backend: SearchBackend, analyzer: Analyzer | None = None) -> None:
         self.backend = backend
@@ -80,6 +92,12 @@ class SearchEngine:
         terms = self.analyzer.query_terms(req.q, synonyms) if req.q.strip() else QueryTerms()
         if req.q.strip() and not terms:
             return SearchPage(0, [], {}, terms, None, (time.perf_counter() - started) * 1000)
+        if req.group and not req.region_chain:
+            # one hit per entry: a retired implementation points to a live one, which
+            # stands for its entry (unless only retired ones are asked for)
+            live = [s for s in req.statuses if s not in RETIRED]
+            if live:
+                req = replace(req, statuses=live)
         filters = dict(req.filters)
         filters["status"] = req.statuses
 
@@ -94,6 +112,7 @@ class SearchEngine:
                 facets=facets,
                 prefer=terms.prefer,
                 collapse=req.region_chain or None,
+                group=req.group and not req.region_chain,
             )
 
         # the words (and their pinyin and synonyms) first; the recall terms only when they
@@ -103,7 +122,7 @@ class SearchEngine:
         if terms.has_fuzzy and raw.total < ENOUGH and terms.weighted(True) != terms.weighted():
             core = False
             raw = run(core, req.statuses, req.offset, req.limit, req.facets)
-        raw.hits = self._live_first(raw, req, lambda *a: run(core, *a))
+        raw.hits = complete_first(self._live_first(raw, req, lambda *a: run(core, *a)))
         end = req.offset + len(raw.hits)
         return SearchPage(
             total=raw.total,

@@ -39,7 +39,9 @@ log = logging.getLogger("app.search.indexer")
 #: or a file lock next to a SQLite database); every other one waits to take over
 LEADERSHIP = "search-indexer"
 LEADER = Gauge(
-    "catalogue_indexer_leader", "1 while this process applies the change log to the search index"
+    "catalogue_indexer_leader",
+    "1 while this process applies the change log to the search index",
+    multiprocess_mode="livemax",
 )
 
 

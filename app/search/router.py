@@ -28,6 +28,7 @@ from app.errors import Forbidden
 from app.fields import Line
 from app.responses import json_bytes
 from app.search import clicks, service
+from app.search.answers import SearchAnswer
 from app.search.indexer import Indexer
 from app.search.search_path import (
     DEFAULT_LIMIT,
@@ -74,7 +75,7 @@ async def search_service(request: Request) -> SearchService:
 Search = Annotated[SearchService, Depends(search_service)]
 
 
-@router.get("/search", response_class=Response)
+@router.get("/search", response_class=Response, responses={200: {"model": SearchAnswer}})
 async def search(
     request: Request,
     svc: Search,
@@ -92,6 +93,10 @@ async def search(
     ] = None,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=LIMIT_MAX)] = DEFAULT_LIMIT,
+    entry: Annotated[
+        str | None,
+        Query(description="a catalogue entry's basic code: all its implementations, ungrouped"),
+    ] = None,
 ) -> Response:
     """Search items. With ``region``, what applies there: that region's implementation, or
     its city's or province's where the item is handled higher up.
@@ -102,7 +107,7 @@ async def search(
     (``app.search.search_path``), by the same function."""
     values = {"q": q, "region": region, "department": department, "type": type,
               "audience": audience, "theme": theme, "online": online, "status": status,
-              "cursor": cursor}  # fmt: skip
+              "cursor": cursor, "entry": entry}  # fmt: skip
     args = {SEARCH_PARAMETERS[k]: v for k, v in values.items()} | {"limit": limit}
     return json_bytes(await run_in_threadpool(answer_search, request.app, svc, args))
 

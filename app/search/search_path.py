@@ -30,7 +30,8 @@ SEARCH_PATH = "/api/v1/search"
 #: query parameter → the search service's argument (the route declares the same names)
 SEARCH_PARAMETERS = {"q": "q", "region": "region", "department": "department",
                      "type": "item_type", "audience": "audience", "theme": "theme",
-                     "online": "online", "status": "status", "cursor": "cursor"}  # fmt: skip
+                     "online": "online", "status": "status", "cursor": "cursor",
+                     "entry": "entry"}  # fmt: skip
 DEFAULT_LIMIT = 20
 LIMIT_MAX = 100
 

@@ -20,7 +20,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
-from app.catalogue.models import CatalogueEntry
+from app.catalogue.models import CatalogueEntry, Implementation
 from app.catalogue.service import (
     decode_cursor,
     encode_cursor,
@@ -96,6 +96,39 @@ def freeze_long_lived() -> None:
 #: seconds a search trusts the synonym table's version it read last; other processes
 #: see an admin's edit within this time
 SYNONYMS_TRUSTED = 1.0
+
+
+#: the reason of an empty answer for a region the catalogue holds no item of (nor of its
+#: city or province): never other regions' results instead
+REGION_WITHOUT_ITEMS = "region_without_items"
+
+
+def entry_region_counts(
+    session: Session, basic_codes: list[str], statuses: list[str]
+) -> dict[str, int]:
+    """How many regions implement each entry (items of these statuses): one grouped query
+    for a page's entries (the basic code is indexed)."""
+    if not basic_codes:
+        return {}
+    rows = session.exec(
+        select(Implementation.basic_code, func.count(func.distinct(Implementation.region_code)))
+        .where(
+            Implementation.basic_code.in_(sorted(set(basic_codes))),  # type: ignore[attr-defined]
+            Implementation.status.in_(statuses),  # type: ignore[attr-defined]
+        )
+        .group_by(Implementation.basic_code)
+    ).all()
+    return {code: int(n) for code, n in rows}
+
+
+def region_has_items(session: Session, chain: list[str]) -> bool:
+    """Whether the catalogue holds any item of the region, its city or its province."""
+    found = session.exec(
+        select(Implementation.code)
+        .where(Implementation.region_code.in_(chain))  # type: ignore[attr-defined]
+        .limit(1)
+    ).first()
+    return found is not None
 
 
 class SearchService:
@@ -207,6 +240,10 @@ class SearchService:
                 keys.setdefault(short, code)
         return sorted(keys.items(), key=lambda kv: -len(kv[0]))
 
+    def region_name(self, code: str) -> str | None:
+        """The directory's name of a region (of any province), None when unknown."""
+        return self._regions.get(code, (None, None))[0]
+
     def region_chain(self, code: str) -> list[str]:
         chain = []
         seen: str | None = code
@@ -250,7 +287,11 @@ class SearchService:
         status: str | None,
         cursor: str | None,
         limit: int,
+        entry: str | None = None,
     ) -> dict[str, Any]:
+        """Without a region (nor ``entry`` or ``status``): one hit per catalogue entry, with
+        how many regions implement it; ``entry`` (a basic code) lists all its
+        implementations, as a ``status`` filter lists the implementations of those statuses."""
         started = time.perf_counter()
         self.prepare(session)
         errors: list[dict[str, Any]] = []
@@ -262,6 +303,11 @@ class SearchService:
                            ("audience", audience), ("themes", theme)):  # fmt: skip
             if value:
                 filters[fld] = [v.strip() for v in value.split(",") if v.strip()]
+        if entry is not None:
+            if not re.fullmatch(r"[0-9A-Za-z]{1,40}", entry):
+                errors.append(field_error(["query", "entry"], "a basic code", "entry"))
+            else:
+                filters["basic_code"] = [entry]
         if online is not None:
             if online.lower() not in ("true", "false"):
                 errors.append(field_error(["query", "online"], "true or false", "online"))
@@ -319,6 +365,7 @@ class SearchService:
                 statuses=statuses,
                 offset=offset,
                 limit=max(limit, CLICK_WINDOW) if clicked else limit,
+                group=chain is None and entry is None and not status,
             ),
             self.synonyms(session),
         )
@@ -330,14 +377,24 @@ class SearchService:
                 SearchGap(query=(q or "").strip()[:200], region=region or detected, hits=page.total)
             )
         marked: dict[str, list[str]] = {}  # name → its highlight: a page repeats names
-        return {
+        hits = [self._hit(h, page.terms, marked) for h in page.hits]
+        grouped = chain is None and entry is None and not status
+        if grouped:
+            counts = entry_region_counts(session, [h["basic_code"] for h in hits], statuses)
+            for h in hits:
+                h["regions"] = counts.get(h["basic_code"], 1)
+        answer: dict[str, Any] = {
             "total": page.total,
             "took_ms": round((time.perf_counter() - started) * 1000, 2),
             "region": detected or region,
-            "hits": [self._hit(h, page.terms, marked) for h in page.hits],
+            "grouped": grouped,
+            "hits": hits,
             "facets": self._facets(page.facets),
             "next_cursor": encode_cursor(f"o:{page.next_offset}") if page.next_offset else None,
         }
+        if chain is not None and not hits and not region_has_items(session, chain):
+            answer["notice"] = REGION_WITHOUT_ITEMS
+        return answer
 
     def _hit(self, hit: Hit, terms: QueryTerms, marked: dict[str, list[str]]) -> dict[str, Any]:
         d = hit.doc

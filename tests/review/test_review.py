@@ -45,7 +45,9 @@ def _public(client: TestClient, code: str, region: str, query: str) -> dict[str,
         ],
         "search": [
             (h["code"], h["online"])
-            for h in client.get(f"{API}/search", params={"q": query}).json()["hits"]
+            for h in client.get(f"{API}/search", params={"q": query, "region": region}).json()[
+                "hits"
+            ]
         ],
         "digest": client.get(f"{API}/sync/digest", params={"region": region}).json(),
     }

@@ -155,18 +155,22 @@ def test_writes_succeed_while_elasticsearch_is_down_and_the_index_catches_up(
     proxy.stop()
 
 
-def test_incomplete_and_pending_items_are_out_by_default_and_in_on_request(
+def test_pending_items_are_out_and_incomplete_ones_after_complete_ones(
     backend: SearchBackend,
 ) -> None:
-    """A listing imported without a guide (7 待完善) or an item awaiting acceptance (4) is
-    not what a citizen should be sent to; asked for by status, it is found."""
+    """An item awaiting acceptance (4) is not what a citizen should be sent to; a listing
+    imported without a guide (7 待完善) is found, after the complete one of equal relevance
+    (the catalogue knows who handles it); asked for by status, each is found."""
     engine = SearchEngine(backend)
-    backend.upsert([doc("A", 1), doc("B", 1, status="7"), doc("C", 1, status="4")])
+    backend.upsert([doc("B", 1, status="7"), doc("A", 1), doc("C", 1, status="4")])
+
+    def ranked(**statuses: list[str]) -> list[str]:
+        return [h.doc["code"] for h in engine.search(SearchRequest(q="护照", **statuses)).hits]
 
     def found(**statuses: list[str]) -> set[str]:
-        return {h.doc["code"] for h in engine.search(SearchRequest(q="护照", **statuses)).hits}
+        return set(ranked(**statuses))
 
-    assert found() == {"A"}
+    assert ranked() == ["A", "B"]
     assert found(statuses=["7"]) == {"B"}
     assert found(statuses=["1", "4", "7"]) == {"A", "B", "C"}
 

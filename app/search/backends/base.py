@@ -117,6 +117,7 @@ class SearchBackend(Protocol):
         facets: bool,
         prefer: Terms = (),
         collapse: Sequence[str] | None = None,
+        group: bool = False,
     ) -> Result: ...
 
     def versions(self) -> dict[str, tuple[int, str]]: ...
@@ -151,6 +152,17 @@ def collapse_pick(
             best[row[3]] = row
     chosen = {id(r) for r in best.values()}
     return [r for r in rows if id(r) in chosen]  # type: ignore[union-attr]
+
+
+def group_pick(rows: Iterable[tuple[Any, float, str, Any]]) -> list[tuple[Any, float, str, Any]]:
+    """``rows`` are (ref, score, region, entry) in rank order: keep, per entry, its first."""
+    seen: set[Any] = set()
+    out = []
+    for row in rows:
+        if row[3] not in seen:
+            seen.add(row[3])
+            out.append(row)
+    return out
 
 
 def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

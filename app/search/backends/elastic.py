@@ -17,6 +17,7 @@ from app.search.backends.base import (
     Result,
     Terms,
     collapse_pick,
+    group_pick,
     key64,
     split_filters,
 )
@@ -167,10 +168,11 @@ class ElasticsearchBackend:
         facets: bool,
         prefer: Terms = (),
         collapse: Sequence[str] | None = None,
+        group: bool = False,
     ) -> Result:
         aggs = {k: {"terms": {"field": f, "size": 100}} for k, f in FACET_FIELDS.items()}
         sort = [{"_score": "desc"}, {"code_key": "asc"}]
-        if not collapse:
+        if not collapse and not group:
             body: dict[str, Any] = {
                 "query": self._query(terms, filters, prefer),
                 "from": offset,
@@ -184,8 +186,11 @@ class ElasticsearchBackend:
                 body["aggs"] = aggs
             resp = self._call(self.es.search, index=self.alias, **body)
             return self._result(resp, facets)
-        # collapse: rank every match in the region chain (keys only), pick in Python
-        query = self._query(terms, {**filters, "region_code": list(collapse)}, prefer)
+        # collapse (group): rank every match in the region chain (everywhere), keys only,
+        # pick in Python
+        if collapse:
+            filters = {**filters, "region_code": list(collapse)}
+        query = self._query(terms, filters, prefer)
         rows: list[tuple[Any, float, str, Any]] = []
         after: list[Any] | None = None
         while True:
@@ -211,7 +216,7 @@ class ElasticsearchBackend:
             if len(page) < 1000 or len(rows) >= COLLAPSE_WINDOW:
                 break
             after = page[-1]["sort"]
-        chosen = collapse_pick(rows, collapse)
+        chosen = collapse_pick(rows, collapse) if collapse else group_pick(rows)
         codes = [c for c, _, _, _ in chosen]
         wanted = codes[offset : offset + limit]
         scores = {c: sc for c, sc, _, _ in chosen}

@@ -298,13 +298,14 @@ class TantivyBackend:
         facets: bool,
         prefer: Terms = (),
         collapse: Sequence[str] | None = None,
+        group: bool = False,
     ) -> Result:
         idx = self._idx()
         searcher = idx.searcher()
         if collapse:
             filters = {**filters, "region_code": list(collapse)}
         query = self._query(terms, filters, prefer)
-        if not collapse:
+        if not collapse and not group:
             # one pass for the facets (which also give the total: one type per item), one for
             # the ranking, side by side; the page's stored documents only
             counted = self._query(terms, filters)  # the preference scores, it never matches
@@ -322,17 +323,22 @@ class TantivyBackend:
                 total = sum(agg.get("type", {}).values())
             page = zip(scores[offset : offset + limit], addrs[offset : offset + limit], strict=True)
             return Result(total, [Hit(sc, self._stored(searcher, a)) for sc, a in page], agg)
-        # collapse: every match in the region chain, ranked, from fast fields only
+        # collapse (group): every match in the region chain (everywhere), ranked, from fast
+        # fields only
         scores, addrs, _ = self._ranked(searcher, query, COLLAPSE_WINDOW, count=False)
-        regions = searcher.fast_field_values("region_num", addrs) if addrs else []
         entries = searcher.fast_field_values("entry_key", addrs) if addrs else []
-        rank = {int(c): i for i, c in enumerate(collapse) if c.isdigit()}
-        ranks = list(map(rank.get, regions, repeat(len(rank), len(regions))))
-        # per entry, its first row of the most specific region: rows by (region, rank order)
-        # read backwards into a dict, where the last write wins
-        by_region = sorted(range(len(addrs)), key=ranks.__getitem__)
-        by_region.reverse()
-        best = dict(zip(map(entries.__getitem__, by_region), by_region, strict=True))
+        if collapse:
+            regions = searcher.fast_field_values("region_num", addrs) if addrs else []
+            rank = {int(c): i for i, c in enumerate(collapse) if c.isdigit()}
+            ranks = list(map(rank.get, regions, repeat(len(rank), len(regions))))
+            # per entry, its first row of the most specific region: rows by (region, rank
+            # order) read backwards into a dict, where the last write wins
+            by_region = sorted(range(len(addrs)), key=ranks.__getitem__)
+            by_region.reverse()
+            best = dict(zip(map(entries.__getitem__, by_region), by_region, strict=True))
+        else:  # group: per entry, its best-ranked row
+            rows = range(len(addrs) - 1, -1, -1)
+            best = dict(zip(map(entries.__getitem__, rows), rows, strict=True))
         chosen = sorted(best.values())  # in rank order
         page = chosen[offset : offset + limit]
         hits = [Hit(scores[i], self._stored(searcher, addrs[i])) for i in page]
