@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlmodel import Session
@@ -52,6 +52,24 @@ def serve(
     os.environ.setdefault("CATALOGUE_WEBHOOKS", "true")
     # and records the day each scheduled decision takes effect (likewise)
     os.environ.setdefault("CATALOGUE_EFFECTS", "true")
+    metrics_dir = None
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # one scrape answers for every worker (app/observability.py); a fresh folder per
+        # start, so counters do not carry over from the last run
+        import tempfile
+
+        metrics_dir = tempfile.mkdtemp(prefix="catalogue-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        _run_uvicorn(uvicorn, host, port, workers, proxies)
+    finally:
+        if metrics_dir:
+            import shutil
+
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _run_uvicorn(uvicorn: Any, host: str, port: int, workers: int, proxies: dict) -> None:
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -244,6 +262,16 @@ def search_check(
         raise typer.Exit(1)
 
 
+def _background_process() -> None:
+    """What every long-running process without an HTTP app does first: JSON logs at
+    ``CATALOGUE_LOG_LEVEL``, and ``/metrics`` on ``CATALOGUE_METRICS_PORT``."""
+    from app.observability import configure_logging, serve_metrics
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    serve_metrics(get_engine(), settings.metrics_port)
+
+
 @app.command()
 def index(
     once: Annotated[bool, typer.Option(help="catch up and exit")] = False,
@@ -273,6 +301,7 @@ def index(
         return
     from app.corrections import retention
 
+    _background_process()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     halt = retention.start(get_engine())  # every process kind erases expired contacts
@@ -297,6 +326,7 @@ def worker() -> None:
     from app.corrections import retention
     from app.push.dispatcher import Dispatcher, DispatchSettings
 
+    _background_process()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     halt = effective.start(get_engine())
@@ -335,6 +365,7 @@ def effects(
             duty.leadership.release()
         typer.echo(f"recorded {n} days of scheduled events")
         return
+    _background_process()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

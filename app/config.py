@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     #: Directory of the seed data loaded by ``catalogue seed``.
     seed_dir: str = str(Path(__file__).resolve().parent.parent / "seed")
     log_level: str = "INFO"
+    #: Port of ``/metrics`` for the processes without an HTTP app (``catalogue index``,
+    #: ``catalogue worker``); unset: not served. Keep it on a private network.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
     #: Connection pool size for PostgreSQL (and idle connections kept by the read path).
     pool_size: int = Field(default=10, ge=1)
     #: Connections opened beyond the pool when every one is out (the thread pool has 40).

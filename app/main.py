@@ -25,6 +25,7 @@ from app.compression import Compression
 from app.config import get_settings
 from app.corrections.router import router as corrections_router
 from app.db import get_engine, unavailable
+from app.deps import ReadSession
 from app.directory.router import router as directory_router
 from app.edge import Edge, api_routes
 from app.errors import PROBLEM_BASE, DomainError, field_error
@@ -258,8 +259,8 @@ def create_app() -> FastAPI:
         )
 
     @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
-    def metrics() -> PlainTextResponse:
-        body, content_type = metrics_text()
+    def metrics(session: ReadSession) -> PlainTextResponse:
+        body, content_type = metrics_text(session)
         return PlainTextResponse(body, media_type=content_type)
 
     return app

@@ -1,15 +1,35 @@
-"""Structured logs (one JSON object per line) and Prometheus metrics."""
+"""Structured logs (one JSON object per line, with the request's id) and Prometheus metrics.
+
+Metrics of a ``catalogue serve`` with several workers are aggregated across them
+(prometheus_client's multiprocess mode: ``catalogue serve --workers N`` gives the workers
+one fresh ``PROMETHEUS_MULTIPROC_DIR``), so a scrape answers the same counter whichever
+worker it reaches. The catalogue's state (app/state_metrics.py) is read from the database
+at scrape time by every process kind.
+"""
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
+import os
 import re
 import sys
 import time
+import uuid
+from collections.abc import Iterable
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.registry import Collector
 
 REQUESTS = Counter("catalogue_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -21,6 +41,18 @@ LATENCY = Histogram(
 WRITES = Counter("catalogue_writes_total", "Writes by key", ["key", "route"])
 
 access_log = logging.getLogger("catalogue.access")
+
+#: the id of the request being served (``X-Request-ID`` from the client or the proxy, or a
+#: new one), on every log line written while it is served and on its response
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def incoming_request_id(value: str | None) -> str:
+    """The client's id when it is a plain token (it is echoed and logged), else a new one."""
+    if value and _REQUEST_ID.fullmatch(value):
+        return value
+    return uuid.uuid4().hex
 
 
 #: PostgreSQL's DETAIL of an error echoes the row's values ("Failing row contains (…)",
@@ -47,6 +79,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": scrub(record.getMessage()),
         }
+        rid = request_id.get()
+        if rid:
+            doc["request_id"] = rid
         extra = getattr(record, "fields", None)
         if extra:
             doc.update(extra)
@@ -79,10 +114,13 @@ class MetricsMiddleware:
             return
         start = time.perf_counter()
         status = [500]
+        rid = incoming_request_id(_header(scope, b"x-request-id"))
+        token = request_id.set(rid)
 
         async def send_wrapper(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
             await send(message)
 
         try:
@@ -110,7 +148,54 @@ class MetricsMiddleware:
                         }
                     },
                 )
+            request_id.reset(token)
 
 
-def metrics_text() -> tuple[bytes, str]:
-    return generate_latest(), CONTENT_TYPE_LATEST
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+class _Together(Collector):
+    """Several collectors scraped as one."""
+
+    def __init__(self, parts: Iterable[Any]) -> None:
+        self.parts = list(parts)
+
+    def collect(self) -> Iterable[Any]:
+        for part in self.parts:
+            yield from part.collect()
+
+
+def process_metrics() -> Collector:
+    """This process's counters, or every worker's summed in multiprocess mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return registry
+    return REGISTRY
+
+
+def scrape_registry(engine: Any) -> CollectorRegistry:
+    """What a scrape of this process answers: its metrics and the catalogue's state."""
+    from app.state_metrics import CatalogueState
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Together([process_metrics(), CatalogueState(engine)]))
+    return registry
+
+
+def metrics_text(engine: Any) -> tuple[bytes, str]:
+    return generate_latest(scrape_registry(engine)), CONTENT_TYPE_LATEST
+
+
+def serve_metrics(engine: Any, port: int | None) -> None:
+    """``/metrics`` of a process without an HTTP app (the indexer, the worker) on
+    ``port`` (``CATALOGUE_METRICS_PORT``; none: not served), on all interfaces of a
+    private network as the deployment arranges."""
+    if port:
+        from prometheus_client import start_http_server
+
+        start_http_server(port, registry=scrape_registry(engine))

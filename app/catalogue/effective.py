@@ -60,7 +60,11 @@ SCHEDULER = Principal(name="scheduler", role="admin")
 CHANNEL = "schedule"
 LEADERSHIP = "effects"
 
-LEADER = Gauge("catalogue_effects_leader", "1 while this process records scheduled effects")
+LEADER = Gauge(
+    "catalogue_effects_leader",
+    "1 while this process records scheduled effects",
+    multiprocess_mode="livemax",
+)
 RECORDED = Counter("catalogue_effects_recorded_total", "Days of scheduled events recorded")
 
 

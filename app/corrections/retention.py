@@ -37,6 +37,7 @@ LAST_SUCCESS = Gauge(
     "catalogue_duty_last_success_timestamp_seconds",
     "Unix time a background duty last completed a round in this process",
     ["duty"],
+    multiprocess_mode="max",
 )
 
 

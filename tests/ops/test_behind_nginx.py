@@ -204,3 +204,14 @@ def test_cookies_are_secure_when_the_client_came_over_https(deployment: dict[str
         cookies = _cookies(plain.get(page, headers={"X-Forwarded-Proto": "https"}))
     assert set(cookies) == {"sc_csrf", "sc_lang", "sc_region"}
     assert not any("secure" in c for c in cookies.values()), cookies
+
+
+def test_metrics_stay_private_and_every_answer_carries_the_edges_request_id(
+    deployment: dict[str, Any],
+) -> None:
+    with client_from("127.0.0.6", deployment["http"]) as edge:
+        assert edge.get("/metrics").status_code == 404  # the shipped config keeps it inside
+        ids = {edge.get("/healthz").headers["x-request-id"] for _ in range(3)}
+    assert len(ids) == 3 and all(len(rid) == 32 for rid in ids)  # nginx's $request_id
+    with client_from("127.0.0.6", deployment["app"]) as direct:
+        assert "catalogue_feed_head_seq" in direct.get("/metrics").text
