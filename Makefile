@@ -25,8 +25,12 @@ seed: migrate
 run: seed
 	$(BIN)/catalogue serve --host 127.0.0.1 --port 8000
 
+# every core (one worker per core; a module's tests stay on one worker, the browser tests
+# share one); `make test PYTEST_ARGS=` runs in one process
+PYTEST_ARGS ?= -n auto --dist loadgroup
+
 test: install-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check app tests bench seed migrations

@@ -13,6 +13,7 @@ import shutil
 import sqlite3
 import tempfile
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -150,6 +151,74 @@ def _drop_postgres(url: str, name: str) -> None:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+#: the layers (markers registered in pyproject.toml) by folder; a test outside these is "api"
+_LAYER_BY_FOLDER = {"unit": "unit", "browser": "browser"}
+#: modules that measure ranking quality over query sets rather than one behaviour
+_RELEVANCE = {
+    "test_search_relevance.py",
+    "test_search_heldout_v2.py",
+    "test_search_v4.py",
+    "test_search_understanding.py",
+}
+#: modules that start servers or processes, or drive many requests (seconds per test):
+#: ``-m "not slow"`` leaves them out of a quick run
+_SLOW = {
+    "test_behind_nginx.py",
+    "test_multi_instance.py",
+    "test_sqlite_writers.py",
+    "test_database_unavailable.py",
+    "test_http_import.py",
+    "test_sync_e2e.py",
+    "test_sync_concurrency.py",
+    "test_mirror_stop.py",
+    "test_schemathesis.py",
+    "test_generated_client.py",
+    "test_review_races.py",
+    "test_webhook_fairness.py",
+    "test_search_e2e.py",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Marks each test with its layer, and with the group of tests that share a worker under
+    ``pytest -n … --dist loadgroup``: its module (module fixtures are built once), and one
+    group for the browser tests (they share one served site)."""
+    tests_dir = ROOT / "tests"
+    for item in items:
+        path = Path(str(item.path))
+        try:
+            folder = path.relative_to(tests_dir).parts[0]
+        except (ValueError, IndexError):
+            folder = ""
+        layer = _LAYER_BY_FOLDER.get(folder)
+        if layer is None:
+            layer = "relevance" if path.name in _RELEVANCE else "api"
+        item.add_marker(layer)
+        if path.name in _SLOW or layer in ("browser", "relevance"):
+            item.add_marker("slow")
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "postgres" in callspec.id:
+            item.add_marker("postgres")
+        group = "browser" if layer == "browser" else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The skipped tests counted by reason, so that a run says what it did not check and what
+    each part needs (a database server, a browser, the real data beside the repository)."""
+    reasons: Counter[str] = Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reasons[reason.removeprefix("Skipped: ")] += 1
+    if not reasons:
+        return
+    total = sum(reasons.values())
+    terminalreporter.write_sep("=", f"{total} skipped, by reason")
+    for reason, count in reasons.most_common():
+        terminalreporter.write_line(f"{count:6d}  {reason}")
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
