@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, Path, Response, UploadFile
+from fastapi import APIRouter, File, Form, Header, Path, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from app.catalogue.items import patch_item
@@ -45,6 +45,7 @@ class StoredFileOut(BaseModel):
     },
 )
 async def upload_file(
+    request: Request,
     session: WriteSession,
     caller: Caller,
     code: str,
@@ -62,14 +63,15 @@ async def upload_file(
     if not shown.strip():
         raise InvalidInput.field(["body", "name"], "the file needs a name", "file.name")
     sha256 = service.store(session, data, shown, media_type, caller)
-    patch, version = service.attach_patch(session, code, material_code, kind, sha256, shown)
+    base = get_settings().public_base_url or str(request.base_url)
+    patch, version = service.attach_patch(session, code, material_code, kind, sha256, shown, base)
     out = StoredFileOut(
         sha256=sha256,
         name=shown,
         kind=kind,
         size=len(data),
         media_type=media_type,
-        url=service.file_url(sha256),
+        url=base.rstrip("/") + service.file_url(sha256),
     ).model_dump(mode="json")
     proposal = review.instead_of_direct_write(
         session, caller, kind="edit", item=code, patch=patch, expected_version=version

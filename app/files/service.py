@@ -33,6 +33,7 @@ class FileTooLarge(DomainError):
 
 
 def file_url(sha256: str) -> str:
+    """The file's path on any instance (a mirror serves the bytes it copied)."""
     return FILES_PATH + sha256
 
 
@@ -76,13 +77,20 @@ def get_file(session: Session, sha256: str) -> StoredFile:
     return found
 
 
-def attachment(sha256: str, name: str) -> dict[str, Any]:
-    """What the material carries of its file."""
-    return {"name": name, "url": file_url(sha256), "sha256": sha256}
+def attachment(sha256: str, name: str, base: str) -> dict[str, Any]:
+    """What the material carries of its file: a link is absolute (``base``: the
+    published address), the hash lets any copy serve it from its own database."""
+    return {"name": name, "url": base.rstrip("/") + file_url(sha256), "sha256": sha256}
 
 
 def attach_patch(
-    session: Session, code: str, material_code: str, kind: FileKind, sha256: str, name: str
+    session: Session,
+    code: str,
+    material_code: str,
+    kind: FileKind,
+    sha256: str,
+    name: str,
+    base: str,
 ) -> tuple[dict[str, Any], int]:
     """The merge patch that puts the file on the material (arrays are replaced whole), and
     the item's version it was made from."""
@@ -99,7 +107,7 @@ def attach_patch(
             "instructions files are not carried yet; upload it as blank_form or sample",
             "file.kind_not_carried",
         )
-    found[0][str(kind)] = attachment(sha256, name)
+    found[0][str(kind)] = attachment(sha256, name, base)
     return {"materials": materials}, version
 
 
