@@ -4,8 +4,10 @@ entries, in different regions or departments, whose content says they are one se
 Each live implementation is reduced to what defines the service: its materials (the shared
 material's code, else the name without punctuation), its legal basis (law and article),
 its conditions (character pairs) and its results (names). Pairs that share a material or a
-law are scored (weighted overlaps); a pair above :data:`THRESHOLD` is listed with the
-evidence. Items of one entry are the same service by definition (四级四同), so never a pair.
+law are scored (weighted overlaps, with gates on the materials and the conditions); a pair
+above :data:`THRESHOLD` is listed with the evidence. On the labelled sample
+(tests/quality/data/duplicates_sample.json) the weights alone listed 18 sibling items as
+one service (precision 0.69); the gates took them out. Items of one entry are the same service by definition (四级四同), so never a pair.
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ from app.versionlog import RecordVersion
 WEIGHTS = {"materials": 0.35, "legal_basis": 0.3, "conditions": 0.2, "results": 0.15}
 #: the score from which a pair is listed
 THRESHOLD = 0.6
+#: below these, not one service whatever the rest says: sibling sub-items (换领/补领, 租房/
+#: 购房提取) share the basis, conditions and result but few materials; a one-stop item
+#: shares the materials of one of its parts but not its conditions
+MIN_MATERIALS = 0.5
+MIN_CONDITIONS = 0.3
 #: a token shared by more items than this says nothing (居民身份证)
 COMMON = 0.05
 _PUNCT = re.compile(r"[\s，。、；：:;,.（）()《》“”\"'【】\[\]]")
@@ -95,7 +102,9 @@ def score(a: Shape, b: Shape) -> tuple[float, list[str]]:
         "results": _jaccard(a.results, b.results),
     }
     known = {k: v for k, v in parts.items() if v is not None}
-    if not known or parts["materials"] is None:
+    if not known or parts["materials"] is None or parts["materials"] < MIN_MATERIALS:
+        return 0.0, []
+    if parts["conditions"] is not None and parts["conditions"] < MIN_CONDITIONS:
         return 0.0, []
     total = sum(WEIGHTS[k] * v for k, v in known.items()) / sum(WEIGHTS[k] for k in known)
     evidence = []
