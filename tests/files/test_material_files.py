@@ -127,6 +127,10 @@ def test_an_admin_upload_is_attached_and_served_immutable(
     checklist = client.get(f"/items/{code}/checklist").text
     assert f'href="http://testserver{API}/files/{sha}"' in checklist and "下载空白表格" in checklist
 
+    # the export carries the link with its hash
+    rows = client.get(f"{API}/exports/items.csv", params={"sheet": "materials"}).text
+    assert f"http://testserver{API}/files/{sha},{sha}" in rows
+
     # the feed carries the link with its hash
     feed = client.get(f"{API}/changes", params={"after": 0, "limit": 1000})
     assert f'"sha256":"{sha}"' in feed.text or f'"sha256": "{sha}"' in feed.text
