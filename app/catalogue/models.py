@@ -105,6 +105,8 @@ class ItemMaterial(SQLModel, table=True):
     source_note: str | None = None
     blank_form: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))
     sample: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))
+    #: 填写说明 as a file (``instructions`` is the 填报须知 text)
+    instructions_file: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))
     instructions: str | None = None
     acceptance_standard: str | None = None
     legal_basis: str | None = None
