@@ -1,6 +1,6 @@
 """Legal bases (法律法规及政策文件) as versioned records, the tasks their amendment or repeal
 gives the departments whose items cite them, and material files (规范表格、填写说明、示范文本)
-stored once by SHA-256.
+stored once by SHA-256; a material's filling-instructions file beside its 填报须知 text.
 
 Revision ID: 0019
 Revises: 0018
@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0019"
 down_revision: str | None = "0018"
@@ -69,9 +70,19 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_by", sa.String(length=100), nullable=True),
     )
+    op.add_column(
+        "item_material",
+        sa.Column(
+            "instructions_file",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+    )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("item_material") as batch:
+        batch.drop_column("instructions_file")
     op.drop_table("stored_file")
     op.drop_index("ix_legal_basis_task_basis", table_name="legal_basis_task")
     op.drop_index("ix_legal_basis_task_department", table_name="legal_basis_task")
