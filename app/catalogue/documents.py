@@ -61,7 +61,7 @@ FEE_FIELDS = ("code", "position", "name", "standard", "legal_basis", "waivable",
 
 #: columns of a material or fee row that a representation shows only when set (so that
 #: items without situations read as they did before situations existed)
-MATERIAL_OPTIONAL: dict[str, Any] = {"options": None, "when": None}
+MATERIAL_OPTIONAL: dict[str, Any] = {"options": None, "when": None, "instructions_file": None}
 
 
 FEE_OPTIONAL: dict[str, Any] = {"amount": None, "when": None}
