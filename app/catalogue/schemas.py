@@ -147,6 +147,12 @@ class MaterialIn(Strict):
     source_note: Para(1000) | None = Field(default=None)
     blank_form: Attachment | None = None
     sample: Attachment | None = None
+    instructions_file: Attachment | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="填写说明 as a file (POST /items/{code}/materials/{material}/files, "
+        "kind instructions); instructions is the 填报须知 text",
+    )
     instructions: Para(4000) | None = Field(default=None, description="填报须知")
     acceptance_standard: Para(4000) | None = Field(default=None)
     legal_basis: Para(4000) | None = Field(default=None)
