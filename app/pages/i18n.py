@@ -104,6 +104,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "material.notes": ("说明", "Notes"),
     "material.blank": ("下载空白表格", "Download the blank form"),
     "material.sample": ("查看样表", "See the sample"),
+    "material.instructions_file": ("查看填写说明", "Filling instructions"),
     "material.licence": ("可用电子证照：{x}", "Electronic licence: {x}"),
     "material.when": ("适用情形：{x}", "Applies when: {x}"),
     "guide.faq": ("常见问题", "FAQ"),
