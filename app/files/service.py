@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from app.catalogue.documents import item_input
 from app.catalogue.reads import SessionSnapshots, get_item_json
-from app.errors import PROBLEM_BASE, DomainError, InvalidInput, NotFound
+from app.errors import PROBLEM_BASE, DomainError, NotFound
 from app.files.content import ACCEPTED, FileKind, sniff
 from app.files.models import StoredFile
 from app.security import Principal
@@ -100,14 +100,9 @@ def attach_patch(
     found = [m for m in materials if m.get("code") == material_code]
     if not found:
         raise NotFound(f"item {code} has no material {material_code}")
-    if kind == FileKind.INSTRUCTIONS:
-        # the material's instructions are its 填报须知 text: the file goes beside it
-        raise InvalidInput.field(
-            ["body", "kind"],
-            "instructions files are not carried yet; upload it as blank_form or sample",
-            "file.kind_not_carried",
-        )
-    found[0][str(kind)] = attachment(sha256, name, base)
+    # the material's ``instructions`` is its 填报须知 text: the file goes beside it
+    field = "instructions_file" if kind == FileKind.INSTRUCTIONS else str(kind)
+    found[0][field] = attachment(sha256, name, base)
     return {"materials": materials}, version
 
 
@@ -116,12 +111,14 @@ def referenced_hashes(session: Session) -> set[str]:
     from app.catalogue.models import ItemMaterial
 
     out: set[str] = set()
-    for blank, sample in session.exec(
-        select(ItemMaterial.blank_form, ItemMaterial.sample).where(
-            col(ItemMaterial.blank_form).is_not(None) | col(ItemMaterial.sample).is_not(None)
+    for blank, sample, instructions in session.exec(
+        select(ItemMaterial.blank_form, ItemMaterial.sample, ItemMaterial.instructions_file).where(
+            col(ItemMaterial.blank_form).is_not(None)
+            | col(ItemMaterial.sample).is_not(None)
+            | col(ItemMaterial.instructions_file).is_not(None)
         )
     ):
-        for a in (blank, sample):
+        for a in (blank, sample, instructions):
             if isinstance(a, dict) and a.get("sha256"):
                 out.add(a["sha256"])
     return out
