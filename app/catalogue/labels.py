@@ -62,7 +62,14 @@ def _time_limit(hans: str, hant: str, en: str) -> F:
 
 def _attachment(hans: str, hant: str, en: str) -> F:
     return _f(
-        hans, hant, en, {"name": _f("名称", "名稱", "Name"), "url": _f("地址", "地址", "Link")}
+        hans,
+        hant,
+        en,
+        {
+            "name": _f("名称", "名稱", "Name"),
+            "url": _f("地址", "地址", "Link"),
+            "sha256": _f("文件摘要", "文件摘要", "File hash"),
+        },
     )
 
 
