@@ -274,6 +274,7 @@ MATERIAL = {
     "source_note": _f("来源说明", "來源說明", "Source note"),
     "blank_form": _attachment("空白表格", "空白表格", "Blank form"),
     "sample": _attachment("示例样表", "示例樣表", "Sample"),
+    "instructions_file": _attachment("填写说明", "填寫說明", "Filling instructions"),
     "instructions": _f("填报须知", "填報須知", "Instructions"),
     "acceptance_standard": _f("受理标准", "受理標準", "Acceptance standard"),
     "legal_basis": _f("设定依据", "設定依據", "Legal basis"),
