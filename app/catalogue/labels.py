@@ -256,6 +256,13 @@ GUIDE = _f(
             },
             each=("分情形时限", "分情形時限", "Time limit by situation"),
         ),
+        "legal_basis": _f(
+            "实施依据",
+            "實施依據",
+            "Implementing basis",
+            {"id": _f("依据", "依據", "Document"), "articles": _f("条款", "條款", "Articles")},
+            each=("实施依据", "實施依據", "Implementing basis"),
+        ),
     },
     transparent=True,
 )
