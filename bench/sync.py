@@ -15,7 +15,12 @@ there are enough new (department, entry) pairs, then times
      and what parsing, validating and dumping an item costs by itself (no database);
   5. reading the whole feed, 1,000 changes a request (``read_changes``);
   6. a mirror: the feed's pages, as JSON, applied to a fresh copy of the seeded catalogue
-     (``apply_changes``: what ``catalogue sync pull`` does with each page, without HTTP).
+     (``apply_changes``: what ``catalogue sync pull`` does with each page, without HTTP);
+  7. the update case: the N items sent again with one field changed on every item (their
+     ``local_code``), admin key, 1,000 a body; and a single PATCH over HTTP (one uvicorn
+     worker, keep-alive), its p50 and p90 over 200 writes.
+Targets (issue 31): bulk update >= 0.5x the new-item rate, same run; PATCH p50 <= 5 ms on
+SQLite.
 Targets (issue 5): new >= 0.5x the baseline and >= 10,000 items/s on SQLite; unchanged
 >= 30,000 items/s; feed >= 20,000 changes/s.
 """
@@ -366,13 +371,74 @@ def mirror(source: Any, url: str, n: int) -> tuple[float, int]:
     return elapsed, applied
 
 
-def run(url: str, baseline_url: str, n: int, mirror_url: str) -> None:
+def changed(rows: list[dict[str, Any]], mark: str) -> list[dict[str, Any]]:
+    """The rows with one field changed on every item (``local_code``, unique per item)."""
+    return [{**r, "local_code": f"{mark}-{i}"} for i, r in enumerate(rows)]
+
+
+def single_patches(url: str, codes: list[str], count: int = 200) -> list[float]:
+    """ms of each of ``count`` PATCH /api/v1/items/{code} (one field changed each time, an
+    admin key) against one uvicorn worker on ``url``, over one keep-alive connection."""
+    import httpx
+    from sqlmodel import Session
+
+    from app.db import make_engine
+    from bench.common import server
+
+    engine = make_engine(url)
+    with Session(engine) as session:
+        from app.security import create_key
+
+        secret = create_key(session, name=f"bench-patch-{uuid.uuid4().hex[:6]}", role="admin")
+        session.commit()
+    engine.dispose()
+    times = []
+    with server(url) as port, httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+        headers = {"Authorization": f"Bearer {secret}"}
+        for i in range(count + 20):
+            code = codes[i % len(codes)]
+            t = time.perf_counter()
+            resp = client.patch(
+                f"/api/v1/items/{code}", json={"local_code": f"P{i}"}, headers=headers
+            )
+            elapsed = (time.perf_counter() - t) * 1000
+            assert resp.status_code == 200, resp.text
+            if i >= 20:  # the first writes warm the worker's caches
+                times.append(elapsed)
+    return sorted(times)
+
+
+def update_case(engine: Any, url: str, rows: list[dict[str, Any]], new_rate: float) -> None:
+    """Step 7: bulk update of every item (one field changed) and single PATCH p50."""
+    upd_s, upd_totals = bulk(engine, changed(rows, "U"))
+    rate = len(rows) / upd_s
+    print(f"  bulk update, 1 field    {rate:9.0f} items/s  ({upd_s:.1f} s) {upd_totals}")
+    print(f"  update / new            {rate / new_rate:9.3f}x  (target >= 0.5)")
+    from app.codes.rules import implementation_code
+
+    codes = [implementation_code(r["department"], r["level"], r["basic_code"]) for r in rows]
+    times = single_patches(url, codes[:50])
+    p50, p90 = times[len(times) // 2], times[int(len(times) * 0.9)]
+    print(f"  single PATCH (HTTP)     p50 {p50:.1f} ms, p90 {p90:.1f} ms  (target p50 <= 5 ms)")
+
+
+def run(url: str, baseline_url: str, n: int, mirror_url: str, *, only_update: bool = False) -> None:
     import orjson
 
     os.environ["CATALOGUE_LOG_LEVEL"] = "WARNING"
     engine = build(url)
     rows = bodies(engine, n)
     new_s, new_totals = bulk(engine, rows)
+    if only_update:
+        name = engine.dialect.name
+        print(f"sync bench on {name}, {len(rows)} implementations, 1,000 a batch")
+        print(
+            f"  bulk upsert, new        {len(rows) / new_s:9.0f} items/s  ({new_s:.1f} s) "
+            f"{new_totals}"
+        )
+        update_case(engine, url, rows, len(rows) / new_s)
+        engine.dispose()
+        return
     same_s, same_totals = bulk(engine, rows)
     resent_s, resent_totals = bulk(engine, rows, reorder=True)
     base_engine = build(baseline_url)
@@ -421,6 +487,7 @@ def run(url: str, baseline_url: str, n: int, mirror_url: str) -> None:
         f"  mirror apply            {mirrored / mirror_s:9.0f} changes/s ({mirrored} changes, "
         f"{mirror_s:.1f} s; the seed's versions were held already)"
     )
+    update_case(engine, url, rows, len(rows) / new_s)
     engine.dispose()
     base_engine.dispose()
 
@@ -434,6 +501,11 @@ def main() -> None:
         default=[],
         help="a PostgreSQL server URL (a database is created on it)",
     )
+    parser.add_argument(
+        "--only-update",
+        action="store_true",
+        help="only the new items and the update case (step 7)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         run(
@@ -441,6 +513,7 @@ def main() -> None:
             f"sqlite:///{tmp}/baseline.db",
             args.items,
             f"sqlite:///{tmp}/mirror.db",
+            only_update=args.only_update,
         )
     for server_url in args.database_url:
         from sqlalchemy import create_engine, text
@@ -458,7 +531,7 @@ def main() -> None:
             sync_url, base_url, mirror_url = (
                 base.set(database=name).render_as_string(hide_password=False) for name in names
             )
-            run(sync_url, base_url, args.items, mirror_url)
+            run(sync_url, base_url, args.items, mirror_url, only_update=args.only_update)
         finally:
             with admin.connect() as conn:
                 for name in names:
