@@ -127,6 +127,17 @@ def test_an_admin_upload_is_attached_and_served_immutable(
     checklist = client.get(f"/items/{code}/checklist").text
     assert f'href="http://testserver{API}/files/{sha}"' in checklist and "下载空白表格" in checklist
 
+    # filling instructions go beside the 填报须知 text, which stays as it was
+    text_before = material_of(client, code, material).get("instructions")
+    xlsx = office("xl/workbook.xml")
+    shown = upload(client, admin, code, material, xlsx, kind="instructions", filename="说明.xlsx")
+    assert shown.status_code == 201, shown.text
+    after = material_of(client, code, material)
+    assert after["instructions"] == text_before
+    assert after["instructions_file"]["sha256"] == hashlib.sha256(xlsx).hexdigest()
+    assert "查看填写说明" in client.get(f"/items/{code}").text
+    assert "查看填写说明" in client.get(f"/items/{code}/checklist").text
+
     # the export carries the link with its hash
     rows = client.get(f"{API}/exports/items.csv", params={"sheet": "materials"}).text
     assert f"http://testserver{API}/files/{sha},{sha}" in rows
