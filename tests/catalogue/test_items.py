@@ -62,7 +62,7 @@ def test_editor_creates_an_item_with_a_built_code(
     assert resp.status_code == 201, resp.text
     doc = resp.json()
     assert doc["code"] == dept.credit_code + dept.level + body["basic_code"]
-    assert doc["version"] == 1 and resp.headers["etag"] == '"1"'
+    assert doc["version"] == 1 and resp.headers["etag"].removeprefix("W/") == '"1"'
     assert [m["code"] for m in doc["materials"]] == [
         f"{doc['code']}{i:03d}" for i in range(1, len(body["materials"]) + 1)
     ]
