@@ -1,7 +1,8 @@
 """The item page (GET /items/{code}, HTML) against the JSON read of the same item
 (GET /api/v1/items/{code}): the page should take at most twice as long. Then the editor's
-pages, signed in as an editor of the passport's department: the worklist (GET /editor) and
-a change request whose diff has 20 rows (GET /editor/requests/{id}): p95 <= 50 ms each.
+pages, signed in as an editor of the passport's department: the worklist (GET /editor), a
+change request whose diff has 20 rows (GET /editor/requests/{id}) and the item form that
+continues it (GET /editor/items/{code}/edit): p95 <= 50 ms each.
 
     .venv/bin/python bench/pages.py [--seconds 8] [--connections 16] [--rounds 3]
                                     [--requests 300] [--editor-only]
@@ -130,6 +131,7 @@ def editor_pages(url: str, base: str, port: int, requests: int) -> None:
     for name, path in (
         ("home", "/editor"),
         (f"{DIFF_ROWS}-row diff", f"/editor/requests/{number}"),
+        ("item form", f"/editor/items/{code}/edit"),  # every section, the draft continued
     ):
         ms = _timed(conn, path, cookie, requests)
         p95 = statistics.quantiles(ms, n=20)[-1]
