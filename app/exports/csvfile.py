@@ -10,7 +10,7 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-from app.exports import layout
+from app.exports import workbook
 from app.exports.formulas import neutralise
 from app.exports.labels import Labels
 
@@ -23,10 +23,10 @@ def csv_chunks(docs: Iterator[dict[str, Any]], labels: Labels, sheet: str) -> It
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write("\ufeff")
-    writer.writerow(layout.headers(sheet))
+    writer.writerow(workbook.headers(sheet))
     pending = 0
     for doc in docs:
-        for row in layout.rows(doc, labels, sheet):
+        for row in workbook.rows(doc, labels, sheet):
             writer.writerow(["" if v is None else neutralise(v) for v in row])
             pending += 1
         if pending >= ROWS:

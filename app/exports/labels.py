@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from app.directory.models import Region
+from app.directory.models import CodeListEntry, Region
 from app.directory.service import CodeLists
 
 
@@ -39,6 +39,15 @@ class Labels:
             self._cities = [n for n in rows if n]
         text = address.removeprefix(self.region_name(region) or "")
         return next((n for n in self._cities if text.startswith(n)), None)
+
+    def entries(self, list_name: str) -> list[str]:
+        """Every value of a code list as a coded cell shows it (``01 行政许可``)."""
+        rows = self.session.exec(
+            select(CodeListEntry.code)
+            .where(CodeListEntry.list_name == list_name)
+            .order_by(CodeListEntry.code)
+        )
+        return [v for v in (self.coded(list_name, code) for code in rows) if v]
 
     def label(self, list_name: str, code: str | None) -> str | None:
         return self.lists.label(list_name, code) if code is not None else None

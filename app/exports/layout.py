@@ -9,7 +9,8 @@ of an exported workbook (the cells → an implementation in the shape of
 * a coded value shows its label beside its code in one cell, ``01 行政许可``
   (``1 自然人`` a line each for a list); the import reads the code, or a label alone, and
   passes anything else on as it is, for the import's validation to name;
-* lists of text (受理条件, 联办机构…) a line each; nested lists (办理流程, 办理窗口…) JSON;
+* lists of text (受理条件, 联办机构…) a line each; the guide's lists of things (办理流程,
+  办理窗口…) a sheet each (:mod:`app.exports.layout_guide`), a row per thing;
 * display-only columns (实施主体, 行政区划, 设定依据, 更新时间) are read from the
   catalogue and ignored on import; 事项名称 and 事项类型 come from the catalogue entry
   (四级四同: a changed one is refused), 事项状态 and 业务领域 are read-only (refused
@@ -23,6 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from app.exports.formulas import restore
@@ -67,6 +69,8 @@ class Column:
     get: Callable[[dict[str, Any], Labels], Any]
     #: cell (not empty) → the input being built; None: display only
     put: Callable[[Any, dict[str, Any], Reader], None] | None = None
+    #: the code list of a coded column (one value a cell): the workbook offers its values
+    codes: str | None = None
 
 
 class Reader:
@@ -224,7 +228,17 @@ def coded(header: str, field: str, list_name: str) -> Column:
         header,
         lambda d, lb: lb.coded(list_name, d.get(field)),
         lambda cell, out, r: out.__setitem__(field, r.code(list_name, cell)),
+        codes=list_name,
     )
+
+
+def _local_time(value: str | None) -> str | None:
+    """An instant as a clerk of the province reads it: 2026-05-08 14:03 in its zone."""
+    if not value:
+        return None
+    from app.clock import zone
+
+    return datetime.fromisoformat(value).astimezone(zone()).strftime("%Y-%m-%d %H:%M")
 
 
 def text(header: str, field: str) -> Column:
@@ -329,7 +343,6 @@ ITEM_COLUMNS: list[Column] = [
         _put_time_limit("promised_time_limit"),
     ),
     guide_text("承诺办结时限说明", "promised_time_limit", "note"),
-    guide_json("办理流程", "process"),
     Column(
         "是否网办",
         lambda d, lb: _yes(_g(d, "online", "available")),
@@ -349,26 +362,19 @@ ITEM_COLUMNS: list[Column] = [
     ),
     guide_text("网上办理地址", "online", "url"),
     Column("到办事现场次数", lambda d, lb: _g(d, "visits"), _set("guide", "visits", convert=_int)),
-    guide_json("办理窗口", "windows"),
-    guide_json("咨询方式", "consultation"),
-    guide_json("监督投诉方式", "complaint"),
-    guide_json("办理结果", "results"),
     Column(
         "是否收费",
         lambda d, lb: _yes(_g(d, "charges_fee")),
         _set("guide", "charges_fee", convert=_bool),
     ),
-    guide_json("特别程序", "special_procedures"),
     guide_text("行政复议", "remedies", "administrative_review"),
     guide_text("行政诉讼", "remedies", "administrative_litigation"),
-    guide_json("常见问题", "faq"),
-    guide_json("中介服务", "intermediary_services"),
     guide_lines("联办机构", "joint_bodies"),
     guide_lines("前置事项", "prerequisite_items"),
     text("本地编码", "local_code"),
     text("来源系统", "source_system"),
     _others(ITEM_FIELDS, GUIDE_FIELDS, _writable),
-    Column("更新时间", lambda d, lb: d.get("updated_at")),
+    Column("更新时间", lambda d, lb: _local_time(d.get("updated_at"))),
 ]
 
 
@@ -447,13 +453,29 @@ def rows(doc: dict[str, Any], labels: Labels, sheet: str) -> Iterator[list[Any]]
 # --- import ------------------------------------------------------------------------
 
 
+#: the workbook's first column (the CSV has none): a row's number in its sheet's list
+SERIAL = "序号"
+#: rows above the header a workbook may have (its title)
+TITLE_ROWS = 3
+
+
 def is_export_header(header: list[Any]) -> bool:
-    """A sheet of this layout: 实施编码 first, 事项名称 among the headers."""
+    """A sheet of this layout: 实施编码 first (after 序号), 事项名称 among the headers."""
     names = [str(h).strip() if h is not None else "" for h in header]
+    if names[:1] == [SERIAL]:
+        names = names[1:]
     return bool(names) and names[0] == KEY and "事项名称" in names
 
 
-def _build(columns: list[Column], header: list[Any], values: tuple[Any, ...], reader: Reader):  # type: ignore[no-untyped-def]
+def header_row(lines: Iterator[tuple[Any, ...]]) -> tuple[int, list[Any]]:
+    """The header of a sheet of this layout, past the title above it: (its row, cells)."""
+    for n, values in enumerate(lines, start=1):
+        if is_export_header(list(values)) or n >= TITLE_ROWS:
+            return n, list(values)
+    return 0, []
+
+
+def build(columns: list[Column], header: list[Any], values: tuple[Any, ...], reader: Reader):  # type: ignore[no-untyped-def]
     by_header = {c.header: c for c in columns}
     out: dict[str, Any] = {}
     for name, cell in zip(header, values, strict=False):
@@ -462,30 +484,3 @@ def _build(columns: list[Column], header: list[Any], values: tuple[Any, ...], re
             continue
         column.put(restore(cell), out, reader)  # the apostrophe the export put before a formula
     return out
-
-
-def read_workbook(book: Any, reader: Reader) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(row of 事项, implementation) of an exported workbook (openpyxl, read-only), with
-    the materials and fees of its other sheets by 实施编码, in their order."""
-    children: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    for key, (title, columns) in (("materials", SHEETS["materials"]), ("fees", SHEETS["fees"])):
-        if title not in book.sheetnames:
-            continue
-        lines = book[title].iter_rows(values_only=True)
-        header = list(next(lines, ()))
-        for values in lines:
-            if not any(v not in (None, "") for v in values):
-                continue
-            owner = _text(values[0]) if values and values[0] is not None else ""
-            row = _build(columns, header, values, reader)
-            children.setdefault(owner, {"materials": [], "fees": []})[key].append(row)
-    lines = book[ITEMS_SHEET].iter_rows(values_only=True)
-    header = list(next(lines, ()))
-    for n, values in enumerate(lines, start=2):
-        if not any(v not in (None, "") for v in values):
-            continue
-        item = _build(ITEM_COLUMNS, header, values, reader)
-        own = children.get(item.get("code", ""), {})
-        item["materials"] = own.get("materials", [])
-        item["fees"] = own.get("fees", [])
-        yield n, item

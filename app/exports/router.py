@@ -108,8 +108,25 @@ def items_csv(
     session: ReadSession,
     scope: ExportScope,
     sheet: Annotated[
-        Literal["items", "materials", "fees"],
-        Query(description="items (事项), materials (申请材料) or fees (收费项目)"),
+        Literal[
+            "items",
+            "materials",
+            "fees",
+            "process",
+            "windows",
+            "consultation",
+            "complaint",
+            "results",
+            "special_procedures",
+            "faq",
+            "intermediary_services",
+        ],
+        Query(
+            description="items (事项), materials (申请材料), fees (收费项目), or a list of the "
+            "guide: process (办理流程), windows (办理窗口), consultation (咨询方式), complaint "
+            "(监督投诉方式), results (办理结果), special_procedures (特别程序), faq (常见问题), "
+            "intermediary_services (中介服务)"
+        ),
     ] = "items",
 ) -> StreamingResponse:
     name = "items.csv" if sheet == "items" else f"items-{sheet}.csv"

@@ -24,6 +24,7 @@ from app.catalogue import service as catalogue
 from app.catalogue.models import Implementation, RecordVersion
 from app.directory.service import CodeLists, check_filters
 from app.errors import InvalidInput
+from app.exports import workbook
 from app.exports.cpsv import jsonld_chunks
 from app.exports.csvfile import csv_chunks
 from app.exports.hsds import hsds_chunks
@@ -33,7 +34,8 @@ from app.exports.xlsx import workbook_chunks
 #: implementations read per query
 PAGE = 500
 FORMATS = ("xlsx", "csv", "cpsv-ap", "hsds")
-SHEETS = ("items", "materials", "fees")
+#: the sheets of the workbook, each one CSV
+SHEETS = tuple(workbook.SHEETS)
 
 
 @dataclass(frozen=True)

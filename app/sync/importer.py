@@ -23,7 +23,7 @@ from typing import Any
 from sqlmodel import Session
 
 from app.errors import Forbidden
-from app.exports import layout
+from app.exports import layout, workbook
 from app.security import Principal
 from app.sync.bulk import sort_rows
 from app.sync.import_files import check_file, count_workbook
@@ -154,11 +154,11 @@ def _xlsx_rows(
     book = load_workbook(path, read_only=True, data_only=True, keep_links=False)
     try:
         if layout.ITEMS_SHEET in book.sheetnames and session_factory is not None:
-            first = next(book[layout.ITEMS_SHEET].iter_rows(values_only=True, max_row=1), ())
-            if layout.is_export_header(list(first)):
+            top = book[layout.ITEMS_SHEET].iter_rows(values_only=True, max_row=layout.TITLE_ROWS)
+            if layout.is_export_header(layout.header_row(top)[1]):
                 with session_factory() as session:
                     codes = layout.Reader.load(session)
-                yield from layout.read_workbook(_CountedBook(book, budget), codes)
+                yield from workbook.read_workbook(_CountedBook(book, budget), codes)
                 return
         rows = _sheet_lines(book.active, budget)
         header = [str(h) if h is not None else None for h in next(rows, ())]
@@ -179,7 +179,7 @@ def _sheet_lines(sheet: Any, budget: Budget) -> Iterator[tuple[Any, ...]]:
 
 
 class _CountedBook:
-    """A workbook as :func:`app.exports.layout.read_workbook` reads it (``sheetnames``,
+    """A workbook as :func:`app.exports.workbook.read_workbook` reads it (``sheetnames``,
     ``book[title].iter_rows(values_only=True)``), each sheet's rows counted."""
 
     def __init__(self, book: Any, budget: Budget) -> None:

@@ -38,13 +38,22 @@ def listed(client: TestClient, **params: Any) -> list[dict[str, Any]]:
             return out
 
 
+TITLES = {"事项": "政务服务事项实施清单"}
+
+
 def workbook(content: bytes) -> dict[str, list[tuple[Any, ...]]]:
+    """Each sheet of the layout as its header and rows, without the title above and 序号."""
     book = load_workbook(io.BytesIO(content), read_only=True)
     out = {}
     for ws in book:
+        if ws.sheet_state == "hidden":
+            continue
         rows = list(ws.iter_rows(values_only=True))
+        assert rows[0][0].startswith(TITLES.get(ws.title, ws.title)), rows[0]
+        assert rows[1][0] == "序号"
+        rows = rows[1:]
         width = len(rows[0])  # a read-only sheet leaves out the empty cells that end a row
-        out[ws.title] = [tuple(r) + (None,) * (width - len(r)) for r in rows]
+        out[ws.title] = [(tuple(r) + (None,) * (width - len(r)))[1:] for r in rows]
     return out
 
 
@@ -67,7 +76,7 @@ def test_the_workbook_holds_every_item_its_materials_and_fees_with_labels(
     assert resp.headers["content-type"] == XLSX
     assert 'filename="items.xlsx"' in resp.headers["content-disposition"]
     sheets = workbook(resp.content)
-    assert list(sheets) == ["事项", "申请材料", "收费项目"]
+    assert list(sheets)[:3] == ["事项", "申请材料", "收费项目"]
     items, materials, fees = sheets["事项"], sheets["申请材料"], sheets["收费项目"]
     assert list(items[0][:6]) == ITEM_HEADERS_START
     header = list(items[0])
@@ -161,7 +170,7 @@ def test_a_filter_that_names_nothing_is_422_with_its_field(client: TestClient, e
 
 
 def test_an_unknown_sheet_is_422(client: TestClient) -> None:
-    resp = client.get(f"{API}/exports/items.csv", params={"sheet": "windows"})
+    resp = client.get(f"{API}/exports/items.csv", params={"sheet": "remarks"})
     assert resp.status_code == 422
     assert resp.json()["errors"][0]["loc"] == ["query", "sheet"]
 
@@ -242,9 +251,9 @@ def test_an_exported_workbook_edited_in_one_cell_updates_that_item_only(
     # a clerk edits one cell (承诺办结时限说明 of the third item) and imports it
     book = load_workbook(path)
     sheet = book["事项"]
-    header = [c.value for c in sheet[1]]
-    row = 4
-    code = sheet.cell(row, 1).value
+    header = [c.value for c in sheet[2]]  # under the title
+    row = 5
+    code = sheet.cell(row, header.index("实施编码") + 1).value
     sheet.cell(row, header.index("承诺办结时限说明") + 1).value = "自受理之日起5个工作日内办结"
     book.save(path)
     edited = run_cli(url, "import", str(path))
@@ -273,19 +282,19 @@ def test_a_label_typed_by_hand_is_read_as_its_code(own_engine: Engine, tmp_path:
     assert run_cli(url, "export", "--format", "xlsx", "--region", "230100", "--out", str(path)).returncode == 0  # fmt: skip
     book = load_workbook(path)
     sheet = book["事项"]
-    header = [c.value for c in sheet[1]]
+    header = [c.value for c in sheet[2]]  # under the title
     column = header.index("办件类型") + 1
-    code = sheet.cell(2, 1).value
-    now = str(sheet.cell(2, column).value)
+    code = sheet.cell(3, header.index("实施编码") + 1).value
+    now = str(sheet.cell(3, column).value)
     other = "即办件" if now.startswith("2") else "承诺件"  # the label alone
-    sheet.cell(2, column).value = other
-    sheet.cell(3, column).value = "1 承诺件"  # code and label disagree: refused
+    sheet.cell(3, column).value = other
+    sheet.cell(4, column).value = "1 承诺件"  # code and label disagree: refused
     book.save(path)
     done = run_cli(url, "import", str(path), "--report", str(tmp_path / "r.csv"))
     assert "1 updated" in done.stdout and "1 rejected" in done.stdout, done.stdout + done.stderr
     lines = list(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8")))
     assert [(line["row"], line["field"], line["rule"]) for line in lines] == [
-        ("3", "case_type", "code_list.case_types")
+        ("4", "case_type", "code_list.case_types")
     ]
     with TestClient(app_on(Session(own_engine))) as client:
         item = client.get(f"{API}/items/{code}").json()
