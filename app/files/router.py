@@ -8,9 +8,10 @@ from fastapi import APIRouter, File, Form, Header, Path, Request, Response, Uplo
 from pydantic import BaseModel, Field
 
 from app.catalogue.items import patch_item
+from app.catalogue.models import Implementation
 from app.config import get_settings
 from app.deps import Caller, ReadSession, WriteSession
-from app.errors import InvalidInput
+from app.errors import InvalidInput, NotFound
 from app.fields import Line
 from app.files import service
 from app.files.content import FileKind
@@ -56,6 +57,11 @@ async def upload_file(
 ) -> Response:
     """The file is checked by its content and kept once by its SHA-256; the material then
     names it through the item's write (an editor's becomes a change request: 202)."""
+    item = session.get(Implementation, code)
+    if item is None:
+        raise NotFound(f"no implementation {code}")
+    # the key's scope before the bytes are read (the write checks it again under its lock)
+    caller.require_item_scope(item.department_code, item.region_code)
     limit = get_settings().file_limit
     data = await file.read(limit + 1)  # never more than one byte past the limit
     media_type = service.check_content(data, limit)

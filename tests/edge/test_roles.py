@@ -110,6 +110,10 @@ TABLE: dict[str, tuple[Any, ...]] = {
     "POST /api/v1/departments":                     (OK,   403,       403,         403,     403,       401,    401,   403),
     "PUT /api/v1/departments/{credit_code}":        (OK,   403,       403,         403,     403,       401,    401,   403),
     "PUT /api/v1/synonyms":                         (OK,   403,       403,         403,     403,       401,    401,   403),
+    "POST /api/v1/legal-bases":                     (OK,   403,       403,         403,     403,       401,    401,   403),
+    "PUT /api/v1/legal-bases/{basis_id}":           (OK,   403,       403,         403,     403,       401,    401,   403),
+    # a material's file: as an edit of the item (review is off in this matrix)
+    "POST /api/v1/items/{code}/materials/{material_code}/files": (OK, OK, 403,    OK,      403,       401,    401,   403),
     # review: editors (and sync keys, which may edit directly) propose; only the author
     # changes, submits, withdraws or rebases a request (``editor_own`` is the author);
     # a reviewer of the item's region or an admin approves or rejects, never the author
@@ -558,6 +562,34 @@ def setup_put_synonyms(ctx: Ctx) -> Target:
     )
 
 
+LEGAL_BASIS = {"title": "黑龙江省角色矩阵测试办法", "number": "黑政规〔2026〕99号"}
+
+
+def setup_post_legal_basis(ctx: Ctx) -> Target:
+    probe = f"{API}/legal-bases?q=角色矩阵"
+    return admin_only(
+        ctx, "POST", f"{API}/legal-bases", LEGAL_BASIS, county_department(ctx), [probe]
+    )
+
+
+def setup_put_legal_basis(ctx: Ctx) -> Target:
+    resp = ctx.client.post(f"{API}/legal-bases", json=LEGAL_BASIS, headers=ctx.admin)
+    assert resp.status_code == 201, resp.text
+    url = resp.headers["location"]
+    body = {**LEGAL_BASIS, "status": "已废止", "repealed_on": TODAY.isoformat()}
+    return admin_only(ctx, "PUT", url, body, county_department(ctx), [url])
+
+
+def setup_material_file(ctx: Ctx) -> Target:
+    item = county_item(ctx)
+    material = writable(ctx.client, item.code)["materials"][0]["code"]
+    url = f"{API}/items/{item.code}/materials/{material}/files"
+    target = item_target(ctx.session, item, "POST", url, None)
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    target.files = {"kind": (None, "sample"), "file": ("样表.pdf", pdf, "application/pdf")}
+    return target
+
+
 def change_request(ctx: Ctx, status: str = "draft") -> Target:
     """A change request (an edit as a merge patch) of a county item by an editor of its
     department, its author, in ``status``; the target is that request."""
@@ -734,6 +766,9 @@ SETUPS: dict[str, Callable[[Ctx], Target]] = {
     "POST /api/v1/departments": setup_post_department,
     "PUT /api/v1/departments/{credit_code}": setup_put_department,
     "PUT /api/v1/synonyms": setup_put_synonyms,
+    "POST /api/v1/legal-bases": setup_post_legal_basis,
+    "PUT /api/v1/legal-bases/{basis_id}": setup_put_legal_basis,
+    "POST /api/v1/items/{code}/materials/{material_code}/files": setup_material_file,
     "POST /api/v1/change-requests": setup_propose,
     "PATCH /api/v1/change-requests/{request_id}": setup_edit_request,
     "POST /api/v1/change-requests/{request_id}/submit": request_action("submit", "draft", {}),
