@@ -44,6 +44,7 @@ from app.search.vocabulary import (
     DEFAULT_SYNONYMS,
     FOLLOW_UPS,
     STOP_WORDS,
+    abbreviation_meanings,
     actions_in,
     department_shortcuts,
     everyday_meanings,
@@ -77,6 +78,8 @@ FRAGMENT_SHARE = 0.5
 THESAURUS_WEIGHT = 0.4
 #: the weight of the catalogue's words for an everyday word of the query (data/everyday.txt)
 EVERYDAY_WEIGHT = 0.8
+#: weight of the full words of an abbreviation (data/abbreviations.txt): what it means exactly
+ABBREVIATION_WEIGHT = 1.0
 #: the weight of the catalogue word a homophone typo misspells (农要 → 农药)
 TYPO_WEIGHT = 0.9
 #: fields a query's Han words are looked up in besides the name (weight 1 × field boost)
@@ -403,6 +406,11 @@ class Analyzer:
                     out.add("name_t", exp, THESAURUS_WEIGHT)
                     out.add("alias_t", exp, THESAURUS_WEIGHT)
                     out.words.append(exp)
+        # data/abbreviations.txt (居保 → 城乡居民基本养老保险): the full words, as if typed
+        for meant in abbreviation_meanings(corrected):
+            for w in words(normalise(meant)):
+                if w not in self.stop:
+                    self._add_word(out, w, ABBREVIATION_WEIGHT, context=False)
         # data/everyday.txt (驾校 → 机动车驾驶员培训), in the query as meant: 公斯改名 is read
         # as 公司改名 (a company's change of name), not as 改名 (a person's)
         for meant in everyday_meanings(corrected):

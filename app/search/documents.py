@@ -19,11 +19,19 @@ def item_context(
 ) -> ItemContext:
     """What the index takes from an item's representation and its catalogue entry beyond
     the name: the department's names, the main item's name, the guide's results, materials,
-    conditions and FAQ, the 业务办理项 (as actions) and the English name."""
+    conditions (受理条件) and FAQ, the legal basis (设定依据), the 业务办理项 (as actions) and
+    the English name."""
     guide = item.get("guide") or {}
     results = [r.get("name") or "" for r in guide.get("results") or []]
     materials = [m.get("name") or "" for m in item.get("materials") or []]
     faq = [f"{f.get('question') or ''} {f.get('answer') or ''}" for f in guide.get("faq") or []]
+    # 设定依据: what the law says the item is for (who must apply, for what), so an everyday
+    # description of a need can reach an item that its name does not say; low weight
+    basis = [
+        f"{b.get('law') or ''} {b.get('text') or ''}"
+        for b in item.get("legal_basis") or []
+        if isinstance(b, dict)
+    ]
     actions = [
         HANDLING_KINDS.get(h.get("kind") or "") or (h.get("name") or "")
         for h in handling_items or []
@@ -32,7 +40,7 @@ def item_context(
         departments=[item["department"]["name"], department_short or ""],
         groups=[parent_name] if parent_name else [],
         guide=[*results, *materials],
-        more=[*(guide.get("conditions") or []), *faq],
+        more=[*(guide.get("conditions") or []), *faq, *basis],
         actions=actions,
         name_en=name_en or "",
     )

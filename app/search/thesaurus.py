@@ -95,11 +95,41 @@ class Thesaurus:
         if len(word) < 2 or word in self.vocabulary or not has_han(word):
             return ()
         found = self._by_sound.get(sound(word), ())
-        return tuple(w for w in found if len(w) == len(word) and
-                     sum(a != b for a, b in zip(w, word, strict=True)) <= MAX_TYPOS)[:MAX_EXPANSIONS]  # fmt: skip
+        heard = [w for w in found if len(w) == len(word) and
+                 sum(a != b for a, b in zip(w, word, strict=True)) <= MAX_TYPOS]  # fmt: skip
+        return tuple(dict.fromkeys([*heard, *self.seen_as(word)]))[:MAX_EXPANSIONS]
+
+    def seen_as(self, word: str) -> list[str]:
+        """A same-shape typo (林木采代 for 林木采伐, 暴竹 for 爆竹): the catalogue's words that
+        differ from ``word`` in one character by one of a similar shape
+        (data/pycorrector_same_stroke.txt)."""
+        alike = same_shape()
+        out = []
+        for i, c in enumerate(word):
+            for other in alike.get(c, ()):
+                candidate = word[:i] + other + word[i + 1 :]
+                if candidate in self.vocabulary:
+                    out.append(candidate)
+        return out
 
     def __len__(self) -> int:
         return len(self.by_word)
+
+
+@functools.cache
+def same_shape() -> dict[str, tuple[str, ...]]:
+    """character → the characters of a similar shape (形近字), from pycorrector's
+    ``same_stroke.txt`` (shibing624/pycorrector, Apache-2.0, vendored unedited as
+    data/pycorrector_same_stroke.txt with its licence): one group per line, tab-separated."""
+    alike: dict[str, set[str]] = defaultdict(set)
+    text = (DATA / "pycorrector_same_stroke.txt").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        group = [c for c in line.split("\t") if len(c.strip()) == 1]
+        for c in group:
+            alike[c].update(o for o in group if o != c)
+    return {c: tuple(sorted(o)) for c, o in alike.items()}
 
 
 #: each Han character's first toneless reading (filled as characters are met)

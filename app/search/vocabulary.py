@@ -177,7 +177,8 @@ DEFAULT_SYNONYMS: list[list[str]] = [
 ACTIONS: dict[str, tuple[str, ...]] = {
     "新办": ("新办", "新申请", "首次申领", "首次申请", "首次", "初次", "设立", "新设", "新增",
              "开办", "第一次", "新开", "开家", "开一家", "开个", "核发", "配发", "初领", "新买",
-             "刚买", "买了辆", "买了台"),
+             "刚买", "买了辆", "买了台", "孩子办", "小孩办", "宝宝办", "娃办", "给孩子",
+             "给小孩", "给宝宝", "未成年"),
     "补办": ("补办", "补领", "补发", "补证", "补换", "遗失", "丢失", "挂失", "增补", "丢了",
              "掉了", "弄丢", "不见了"),
     "换领": ("换领", "换发", "换证", "期满", "到期", "过期", "坏了", "损坏", "破损"),
@@ -250,6 +251,24 @@ def everyday_meanings(text: str) -> list[str]:
         else:
             found, text = form in text, text.replace(form, " ")
         if found:
+            out += [m for m in meant if m not in out]
+    return out
+
+
+@functools.cache
+def abbreviation_words() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(abbreviation, the catalogue's full words), longest first (data/abbreviations.txt)."""
+    pairs = [(k, tuple(values)) for keys, values in _table("abbreviations.txt") for k in keys]
+    return tuple(sorted(pairs, key=lambda kv: -len(kv[0])))
+
+
+def abbreviation_meanings(text: str) -> list[str]:
+    """The full words of the abbreviations in ``text``, longest first (an abbreviation inside
+    a longer one found already counts once: 城乡居保, not also 居保)."""
+    out: list[str] = []
+    for form, meant in abbreviation_words():
+        if form in text:
+            text = text.replace(form, " ")
             out += [m for m in meant if m not in out]
     return out
 
