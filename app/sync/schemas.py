@@ -14,9 +14,10 @@ class FeedChange(BaseModel):
     """One entry of the change feed, with the full state at that version."""
 
     seq: int
-    kind: Literal["item", "entry", "department", "material"] = Field(
+    kind: Literal["item", "entry", "department", "material", "legal"] = Field(
         description="item: an implementation; entry: a catalogue entry; department; "
-        "material: a material of the shared catalogue"
+        "material: a material of the shared catalogue; legal: a legal basis (GET "
+        "/legal-bases/{id})"
     )
     code: str
     version: int
