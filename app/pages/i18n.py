@@ -363,6 +363,7 @@ EVENTS = {
     "edit": ("修改", "edited"),
     "alias": ("增加别名", "alias added"),
     "takes_effect": ("生效", "took effect"),
+    "legal_basis_changed": ("所引依据已修订或废止", "a cited document was amended or repealed"),
 }
 
 REQUEST_STATUS = {
