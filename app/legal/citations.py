@@ -19,6 +19,7 @@ from app.catalogue.models import CatalogueEntry, Implementation
 from app.catalogue.statuses import STATUS_CANCELLED, STATUS_MERGED
 from app.dbtypes import utcnow
 from app.legal.models import LegalBasis, LegalBasisTask, LegalStatus, TaskReason
+from app.security import region_prefix
 
 _ENDED = (STATUS_CANCELLED, STATUS_MERGED)
 
@@ -145,7 +146,7 @@ def citations_needing_action(
     if department:
         stmt = stmt.where(LegalBasisTask.department_code == department)
     if region:
-        stmt = stmt.where(col(LegalBasisTask.region_code).startswith(region.rstrip("0") or region))
+        stmt = stmt.where(col(LegalBasisTask.region_code).startswith(region_prefix(region)))
     if legal_basis:
         stmt = stmt.where(LegalBasisTask.legal_basis_id == legal_basis)
     if item:

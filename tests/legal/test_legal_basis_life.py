@@ -86,6 +86,8 @@ def test_a_repealed_document_flags_its_three_citing_items_until_they_cite_the_ne
     assert sorted((t["item"], t["department"]) for t in tasks) == sorted(items)
     assert {t["reason"] for t in tasks} == {"repealed"}
     assert {t["since"] for t in tasks} == {"2026-11-30"}
+    province = client.get(f"{API}/legal-bases/tasks", params={"region": "230000"}).json()
+    assert {t["item"] for t in province} >= {code for code, _ in items}
     for code, dept in items:
         mine = client.get(f"{API}/legal-bases/tasks", params={"department": dept}).json()
         assert [t["item"] for t in mine if t["legal_basis"] == old["id"]] == [code]
@@ -96,6 +98,7 @@ def test_a_repealed_document_flags_its_three_citing_items_until_they_cite_the_ne
         assert page.status_code == 200
         assert "已废止" in page.text and "2026-11-30" in page.text
         assert DOC["title"] in page.text
+        assert "所引依据已修订或废止" in client.get(f"/items/{code}/history").text
 
     # a second edit of the repealed document does not count the items twice
     again = client.put(
