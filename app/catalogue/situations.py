@@ -379,6 +379,7 @@ class Prepared:
         self.doc = doc
         self.guide = guide
         self.situations = Situations(guide.get("situations") or [])
+        self.unknown = published.unknown_parts(doc)  # 未公布: the same for every answer
         self.materials = [
             (
                 m.get("options") or (),
@@ -436,7 +437,7 @@ def checklist(
     ]
     fees = [shown for when, shown in p.fees if holds(when, chosen)]
     amounts = [f.get("amount") for f in fees]
-    unknown = published.unknown_parts(doc)
+    unknown = p.unknown
     legal, promised = guide.get("legal_time_limit"), guide.get("promised_time_limit")
     for limit in guide.get("time_limits") or ():
         if holds(limit["when"], chosen):
