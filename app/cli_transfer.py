@@ -19,6 +19,7 @@ from app.cli_common import (
     progress_bar,
 )
 from app.db import for_writing, get_engine
+from app.pages.import_report import said
 
 
 def import_(
@@ -86,15 +87,17 @@ def import_(
         f"{result['created']} created, {result['updated']} updated, {result['unchanged']} unchanged, "
         f"{result['conflict']} in conflict, {result['rejected']} rejected"
     )
+    lines = [{**line, "text": said(line)} for line in result["report"]]
     if report:
+        # one line a fault: where (sheet, row, column) and what, in Chinese, then the rule
         with report.open("w", encoding="utf-8", newline="") as f:
-            writer = csv_module.DictWriter(f, fieldnames=["row", "field", "rule", "message"])
+            writer = csv_module.DictWriter(f, fieldnames=REPORT_COLUMNS, extrasaction="ignore")
             writer.writeheader()
-            writer.writerows(result["report"])
-    for line in result["report"][:50]:
-        typer.echo(
-            f"  row {line['row']}: {line['field']}: {line['rule']}: {line['message']}", err=True
-        )
+            writer.writerows(lines)
+    if not result.get("written", True):
+        typer.echo("nothing was written: the header of the workbook is not the layout's", err=True)
+    for line in lines[:50]:
+        typer.echo(f"  {line['text']} ({line['field']}: {line['rule']})", err=True)
     if result["rejected"]:
         raise typer.Exit(EXIT_REJECTED)
 
@@ -186,6 +189,10 @@ def export(
     typer.echo(f"exported {written} implementations" + (f" to {out}" if out else ""), err=True)
 
 
+#: the columns of the report file
+REPORT_COLUMNS = ["sheet", "row", "column", "text", "field", "rule", "message"]
+
+
 def listing_summary(result: dict[str, Any], report: Path | None) -> None:
     import csv as csv_module
 
@@ -226,8 +233,16 @@ def sync_pull(
     key: Annotated[str | None, typer.Option(help="API key (reads need none)")] = None,
     region: Annotated[str | None, typer.Option(help="only items of this region and below")] = None,
     batch: Annotated[int, typer.Option(help="changes per request and transaction")] = 500,
+    history: Annotated[
+        bool, typer.Option(help="a first pull copies every version, not the snapshot")
+    ] = False,
 ) -> None:
     """Apply the other instance's change feed from the stored position, then compare digests.
+
+    A copy that holds nothing starts from the source's snapshot (GET /sync/snapshot) and
+    continues with the feed. When the source's history changed (restored from an earlier
+    backup, another instance), the copy loads the snapshot again, repairs what differs and
+    says so in one line with the next step.
 
     A change this copy cannot store (text the text policy refuses, such as a NUL, which
     PostgreSQL cannot hold; a value the database refuses) stops the pull with one line on
@@ -248,6 +263,7 @@ def sync_pull(
                 batch=batch,
                 key=key,
                 progress=lambda done, head: bar.update(task, completed=done, total=head),
+                history=history,
             )
         except ChangeRefused as exc:
             bar.stop()
@@ -256,12 +272,24 @@ def sync_pull(
         except MirrorError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_UNREACHABLE) from None
+    loaded = result.get("snapshot")
+    if loaded:
+        typer.echo(
+            f"snapshot at seq {loaded['seq']}: {loaded['loaded']} items added, "
+            f"{loaded['repaired']} repaired, {loaded['removed']} removed"
+        )
     typer.echo(
         f"applied {result['applied']} of {result['seen']} changes, position {result['last_seq']}; "
         f"{result['count']} items here, {result['remote_count']} there: "
         + ("digests equal" if result["equal"] else "DIGESTS DIFFER")
     )
     if not result["equal"]:
+        typer.echo(
+            "DIGESTS DIFFER: first differing items "
+            + ", ".join(result.get("differing") or ["(none listed)"])
+            + "; pull again, and if they stay, compare GET /items/{code} on both sides",
+            err=True,
+        )
         raise typer.Exit(EXIT_DIFFERENT)
 
 

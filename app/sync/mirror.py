@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
 from sqlmodel import Session, col
 
 from app.catalogue.history import TAKES_EFFECT
@@ -48,11 +48,12 @@ from app.db import insert_rows, upsert
 from app.dbtypes import utcnow
 from app.files.copies import copy_files
 from app.legal.service import upsert_from_feed as upsert_legal_basis
-from app.sync import service
+from app.sync import mirror_snapshot, service
+from app.sync.epoch import fingerprint
+from app.sync.mirror_position import compare, history_changed, read_page, restart_line
 from app.sync.models import SyncPosition
 from app.sync.reference import (
     day,
-    get_json,
     instant,
     sync_directory,
     upsert_department,
@@ -73,6 +74,8 @@ from app.sync.storable import (
 from app.versionlog import record_versions
 
 Progress = Callable[[int, int], None]
+
+log = logging.getLogger("app.sync")
 
 
 def _upsert_entry(session: Session, e: dict[str, Any]) -> None:
@@ -178,28 +181,31 @@ def _keep_statistics(session: Session) -> None:
 
 
 def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:
-    """Apply feed changes in order; a version already held is skipped. Returns how many
+    """Apply feed changes in order; a version already held (or older than one held) is
+    skipped. Returns how many
     were applied. A page goes in bulk: departments, shared materials and entries (few) in
     feed order, then each implementation's rows once, from its last state in the page (every
     change carries the full state), then every version and change-log row, in feed order. A change whose
     text the policy refuses raises :class:`ChangeRefused` before anything is written."""
     if session.get_bind().dialect.name == "postgresql":
         _keep_statistics(session)
-    held: set[tuple[str, str, int]] = set()
+    held: dict[tuple[str, str], int] = {}
     for kind in {c["kind"] for c in changes}:  # by kind: the version keys start with it
         found = session.execute(
-            select(RecordVersion.kind, RecordVersion.code, RecordVersion.version).where(
+            select(RecordVersion.kind, RecordVersion.code, func.max(RecordVersion.version))
+            .where(
                 RecordVersion.kind == kind,
                 col(RecordVersion.code).in_({c["code"] for c in changes if c["kind"] == kind}),
             )
+            .group_by(RecordVersion.kind, RecordVersion.code)
         )
-        held.update((k, code, version) for k, code, version in found)
+        held.update(((k, code), version) for k, code, version in found)
     fresh = []
     for c in changes:
-        key = (c["kind"], c["code"], c["version"])
-        if key in held:
-            continue
-        held.add(key)
+        key = (c["kind"], c["code"])
+        if c["version"] <= held.get(key, 0):
+            continue  # held, or passed: a copy started from a snapshot holds the newest
+        held[key] = c["version"]
         fresh.append(c)
     if not fresh:
         return 0
@@ -281,12 +287,16 @@ def pull(
     key: str | None = None,
     progress: Progress | None = None,
     transport: httpx.BaseTransport | None = None,
+    history: bool = False,
 ) -> dict[str, Any]:
-    """Bring the local database in step with ``url``'s feed; verify with the digest."""
+    """Bring the local database in step with ``url``'s feed; verify with the digest. A copy
+    that holds nothing starts from the source's snapshot (``history``: from the feed's first
+    change, every version copied); one whose source's history changed (410, another epoch,
+    another change at its position) loads the snapshot again, repairing what differs."""
     quiet = AbortedPipeline()
     logging.getLogger("psycopg").addFilter(quiet)
     try:
-        return _pull(session_factory, url, region, batch, key, progress, transport)
+        return _pull(session_factory, url, region, batch, key, progress, transport, history)
     finally:
         logging.getLogger("psycopg").removeFilter(quiet)
 
@@ -299,6 +309,7 @@ def _pull(
     key: str | None,
     progress: Progress | None,
     transport: httpx.BaseTransport | None,
+    history: bool,
 ) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     source = position_key(url, region)
@@ -312,44 +323,76 @@ def _pull(
             except STORE_ERRORS as error:
                 session.rollback()
                 raise ChangeRefused("the directory", error_reason(error), CORRECT_SOURCE) from None
-        applied = seen = 0
+            position = session.get(SyncPosition, source)
+            start = None if position is None else (position.last_seq, position.epoch)
+            mark = None if position is None else position.fingerprint
+        loaded: dict[str, Any] | None = None
+        restart = None
+        if start is None and not history:
+            restart = ""  # nothing held yet: the snapshot, not the whole history
+        elif mark is not None:
+            restart = history_changed(client, mark)
+        applied = seen = restarts = 0
         while True:
+            if restart is not None:
+                restarts += 1
+                if restarts > 2:  # the source moves under every snapshot: stop, say why
+                    raise MirrorError(f"the source's feed keeps changing history: {restart}")
+                loaded = _load_snapshot(session_factory, client, region, source, restart)
+                restart = None
             with session_factory() as session:
                 position = session.get(SyncPosition, source) or SyncPosition(
                     source=source, last_seq=0
                 )
-                page = get_json(
-                    client, "/api/v1/changes", after=position.last_seq, limit=batch, region=region
-                )
-                if not page["changes"]:
-                    break
-                try:
-                    applied += apply_changes(session, page["changes"])
-                    position.last_seq = page["last_seq"]
-                    position.updated_at = utcnow()
-                    session.add(position)
-                    session.commit()  # the batch and the position, together
-                except LOCAL_ERRORS:
-                    raise
-                except STORE_ERRORS as error:
-                    session.rollback()
-                    raise _culprit(session_factory, page["changes"], error) from None
-                seen += len(page["changes"])
+                page = read_page(client, position, batch, region)
+                if isinstance(page, str):
+                    restart = page  # 410: the position is not in the source's history
+                    continue
+                if page["changes"]:
+                    try:
+                        applied += apply_changes(session, page["changes"])
+                    except LOCAL_ERRORS:
+                        raise
+                    except STORE_ERRORS as error:
+                        session.rollback()
+                        raise _culprit(session_factory, page["changes"], error) from None
+                    position.fingerprint = fingerprint(page["changes"][-1])
+                    seen += len(page["changes"])
+                moved = page["last_seq"] != position.last_seq
+                position.last_seq = page["last_seq"]
+                position.epoch = page.get("epoch") or position.epoch
+                position.updated_at = utcnow()
+                session.add(position)
+                session.commit()  # the batch and the position, together
             if progress:
                 progress(page["last_seq"], page.get("head_seq") or page["last_seq"])
+            if not page["changes"] and not moved:
+                break
         copy_files(session_factory, client)  # the material files the items name
-        remote = get_json(client, "/api/v1/sync/digest", region=region)
-        with session_factory() as session:
-            local = service.digest(session, region=region)
-            last_seq = (session.get(SyncPosition, source) or SyncPosition(source=source)).last_seq
-    return {
-        "applied": applied,
-        "seen": seen,
-        "last_seq": last_seq,
-        "count": local["count"],
-        "remote_count": remote["count"],
-        "equal": local["hash"] == remote["hash"] and local["count"] == remote["count"],
-    }
+        return compare(client, session_factory, source, region, applied, seen, loaded)
+
+
+def _load_snapshot(
+    session_factory: Callable[[], Session],
+    client: httpx.Client,
+    region: str | None,
+    source: str,
+    reason: str,
+) -> dict[str, Any]:
+    """Load the snapshot; the position moves to its seq. A restart says so in one line."""
+    loaded = mirror_snapshot.load(session_factory, client, region, _upsert_items, _upsert_entry)
+    with session_factory() as session:
+        position = session.get(SyncPosition, source) or SyncPosition(source=source)
+        position.last_seq = loaded["seq"]
+        position.epoch = loaded["epoch"]
+        position.fingerprint = loaded["fingerprint"]
+        position.updated_at = utcnow()
+        session.add(position)
+        session.commit()
+    loaded["reason"] = reason or None
+    if reason:
+        log.warning(restart_line(reason, loaded))
+    return loaded
 
 
 def push(

@@ -53,6 +53,7 @@ class Instances:
             str(self.province.base_url),
             "--region",
             REGION,
+            "--history",  # every version copied: the copies' histories are compared
             *extra,
             check=False,
         )
