@@ -255,3 +255,40 @@ def test_a_snapshot_of_many_lines_reads_as_one_moment(client: TestClient) -> Non
         body[1:]
         == client.get(f"{API}/sync/snapshot", params={"region": "23"}).content.split(b"\n")[1:-1]
     )
+
+
+def test_the_reference_verifier_checks_a_copy_kept_as_rows(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """docs/verify_digest.py on a copy that keeps each item as a row of re-serialised JSON
+    (indented: not the bytes received), built from the snapshot."""
+    import importlib.util
+    import json
+    import sqlite3
+
+    spec = importlib.util.spec_from_file_location(
+        "verify_digest", ROOT / "docs" / "verify_digest.py"
+    )
+    assert spec and spec.loader
+    verifier = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(verifier)
+
+    lines = client.get(f"{API}/sync/snapshot").content.split(b"\n")[1:-1]
+    db = sqlite3.connect(tmp_path / "rows.db")
+    db.execute("CREATE TABLE items (code TEXT PRIMARY KEY, doc TEXT)")
+    db.executemany(
+        "INSERT INTO items VALUES (?, ?)",
+        [(d["code"], json.dumps(d, indent=2)) for d in map(json.loads, lines)],
+    )
+    for region in (None, "2301", "230100"):
+        params = {"items": "true", **({"region": region} if region else {})}
+        digest = client.get(f"{API}/sync/digest", params=params).json()
+        assert verifier.verify(db, digest, region) == [], region
+    # one item changed in the copy: named
+    code, text = db.execute("SELECT code, doc FROM items ORDER BY code LIMIT 1 OFFSET 3").fetchone()
+    doc = json.loads(text)
+    doc["name"] += "（副本）"
+    db.execute("UPDATE items SET doc = ? WHERE code = ?", (json.dumps(doc), code))
+    digest = client.get(f"{API}/sync/digest", params={"items": "true"}).json()
+    assert verifier.verify(db, digest) == [code]
+    db.close()
