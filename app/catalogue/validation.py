@@ -198,6 +198,12 @@ def validate_item(
     if has_situations(data):
         dump = data.model_dump(mode="json", include={"guide", "materials", "fees"})
         errors += situations.check_item(dump, body)
+    cited = [c.id for c in data.guide.legal_basis]
+    missing = citations.unknown(lookups.session, set(cited))
+    for i, basis in enumerate(cited):
+        if basis in missing:
+            loc = [*body, "guide", "legal_basis", i, "id"]
+            errors.append(field_error(loc, f"no legal basis {basis}", "legal_basis.unknown"))
     if data.body_nature == "3" and not data.entrusting_department:
         errors.append(
             field_error(
