@@ -223,3 +223,10 @@ def marks(session: Session, doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _on(b: LegalBasis) -> date | None:
     return b.repealed_on if b.status == LegalStatus.REPEALED else b.amended_on
+
+
+def unknown(session: Session, ids: set[int]) -> set[int]:
+    """The ids among ``ids`` that name no legal basis record (a write citing one is 422)."""
+    if not ids:
+        return set()
+    return ids - set(session.exec(select(LegalBasis.id).where(col(LegalBasis.id).in_(ids))))
