@@ -27,6 +27,7 @@ from app.directory.models import Department, Region, SharedMaterial
 from app.directory.service import CodeLists, check_credit_code, check_region
 from app.errors import InvalidInput, PreconditionFailed, RuleViolation, field_error
 from app.fields import read_only_errors
+from app.legal import citations
 
 Errors = list[dict[str, Any]]
 
