@@ -41,6 +41,9 @@ HELDOUT_V4_MIN = 100
 HELDOUT_V4_MIN_PER_KIND = 20
 #: at least this many province-wide needs
 NEEDS_MIN = 20
+#: hit@3 floor against regressions, below the figures after round 5 (0.89 embedded, 0.92
+#: osmem; the goal of 0.90 is not met on the embedded index: docs/changelog.md)
+HELDOUT_V4_FLOOR = 0.88
 
 
 def _norm(query: str) -> str:
@@ -55,8 +58,9 @@ def test_heldout_v4_guangan_scores(
     ranked = [[d["name"] for d in ds] for ds in guangan_ranked(engine, 10, HELDOUT_V4_GUANGAN)]
     assert len(ranked) == len(HELDOUT_V4_GUANGAN)
     with capsys.disabled():
-        report(f"HELD-OUT v4 广安区 1,135 real items on {name}", HELDOUT_V4_GUANGAN, ranked,
-               misses=False)  # fmt: skip
+        hit, _ = report(f"HELD-OUT v4 广安区 1,135 real items on {name}", HELDOUT_V4_GUANGAN,
+                        ranked, misses=False)  # fmt: skip
+    assert hit >= HELDOUT_V4_FLOOR
 
 
 def test_heldout_v4_size_and_kinds() -> None:
