@@ -177,6 +177,13 @@ def test_a_legal_basis_is_refused_field_by_field_and_written_by_admins_only(
     )
     assert problem(stale, 412)["current_version"] == 1
     problem(client.get(f"{API}/legal-bases/999999"), 404)
+    # an item cannot cite a record that does not exist
+    code, _ = three_items(session)[0]
+    patch = {"guide": {"legal_basis": [{"id": created["id"]}, {"id": 999999}]}}
+    body = problem(client.patch(f"{API}/items/{code}", json=patch, headers=admin), 422)
+    assert error_at(body, ["body", "guide", "legal_basis", 1, "id"])["type"] == (
+        "legal_basis.unknown"
+    )
     problem(client.get(f"{API}/legal-bases/abc"), 422)
     # what GET shows is accepted back unchanged, and makes no version
     shown = client.get(f"{API}/legal-bases/{created['id']}").json()
