@@ -266,7 +266,7 @@ def _lifecycle_draft(
     cr = own_draft(session, who, request_id)
     if cr is not None and (cr.kind not in KINDS or cr.item_code != code):
         raise InvalidInput.field(
-            ["query", "request"], f"not a lifecycle request of {code}", "request"
+            ["query", "request"], "not a lifecycle request of this item", "request"
         )
     return cr
 

@@ -15,7 +15,14 @@ REVIEW: dict[str, Wording | Say] = {
         s("新事项还没有编码", "A new item has no code yet", r"no code yet"),
         s("这类申请须指明事项", "This kind of request names the item"),
     ),
-    "request": s("「{field}」应为变更申请的编号", "“{field}” is a change request's number"),
+    "request": (
+        s(
+            "这份变更申请不是本事项的调整",
+            "That change request is not an adjustment of this item",
+            r"not a lifecycle request",
+        ),
+        s("「{field}」应为变更申请的编号", "“{field}” is a change request's number"),
+    ),
     "action": (
         s("没有“{value}”这一操作", "No action “{value}”", "no action " + quoted("value")),
         s("没有这一操作", "No such action"),
