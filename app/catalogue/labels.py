@@ -92,6 +92,7 @@ LEGAL_BASIS = _f(
         "article": _f("条款", "條款", "Article"),
         "text": _f("条款内容", "條款內容", "Text"),
         "url": _f("链接", "鏈接", "Link"),
+        "id": _f("依据文件", "依據文件", "Legal basis record"),
     },
     each=("依据", "依據", "Provision"),
 )
