@@ -10,8 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from psycopg.errors import UndefinedTable
-from sqlalchemy import text
+from psycopg.errors import UndefinedColumn, UndefinedTable
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -32,7 +31,7 @@ from app.errors import PROBLEM_BASE, DomainError, field_error
 from app.exports.router import router as exports_router
 from app.files.router import router as files_router
 from app.legal.router import router as legal_router
-from app.migrate import schema_head
+from app.migrate import schema_state
 from app.observability import MetricsMiddleware, configure_logging, metrics_text
 from app.openapi import build_openapi
 from app.pages import install as install_pages
@@ -41,6 +40,7 @@ from app.quality.router import router as quality_router
 from app.readpath import ReadPath
 from app.responses import DatabaseUnavailable, HttpCaching, unavailable_response
 from app.review.router import router as review_router
+from app.schema_gate import SchemaGate
 from app.search.router import router as search_router
 from app.search.router import search_service_of
 from app.search.search_path import SearchPath
@@ -91,7 +91,9 @@ async def database_busy(request: Request, exc: DBAPIError) -> Response:
     SQLite's lock contention it could not wait out: tell the client to retry."""
     if unavailable(exc):
         return unavailable_response(exc)
-    if isinstance(exc.orig, UndefinedTable) or "no such table" in str(exc.orig):
+    if isinstance(exc.orig, UndefinedTable | UndefinedColumn) or any(
+        missing in str(exc.orig) for missing in ("no such table", "no such column")
+    ):
         # a database the release's migrations never ran on
         return _problem(
             503,
@@ -209,6 +211,7 @@ def create_app() -> FastAPI:
     app.add_middleware(SearchPath)  # inside the edge too: the query string is checked first
     app.add_middleware(ChecklistPath)  # inside the edge: the body is checked first
     app.add_middleware(Edge, routes=app.state.api_routes)  # inside the metrics: counted too
+    app.add_middleware(SchemaGate)  # a write on a schema of another release: 503, unread
     app.add_middleware(HttpCaching)  # before the edge: a conditional item read stops here
     app.add_middleware(DatabaseUnavailable)  # the database away is a 503 wherever it is met
     app.add_middleware(MetricsMiddleware)
@@ -237,15 +240,14 @@ def create_app() -> FastAPI:
     )
     def readyz() -> JSONResponse:
         checks: dict[str, str] = {}
+        schema: dict[str, str | None] = {}
         try:
             with get_engine().connect() as conn:
-                at = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-            head = schema_head()
-            checks["database"] = (
-                "ok"
-                if at == head
-                else f"error: schema at {at}, this release needs {head}: run `catalogue migrate`"
-            )
+                state = schema_state(conn)
+            checks["database"] = "ok" if state.serves else f"error: {state.reason}"
+            schema = {"database": state.at, "release": state.head}
+            if state.serves_from is not None:  # ahead by expand-only migrations
+                schema["serves_from"] = state.serves_from
         except Exception as exc:  # an operator wants the reason, not a stack trace
             checks["database"] = f"error: {type(exc).__name__}: {exc}"[:300]
         try:
@@ -255,7 +257,8 @@ def create_app() -> FastAPI:
             checks["search"] = f"error: {type(exc).__name__}: {exc}"[:300]
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503
+            {"status": "ok" if ok else "unavailable", "checks": checks, "schema": schema},
+            200 if ok else 503,
         )
 
     @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
