@@ -34,7 +34,7 @@ def _config(**kw: Any) -> dict[str, Any]:
         "explicit_size": True,
         "show_legend": False,
         "print_values": True,
-        "width": 760,
+        "width": 900,
         "margin": 10,
         **kw,
     }
@@ -51,7 +51,7 @@ def by_rule(rows: list[dict[str, Any]], base: dict[str, str], label: str) -> Mar
         return None
     chart = pygal.HorizontalStackedBar(
         **_config(
-            height=60 + 28 * len(rows), truncate_label=40, show_legend=True, legend_at_bottom=True
+            height=90 + 40 * len(rows), truncate_label=40, show_legend=True, legend_at_bottom=True
         )
     )
     chart.x_labels = [f"{r['rule']} {r['title']}" for r in rows]
