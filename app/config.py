@@ -16,6 +16,11 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/catalogue.db"
     #: Empty: the embedded index next to the database. ``http(s)://…``: Elasticsearch.
     search_url: str = ""
+    #: The search index's name: Elasticsearch's alias (its indices are ``<name>-<n>``), the
+    #: embedded index's folder (``search-index`` for the default). An instance pointed at a
+    #: cluster it does not own (a restore test beside production) takes a name of its own,
+    #: so its rebuilds never swap the owner's alias.
+    search_index: str = Field(default="catalogue-items", pattern=r"^[a-z0-9][a-z0-9_.-]{0,99}$")
     #: Send plain ``application/json`` to Elasticsearch (OpenSearch-compatible clusters).
     search_compat_json: bool = True
     #: Apply the change log to the search index in a thread of the app (``catalogue serve``

@@ -70,12 +70,17 @@ def backend_from_settings(settings: Settings) -> SearchBackend:
     """Empty ``search_url``: the embedded index next to the SQLite database (or in ``var/``);
     ``http(s)://…``: Elasticsearch."""
     if settings.search_url:
-        return ElasticsearchBackend(settings.search_url, compat_json=settings.search_compat_json)
+        return ElasticsearchBackend(
+            settings.search_url,
+            alias=settings.search_index,
+            compat_json=settings.search_compat_json,
+        )
     url = make_url(normalise_url(settings.database_url))
+    folder = "search-index" if settings.search_index == "catalogue-items" else settings.search_index
     if url.drivername.startswith("sqlite") and url.database not in (None, "", ":memory:"):
-        directory = Path(url.database).parent / "search-index"  # type: ignore[arg-type]
+        directory = Path(url.database).parent / folder  # type: ignore[arg-type]
     else:
-        directory = Path.cwd() / "var" / "search-index"
+        directory = Path.cwd() / "var" / folder
     return TantivyBackend(directory)
 
 

@@ -16,6 +16,7 @@ release" is this release's migrations plus one more, written into a copy of
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,16 +25,21 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from app import schema_gate
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.db import for_writing, get_engine, normalise_url
 from app.main import create_app
 from app.migrate import MIGRATIONS, downgrade, schema_head, upgrade
+from app.search.backends import ElasticsearchBackend
+from app.search.service import backend_from_settings
 from app.security import create_key
 from tests.helpers import API
+
+pytest_plugins = ["tests.search_support"]  # osmem_base_url
 
 NEXT = '''"""The next release's migration ({kind}).
 
@@ -209,3 +215,26 @@ def test_the_next_releases_expand_serves_this_release_and_its_contract_does_not(
     migrate_with(scripts, url, head, down=True)  # the next release rolled back
     assert client.get("/readyz").status_code == 200
     assert _patch(production, (before + 1) % 9 + 1).status_code == 200
+
+
+def test_an_instance_named_apart_never_swaps_the_owners_index(osmem_base_url: str) -> None:
+    """A restore-test instance pointed at production's cluster with an index name of its
+    own (CATALOGUE_SEARCH_INDEX) rebuilds under its own alias: production's keeps its
+    index and its documents."""
+    run = uuid.uuid4().hex[:6]
+    owner = backend_from_settings(
+        Settings(search_url=osmem_base_url, search_index=f"prod-{run}-items")
+    )
+    restore = backend_from_settings(
+        Settings(search_url=osmem_base_url, search_index=f"restore-{run}-items")
+    )
+    assert isinstance(owner, ElasticsearchBackend) and isinstance(restore, ElasticsearchBackend)
+    assert owner.alias == f"prod-{run}-items"
+    owner.ensure()
+    before = owner._indices()
+    restore.ensure()
+    restore.rebuild([])  # builds <its alias>-2 and swaps its own alias
+    assert owner._indices() == before
+    assert restore._indices() == [f"restore-{run}-items-2"]
+    with pytest.raises(ValidationError):  # a name the cluster would refuse, at start
+        Settings(search_index="Catalogue Items")
