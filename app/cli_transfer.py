@@ -19,6 +19,7 @@ from app.cli_common import (
     progress_bar,
 )
 from app.db import for_writing, get_engine
+from app.pages.import_report import said
 
 
 def import_(
@@ -86,15 +87,17 @@ def import_(
         f"{result['created']} created, {result['updated']} updated, {result['unchanged']} unchanged, "
         f"{result['conflict']} in conflict, {result['rejected']} rejected"
     )
+    lines = [{**line, "text": said(line)} for line in result["report"]]
     if report:
+        # one line a fault: where (sheet, row, column) and what, in Chinese, then the rule
         with report.open("w", encoding="utf-8", newline="") as f:
-            writer = csv_module.DictWriter(f, fieldnames=["row", "field", "rule", "message"])
+            writer = csv_module.DictWriter(f, fieldnames=REPORT_COLUMNS, extrasaction="ignore")
             writer.writeheader()
-            writer.writerows(result["report"])
-    for line in result["report"][:50]:
-        typer.echo(
-            f"  row {line['row']}: {line['field']}: {line['rule']}: {line['message']}", err=True
-        )
+            writer.writerows(lines)
+    if not result.get("written", True):
+        typer.echo("nothing was written: the header of the workbook is not the layout's", err=True)
+    for line in lines[:50]:
+        typer.echo(f"  {line['text']} ({line['field']}: {line['rule']})", err=True)
     if result["rejected"]:
         raise typer.Exit(EXIT_REJECTED)
 
@@ -184,6 +187,10 @@ def export(
             if out:
                 target.close()
     typer.echo(f"exported {written} implementations" + (f" to {out}" if out else ""), err=True)
+
+
+#: the columns of the report file
+REPORT_COLUMNS = ["sheet", "row", "column", "text", "field", "rule", "message"]
 
 
 def listing_summary(result: dict[str, Any], report: Path | None) -> None:

@@ -250,6 +250,11 @@ def import_file(
     totals = dict.fromkeys(RESULTS, 0)
     report: list[dict[str, Any]] = []
     batch: list[tuple[int, Any]] = []
+    # a workbook whose header is not the layout's (a renamed column) is checked, not
+    # written: each header fault is said once, not as a fault of every row it empties
+    faults = getattr(first[0], "faults", []) if first else []
+    report += [{k: v for k, v in f.items() if k != "missing"} for f in faults]
+    unread = {h for f in faults for h in f["missing"]}
 
     def flush() -> None:
         budget.check(cancel=True)  # between batches
@@ -264,16 +269,18 @@ def import_file(
             valid, answered = sort_rows(items, known, actor)
             with session_factory() as session:  # the write slot: only to apply the batch
                 result = apply_valid(session, valid, {}, set(), answered, actor)
-                if on_batch:
-                    on_batch(session, len(batch))
-                session.commit()
+                if faults:
+                    session.rollback()
+                else:
+                    if on_batch:
+                        on_batch(session, len(batch))
+                    session.commit()
         for k in totals:
             totals[k] += result[k]
         for r in result["items"]:
             row = batch[r["index"]][0]
             for e in r["errors"]:
-                field = ".".join(str(p) for p in e["loc"][1:]) or "(item)"
-                report.append({"row": row, "field": field, "rule": e["type"], "message": e["msg"]})
+                report.extend(_report_lines(row, e, unread))
         if progress:
             progress(len(batch))
         batch.clear()
@@ -288,7 +295,26 @@ def import_file(
     except (ImportLimit, Cancelled) as exc:
         exc.partial = {"profile": profile, **totals, "report": report}
         raise
-    return {"profile": profile, **totals, "report": report}
+    return {"profile": profile, **totals, "report": report, "written": not faults}
+
+
+def _report_lines(row: int, error: dict[str, Any], unread: set[str]) -> list[dict[str, Any]]:
+    """A fault where the editor wrote it: the sheet, its row and the column's header for a
+    workbook of the export's layout (none for the column a header fault already names)."""
+    line = {
+        "row": int(row),
+        "field": ".".join(str(p) for p in error["loc"][1:]) or "(item)",
+        "rule": error["type"],
+        "message": error["msg"],
+    }
+    if isinstance(row, workbook.WorkbookRow):
+        sheet, at, column = workbook.locate(row, error["loc"][1:])
+        if column in unread:
+            return []
+        line.update(sheet=sheet, row=at, column=column)
+    if error.get("ctx"):
+        line["ctx"] = {k: v for k, v in error["ctx"].items() if isinstance(v, str | int | float)}
+    return [line]
 
 
 class DryRunSession(Session):

@@ -13,13 +13,14 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Query, Request, Response, UploadFile
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from app.db import get_engine
 from app.deps import Caller, ReadSession, RowId, WriteSession
 from app.errors import InvalidInput, TooManyRequests
+from app.pages.import_report import said
 from app.responses import json_bytes
 from app.sync import import_jobs
 from app.sync.import_uploads import remove_leftovers
@@ -41,10 +42,15 @@ router = APIRouter(prefix="/api/v1", tags=["imports"], lifespan=lifespan)
 
 
 class ReportLine(BaseModel):
+    """A fault: where (a workbook's sheet, row and column header; a file's row) and what."""
+
     row: int
     field: str
     rule: str
     message: str
+    sheet: str | None = None
+    column: str | None = None
+    text: str = Field(description="where and what, in Chinese, as the editor reads it")
 
 
 class ImportJobOut(BaseModel):
@@ -174,7 +180,18 @@ async def create_import(
 
 @router.get("/imports/{import_id}", response_model=ImportJobOut, summary="An import's progress")
 def get_import(session: ReadSession, caller: Caller, import_id: RowId) -> Any:
-    return json_bytes(import_jobs.job_document(import_jobs.get_job(session, import_id, caller)))
+    return json_bytes(
+        _said(import_jobs.job_document(import_jobs.get_job(session, import_id, caller)))
+    )
+
+
+def _said(doc: dict[str, Any]) -> dict[str, Any]:
+    """Each report line with its text in the editor's language."""
+    doc["report"] = [
+        {**{k: v for k, v in line.items() if k != "ctx"}, "text": said(line)}
+        for line in doc["report"]
+    ]
+    return doc
 
 
 @router.delete(
@@ -188,5 +205,5 @@ def get_import(session: ReadSession, caller: Caller, import_id: RowId) -> Any:
     },
 )
 def cancel_import(session: WriteSession, caller: Caller, import_id: RowId) -> Any:
-    doc = import_jobs.job_document(import_jobs.cancel_job(session, import_id, caller))
+    doc = _said(import_jobs.job_document(import_jobs.cancel_job(session, import_id, caller)))
     return json_bytes(doc, status_code=202 if doc["status"] == ImportStatus.CANCELLING else 200)

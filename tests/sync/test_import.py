@@ -99,7 +99,10 @@ def test_import_applies_good_rows_and_reports_bad_ones(fmt: str, tmp_path: Path)
     first_row = 1 if fmt in ("json", "ndjson") else 2
     assert lines == [
         {
+            "sheet": "",
             "row": str(first_row + 1),
+            "column": "",
+            "text": f"第 {first_row + 1} 行：「行政区划」：没有行政区划 239999",
             "field": "region",
             "rule": "region_code.unknown",
             "message": lines[0]["message"],
