@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     #: Directory of the seed data loaded by ``catalogue seed``.
     seed_dir: str = str(Path(__file__).resolve().parent.parent / "seed")
     log_level: str = "INFO"
+    #: Seconds an instance keeps serving after SIGTERM while it leaves the balancer
+    #: (``/readyz`` 503, connections closed after each answer; app/drain.py); ``catalogue
+    #: serve`` makes it 5 unless set, 0 stops at once.
+    drain_seconds: float = Field(default=0.0, ge=0, le=300)
     #: Port of ``/metrics`` for the processes without an HTTP app (``catalogue index``,
     #: ``catalogue worker``); unset: not served. Keep it on a private network.
     metrics_port: int | None = Field(default=None, ge=1, le=65535)

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from app import drain
 from app.catalogue import effective
 from app.catalogue.checklist_path import ChecklistPath
 from app.catalogue.lifecycle_router import router as lifecycle_router
@@ -26,6 +27,7 @@ from app.corrections.router import router as corrections_router
 from app.db import get_engine, unavailable
 from app.deps import ReadSession
 from app.directory.router import router as directory_router
+from app.drain import DRAINING
 from app.edge import Edge, api_routes
 from app.errors import PROBLEM_BASE, DomainError, field_error
 from app.exports.router import router as exports_router
@@ -165,6 +167,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """With ``CATALOGUE_EFFECTS=true`` (``catalogue serve`` sets it) the app records the day
     each scheduled decision takes effect in a background thread; one process at a time
     records (app/catalogue/effective.py). The routers' own duties start beside it."""
+    drain.install(get_settings().drain_seconds)
     halt = effective.start(get_engine()) if get_settings().effects else None
     try:
         yield
@@ -255,6 +258,8 @@ def create_app() -> FastAPI:
             checks["search"] = "ok" if reachable else "error: the search backend does not answer"
         except Exception as exc:
             checks["search"] = f"error: {type(exc).__name__}: {exc}"[:300]
+        if DRAINING.is_set():
+            checks["process"] = "draining: stopping after SIGTERM (app/drain.py)"
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse(
             {"status": "ok" if ok else "unavailable", "checks": checks, "schema": schema},

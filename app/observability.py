@@ -31,6 +31,8 @@ from prometheus_client import (
 )
 from prometheus_client.registry import Collector
 
+from app.drain import DRAINING
+
 REQUESTS = Counter("catalogue_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
     "catalogue_http_request_duration_seconds",
@@ -120,7 +122,10 @@ class MetricsMiddleware:
         async def send_wrapper(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+                headers = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+                if DRAINING.is_set():  # leaving the balancer: no idle connection stays open
+                    headers.append((b"connection", b"close"))
+                message["headers"] = headers
             await send(message)
 
         try:
