@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, func, select
 from sqlmodel import Session, col
 
 from app import clock
@@ -236,11 +236,18 @@ def evaluate_all(session: Session, region_prefix: str | None = None) -> Outcome:
             break
         after = batch[-1][0]
         departments.update(b[2] for b in batch)
-        keys = [(b[0], b[1]) for b in batch]
+        # the newest version of each item of the batch, by its row's version: a join on the
+        # (kind, code, version) index (a list of 1,000 (code, version) pairs was not one)
         snapshots = session.execute(
-            select(RecordVersion.snapshot).where(
+            select(RecordVersion.snapshot)
+            .join(
+                Implementation,
+                (Implementation.code == RecordVersion.code)
+                & (Implementation.version == RecordVersion.version),
+            )
+            .where(
                 RecordVersion.kind == "item",
-                tuple_(RecordVersion.code, RecordVersion.version).in_(keys),
+                col(Implementation.code).in_([b[0] for b in batch]),
             )
         ).scalars()
         done = evaluate(session, (orjson.loads(s) for s in snapshots), ctx)
