@@ -172,6 +172,23 @@ def _remove_items(session: Session, codes: list[str]) -> None:
     session.execute(delete(Implementation).where(col(Implementation.code).in_(codes)))
 
 
+def _parents_first(lines: list[bytes]) -> list[bytes]:
+    """Entries ordered so that a parent comes before its children (by depth, then code)."""
+    docs = {d["basic_code"]: d for d in map(orjson.loads, lines)}
+    by_code = dict(zip(docs, lines, strict=True))
+
+    def depth(code: str) -> int:
+        n, seen = 0, {code}
+        parent = docs[code].get("parent_basic_code")
+        while parent in docs and parent not in seen:
+            seen.add(parent)
+            n += 1
+            parent = docs[parent].get("parent_basic_code")
+        return n
+
+    return [by_code[c] for c in sorted(docs, key=lambda c: (depth(c), c))]
+
+
 def load(
     session_factory: Callable[[], Session],
     client: httpx.Client,
@@ -191,7 +208,8 @@ def load(
         try:
             entry_lines = _lines(entries)
             next(entry_lines)
-            for batch in _batches(entry_lines, BATCH):
+            # a parent before its children (entries are few: read whole)
+            for batch in _batches(iter(_parents_first(list(entry_lines))), BATCH):
                 with session_factory() as session:
                     fresh, fixed = _differing(session, "entry", batch, "basic_code")
                     for doc, _ in fresh:
