@@ -34,6 +34,7 @@ RENAMED = {
     "items_csv": "downloadItemsCsv",
     "cpsv_ap": "downloadCpsvAp",
     "hsds_json": "downloadHsds",
+    "hsds_zip": "downloadHsdsPackage",
     "healthz": "getHealth",
     "readyz": "getReadiness",
     "metrics": "getMetrics",
@@ -231,6 +232,12 @@ def _answers(op: dict[str, Any], method: str, path: str) -> None:
     elif "202" in responses and not responses["202"].get("content"):
         # still under way: the same representation as when done
         responses["202"]["content"] = responses.get("200", {}).get("content", {})
+    if path == "/api/v1/changes" and "410" not in responses:
+        responses["410"] = {
+            "description": "the cursor is beyond the head or of another history (epoch): "
+            "load GET /sync/snapshot again and continue from its seq",
+            "content": {"application/problem+json": {"schema": {"$ref": f"{REF}Problem"}}},
+        }
     if path == "/api/v1/sync/items" and method == "post":
         _header_refs(responses["200"], "Idempotent-Replayed")
         _ndjson_body(op)

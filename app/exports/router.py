@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from app.config import get_settings
 from app.deps import ReadSession
-from app.exports import cpsv, csvfile, hsds, xlsx
+from app.exports import cpsv, csvfile, hsds, hsds_package, xlsx
 from app.exports.service import Scope, check_scope, export_chunks
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
@@ -45,6 +45,10 @@ class JsonLdResponse(StreamingResponse):
 
 class HsdsResponse(StreamingResponse):
     media_type = hsds.MEDIA_TYPE
+
+
+class ZipResponse(StreamingResponse):
+    media_type = hsds_package.MEDIA_TYPE
 
 
 def _scope(region: Region = None, department: Department = None, status: Status = None) -> Scope:
@@ -183,3 +187,17 @@ def hsds_json(
     scope: ExportScope,
 ) -> StreamingResponse:
     return _stream(HsdsResponse, session, "hsds", scope, "hsds.json")
+
+
+@router.get(
+    "/hsds.zip",
+    response_class=ZipResponse,
+    responses=_file(
+        hsds_package.MEDIA_TYPE,
+        BINARY,
+        "HSDS 3.0 as its tabular data package: datapackage.json and a CSV a table",
+    ),
+    summary="The implementations as an HSDS 3.0 data package (datapackage.json + CSV)",
+)
+def hsds_zip(session: ReadSession, scope: ExportScope) -> StreamingResponse:
+    return _stream(ZipResponse, session, "hsds-package", scope, "hsds.zip")

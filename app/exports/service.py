@@ -28,12 +28,13 @@ from app.exports import workbook
 from app.exports.cpsv import jsonld_chunks
 from app.exports.csvfile import csv_chunks
 from app.exports.hsds import hsds_chunks
+from app.exports.hsds_package import package_chunks
 from app.exports.labels import Labels
 from app.exports.xlsx import workbook_chunks
 
 #: implementations read per query
 PAGE = 500
-FORMATS = ("xlsx", "csv", "cpsv-ap", "hsds")
+FORMATS = ("xlsx", "csv", "cpsv-ap", "hsds", "hsds-package")
 #: the sheets of the workbook, each one CSV
 SHEETS = tuple(workbook.SHEETS)
 
@@ -140,7 +141,8 @@ def export_chunks(
         return csv_chunks(docs, labels, sheet)
     if fmt == "cpsv-ap":
         return jsonld_chunks(docs, labels, base_url.rstrip("/"))
-
+    if fmt == "hsds-package":
+        return package_chunks(docs, labels)
     return hsds_chunks(docs, labels)
 
 

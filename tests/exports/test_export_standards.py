@@ -6,7 +6,10 @@ tabular document as a whole and every row against its object's schema, formats c
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import zipfile
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -197,3 +200,37 @@ def test_the_guangan_import_exports_valid_cpsv_ap_and_hsds(guangan: Engine) -> N
     assert hsds_errors(document) == []
     assert len(document["service"]) == 1103
     assert default["service"] == []  # as GET /items: 待完善 only when asked for
+
+
+def test_the_hsds_data_package_holds_the_same_tables(client: TestClient) -> None:
+    """The standard tabular layout: datapackage.json naming a CSV a table, each CSV's
+    columns fields of its HSDS table, the same rows as hsds.json."""
+    got = client.get(f"{API}/exports/hsds.zip", params={"region": "230100"})
+    assert got.status_code == 200 and got.headers["content-type"] == "application/zip"
+    document = client.get(f"{API}/exports/hsds.json", params={"region": "230100"}).json()
+    with zipfile.ZipFile(io.BytesIO(got.content)) as package:
+        descriptor = json.loads(package.read("datapackage.json"))
+        assert descriptor["profile"] == "tabular-data-package"
+        tables = {r["name"]: r for r in descriptor["resources"]}
+        assert set(tables) == set(document)
+        schemas = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in HSDS.glob("*.json")}
+        for name, resource in tables.items():
+            rows = list(csv.DictReader(io.StringIO(package.read(resource["path"]).decode())))
+            assert [r["id"] for r in rows] == [r["id"] for r in document[name]], name
+            fields = [f["name"] for f in resource["schema"]["fields"]]
+            assert set(fields) <= set(schemas[name]["properties"]), name
+
+
+def test_organisations_are_typed_for_validators_without_inference(client: TestClient) -> None:
+    body = client.get(f"{API}/exports/cpsv-ap.jsonld", params={"region": "230100"}).json()
+    orgs = [n for n in body["@graph"] if "cv:PublicOrganisation" in n.get("@type", [])]
+    assert orgs and all("org:Organization" in n["@type"] for n in orgs)
+
+
+def test_a_windows_city_is_its_city_not_its_province(client: TestClient) -> None:
+    """A province's item served at a window in 哈尔滨: the address's city is 哈尔滨市."""
+    document = client.get(f"{API}/exports/hsds.json", params={"region": "230000"}).json()
+    cities = {a["city"] for a in document["address"]}
+    assert "哈尔滨市" in cities and "黑龙江省" not in cities
+    harbin = [a for a in document["address"] if a["address_1"].startswith("哈尔滨市")]
+    assert harbin and {a["city"] for a in harbin} == {"哈尔滨市"}
