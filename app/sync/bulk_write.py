@@ -19,6 +19,7 @@ from sqlmodel import Session, col
 from app.catalogue import service as catalogue
 from app.catalogue.history import Event, overlay
 from app.catalogue.issuing import child_code_kinds, record_issued_codes
+from app.catalogue.item_batch import Replacement, replace_items
 from app.catalogue.models import (
     Implementation,
     IssuedCode,
@@ -63,12 +64,15 @@ def apply_valid(
     by_index = dict(valid)
 
     @functools.cache
+    def dumped(index: int) -> dict[str, Any]:
+        """An item's JSON dump: once, for its hash and for its rows."""
+        return by_index[index].model_dump(mode="json")
+
+    @functools.cache
     def sent_hash(index: int) -> str:
         """The content hash of a stored item as sent: once, for the check below and for
         the update path."""
-        return catalogue.content_hash(
-            catalogue.input_content(by_index[index].model_dump(mode="json"))
-        )
+        return catalogue.content_hash(catalogue.input_content(dumped(index)))
 
     rest = []
     for index, data in valid:
@@ -97,6 +101,8 @@ def apply_valid(
         else set()
     )
     fresh: list[tuple[int, ImplementationIn, str, Any]] = []
+    replacing: dict[str, Replacement] = {}
+    again: list[Replacement] = []
     for index, data in rest:
         code = codes[index]
         try:
@@ -109,15 +115,13 @@ def apply_valid(
                 )
             code, ctx = catalogue.validate_item(lookups, data, None)
             if code in known:
-                results[index] = _update_one(
-                    session,
-                    index,
-                    code,
-                    data,
-                    functools.partial(sent_hash, index),
-                    known[code],
-                    actor,
-                )
+                answer = _settled(session, index, code, data, sent_hash, known[code])
+                if answer is not None:
+                    results[index] = answer
+                elif code in replacing:  # sent twice: the second after the first is written
+                    again.append(Replacement(index, code, data, ctx))
+                else:
+                    replacing[code] = Replacement(index, code, data, ctx, dumped(index))
             elif code in issued:
                 raise catalogue.code_already_issued(session, code)
             else:
@@ -125,8 +129,17 @@ def apply_valid(
                 issued.add(code)
                 fresh.append((index, data, code, ctx))
         except DomainError as exc:
-            errors = exc.errors or [field_error([index], exc.detail, exc.type.rsplit("/", 1)[-1])]
-            results[index] = rejected(index, code, [_reindex(e, index) for e in errors])
+            results[index] = _rejection(index, code, exc)
+    replaced = replace_items(session, list(replacing.values()), actor)
+    for index, (outcome, version) in replaced.done.items():
+        results[index] = _answer(index, codes[index], outcome, version)
+    for index, exc in replaced.refused.items():
+        results[index] = _rejection(index, codes[index], exc)
+    for r in [*replaced.single, *again]:
+        try:
+            results[r.key] = _update_one(session, r.key, r.code, r.data, known[r.code], actor)
+        except DomainError as exc:
+            results[r.key] = _rejection(r.key, r.code, exc)
     created, refused = _insert_new(session, fresh, actor)
     for index, code in created:
         results[index] = _answer(index, code, "created", 1)
@@ -238,16 +251,16 @@ def _stored_hash(session: Session, code: str, stored: Stored) -> str:
     return catalogue.content_hash(catalogue.document_content(orjson.loads(snapshot)))
 
 
-def _update_one(
+def _settled(
     session: Session,
     index: int,
     code: str,
     data: BulkItemIn,
-    sent_hash: Callable[[], str],
+    sent_hash: Callable[[int], str],
     stored: Stored,
-    actor: Principal,
-) -> dict[str, Any]:
-    """A stored item sent again (``sent_hash``: the content hash of what was sent)."""
+) -> dict[str, Any] | None:
+    """The answer for a stored item sent again that needs no write (a stale version: a
+    conflict; its content as stored: unchanged), else None."""
     version = stored.version
     if data.version is not None and data.version != version:
         error = field_error(
@@ -256,17 +269,30 @@ def _update_one(
             "stale-version",
         )
         return _answer(index, code, "conflict", version, [error])
-    if sent_hash() == _stored_hash(session, code, stored):
+    if sent_hash(index) == _stored_hash(session, code, stored):
         return _answer(index, code, "unchanged", version)
-    attempt = session.begin_nested()  # one item's failure undoes only that item
+    return None
+
+
+def _update_one(
+    session: Session, index: int, code: str, data: BulkItemIn, stored: Stored, actor: Principal
+) -> dict[str, Any]:
+    """A stored item through the single write path (an item :func:`replace_items` does not
+    take), in a savepoint: its failure undoes only that item."""
+    attempt = session.begin_nested()
     try:
         doc = catalogue.replace_item(session, code, data, actor)
     except DomainError:
         attempt.rollback()
         raise
     attempt.commit()
-    outcome = "updated" if doc["version"] != version else "unchanged"
+    outcome = "updated" if doc["version"] != stored.version else "unchanged"
     return _answer(index, code, outcome, doc["version"])
+
+
+def _rejection(index: int, code: str | None, exc: DomainError) -> dict[str, Any]:
+    errors = exc.errors or [field_error([index], exc.detail, exc.type.rsplit("/", 1)[-1])]
+    return rejected(index, code, [_reindex(e, index) for e in errors])
 
 
 def _insert_new(
