@@ -140,13 +140,14 @@ def save_legal_basis(
         session.flush()
         _record(session, basis, actor, "create")
         return basis
+    # the row lock first: of two admins writing the same version, one gets 412
+    session.refresh(existing, with_for_update=True)
     for wanted in (expected_version, data.version):
         if wanted is not None and wanted != existing.version:
             raise PreconditionFailed(
                 f"legal basis {basis_id} is at version {existing.version}, not {wanted}",
                 extra={"current_version": existing.version},
             )
-    session.refresh(existing, with_for_update=True)
     before = _content(existing)
     for field, value in fields.items():
         setattr(existing, field, value)
@@ -161,7 +162,9 @@ def save_legal_basis(
     _record(session, existing, actor, "revise")
     state = ("status", "amended_on", "repealed_on")
     changed = any(before[k] != after[k] for k in state)
-    if changed or any(before[k] != after[k] for k in ("title", "number")):
+    # a page shows the title and 文号 of a cited document only while it is not in force
+    renamed = any(before[k] != after[k] for k in ("title", "number"))
+    if changed or (renamed and existing.status != LegalStatus.IN_FORCE):
         codes = [c.code for c in citations.citing_items(session, existing.id or 0)]
         if changed:
             citations.open_tasks(session, existing)
