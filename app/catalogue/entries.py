@@ -109,6 +109,12 @@ def _validate_entry(session: Session, data: CatalogueEntryIn, basic_code: str | 
             )
         except CodeError as exc:
             errors.append(field_error(["body", "basic_code"], exc.message, exc.rule))
+    cited = [p.id for p in data.legal_basis]
+    missing = citations.unknown(session, {i for i in cited if i is not None})
+    for i, basis in enumerate(cited):
+        if basis in missing:
+            loc = ["body", "legal_basis", i, "id"]
+            errors.append(field_error(loc, f"no legal basis {basis}", "legal_basis.unknown"))
     return errors
 
 
