@@ -30,6 +30,7 @@ from app.dbtypes import utcnow
 from app.directory.service import CodeLists
 from app.errors import InvalidInput, NotFound, RuleViolation, field_error
 from app.fields import read_only_errors
+from app.legal import citations
 from app.pagination import decode_cursor, page, with_prefix
 from app.security import Principal, region_prefix
 from app.versionlog import record_version
