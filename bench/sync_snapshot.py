@@ -72,9 +72,10 @@ def read(port: int, pid: int, path: str, coding: str, pages: bool) -> dict[str, 
                 "GET", path, params=params, headers={"Accept-Encoding": coding}
             ) as resp:
                 resp.raise_for_status()
+                coded = resp.headers.get("content-encoding") == "gzip"  # not a short page
                 for chunk in resp.iter_raw():
                     wire += len(chunk)
-                    plain = inflate.decompress(chunk) if coding == "gzip" else chunk
+                    plain = inflate.decompress(chunk) if coded else chunk
                     body += len(plain)
                     if pages:
                         text.append(plain)
