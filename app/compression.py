@@ -1,6 +1,6 @@
 """Compression by the service itself (gzip, when the client accepts it): every text answer of
 1 KiB or more — JSON, JSON-LD, CSV, NDJSON (the feed, the snapshot, exports streamed as
-they are written), HTML — whatever proxy stands in front. The feed compresses about 13:1.
+they are written), HTML — whatever proxy stands in front. The snapshot compresses about 26:1.
 
 Formats that are compressed already (XLSX, ZIP, PDF, images) pass as they are. A streamed
 answer is compressed chunk by chunk (each flushed), so it still streams; large chunks are
