@@ -4,7 +4,8 @@ Writes do nothing for webhooks: the dispatcher polls the change log (a ``max(seq
 small subscription table every ``CATALOGUE_WEBHOOK_POLL_INTERVAL`` seconds) and, for each
 active subscription behind the head whose next attempt is due, reads the changes after its
 cursor as ``GET /changes`` has them (``read_changes``), kept to its region and events, and
-POSTs them in batches of ``CATALOGUE_WEBHOOK_BATCH``: ``{"changes": [...], "last_seq": n, "epoch": "..."}`` (the feed's epoch),
+POSTs them in batches of ``CATALOGUE_WEBHOOK_BATCH``:
+``{"changes": [...], "last_seq": n, "epoch": "..."}`` (the feed's epoch, as on a page),
 signed ``X-Catalogue-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "t.body">``.
 
 * Ordering: a subscription's next batch is read only once the previous one was accepted

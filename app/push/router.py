@@ -72,8 +72,9 @@ def _out(sub: Any) -> dict[str, Any]:
 def create_subscription(session: WriteSession, caller: Caller, data: SubscriptionIn) -> Response:
     """Deliveries start from the change log's head: every later change of the region (and
     every entry and department) with one of the events, POSTed in seq order as
-    `{"changes": [...], "last_seq": n, "epoch": "..."}` (the feed's epoch, as on GET /changes) and signed `X-Catalogue-Signature: t=<unix time>,
-    v1=<hex HMAC-SHA256 of "t.body" with the secret>`. The URL must be http(s) on a
+    `{"changes": [...], "last_seq": n, "epoch": "..."}` (the feed's epoch, as on GET
+    /changes) and signed `X-Catalogue-Signature: t=<unix time>, v1=<hex HMAC-SHA256 of
+    "t.body" with the secret>`. The URL must be http(s) on a
     public address (422 `url.private_address`, `url.scheme`…) unless its host is listed
     in `CATALOGUE_WEBHOOK_ALLOW_HOSTS`. The secret is never shown again."""
     allow = addresses.AllowList.parse(get_settings().webhook_allow_hosts)

@@ -182,11 +182,11 @@ def _keep_statistics(session: Session) -> None:
 
 def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:
     """Apply feed changes in order; a version already held (or older than one held) is
-    skipped. Returns how many
-    were applied. A page goes in bulk: departments, shared materials and entries (few) in
-    feed order, then each implementation's rows once, from its last state in the page (every
-    change carries the full state), then every version and change-log row, in feed order. A change whose
-    text the policy refuses raises :class:`ChangeRefused` before anything is written."""
+    skipped. Returns how many were applied. A page goes in bulk: departments, shared
+    materials and entries (few) in feed order, then each implementation's rows once, from
+    its last state in the page (every change carries the full state), then every version
+    and change-log row, in feed order. A change whose text the policy refuses raises
+    :class:`ChangeRefused` before anything is written."""
     if session.get_bind().dialect.name == "postgresql":
         _keep_statistics(session)
     held: dict[tuple[str, str], int] = {}
