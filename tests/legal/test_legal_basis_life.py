@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from app.catalogue.models import Implementation
@@ -217,3 +217,32 @@ def test_an_amended_document_marks_the_page_with_its_day(
     assert "已修订" in page and "2026-10-08" in page
     # in English too
     assert "Amended" in client.get(f"/items/{code}", params={"lang": "en"}).text
+
+
+def test_an_entry_naming_the_document_flags_every_implementation_of_it(
+    client: TestClient, session: Session, keys: Keys
+) -> None:
+    admin = keys.admin()
+    doc = create(client, admin)
+    basic, count = session.execute(
+        select(Implementation.basic_code, func.count())
+        .where(Implementation.status == "1")
+        .group_by(Implementation.basic_code)
+        .order_by(func.count().desc(), Implementation.basic_code)
+        .limit(1)
+    ).one()
+    entry = client.get(f"{API}/catalogue-entries/{basic}").json()
+    bad = {**entry, "legal_basis": [{**entry["legal_basis"][0], "id": 999999}]}
+    body = problem(client.put(f"{API}/catalogue-entries/{basic}", json=bad, headers=admin), 422)
+    assert error_at(body, ["body", "legal_basis", 0, "id"])["type"] == "legal_basis.unknown"
+    cited = {**entry, "legal_basis": [{**entry["legal_basis"][0], "id": doc["id"]}]}
+    resp = client.put(f"{API}/catalogue-entries/{basic}", json=cited, headers=admin)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["legal_basis"][0]["law"] == entry["legal_basis"][0]["law"]
+    repeal = {**DOC, "status": "已废止", "repealed_on": "2026-12-01"}
+    assert (
+        client.put(f"{API}/legal-bases/{doc['id']}", json=repeal, headers=admin).status_code == 200
+    )
+    tasks = client.get(f"{API}/legal-bases/tasks", params={"legal_basis": doc["id"]}).json()
+    assert len(tasks) == count
+    assert {t["item"][19:] for t in tasks} == {basic}
