@@ -23,7 +23,19 @@ from app.sync.snapshot import stream as stream_snapshot
 router = APIRouter(prefix="/api/v1", tags=["sync"])
 
 
-@router.get("/changes", response_model=ChangePage)
+#: a position this feed's history never had (410 feed-position-unknown)
+POSITION_UNKNOWN = {
+    410: {
+        "description": "after is beyond the head, or epoch names another history (a restore, "
+        "another instance): start again from GET /sync/snapshot",
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
+    }
+}
+
+
+@router.get("/changes", response_model=ChangePage, responses=POSITION_UNKNOWN)
 async def changes(
     request: Request,
     after: Annotated[Seq, Query(description="the last seq you hold (0 from the start)")] = 0,
