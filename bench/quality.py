@@ -177,7 +177,43 @@ def main() -> None:
                 f"{statistics.median(ms):.1f} ms, p95 {ms[int(len(ms) * 0.95) - 1]:.1f} ms "
                 f"({len(ms)} writes)"
             )
+        print(hook_cost(engine, args.writes))
         engine.dispose()
+
+
+def hook_cost(engine: Any, n: int) -> str:
+    """What the hook itself costs a write: ``evaluate`` of one item's representation (the
+    rules, the read of its findings, their changes, the day's counts when they changed), n
+    times over seed items, each an item whose address was cut short and then restored."""
+    import orjson
+    from sqlalchemy import select
+    from sqlmodel import Session
+
+    from app.catalogue.models import Implementation
+    from app.catalogue.reads import SessionSnapshots, get_item_json
+    from app.quality.findings import context, evaluate
+
+    with Session(engine) as session:
+        codes = list(
+            session.scalars(select(Implementation.code).order_by(Implementation.code).limit(n))
+        )
+        ctx = context(session)
+        docs = [orjson.loads(get_item_json(SessionSnapshots(session), c)[1]) for c in codes]
+        same, changed = [], []
+        for doc in docs:
+            t = time.perf_counter()
+            evaluate(session, [doc], ctx)
+            same.append((time.perf_counter() - t) * 1000)
+            broken = {**doc, "guide": {**(doc.get("guide") or {}), "consultation": []}}
+            t = time.perf_counter()
+            evaluate(session, [broken], ctx)
+            changed.append((time.perf_counter() - t) * 1000)
+        session.rollback()
+    return (
+        f"the rules' hook on one write: p50 {statistics.median(same):.2f} ms when its findings "
+        f"stay, {statistics.median(changed):.2f} ms when one is added (and the day's counts "
+        f"rewritten), over {len(docs)} items"
+    )
 
 
 if __name__ == "__main__":
