@@ -32,6 +32,8 @@ PACKAGE = "catalogue_client"
 
 
 CONFIG = ROOT / "docs" / "clients" / "openapi-python-client.yaml"
+#: a loaded test machine answers slower than httpx's default 5 s
+WAIT = httpx.Timeout(60.0)
 TEMPLATES = ROOT / "docs" / "clients" / "templates"
 
 
@@ -44,16 +46,16 @@ class Live:
 
     def authenticated(self) -> Any:
         return self.client.AuthenticatedClient(
-            base_url=self.url, token=self.key, raise_on_unexpected_status=True
+            base_url=self.url, token=self.key, raise_on_unexpected_status=True, timeout=WAIT
         )
 
     def as_key(self, key: str) -> Any:
         return self.client.AuthenticatedClient(
-            base_url=self.url, token=key, raise_on_unexpected_status=True
+            base_url=self.url, token=key, raise_on_unexpected_status=True, timeout=WAIT
         )
 
     def anonymous(self) -> Any:
-        return self.client.Client(base_url=self.url, raise_on_unexpected_status=True)
+        return self.client.Client(base_url=self.url, raise_on_unexpected_status=True, timeout=WAIT)
 
 
 def generate(document: Path, into: Path) -> str:
@@ -84,7 +86,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     try:
         base = f"http://127.0.0.1:{port}"
         document = folder / "openapi.json"
-        document.write_bytes(httpx.get(f"{base}/api/v1/openapi.json").content)
+        document.write_bytes(httpx.get(f"{base}/api/v1/openapi.json", timeout=60).content)
         report = generate(document, folder / PACKAGE)
         # a schema or a body the generator cannot read is left out of the client, warned
         assert "Warning" not in report and "WARNING" not in report, report
