@@ -26,8 +26,8 @@ run: seed
 	$(BIN)/catalogue serve --host 127.0.0.1 --port 8000
 
 # every core (one worker per core; a module's tests stay on one worker, the browser tests
-# share one); `make test PYTEST_ARGS=` runs in one process
-PYTEST_ARGS ?= -n auto --dist loadgroup
+# share one: tests/conftest.py); `make test PYTEST_ARGS=` runs in one process
+PYTEST_ARGS ?= -n auto --dist loadfile
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -8,6 +8,7 @@ SQLite always runs. PostgreSQL runs when CATALOGUE_TEST_DATABASE_URL points at a
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import os
 import shutil
 import sqlite3
@@ -16,6 +17,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -182,9 +184,7 @@ _SLOW = {
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Marks each test with its layer, and with the group of tests that share a worker under
-    ``pytest -n … --dist loadgroup``: its module (module fixtures are built once), and one
-    group for the browser tests (they share one served site)."""
+    """Marks each test with its layer (``pytest -m unit``, ``-m "not slow"``…)."""
     tests_dir = ROOT / "tests"
     for item in items:
         path = Path(str(item.path))
@@ -201,8 +201,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "postgres" in callspec.id:
             item.add_marker("postgres")
-        group = "browser" if layer == "browser" else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+
+
+if importlib.util.find_spec("xdist") is not None:
+
+    def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+        """Under ``pytest -n … --dist loadfile``: a module's tests on one worker (its module
+        fixtures built once), and the browser tests together (they share one served
+        site). xdist's own ``loadgroup`` cannot do it: it renames test ids, which pytest 9
+        no longer lets a plugin do."""
+        if config.getvalue("dist") != "loadfile":
+            return None
+        from xdist.scheduler import LoadScopeScheduling
+
+        class ByModule(LoadScopeScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                module = nodeid.split("::", 1)[0]
+                return "tests/browser" if module.startswith("tests/browser/") else module
+
+        return ByModule(config, log)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
