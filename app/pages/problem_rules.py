@@ -128,7 +128,7 @@ ITEM: dict[str, Wording | Say] = {
         s(
             "「{field}」：没有行政区划 {code}",
             "“{field}”: no region {code}",
-            r"region '?(?P<code>[^' ]+?)'?(?: is|$)",
+            r"region '?(?P<code>[^' :]+?)'?(?: is|:|$)",
         ),
         s("「{field}」：没有这个行政区划", "“{field}”: no such region"),
     ),

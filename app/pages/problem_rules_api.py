@@ -6,6 +6,24 @@ from __future__ import annotations
 from app.pages.problem_rules import NO_ITEM
 from app.pages.problem_texts import Say, Wording, quoted, s
 
+#: a mirror's place that is not in this feed's history (a restore, another instance)
+FEED_POSITION: Wording = (
+    s(
+        "变更记录中没有第 {seq} 条（末尾为 {head}）：请从快照重新同步",
+        "The change feed has no seq {seq} (its head is {head}): start again from the snapshot",
+        r"seq (?P<seq>\d+) is beyond this feed's head \((?P<head>\d+)\)",
+    ),
+    s(
+        "这一同步位置来自另一份变更历史：请从快照重新同步",
+        "That position is from another history of the feed: start again from the snapshot",
+        r"another history",
+    ),
+    s(
+        "同步位置不在这份变更记录中：请从快照重新同步",
+        "That position is not in this change feed: start again from the snapshot",
+    ),
+)
+
 REVIEW: dict[str, Wording | Say] = {
     "change_request.edit": s(
         "修改申请包含完整的事项或一个补丁，不能两者都有",
@@ -145,4 +163,53 @@ API: dict[str, Wording | Say] = {
     "import.*": s(
         "导入文件无法读取或超出了限制", "The import file cannot be read or passes a limit"
     ),
+}
+
+#: 标准管理 and the feed's second round: legal bases, material files, quality, the epoch
+STANDARDS: dict[str, Wording | Say] = {
+    "legal_basis.unknown": (
+        s(
+            "「{field}」：没有编号为 {id} 的依据文件",
+            "“{field}”: no legal basis {id}",
+            r"no legal basis (?P<id>\S+)",
+        ),
+        s("「{field}」：没有这份依据文件", "“{field}”: no such legal basis"),
+    ),
+    "legal_basis.repealed_on_required": s(
+        "已废止的文件须填写「{field}」", "A repealed document gives its “{field}”"
+    ),
+    "legal_basis.status_repealed": s(
+        "填写了废止日期的文件，「{field}」应为已废止",
+        "A document with a repeal date has “{field}” repealed",
+    ),
+    "legal_basis.amended_on_required": s(
+        "已修订的文件须填写「{field}」", "An amended document gives its “{field}”"
+    ),
+    "date.order": (
+        s(
+            "「{field}」早于{earlier}",
+            "“{field}” is before the {earlier}",
+            r"is before (?P<earlier>\w+)",
+        ),
+        s("「{field}」早于它之前应有的日期", "“{field}” is before the date it follows"),
+    ),
+    "file.name": s("上传的文件须有文件名", "The file needs a name"),
+    "rule.unknown": (
+        s(
+            "「{field}」：没有规则 {rule}",
+            "“{field}”: no rule {rule}",
+            r"unknown rule " + quoted("rule"),
+        ),
+        s("「{field}」：没有这条规则", "“{field}”: no such rule"),
+    ),
+    "severity.enum": s(
+        "「{field}」应为 error、warning 或 info", "“{field}” is error, warning or info"
+    ),
+    "text.too_long": s("「{field}」太长", "“{field}” is too long"),
+    "department.scope": s(
+        "「{field}」不是您的密钥所属的部门", "“{field}” is not a department of your key"
+    ),
+    "entry": s("「{field}」应为基本编码", "“{field}” is a basic code"),
+    "feed-position-unknown": FEED_POSITION,
+    "http.410": FEED_POSITION,
 }

@@ -27,6 +27,13 @@ NOT_FOUND: Wording = (
     ),
     s("没有行政区划 {code}", "No region {code}", r"^no region (?P<code>\S+)"),
     s("基本目录中没有 {code}", "No catalogue entry {code}", r"^no catalogue entry (?P<code>\S+)"),
+    s("没有编号为 {id} 的依据文件", "No legal basis {id}", r"^no legal basis (?P<id>\S+)"),
+    s("没有摘要为 {hash} 的文件", "No file {hash}", r"^no file (?P<hash>\S+)"),
+    s(
+        "事项 {code} 没有材料 {material}",
+        "Item {code} has no material {material}",
+        r"^item (?P<code>\S+) has no material (?P<material>\S+)",
+    ),
     s("没有找到您要的内容", "Nothing was found there"),
 )
 
@@ -146,8 +153,21 @@ TYPES: dict[str, Wording | Say] = {
         ),
         s("提交过于频繁，请稍后再试", "Too many for now: please try again later"),
     ),
-    "unsupported-media-type": s(
-        "不支持这种文件或内容类型", "That kind of file or content is not taken"
+    "unsupported-media-type": (
+        s(
+            "文件内容不是 {kinds} 中的任何一种（按内容判断，而非文件名）",
+            "The file's content is none of {kinds} (read from its bytes, not its name)",
+            r"content is none of (?P<kinds>.+?) \(read from",
+        ),
+        s("不支持这种文件或内容类型", "That kind of file or content is not taken"),
+    ),
+    "too-large": (
+        s(
+            "文件太大（最多 {limit} 字节）",
+            "The file is too large (at most {limit} bytes)",
+            r"at most (?P<limit>[\d,]+) bytes",
+        ),
+        s("文件太大", "The file is too large"),
     ),
     "search-unavailable": s(
         "搜索暂时不可用，请稍后再试", "Search is unavailable for now; try again later"

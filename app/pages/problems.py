@@ -38,6 +38,7 @@ WORDINGS: dict[str, Wording] = {
         problem_rules.DECISIONS,
         problem_rules_api.REVIEW,
         problem_rules_api.API,
+        problem_rules_api.STANDARDS,
     )
     for rule, wording in table.items()
 }

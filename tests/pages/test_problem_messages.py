@@ -276,6 +276,7 @@ UNREAD: dict[str, tuple[str, ...] | None] = {
     "url.invalid": None,
     "search-unavailable": None,
     "validation": None,
+    "read_only": None,  # the value is the field's name, said by its label
     "not-found": ("no code list", "no shared material", "no subscription", "no key", "no import"),
     "out-of-scope": ("key ", "role "),
     # the API's own: keys, bulk writes, imports
