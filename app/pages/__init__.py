@@ -128,6 +128,7 @@ def install(app: FastAPI) -> None:
     from app.pages import (
         change_requests,
         citizen,
+        corrections_pages,
         decisions,
         editor,
         history,
@@ -143,6 +144,7 @@ def install(app: FastAPI) -> None:
     before = len(app.router.routes)
     for router in (
         citizen.router,
+        corrections_pages.router,
         history.router,
         editor.router,
         item_form.router,

@@ -4,7 +4,6 @@ the services the API uses."""
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -15,8 +14,6 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse
-from pydantic import ValidationError
 from sqlmodel import Session, select
 from starlette.types import Receive, Scope, Send
 
@@ -26,25 +23,19 @@ from app.catalogue.effective import in_force
 from app.catalogue.material_conditions import full_materials
 from app.catalogue.service import decode_number_cursor, encode_cursor
 from app.config import get_settings
-from app.corrections import service as corrections
-from app.corrections.router import client_of, limiter_of
-from app.corrections.schemas import CorrectionIn
 from app.db import read_session
-from app.deps import ReadSession, WriteSession
+from app.deps import ReadSession
 from app.directory.models import Region
 from app.directory.service import check_filters
-from app.errors import DomainError, InvalidInput, NotFound, TooManyRequests
+from app.errors import InvalidInput
 from app.legal import citations
 from app.pages import effective
-from app.pages.session import check_csrf, set_cookie
+from app.pages.session import set_cookie
 from app.pages.web import (
     LABELS,
     PageRoute,
     RenderedPages,
     domain_errors,
-    errors_by_field,
-    first,
-    optional,
     page_lang,
     public_form,
     render,
@@ -411,85 +402,6 @@ def checklist_page(request: Request, session: ReadSession, code: str) -> Respons
             "has_questions": bool((doc.get("guide") or {}).get("situations")),
             "answers_query": request.url.query,
         },
-    )
-
-
-# --- corrections ----------------------------------------------------------------------
-
-
-@router.get("/items/{code}/correction")
-def correction_form(request: Request, session: ReadSession, code: str) -> Response:
-    doc = item_doc(request, code)
-    return render(
-        request,
-        "correction.html",
-        {"item": doc, "correction_fields": CORRECTION_FIELDS, "correction": {}, "errors": {}},
-    )
-
-
-@router.post("/items/{code}/correction")
-def report_correction(
-    request: Request, form: PublicForm, session: WriteSession, code: str
-) -> Response:
-    check_csrf(request, form, None)
-    wait = limiter_of(request.app).hit(client_of(request))
-    if wait is not None:  # the API's limit, per client address
-        # said on the page in the reader's language, with the wait (app/pages/problems.py)
-        raise TooManyRequests(
-            "too many reports from this address for now; try again later",
-            retry_after=int(corrections.RateLimiter.retry_after(wait)),
-        )
-    values = {
-        "field": optional(form, "field"),
-        "suggested": optional(form, "suggested"),
-        "text": first(form, "text").strip(),
-        "contact": optional(form, "contact"),
-    }
-    try:
-        data = CorrectionIn.model_validate(values)
-        ticket = corrections.report(session, code, data).ticket
-    except ValidationError as exc:
-        errors = errors_by_field(exc.errors(include_url=False))  # rule and limits: worded
-        return _correction_refused(request, code, values, errors)
-    except InvalidInput as exc:
-        session.rollback()
-        return _correction_refused(request, code, values, domain_errors(exc))
-    return RedirectResponse(f"/corrections/{ticket}", status_code=303)
-
-
-def _correction_refused(
-    request: Request, code: str, values: dict[str, Any], errors: dict[str, list[str]]
-) -> Response:
-    return render(
-        request,
-        "correction.html",
-        {
-            "item": item_doc(request, code),
-            "correction_fields": CORRECTION_FIELDS,
-            "correction": values,
-            "errors": errors,
-        },
-        status=422,
-    )
-
-
-TICKET = re.compile(r"^[A-Za-z0-9_-]{16,43}$")
-
-
-@router.get("/corrections/{ticket}")
-def ticket_page(request: Request, session: ReadSession, ticket: str) -> Response:
-    if not TICKET.match(ticket):
-        raise NotFound(f"no correction {ticket}")
-    c = corrections.by_ticket(session, ticket)
-    fixed = corrections.fixed_versions(session, [c]).get(c.change_request_id or 0)
-    try:
-        name = item_doc(request, c.item_code)["name"]
-    except DomainError:
-        name = c.item_code
-    return render(
-        request,
-        "ticket.html",
-        {"c": c, "fixed_version": fixed, "item_name": name},
     )
 
 

@@ -19,7 +19,7 @@ from app.deps import ReadSession, WriteSession
 from app.errors import DomainError, Forbidden, InvalidInput, NotFound, RuleViolation
 from app.pages import conditions, forms, i18n, inbox, situation_form, worklist
 from app.pages import session as sessions
-from app.pages.citizen import TICKET
+from app.pages.corrections_pages import TICKET
 from app.pages.editor import (
     EditorForm,
     published,
