@@ -23,7 +23,7 @@ from app.quality.board import Scope, board, list_findings
 from app.quality.findings import findings_for_department, findings_for_item
 from app.quality.models import SEVERITY_LABELS, Severity
 from app.quality.router import check_query, edit_link
-from app.quality.rules import RULES, RULES_BY_ID
+from app.quality.rule_set import RULES, RULES_BY_ID
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 #: findings a list page shows at once

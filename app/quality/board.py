@@ -18,7 +18,7 @@ from app.directory.models import Department
 from app.pagination import decode_number_cursor, encode_cursor, with_prefix
 from app.quality.findings import ENDED, TOTAL
 from app.quality.models import QualityDay, QualityFinding, Severity
-from app.quality.rules import RULES, RULES_BY_ID
+from app.quality.rule_set import RULES, RULES_BY_ID
 from app.security import region_prefix
 
 #: what one finding takes from its item's 100 points (an item never goes below 0)

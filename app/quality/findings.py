@@ -25,7 +25,8 @@ from app.db import insert_rows
 from app.dbtypes import utcnow
 from app.directory.models import SharedMaterial
 from app.quality.models import QualityDay, QualityFinding
-from app.quality.rules import RULES_BY_ID, Context, _norm, check_item
+from app.quality.rule_set import RULES_BY_ID
+from app.quality.rules import Context, _norm, check_item
 from app.versionlog import RecordVersion
 
 #: statuses whose items are no longer handled: they carry no findings

@@ -19,7 +19,7 @@ from app.exports.formulas import neutralise
 from app.quality import duplicates
 from app.quality.board import Scope, board, list_findings
 from app.quality.models import QualityFinding, Severity
-from app.quality.rules import RULES, RULES_BY_ID
+from app.quality.rule_set import RULES, RULES_BY_ID
 from app.quality.schemas import BoardOut, DuplicateOut, FindingOut, FindingPage, RuleOut
 
 router = APIRouter(prefix="/api/v1", tags=["quality"])

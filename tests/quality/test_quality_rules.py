@@ -18,7 +18,8 @@ from sqlmodel import Session
 from app import clock
 from app.quality.findings import context, evaluate_all
 from app.quality.models import QualityFinding
-from app.quality.rules import RULES, check_item
+from app.quality.rule_set import RULES
+from app.quality.rules import check_item
 
 #: a 行政许可 of the seed with no finding at all (企业投资项目核准, province level)
 CLEAN = "11230000MB0C73040R2000104001000"
