@@ -75,7 +75,11 @@ class SchemaGate:
         if scope["type"] != "http" or scope["method"] not in WRITES or _elsewhere(scope):
             await self.app(scope, receive, send)
             return
-        state = await anyio.to_thread.run_sync(current_state)
+        seen = _seen
+        if seen is not None and time.monotonic() - seen[0] < RECHECK:
+            state: SchemaState | None = seen[1]  # no thread for the common case
+        else:
+            state = await anyio.to_thread.run_sync(current_state)
         if state is None or state.serves:
             await self.app(scope, receive, send)
             return
