@@ -170,6 +170,13 @@ def _gauge(base: str, name: str) -> float:
     return sum(float(v) for v in found)
 
 
+def _settles(base: str, names: tuple[str, ...], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while any(_gauge(base, name) > 0 for name in names):
+        assert time.monotonic() < deadline, {n: _gauge(base, n) for n in names}
+        time.sleep(0.5)
+
+
 def _rises_within(base: str, name: str, seconds: float) -> float:
     """The gauge above 0 and, a moment later, higher: the duty is not being done."""
     deadline = time.monotonic() + seconds
@@ -256,7 +263,9 @@ def test_the_production_shape_rolls_survives_and_shows_what_stopped(
         print(f"\nrequests: {rolled} rolling, {load.requests} in all; refused "
               f"during the cut: {load.refused}; recovery {recovery:.2f} s")  # fmt: skip
 
-        # 3. kill -9 of each background process kind: its absence shows within 30 s
+        # 3. kill -9 of each background process kind: its absence shows within 30 s; first,
+        # with the load stopped, both duties (the new release's) catch up to 0
+        _settles(app1, ("catalogue_indexer_lag_changes", "catalogue_webhook_backlog_changes"))
         with Load(shape.base, shape.key, codes[:1]):
             shape.kill("index")
             took = _rises_within(app1, "catalogue_indexer_lag_changes", 30)
