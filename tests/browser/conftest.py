@@ -232,6 +232,12 @@ def driver(browser_available: None) -> Iterator[Any]:
         "--window-size=1280,900",
         "--lang=zh-CN",
         "--disable-extensions",
+        # no downloads of components or on-device models: one such service kept a core
+        # busy for twenty minutes of a run on two cores
+        "--disable-component-update",
+        "--disable-background-networking",
+        "--disable-features=OptimizationGuideModelDownloading,OptimizationHints,"
+        "OnDeviceModelService,OnDeviceModelPerformanceParams,Translate",
     ):
         options.add_argument(arg)
     options.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
