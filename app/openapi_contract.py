@@ -35,6 +35,8 @@ RENAMED = {
     "cpsv_ap": "downloadCpsvAp",
     "hsds_json": "downloadHsds",
     "hsds_zip": "downloadHsdsPackage",
+    "hsds_services": "listHsdsServices",
+    "hsds_service": "getHsdsService",
     "healthz": "getHealth",
     "readyz": "getReadiness",
     "metrics": "getMetrics",

@@ -25,7 +25,7 @@ import re
 import tempfile
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -61,6 +61,15 @@ STATUS = {
 }
 URI = re.compile(r"^https?://[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]+$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Row(NamedTuple):
+    """One row of an HSDS table."""
+
+    table: str
+    values: dict[str, Any]
+    #: shared by several items (a department, a window): written once in the tables
+    once: bool = False
 
 
 def uid(kind: str, key: str) -> str:
@@ -110,21 +119,24 @@ class Tables:
             f.close()
 
 
-def add_item(t: Tables, doc: dict[str, Any], labels: Labels) -> None:
+def item_rows(doc: dict[str, Any], labels: Labels) -> Iterator[Row]:
+    """The HSDS rows of one implementation (the one mapping: the tables, the data package
+    and the nested services of the API are all built from these), ``once`` on rows several
+    items share (their department, a window)."""
     code = doc["code"]
     guide = doc.get("guide") or {}
     dept = doc["department"]
     org = uid("department", dept["code"])
-    t.add(
+    yield Row(
         "organization",
         {
             "id": org,
             "name": dept["name"],
             "description": f"{dept['name']}（统一社会信用代码 {dept['code']}）",
         },
-        once=True,
+        True,
     )
-    t.add(
+    yield Row(
         "organization_identifier",
         {
             "id": uid("credit-code", dept["code"]),
@@ -132,7 +144,7 @@ def add_item(t: Tables, doc: dict[str, Any], labels: Labels) -> None:
             "identifier_type": "统一社会信用代码 (GB 32100-2015)",
             "identifier": dept["code"],
         },
-        once=True,
+        True,
     )
     service = uid("item", code)
     online = guide.get("online") or {}
@@ -141,7 +153,7 @@ def add_item(t: Tables, doc: dict[str, Any], labels: Labels) -> None:
         for i, s in enumerate(guide.get("process") or [], start=1)
     ]
     fees = [f"{f['name']}：{f['standard']}" for f in doc["fees"]]
-    t.add(
+    yield Row(
         "service",
         {
             "id": service,
@@ -160,7 +172,7 @@ def add_item(t: Tables, doc: dict[str, Any], labels: Labels) -> None:
         },
     )
     region = doc["region"]
-    t.add(
+    yield Row(
         "service_area",
         {
             "id": uid("area", f"{code}:{region['code']}"),
@@ -172,41 +184,43 @@ def add_item(t: Tables, doc: dict[str, Any], labels: Labels) -> None:
     province = labels.region_name(region["code"][:2] + "0000") or region["name"]
     for w in guide.get("windows") or []:
         location = uid("window", f"{w['name']}\n{w['address']}")
-        if location not in t.seen:
-            t.add(
-                "location",
-                {
-                    "id": location,
-                    "location_type": "physical",
-                    "name": w["name"],
-                    "transportation": w.get("traffic"),
-                },
-                once=True,
-            )
-            t.add(
-                "address",
-                {
-                    "id": uid("address", location),
-                    "location_id": location,
-                    "address_1": w["address"],
-                    # required by HSDS: empty where neither region nor address names it
-                    "city": labels.city_of(region["code"], w["address"]) or "",
-                    "state_province": province,
-                    "postal_code": "",  # the guide does not hold it
-                    "country": "CN",
-                    "address_type": "physical",
-                },
-            )
+        yield Row(
+            "location",
+            {
+                "id": location,
+                "location_type": "physical",
+                "name": w["name"],
+                "transportation": w.get("traffic"),
+            },
+            True,
+        )
+        yield Row(
+            "address",
+            {
+                "id": uid("address", location),
+                "location_id": location,
+                "address_1": w["address"],
+                # required by HSDS: empty where neither region nor address names it
+                "city": labels.city_of(region["code"], w["address"]) or "",
+                "state_province": province,
+                "postal_code": "",  # the guide does not hold it
+                "country": "CN",
+                "address_type": "physical",
+            },
+            True,
+        )
         at = uid("service-at-location", f"{code}:{location}")
-        t.add("service_at_location", {"id": at, "service_id": service, "location_id": location})
-        t.add("phone", {"id": uid("phone", at), "service_at_location_id": at, "number": w["phone"]})
-        t.add(
+        yield Row("service_at_location", {"id": at, "service_id": service, "location_id": location})
+        yield Row(
+            "phone", {"id": uid("phone", at), "service_at_location_id": at, "number": w["phone"]}
+        )
+        yield Row(
             "schedule",
             {"id": uid("schedule", at), "service_at_location_id": at, "description": w["hours"]},
         )
     if online.get("available") and URI.match(online.get("url") or ""):
         location = uid("online", code)
-        t.add(
+        yield Row(
             "location",
             {
                 "id": location,
@@ -214,9 +228,9 @@ def add_item(t: Tables, doc: dict[str, Any], labels: Labels) -> None:
                 "name": f"{doc['name']}（网上办理）",
                 "url": online["url"],
             },
-            once=True,
+            True,
         )
-        t.add(
+        yield Row(
             "service_at_location",
             {"id": uid("service-at-location", f"{code}:{location}"), "service_id": service,
              "location_id": location},
@@ -225,7 +239,7 @@ def add_item(t: Tables, doc: dict[str, Any], labels: Labels) -> None:
         for i, channel in enumerate(guide.get(kind) or [], start=1):
             contact = uid(kind, f"{code}:{i}")
             email = channel.get("email")
-            t.add(
+            yield Row(
                 "contact",
                 {
                     "id": contact,
@@ -237,7 +251,7 @@ def add_item(t: Tables, doc: dict[str, Any], labels: Labels) -> None:
                 },
             )
             if channel.get("phone"):
-                t.add(
+                yield Row(
                     "phone",
                     {
                         "id": uid("phone", contact),
@@ -247,7 +261,7 @@ def add_item(t: Tables, doc: dict[str, Any], labels: Labels) -> None:
                 )
     for fee in doc["fees"]:
         amount = fee.get("amount")
-        t.add(
+        yield Row(
             "cost_option",
             {
                 "id": uid("fee", fee["code"]),
@@ -260,7 +274,7 @@ def add_item(t: Tables, doc: dict[str, Any], labels: Labels) -> None:
         )
     for m in doc["materials"]:
         url = (m.get("blank_form") or {}).get("url")
-        t.add(
+        yield Row(
             "required_document",
             {
                 "id": uid("material", m["code"]),
@@ -269,6 +283,11 @@ def add_item(t: Tables, doc: dict[str, Any], labels: Labels) -> None:
                 "uri": url if url and URI.match(url) else None,
             },
         )
+
+
+def add_item(t: Tables, doc: dict[str, Any], labels: Labels) -> None:
+    for row in item_rows(doc, labels):
+        t.add(row.table, row.values, once=row.once)
 
 
 def hsds_chunks(docs: Iterator[dict[str, Any]], labels: Labels) -> Iterator[bytes]:

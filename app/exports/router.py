@@ -1,4 +1,5 @@
-"""GET /exports/…: the published catalogue as files, streamed. Public reads (no key)."""
+"""GET /exports/…: the published catalogue as files, streamed, and as HSDS 3.0's paged API
+shape for services. Public reads (no key)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from app.config import get_settings
 from app.deps import ReadSession
-from app.exports import cpsv, csvfile, hsds, hsds_package, xlsx
+from app.exports import cpsv, csvfile, hsds, hsds_api, hsds_package, xlsx
 from app.exports.service import Scope, check_scope, export_chunks
+from app.fields import Instant
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
 
@@ -201,3 +204,80 @@ def hsds_json(
 )
 def hsds_zip(session: ReadSession, scope: ExportScope) -> StreamingResponse:
     return _stream(ZipResponse, session, "hsds-package", scope, "hsds.zip")
+
+
+class HsdsServicePage(BaseModel):
+    """HSDS 3.0's ``Page`` of services (its openapi.json, ``GET /services``)."""
+
+    total_items: int = Field(description="services in scope")
+    total_pages: int
+    page_number: int = Field(description="this page's number, from 1")
+    size: int = Field(description="services on this page")
+    first_page: bool
+    last_page: bool
+    empty: bool = Field(description="true: no service on this page")
+    contents: list[dict[str, Any]] = Field(
+        description="service_list objects (HSDS schema/compiled/service_list.json): a "
+        "service's one-to-one fields and its organization; with full=true fully nested "
+        "services (compiled/service.json); with minimal=true only id and last_modified"
+    )
+
+
+class HsdsService(BaseModel):
+    """A fully nested HSDS 3.0 service (schema/compiled/service.json)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(description="uuid5 of the implementation's code, as in hsds.json")
+    name: str
+    status: str
+
+
+NO_SERVICE = {
+    404: {
+        "description": "no implementation has this service id",
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
+    }
+}
+
+
+@router.get(
+    "/hsds/services",
+    response_model=HsdsServicePage,
+    summary="The implementations as HSDS 3.0 services, a numbered page at a time",
+)
+def hsds_services(
+    session: ReadSession,
+    scope: ExportScope,
+    page: Annotated[int, Query(ge=1, description="page number, from 1")] = 1,
+    per_page: Annotated[
+        int, Query(ge=1, le=hsds_api.MAX_PER_PAGE, description="services a page")
+    ] = 50,
+    modified_after: Annotated[
+        Instant | None, Query(description="only services modified at or after this instant")
+    ] = None,
+    minimal: Annotated[bool, Query(description="only each service's id and last_modified")] = False,
+    full: Annotated[bool, Query(description="fully nested services")] = False,
+) -> dict[str, Any]:
+    check_scope(session, scope)
+    return hsds_api.services_page(
+        session,
+        scope,
+        page=page,
+        per_page=per_page,
+        modified_after=modified_after,
+        minimal=minimal,
+        full=full,
+    )
+
+
+@router.get(
+    "/hsds/services/{service_id}",
+    response_model=HsdsService,
+    responses=NO_SERVICE,
+    summary="One implementation as a fully nested HSDS 3.0 service",
+)
+def hsds_service(session: ReadSession, service_id: str) -> dict[str, Any]:
+    return hsds_api.service_by_id(session, service_id)
