@@ -5,6 +5,11 @@ rows after its stored position, in ``seq`` order, loads each item's representati
 today, and indexes it (external versions: an older update never overwrites a newer one).
 The position moves only after the backend has taken the batch, so nothing is lost while
 the backend is down: :meth:`Indexer.run_forever` retries with backoff and catches up.
+
+The index also keeps, in itself, a mark of the history it applied: the seq, the feed's epoch
+and the fingerprint of the change at that seq (:func:`app.sync.epoch.fingerprint`, what a
+mirror keeps). The database's position cannot tell a restore (it is restored with the
+dump); the mark can: an index of another history is rebuilt from the change log.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from datetime import date
 from typing import Any
 
 import orjson
-from prometheus_client import Gauge
+from prometheus_client import Counter, Gauge
 from sqlalchemy import Engine, and_, func
 from sqlmodel import Session, col, select
 
@@ -32,6 +37,8 @@ from app.leader import Leadership
 from app.search.backends import SearchBackend, chunks
 from app.search.models import SearchPosition
 from app.search.service import SearchService
+from app.sync.epoch import current_epoch, fingerprint
+from app.sync.feed import head_seq, read_changes
 
 log = logging.getLogger("app.search.indexer")
 
@@ -42,6 +49,12 @@ LEADER = Gauge(
     "catalogue_indexer_leader",
     "1 while this process applies the change log to the search index",
     multiprocess_mode="livemax",
+)
+REBUILDS = Counter(
+    "catalogue_indexer_rebuilds_total",
+    "Rebuilds of the search index by the indexer: its schema predates this version, or it "
+    "was built from another history of the change log (a restored database)",
+    ["reason"],
 )
 
 
@@ -176,7 +189,64 @@ class Indexer:
                 self.backend.upsert(docs)
                 self.backend.delete(gone)
                 pos.last_seq = int(rows[-1].seq or 0)
+                self.backend.mark_applied(self.mark(session, pos.last_seq))
         return len(rows)
+
+    # --- the history the index was built from ------------------------------------------
+
+    @staticmethod
+    def _fingerprint(session: Session, seq: int) -> str | None:
+        """The fingerprint of the database's change at ``seq`` (None: it has none)."""
+        if seq <= 0:
+            return None
+        changes, _ = read_changes(session, after=seq - 1, limit=1)
+        if not changes or changes[0]["seq"] != seq:
+            return None
+        return fingerprint(changes[0])
+
+    def mark(self, session: Session, seq: int) -> dict[str, Any]:
+        """What the index keeps of the history it applied up to ``seq``."""
+        return {
+            "seq": seq,
+            "epoch": current_epoch(session),
+            "fingerprint": self._fingerprint(session, seq),
+        }
+
+    def other_history(self, session: Session) -> str | None:
+        """Why the index was built from another history than the database's (None: it was
+        not, or it keeps no mark: an index built before marks were kept)."""
+        mark = self.backend.applied_mark()
+        if not mark:
+            return None
+        epoch = current_epoch(session)
+        if mark.get("epoch") != epoch:
+            return f"its feed epoch {mark.get('epoch')!r} is not the database's ({epoch!r})"
+        seq = int(mark.get("seq") or 0)
+        head = head_seq(session)
+        if seq > head:
+            return f"it applied seq {seq}, beyond the database's head ({head})"
+        if seq and self._fingerprint(session, seq) != mark.get("fingerprint"):
+            return f"the database's change at seq {seq} is not the one it applied"
+        return None
+
+    def _check_history(self, engine: Engine) -> bool:
+        """Rebuild the index if it was built from another history; whether it was."""
+        with Session(engine) as session:
+            reason = self.other_history(session)
+            session.rollback()
+        if reason is None:
+            return False
+        log.warning(
+            "search indexer: the search index was built from another history than the "
+            "database's (%s; restored database?): rebuilding from the change log; searches "
+            "use the old index until the new one is switched. Next step: none if the "
+            "database was restored on purpose (mirrors re-snapshot by themselves); if not, "
+            "find out why its history changed",
+            reason,
+        )
+        REBUILDS.labels("history").inc()
+        self.reindex(engine, rewind=True)
+        return True
 
     def run_once(self, session: Session, batch: int = 500) -> int:
         """Apply the next batch of changes in ``session``; returns how many change rows were
@@ -205,20 +275,24 @@ class Indexer:
         self._advance(engine, *after)
         return applied
 
-    def _advance(self, engine: Engine, last_seq: int, swept_on: date | None) -> None:
+    def _advance(
+        self, engine: Engine, last_seq: int, swept_on: date | None, rewind: bool = False
+    ) -> None:
         """Move the position forward, never back: another indexer (the leader, a
-        ``catalogue reindex``) may have gone further."""
+        ``catalogue reindex``) may have gone further; unless ``rewind`` (the leader's
+        rebuild of an index of another history: a position restored beyond the new
+        history's head would skip its changes)."""
         writer = engine
         if engine.dialect.name == "sqlite":
             writer = engine.execution_options(sqlite_begin="IMMEDIATE")
         with Session(writer) as session:
             pos = self.position(session)
-            if (pos.last_seq or 0) <= last_seq:
+            if rewind or (pos.last_seq or 0) <= last_seq:
                 pos.last_seq, pos.swept_on = last_seq, swept_on
                 session.add(pos)
             session.commit()
 
-    def reindex(self, engine: Engine, batch: int = 1000) -> int:
+    def reindex(self, engine: Engine, batch: int = 1000, rewind: bool = False) -> int:
         """``catalogue reindex`` beside a running deployment: build and swap, then apply
         every change from the build's start, whatever the position says, and move the
         position forward only. The leading indexer of another process keeps running: a
@@ -229,6 +303,7 @@ class Indexer:
         with Session(engine) as session:
             head = int(session.exec(select(func.max(ChangeLog.seq))).one() or 0)
             n = self.build(session, batch)
+            self.backend.mark_applied(self.mark(session, head))
             session.rollback()
         cursor = SearchPosition(name=self.name, last_seq=head, swept_on=clock.today())
         while True:  # each batch in a transaction of its own: it sees what committed since
@@ -237,7 +312,7 @@ class Indexer:
                 session.rollback()
             if not applied:
                 break
-        self._advance(engine, cursor.last_seq, cursor.swept_on)
+        self._advance(engine, cursor.last_seq, cursor.swept_on, rewind)
         return n
 
     def catch_up(self, session: Session, batch: int = 500) -> int:
@@ -307,6 +382,9 @@ class Indexer:
                         n = self.rebuild(session)
                         session.commit()
                     log.warning("search indexer: rebuilt the index with %d items", n)
+                    REBUILDS.labels("schema").inc()
+                elif self._check_history(engine):
+                    continue
                 applied = self.step(engine)
                 delay = interval
                 if applied:
@@ -341,6 +419,7 @@ class Indexer:
         change-log head read before the build (later changes are applied after)."""
         head = session.exec(select(func.max(ChangeLog.seq))).one() or 0
         n = self.build(session, batch)
+        self.backend.mark_applied(self.mark(session, int(head)))
         pos = self.position(session)
         pos.last_seq = int(head)
         pos.swept_on = clock.today()

@@ -315,6 +315,22 @@ class ElasticsearchBackend:
         props = body.get("mappings", {}).get("properties", {})
         return not set(es_mapping()["mappings"]["properties"]) <= set(props)
 
+    def applied_mark(self) -> dict[str, Any] | None:
+        """The history mark in the live index's mapping (``_meta.applied``)."""
+        indices = self._indices()
+        if not indices:
+            return None
+        found = self._call(self.es.indices.get_mapping, index=indices[0])
+        meta = dict(found).get(indices[0], {}).get("mappings", {}).get("_meta") or {}
+        applied = meta.get("applied")
+        return dict(applied) if applied else None
+
+    def mark_applied(self, mark: dict[str, Any]) -> None:
+        """Keep in the live index's mapping where in which history it stands (in the
+        cluster, not the database: a restored database brings its own position back)."""
+        self.ensure()
+        self._call(self.es.indices.put_mapping, index=self.alias, meta={"applied": mark})
+
     def ping(self) -> bool:
         try:
             return bool(self.es.ping())

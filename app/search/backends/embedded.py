@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -410,6 +411,22 @@ class TantivyBackend:
             self._reloaded = 0.0
             self._open()
             shutil.rmtree(self.root / old, ignore_errors=True)
+
+    def applied_mark(self) -> dict[str, Any] | None:
+        """The history mark of the live generation (its ``APPLIED`` file), None without one."""
+        path = self.root / self._current() / "APPLIED"
+        try:
+            return dict(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            return None
+
+    def mark_applied(self, mark: dict[str, Any]) -> None:
+        """Keep beside the index where in which history it stands (a file, not the
+        database: a restored database brings its own position back with it)."""
+        folder = self.root / self._current()
+        tmp = folder / "APPLIED.tmp"
+        tmp.write_text(json.dumps(mark))
+        os.replace(tmp, folder / "APPLIED")
 
     def ping(self) -> bool:
         self._idx()  # a generation of another schema version: the reason, for /readyz

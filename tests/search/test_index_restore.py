@@ -1,0 +1,192 @@
+"""A database restored from an earlier dump while the search index had applied changes of
+the lost history: the indexer notices (the index keeps the seq, epoch and fingerprint of
+what it applied; the database's own position is restored with the dump), rebuilds from the
+change log, says so in one log line and counts it; search then answers as the restored
+database (a write after the restore is found; a document of the lost history is gone).
+
+Both databases (SQLite: the file copied back; PostgreSQL: ``CREATE DATABASE … TEMPLATE``
+of a copy taken earlier), the embedded index and the Elasticsearch API (osmem)."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from prometheus_client import REGISTRY
+from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from app.catalogue import service as catalogue
+from app.catalogue.models import Implementation
+from app.db import normalise_url
+from app.search.backends import TantivyBackend
+from app.search.indexer import Indexer, wait_for
+from app.search.service import SearchService
+from app.security import Principal
+from tests.search_support import fresh_es
+
+pytest_plugins = ["tests.search_support"]
+
+ADMIN = Principal(name="test-admin", role="admin")
+
+
+def _codes(engine: Engine, n: int) -> list[str]:
+    with Session(engine) as session:
+        return list(
+            session.execute(
+                select(Implementation.code)
+                .where(Implementation.status == "1")
+                .order_by(Implementation.code)
+                .limit(n)
+            ).scalars()
+        )
+
+
+def _rename(engine: Engine, code: str, words: str) -> int:
+    """Commit new 受理条件 of an item (words a search finds); its new version."""
+    with Session(engine) as session:
+        doc = catalogue.patch_item(session, code, {"guide": {"conditions": [words]}}, ADMIN)
+        session.commit()
+        return int(doc["version"])
+
+
+def _search(svc: SearchService, engine: Engine, q: str) -> list[str]:
+    with Session(engine) as session:
+        svc.refresh()
+        found = svc.search(
+            session, q=q, region=None, department=None, item_type=None, audience=None,
+            theme=None, online=None, status="1", cursor=None, limit=20,
+        )  # fmt: skip
+        session.rollback()
+    return [h["code"] for h in found["hits"]]
+
+
+class Dump:
+    """An earlier copy of the database, restored over it later (the engine is disposed:
+    a restore happens with the application stopped or cut off)."""
+
+    def __init__(self, engine: Engine, tmp_path: Path) -> None:
+        self.url = engine.url
+        engine.dispose()
+        if self.url.get_backend_name() == "sqlite":
+            self.copy = str(tmp_path / "dump.db")
+            with sqlite3.connect(self.url.database) as src, sqlite3.connect(self.copy) as dst:
+                src.backup(dst)
+        else:
+            self.copy = f"{self.url.database}_dump"
+            with self._admin() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.copy}"'))
+                conn.execute(text(f'CREATE DATABASE "{self.copy}" TEMPLATE "{self.url.database}"'))
+
+    def _admin(self) -> Any:
+        url = make_url(normalise_url(self.url.render_as_string(hide_password=False)))
+        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        return admin.connect()
+
+    def restore(self, engine: Engine) -> None:
+        engine.dispose()
+        if self.url.get_backend_name() == "sqlite":
+            with sqlite3.connect(self.copy) as src, sqlite3.connect(self.url.database) as dst:
+                src.backup(dst)
+            return
+        with self._admin() as conn:
+            conn.execute(text(f'DROP DATABASE "{self.url.database}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{self.url.database}" TEMPLATE "{self.copy}"'))
+            conn.execute(text(f'DROP DATABASE "{self.copy}"'))
+
+
+def _rebuilds() -> float:
+    return (
+        REGISTRY.get_sample_value("catalogue_indexer_rebuilds_total", {"reason": "history"}) or 0.0
+    )
+
+
+@pytest.fixture(params=["embedded", "elasticsearch"])
+def make_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Any]:
+    if request.param == "embedded":
+        return lambda: TantivyBackend(tmp_path / "index")
+    url = request.getfixturevalue("osmem_base_url")
+    backend = fresh_es(url)
+    return lambda: backend
+
+
+def test_the_indexer_rebuilds_an_index_of_a_lost_history(
+    own_engine: Engine,
+    make_backend: Callable[[], Any],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    engine = own_engine
+    svc = SearchService(make_backend())
+    indexer = Indexer(svc)
+    indexer.reindex(engine)
+    a, b, c = _codes(engine, 3)
+    dump = Dump(engine, tmp_path)  # the dump is taken here
+
+    # the lost history: A renamed twice, C once; the index applies it
+    _rename(engine, a, "失落历史事项 狮鹫")
+    lost_a = _rename(engine, a, "失落历史事项 狮鹫 二")
+    _rename(engine, c, "只在失落历史 貔貅")
+    while indexer.step(engine):
+        pass
+    assert _search(svc, engine, "狮鹫") == [a]
+    with Session(engine) as session:
+        assert indexer.other_history(session) is None  # same history: nothing to do
+
+    dump.restore(engine)
+    with Session(engine) as session:
+        assert "beyond the database's head" in (indexer.other_history(session) or "")
+    # the new history reuses the lost one's seqs, with other changes; A at a lower version
+    new_a = _rename(engine, a, "恢复之后事项 獬豸")
+    for i in range(4):
+        _rename(engine, b, f"恢复之后另一事项 {i}")
+    assert new_a < lost_a
+    with Session(engine) as session:
+        assert "is not the one it applied" in (indexer.other_history(session) or "")
+
+    # the indexer keeps running across the restore (a restarted one starts the same way)
+    restarted = indexer
+    before = _rebuilds()
+    stop = threading.Event()
+    caplog.set_level(logging.WARNING, logger="app.search.indexer")
+    thread = threading.Thread(target=restarted.run_forever, args=(engine, stop), daemon=True)
+    thread.start()
+    try:
+        assert wait_for(lambda: _rebuilds() > before, timeout=60)
+
+        def settled() -> bool:
+            with Session(engine) as session:
+                clean = restarted.check(session).clean
+                session.rollback()
+            return clean
+
+        assert wait_for(settled, timeout=30)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+    lines = [r.getMessage() for r in caplog.records if "another history" in r.getMessage()]
+    assert len(lines) == 1, lines
+    assert "rebuilding from the change log" in lines[0] and "Next step" in lines[0]
+    assert _rebuilds() == before + 1
+    assert _search(svc, engine, "獬豸") == [a]
+    assert _search(svc, engine, "狮鹫") == []
+    assert _search(svc, engine, "貔貅") == []
+    versions = svc.backend.versions()
+    assert versions[a][0] == new_a
+    with Session(engine) as session:
+        assert restarted.other_history(session) is None
+        current = orjson.loads(catalogue.get_item_json(catalogue.SessionSnapshots(session), c)[1])
+        assert "貔貅" not in str(current["guide"])
+    # and it keeps indexing the new history
+    _rename(engine, b, "恢复之后再写 饕餮")
+    while restarted.step(engine):
+        pass
+    assert _search(svc, engine, "饕餮") == [b]
