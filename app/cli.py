@@ -295,6 +295,7 @@ def index(
             return
         try:
             total = 0
+            indexer.rebuild_if_other_history(get_engine())  # a restored database
             while n := indexer.step(get_engine()):
                 total += n
         finally:

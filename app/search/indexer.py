@@ -229,7 +229,7 @@ class Indexer:
             return f"the database's change at seq {seq} is not the one it applied"
         return None
 
-    def _check_history(self, engine: Engine) -> bool:
+    def rebuild_if_other_history(self, engine: Engine) -> bool:
         """Rebuild the index if it was built from another history; whether it was."""
         with Session(engine) as session:
             reason = self.other_history(session)
@@ -383,7 +383,7 @@ class Indexer:
                         session.commit()
                     log.warning("search indexer: rebuilt the index with %d items", n)
                     REBUILDS.labels("schema").inc()
-                elif self._check_history(engine):
+                elif self.rebuild_if_other_history(engine):
                     continue
                 applied = self.step(engine)
                 delay = interval
