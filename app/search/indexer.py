@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
@@ -202,7 +202,12 @@ class Indexer:
         changes, _ = read_changes(session, after=seq - 1, limit=1)
         if not changes or changes[0]["seq"] != seq:
             return None
-        return fingerprint(changes[0])
+        change = changes[0]
+        at = change.get("recorded_at")
+        if isinstance(at, datetime) and at.tzinfo is not None:
+            # the same instant reads in the session's time zone: one spelling for all
+            change = {**change, "recorded_at": at.astimezone(UTC).isoformat()}
+        return fingerprint(change)
 
     def mark(self, session: Session, seq: int) -> dict[str, Any]:
         """What the index keeps of the history it applied up to ``seq``."""

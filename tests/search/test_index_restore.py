@@ -30,6 +30,7 @@ from app.search.backends import TantivyBackend
 from app.search.indexer import Indexer, wait_for
 from app.search.service import SearchService
 from app.security import Principal
+from app.sync.feed import head_seq
 from tests.search_support import fresh_es
 
 pytest_plugins = ["tests.search_support"]
@@ -190,3 +191,18 @@ def test_the_indexer_rebuilds_an_index_of_a_lost_history(
     while restarted.step(engine):
         pass
     assert _search(svc, engine, "饕餮") == [b]
+
+
+def test_the_mark_is_the_same_in_every_session_time_zone(engine: Engine, tmp_path: Path) -> None:
+    """Processes whose sessions read times in other zones (PGTZ, a role's setting) agree on
+    the mark: no rebuild of an index of the same history."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no session time zone")
+    indexer = Indexer(SearchService(TantivyBackend(tmp_path / "index")))
+    marks = []
+    for zone in ("UTC", "Asia/Shanghai"):
+        with Session(engine) as session:
+            session.execute(text(f"SET TIME ZONE '{zone}'"))
+            marks.append(indexer.mark(session, head_seq(session)))
+            session.rollback()
+    assert marks[0]["fingerprint"] and marks[0] == marks[1]
