@@ -346,6 +346,7 @@ def test_a_restore_to_an_earlier_dump_with_a_mirror_ahead(shape: Any, tmp_path: 
     )
     lines = [ln for ln in shape.log_tail("index").splitlines() if "another history" in ln]
     assert len(lines) == 1, shape.log_tail("index")
+    assert _gauge(shape.instance("index"), "catalogue_indexer_rebuilds_total") == 1
     print(f"\nrestore: search equal to the restored database {took:.1f} s after the writes")
 
     pulled = mirror("sync", "pull", "--from", app1)
