@@ -25,6 +25,7 @@ from app import openapi_examples as ex
 from app.config import get_settings
 from app.edge import RouteNeeds
 from app.openapi_contract import declare
+from app.responses import PUBLIC_READS
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -107,12 +108,17 @@ EXAMPLES: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {
 }
 
 
+#: the reads that answer If-None-Match with 304: the cacheable public reads
+#: (app/responses.py) and the immutable material files
+CONDITIONAL_READS = PUBLIC_READS | {"/api/v1/files/{sha256}"}
+
+
 def _statuses(route: APIRoute, needs: RouteNeeds) -> list[str]:
     statuses = ["422"]
     if route.param_convertors:
         statuses += ["404"]
-        if "GET" in route.methods:
-            statuses += ["304"]
+    if "GET" in route.methods and route.path in CONDITIONAL_READS:
+        statuses += ["304"]
     if needs.key:
         statuses += ["401", "403"]
     if needs.media_types:
