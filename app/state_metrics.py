@@ -118,11 +118,12 @@ class CatalogueState(Collector):
         jobs = GaugeMetricFamily(
             "catalogue_import_jobs", "Import jobs by status", labels=["status"]
         )
-        found = dict(
-            session.execute(select(ImportJob.status, func.count()).group_by(ImportJob.status))
-            .tuples()
-            .all()
-        )
+        found = {
+            status: n
+            for status, n in session.execute(
+                select(ImportJob.status, func.count()).group_by(ImportJob.status)
+            )
+        }
         for status in ImportStatus:
             jobs.add_metric([status.value], int(found.get(status.value, 0)))
         yield jobs
