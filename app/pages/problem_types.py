@@ -29,6 +29,7 @@ NOT_FOUND: Wording = (
     s("基本目录中没有 {code}", "No catalogue entry {code}", r"^no catalogue entry (?P<code>\S+)"),
     s("没有编号为 {id} 的依据文件", "No legal basis {id}", r"^no legal basis (?P<id>\S+)"),
     s("没有摘要为 {hash} 的文件", "No file {hash}", r"^no file (?P<hash>\S+)"),
+    s("没有编号为 {id} 的 HSDS 服务", "No HSDS service {id}", r"^no HSDS service (?P<id>\S+)"),
     s(
         "事项 {code} 没有材料 {material}",
         "Item {code} has no material {material}",
