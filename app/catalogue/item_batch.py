@@ -15,7 +15,7 @@ from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import and_, bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlmodel import Session, col
 
 from app import clock
@@ -37,8 +37,8 @@ from app.catalogue.models import (
     IssuedCode,
     ItemFee,
     ItemMaterial,
-    RecordVersion,
 )
+from app.catalogue.reads import newest_item_versions
 from app.catalogue.schemas import ImplementationIn
 from app.catalogue.statuses import ItemStatus
 from app.catalogue.validation import check_read_only
@@ -97,25 +97,7 @@ def replace_items(session: Session, batch: Sequence[Replacement], actor: Princip
             select(_ITEMS).where(_ITEMS.c.code.in_(codes)).with_for_update()
         ).mappings()
     }
-    newest = {
-        code: (version, snapshot, next_change)
-        for code, version, snapshot, next_change in session.execute(
-            select(
-                RecordVersion.code,
-                RecordVersion.version,
-                RecordVersion.snapshot,
-                RecordVersion.next_change,
-            )
-            .join(
-                Implementation,
-                and_(
-                    col(Implementation.code) == RecordVersion.code,
-                    col(Implementation.version) == RecordVersion.version,
-                ),
-            )
-            .where(RecordVersion.kind == "item", col(RecordVersion.code).in_(codes))
-        )
-    }
+    newest = newest_item_versions(session, codes)
     events = lifecycle_events_of(session, codes)
     old = _children_by_name(session, codes)
     updates, versions, materials, fees = [], [], [], []

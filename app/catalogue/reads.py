@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple, Protocol
 
 import orjson
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, and_
 from sqlmodel import Session, col, select
 
 from app import clock
@@ -25,7 +25,7 @@ from app.catalogue.statuses import STATUS_INCOMPLETE, STATUS_LABELS, STATUS_PEND
 from app.errors import NotFound
 from app.pagination import decode_cursor, encode_cursor, with_prefix
 from app.security import region_prefix
-from app.versionlog import latest_snapshot
+from app.versionlog import RecordVersion, latest_snapshot
 
 
 class SnapshotReader(Protocol):
@@ -96,6 +96,30 @@ class ItemRead(NamedTuple):
     #: a state computed past its stored snapshot (a scheduled change took effect and its
     #: day is not recorded yet): the day of the last change in force; None otherwise
     changed_on: date | None
+
+
+def newest_item_versions(
+    session: Session, codes: list[str]
+) -> dict[str, tuple[int, str, date | None]]:
+    """The current version of each of these items, in one query: code → (version, snapshot,
+    next scheduled change)."""
+    rows = session.execute(
+        select(
+            RecordVersion.code,
+            RecordVersion.version,
+            RecordVersion.snapshot,
+            RecordVersion.next_change,
+        )
+        .join(
+            Implementation,
+            and_(
+                col(Implementation.code) == RecordVersion.code,
+                col(Implementation.version) == RecordVersion.version,
+            ),
+        )
+        .where(RecordVersion.kind == "item", col(RecordVersion.code).in_(codes))
+    )
+    return {code: (version, snapshot, nxt) for code, version, snapshot, nxt in rows}
 
 
 def read_item(snapshots: SnapshotReader, code: str, as_of: date | None = None) -> ItemRead:

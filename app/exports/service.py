@@ -17,11 +17,11 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, select
-from sqlmodel import Session, col
+from sqlalchemy import Connection
+from sqlmodel import Session
 
 from app.catalogue import service as catalogue
-from app.catalogue.models import Implementation, RecordVersion
+from app.catalogue.reads import newest_item_versions
 from app.directory.service import CodeLists, check_filters
 from app.errors import InvalidInput
 from app.exports import workbook
@@ -68,23 +68,7 @@ class _PageSnapshots:
 
     def __init__(self, session: Session, codes: list[str]) -> None:
         self.session = session
-        rows = session.execute(
-            select(
-                RecordVersion.code,
-                RecordVersion.version,
-                RecordVersion.snapshot,
-                RecordVersion.next_change,
-            )
-            .join(
-                Implementation,
-                and_(
-                    col(Implementation.code) == RecordVersion.code,
-                    col(Implementation.version) == RecordVersion.version,
-                ),
-            )
-            .where(RecordVersion.kind == "item", col(RecordVersion.code).in_(codes))
-        ).all()
-        self.found = {code: (version, snap, nxt) for code, version, snap, nxt in rows}
+        self.found = newest_item_versions(session, codes)
 
     def latest(self, kind: str, code: str) -> tuple[int, str, date | None] | None:
         found = self.found.get(code)
