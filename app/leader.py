@@ -20,6 +20,8 @@ import contextlib
 import hashlib
 import logging
 import os
+import threading
+from collections.abc import Callable
 from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, text
@@ -129,3 +131,17 @@ class Leadership:
 def _close(conn: Connection) -> None:
     with contextlib.suppress(Exception):
         conn.close()
+
+
+def run_in_thread(loop: Callable[[threading.Event], None], name: str) -> Callable[[], None]:
+    """Run a duty's ``loop(stop)`` in a daemon thread of this process; returns what stops it
+    (sets ``stop``, waits up to 5 s)."""
+    stop = threading.Event()
+    thread = threading.Thread(target=loop, args=(stop,), name=name, daemon=True)
+    thread.start()
+
+    def halt() -> None:
+        stop.set()
+        thread.join(timeout=5)
+
+    return halt

@@ -48,7 +48,7 @@ from app.catalogue.history import (
 )
 from app.catalogue.models import ChangeLog, Implementation, RecordVersion
 from app.db import for_writing
-from app.leader import Leadership
+from app.leader import Leadership, run_in_thread
 from app.security import Principal
 from app.sync.models import SyncPosition
 from app.versionlog import latest_snapshot, record_versions, take_feed_lock, version_row
@@ -391,13 +391,4 @@ class Effects:
 
 def start(engine: Engine) -> Callable[[], None]:
     """Run the duty in a thread of this process; returns what stops it."""
-    stop = threading.Event()
-    duty = Effects.of_settings(engine)
-    thread = threading.Thread(target=duty.run_forever, args=(stop,), name="effects", daemon=True)
-    thread.start()
-
-    def halt() -> None:
-        stop.set()
-        thread.join(timeout=5)
-
-    return halt
+    return run_in_thread(Effects.of_settings(engine).run_forever, "effects")

@@ -27,7 +27,7 @@ from sqlmodel import Session
 
 from app.corrections.service import erase_contacts
 from app.db import for_writing
-from app.leader import Leadership
+from app.leader import Leadership, run_in_thread
 
 log = logging.getLogger("app.corrections.retention")
 
@@ -83,13 +83,4 @@ class Retention:
 
 def start(engine: Engine) -> Callable[[], None]:
     """Run the duty in a thread of this process; returns what stops it."""
-    stop = threading.Event()
-    duty = Retention.of_settings(engine)
-    thread = threading.Thread(target=duty.run_forever, args=(stop,), name="retention", daemon=True)
-    thread.start()
-
-    def halt() -> None:
-        stop.set()
-        thread.join(timeout=5)
-
-    return halt
+    return run_in_thread(Retention.of_settings(engine).run_forever, "retention")
