@@ -243,11 +243,23 @@ def _indexer():  # type: ignore[no-untyped-def]
 
 
 @app.command()
-def reindex() -> None:
-    """Build a new search index from the database and swap it in (no downtime)."""
+def reindex(
+    prune: Annotated[
+        bool,
+        typer.Option(help="then drop the older schemas' indices whose indexer no longer runs"),
+    ] = False,
+) -> None:
+    """Build a new search index (this release's schema) from the database and swap it in
+    (no downtime)."""
     indexer = _indexer()
     n = indexer.reindex(get_engine())  # safe beside a leading indexer (see its docstring)
     typer.echo(f"indexed {n} items into the {indexer.backend.name} index")
+    if prune:
+        dropped, kept = indexer.prune(get_engine())
+        for other in dropped:
+            typer.echo(f"dropped {other.name} (schema version {other.schema})")
+        for other in kept:
+            typer.echo(f"kept {other.name} (schema version {other.schema}): its indexer runs")
 
 
 @app.command("search-check")
@@ -285,11 +297,10 @@ def index(
     import threading
 
     from app.leader import Leadership
-    from app.search.indexer import LEADERSHIP
 
     indexer = _indexer()
     if once:
-        leadership = Leadership(get_engine(), LEADERSHIP)
+        leadership = Leadership(get_engine(), indexer.leadership)
         if not leadership.acquire():
             typer.echo("another process indexes now: nothing to do")
             return

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     #: Apply the change log to the search index in a thread of the app (``catalogue serve``
     #: turns it on; ``catalogue index`` runs the same loop on its own).
     search_indexer: bool = False
+    #: Seconds the indexer's index of this release's schema stays caught up before it drops
+    #: the indices of older schemas whose indexer no process runs any more (a release that
+    #: rolled in; ``catalogue reindex --prune`` drops them at once). docs/operations.md
+    search_prune_after: float = Field(default=3600.0, ge=0)
     #: The search thesaurus: empty, the vendored cnsyn list; ``none``, off; else a file of
     #: synonym groups (one per line, ``.gz`` allowed).
     search_thesaurus: str = ""

@@ -32,9 +32,11 @@ from app import clock
 from app.catalogue.effective import in_force
 from app.catalogue.models import ChangeLog, Implementation, RecordVersion
 from app.catalogue.service import SessionSnapshots, get_item_json
+from app.config import get_settings
 from app.errors import NotFound
 from app.leader import Leadership
 from app.search.backends import SearchBackend, chunks
+from app.search.backends.base import SCHEMA_VERSION, OtherIndex
 from app.search.models import SearchPosition
 from app.search.service import SearchService
 from app.sync.epoch import current_epoch, fingerprint
@@ -42,9 +44,19 @@ from app.sync.feed import head_seq, read_changes
 
 log = logging.getLogger("app.search.indexer")
 
-#: one process at a time applies the change log (app/leader.py: a PostgreSQL advisory lock,
-#: or a file lock next to a SQLite database); every other one waits to take over
-LEADERSHIP = "search-indexer"
+
+#: one process at a time applies the change log to an index (app/leader.py: a PostgreSQL
+#: advisory lock, or a file lock next to a SQLite database); every other one waits to take
+#: over. A lock per schema version: while a release rolls, its indexer builds and follows
+#: its index beside the previous release's, which keeps the previous index current.
+def leadership_name(schema: int | None) -> str:
+    """The lock of the indexer of ``schema``'s index (None: of the unversioned index)."""
+    return "search-indexer" if schema is None else f"search-indexer-v{schema}"
+
+
+LEADERSHIP = leadership_name(SCHEMA_VERSION)
+#: seconds between two tries to prune the indices of older schemas once they are due
+PRUNE_RETRY = 30.0
 LEADER = Gauge(
     "catalogue_indexer_leader",
     "1 while this process applies the change log to the search index",
@@ -80,10 +92,23 @@ class CheckReport:
 
 
 class Indexer:
-    def __init__(self, service: SearchService, name: str | None = None) -> None:
+    def __init__(
+        self, service: SearchService, name: str | None = None, prune_after: float | None = None
+    ) -> None:
         self.service = service
         self.backend: SearchBackend = service.backend
-        self.name = name or self.backend.name
+        self.schema = self.backend.schema_version
+        #: its position (``search_position``): one per schema version's index
+        self.name = name or self.position_name(self.schema)
+        self.leadership = leadership_name(self.schema)
+        #: seconds its index stays caught up before the older schemas' indices are dropped
+        self.prune_after = get_settings().search_prune_after if prune_after is None else prune_after
+        self.prune_retry = PRUNE_RETRY
+        self._prune_due: float | None = None  # monotonic time; None: not caught up yet
+
+    def position_name(self, schema: int | None) -> str:
+        """The position of the indexer of ``schema``'s index (None: the unversioned one)."""
+        return self.backend.name if schema is None else f"{self.backend.name}-v{schema}"
 
     # --- position ----------------------------------------------------------------------
 
@@ -357,7 +382,7 @@ class Indexer:
     ) -> None:
         """Poll the change log until ``stop`` is set, while this process leads (the others
         try to take over every ``interval``); back off while the backend is down."""
-        leadership = Leadership(engine, LEADERSHIP)
+        leadership = Leadership(engine, self.leadership)
         try:
             self._run(engine, stop, leadership, interval, max_backoff)
         finally:
@@ -394,6 +419,7 @@ class Indexer:
                 delay = interval
                 if applied:
                     continue
+                self._prune_when_due(engine)  # caught up
             except Exception as exc:  # the backend is down or refused: retry later
                 log.warning("search indexer: %s: %s; retrying in %.1fs", type(exc).__name__,
                             str(exc)[:200], delay)  # fmt: skip
@@ -401,6 +427,55 @@ class Indexer:
                 delay = min(delay * 2, max_backoff)
                 continue
             stop.wait(interval)
+
+    # --- the indices of older schema versions ----------------------------------------
+
+    def _prune_when_due(self, engine: Engine) -> None:
+        """Once its index has stayed caught up for ``prune_after`` seconds, drop the older
+        schemas' indices whose indexer no process runs (tried again every
+        ``prune_retry`` seconds while one does)."""
+        now = time.monotonic()
+        if self._prune_due is None:
+            self._prune_due = now + self.prune_after
+        if now < self._prune_due:
+            return
+        self._prune_due = now + self.prune_retry
+        self.prune(engine)
+
+    def prune(self, engine: Engine) -> tuple[list[OtherIndex], list[OtherIndex]]:
+        """Drop the indices of schema versions older than this index's, and their indexers'
+        positions: (dropped, kept because their indexer still runs: a release that reads
+        them is still deployed). Each is dropped holding its indexer's lock, so none of
+        them writes it meanwhile. Newer schemas' indices are kept (a rollback rolls forward
+        again), and so is everything while this index is not built."""
+        if self.backend.needs_rebuild():
+            return [], []
+        dropped, kept = [], []
+        for other in self.backend.others():
+            if other.schema > self.schema or (other.schema == self.schema and not other.legacy):
+                continue
+            schema = None if other.legacy else other.schema
+            lock = Leadership(engine, leadership_name(schema))
+            if not lock.acquire():
+                kept.append(other)
+                continue
+            try:
+                self.backend.drop(other)
+                with Session(engine) as session:
+                    found = session.get(SearchPosition, self.position_name(schema))
+                    if found is not None:
+                        session.delete(found)
+                    session.commit()
+            finally:
+                lock.release()
+            log.warning("search indexer: dropped the index %s of schema version %d (no "
+                        "release reads it: its indexer no longer runs)", other.name,
+                        other.schema)  # fmt: skip
+            dropped.append(other)
+        if kept:
+            log.info("search indexer: the index %s is kept: its indexer still runs",
+                     ", ".join(o.name for o in kept))  # fmt: skip
+        return dropped, kept
 
     # --- rebuilding and checking -------------------------------------------------------
 

@@ -35,6 +35,7 @@ from app.db import for_writing, get_engine, normalise_url
 from app.main import create_app
 from app.migrate import MIGRATIONS, downgrade, schema_head, upgrade
 from app.search.backends import ElasticsearchBackend
+from app.search.backends.base import SCHEMA_VERSION
 from app.search.service import backend_from_settings
 from app.security import create_key
 from tests.helpers import API
@@ -229,12 +230,12 @@ def test_an_instance_named_apart_never_swaps_the_owners_index(osmem_base_url: st
         Settings(search_url=osmem_base_url, search_index=f"restore-{run}-items")
     )
     assert isinstance(owner, ElasticsearchBackend) and isinstance(restore, ElasticsearchBackend)
-    assert owner.alias == f"prod-{run}-items"
+    assert owner.base == f"prod-{run}-items"
     owner.ensure()
     before = owner._indices()
     restore.ensure()
     restore.rebuild([])  # builds <its alias>-2 and swaps its own alias
     assert owner._indices() == before
-    assert restore._indices() == [f"restore-{run}-items-2"]
+    assert restore._indices() == [f"restore-{run}-items-v{SCHEMA_VERSION}-2"]
     with pytest.raises(ValidationError):  # a name the cluster would refuse, at start
         Settings(search_index="Catalogue Items")

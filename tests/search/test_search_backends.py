@@ -26,6 +26,7 @@ from app.search.backends import (
     TantivyBackend,
     embedded,
 )
+from app.search.backends.base import SCHEMA_VERSION
 from app.search.indexer import Indexer, wait_for
 from app.search.service import SearchEngine, SearchRequest, SearchService
 from tests.helpers import API, problem
@@ -244,8 +245,9 @@ def test_the_indexer_thread_rebuilds_an_index_of_an_older_schema(
 ) -> None:
     src, _ = seed_index
     shutil.copytree(src, tmp_path / "index")
-    gen = (tmp_path / "index" / "CURRENT").read_text().strip()
-    (tmp_path / "index" / gen / "SCHEMA").unlink()  # as the versions before it left it
+    own = tmp_path / "index" / f"v{SCHEMA_VERSION}"  # this release's schema's folder
+    gen = (own / "CURRENT").read_text().strip()
+    (own / gen / "SCHEMA").unlink()  # as the versions before it left it
     backend = TantivyBackend(tmp_path / "index")
     assert backend.needs_rebuild()
     indexer = Indexer(SearchService(backend), name="older-schema")  # its own position

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.search.backends.base import SCHEMA_VERSION
 from bench.common import seeded_database, server
 from tests.helpers import run_cli
 
@@ -63,7 +64,7 @@ def test_writes_reach_search_through_the_indexer_thread(
         )
         assert flipped["hits"][0]["online"] is (not online)
     monkeypatch.delenv("CATALOGUE_SEARCH_INDEXER")
-    assert (tmp_path / "search-index" / "CURRENT").exists()  # next to the database
+    assert (tmp_path / "search-index" / f"v{SCHEMA_VERSION}" / "CURRENT").exists()  # beside the db
     report = json.loads(cli(url, "search-check", "--no-repair"))
     assert report["missing"] == report["stale"] == report["extra"] == 0, report
     assert "indexed 353 items" in cli(url, "reindex")

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from prometheus_client import Gauge
+
 from app.catalogue.service import STATUS_LABELS
 from app.errors import PROBLEM_BASE, DomainError
 from app.search.analysis import FIELD_BOOSTS, PREFIX_FIELD
@@ -41,9 +43,17 @@ VALUES_SEP = "\x1f"
 #: ranking the words, and that column
 PREFER_TERM = ("flags", "primary")
 PREFER_COLUMN = "primary_num"
-#: the layout of the embedded index: a generation built with another one is not opened (its
-#: fields differ) until ``catalogue reindex`` (or the indexer thread) builds a new one
+#: the layout of the index (both backends): each schema version has an index of its own
+#: (Elasticsearch: alias ``<name>-v<N>`` over ``<name>-v<N>-<n>``; embedded: folder ``v<N>``)
+#: that this release reads and writes; bump it with every change of the layout
 SCHEMA_VERSION = 5
+#: the schema versions whose index this release's query code reads: its own, and the older
+#: ones it can serve from while its own is being built (a release that rolls in finds only
+#: the previous release's index); docs/decisions/0009-an-index-per-schema-version.md
+READABLE = frozenset({5})
+#: the schema of an index named before names carried one (the alias or folder named
+#: ``CATALOGUE_SEARCH_INDEX`` itself): the releases that built it had schema 5
+LEGACY_SCHEMA = 5
 
 
 #: with a region, the best matches collapsed to one per catalogue entry (a county, its city
@@ -73,6 +83,43 @@ def split_filters(filters: Filters) -> tuple[Filters, Filters]:
             if excluded:
                 must_not["status"] = excluded
     return must, must_not
+
+
+@dataclass(frozen=True)
+class OtherIndex:
+    """An index of this catalogue that is not this release's own: another schema version's,
+    or the one named before names carried the version (``legacy``)."""
+
+    schema: int
+    name: str  # the Elasticsearch alias, or the embedded index's folder
+    legacy: bool = False
+
+
+@dataclass(frozen=True)
+class Serving:
+    """Which index searches read: this release's own (``serves_from == schema``), or, while
+    that is being built, the newest older one it reads (``detail`` says so)."""
+
+    schema: int
+    serves_from: int
+    index: str
+    detail: str = ""
+
+
+SERVES_FROM = Gauge(
+    "catalogue_search_serves_from_schema",
+    "The schema version of the index this process's searches read, by the schema version "
+    "of its own: lower while its own index is being built (a release rolling in)",
+    ["schema"],
+    multiprocess_mode="livemin",
+)
+
+
+def pick_readable(others: Iterable[OtherIndex], readable: Iterable[int]) -> OtherIndex | None:
+    """The index to serve from while the own one is built: the newest schema this release
+    reads (a versioned index before the legacy one of the same schema)."""
+    usable = [o for o in others if o.schema in set(readable)]
+    return max(usable, key=lambda o: (o.schema, not o.legacy), default=None)
 
 
 class BackendUnavailable(DomainError):
@@ -131,6 +178,15 @@ class SearchBackend(Protocol):
     def mark_applied(self, mark: dict[str, Any]) -> None: ...
 
     def ping(self) -> bool: ...
+
+    #: the schema version of the index this backend writes (``SCHEMA_VERSION`` in production)
+    schema_version: int
+
+    def serving(self) -> Serving: ...
+
+    def others(self) -> list[OtherIndex]: ...
+
+    def drop(self, other: OtherIndex) -> None: ...
 
 
 def key64(value: str) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -10,15 +12,22 @@ from app.search.backends.base import (
     COLLAPSE_WINDOW,
     FACET_FIELDS,
     KEYWORDS,
+    LEGACY_SCHEMA,
     PREFIX_FIELD,
+    READABLE,
+    SCHEMA_VERSION,
+    SERVES_FROM,
     BackendUnavailable,
     Filters,
     Hit,
+    OtherIndex,
     Result,
+    Serving,
     Terms,
     collapse_pick,
     group_pick,
     key64,
+    pick_readable,
     split_filters,
 )
 
@@ -67,16 +76,35 @@ def _es_source(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 class ElasticsearchBackend:
-    """Versioned indices (``<alias>-<n>``) behind an alias; external versioning; bulk."""
+    """An alias per schema version (``<name>-v<N>``) over numbered indices
+    (``<name>-v<N>-<n>``): this release reads and writes its own schema's; while that one
+    is being built (a release rolling in), searches read the newest alias of a schema it
+    reads (``READABLE``), the alias ``<name>`` of the releases before versioned names
+    included. External versioning; bulk."""
 
     name = "elasticsearch"
 
-    def __init__(self, url: str, *, alias: str = "catalogue-items", compat_json: bool = True):
+    def __init__(
+        self,
+        url: str,
+        *,
+        alias: str = "catalogue-items",
+        compat_json: bool = True,
+        schema_version: int = SCHEMA_VERSION,
+        readable: frozenset[int] = READABLE,
+    ):
         from elasticsearch import Elasticsearch
 
-        self.alias = alias
+        self.base = alias  # CATALOGUE_SEARCH_INDEX
+        self.schema_version = schema_version
+        self.readable = frozenset(readable) | {schema_version}
+        self.alias = f"{alias}-v{schema_version}"  # what this release reads and writes
         options: dict[str, Any] = {"node_class": _plain_json_node()} if compat_json else {}
         self.es = Elasticsearch(url, request_timeout=10, max_retries=0, **options)
+        self._own = False  # its alias was seen: it is never removed again
+        self._fallback: ElasticsearchBackend | None = None
+        self._reason = ""  # why searches cannot be answered (no index this release reads)
+        self._looked = 0.0
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         from elastic_transport import ConnectionError as TransportConnectionError
@@ -89,19 +117,110 @@ class ElasticsearchBackend:
                 f"the search engine cannot be reached: {type(exc).__name__}"
             ) from exc
 
-    def _indices(self) -> list[str]:
+    def _aliased(self, name: str) -> dict[str, Any]:
+        """index → its aliases, of the aliases ``name`` (a wildcard allowed)."""
         try:
-            found = self._call(self.es.indices.get_alias, name=self.alias)
+            found = self._call(self.es.indices.get_alias, name=name)
         except BackendUnavailable:
             raise
-        except Exception:
-            return []
-        return list(dict(found).keys())
+        except Exception:  # 404: no such alias
+            return {}
+        return {i: list(dict(body).get("aliases", {})) for i, body in dict(found).items()}
+
+    def _indices(self) -> list[str]:
+        return list(self._aliased(self.alias))
+
+    def _body(self) -> dict[str, Any]:
+        """The index's settings and mapping, which also say its schema version."""
+        body = es_mapping()
+        body["mappings"]["_meta"] = {"schema": self.schema_version}
+        return body
+
+    def others(self) -> list[OtherIndex]:
+        """The aliases of this catalogue's other schema versions, and the unversioned one
+        of the releases before (its schema in its ``_meta``, else ``LEGACY_SCHEMA``)."""
+        found: set[OtherIndex] = set()
+        prefix = f"{self.base}-v"
+        for aliases in self._aliased(prefix + "*").values():
+            for a in aliases:
+                n = a[len(prefix) :]
+                if a.startswith(prefix) and n.isdigit() and int(n) != self.schema_version:
+                    found.add(OtherIndex(int(n), a))
+        for index in self._aliased(self.base):
+            mapping = dict(self._call(self.es.indices.get_mapping, index=index)).get(index, {})
+            meta = mapping.get("mappings", {}).get("_meta") or {}
+            found.add(OtherIndex(int(meta.get("schema") or LEGACY_SCHEMA), self.base, True))
+        return sorted(found, key=lambda o: (o.schema, not o.legacy))
+
+    def _view(self, other: OtherIndex) -> ElasticsearchBackend:
+        """This backend reading another schema's alias (the same client)."""
+        view = copy.copy(self)
+        view.alias, view.schema_version = other.name, other.schema
+        view.readable = frozenset({other.schema})
+        view._own, view._fallback, view._reason = True, None, ""
+        return view
+
+    def _reading(self) -> ElasticsearchBackend:
+        """What searches read: this backend once its alias exists (or when the cluster holds
+        no index of this catalogue: a new install); until then a view of the newest alias
+        this release reads (looked for again every second); none: 503 with the reason."""
+        if self._own:
+            return self
+        now = time.monotonic()
+        if now - self._looked > 1.0:
+            self._looked = now
+            self._fallback, self._reason = None, ""
+            self._own = bool(self._indices())
+            others = [] if self._own else self.others()
+            other = pick_readable(others, self.readable)
+            if not others:
+                pass  # its own, or a new install's (made by its first write)
+            elif other is None:
+                newest = others[-1]
+                self._reason = (
+                    f"the search index {newest.name} has schema version {newest.schema}, this "
+                    f"version needs {self.schema_version} (reads {sorted(self.readable)}): "
+                    "run `catalogue reindex`"
+                )
+            else:
+                self._fallback = self._view(other)
+            SERVES_FROM.labels(str(self.schema_version)).set(
+                other.schema if other else self.schema_version
+            )
+        if self._reason:
+            raise BackendUnavailable(self._reason)
+        return self._fallback or self
+
+    def serving(self) -> Serving:
+        """Which alias searches read, and why when it is not this release's own."""
+        reader = self._reading()
+        if reader is self:
+            return Serving(self.schema_version, self.schema_version, self.alias)
+        return Serving(
+            self.schema_version,
+            reader.schema_version,
+            reader.alias,
+            f"the index of schema version {self.schema_version} is being built: searches "
+            f"read {reader.alias} (schema version {reader.schema_version}) until it is",
+        )
+
+    def drop(self, other: OtherIndex) -> None:
+        """Delete the indices behind another schema's alias (the indexer prunes those no
+        release reads)."""
+        for index in self._aliased(other.name):
+            self._call(self.es.indices.delete, index=index)
 
     def ensure(self) -> None:
+        """This release's index, made empty only when the catalogue has none at all: beside
+        another schema's it is built whole by ``rebuild`` before searches switch to it."""
         if not self._indices():
+            if self.others():
+                raise BackendUnavailable(
+                    f"the search index {self.alias} (schema version {self.schema_version}) "
+                    "is not built yet: the indexer builds it (or run `catalogue reindex`)"
+                )
             name = f"{self.alias}-1"
-            self._call(self.es.indices.create, index=name, **es_mapping())
+            self._call(self.es.indices.create, index=name, **self._body())
             self._call(
                 self.es.indices.update_aliases,
                 actions=[{"add": {"index": name, "alias": self.alias}}],
@@ -170,6 +289,10 @@ class ElasticsearchBackend:
         collapse: Sequence[str] | None = None,
         group: bool = False,
     ) -> Result:
+        reader = self._reading()  # another schema's alias while this one is being built
+        if reader is not self:
+            return reader.search(terms, filters, offset=offset, limit=limit, facets=facets,
+                                 prefer=prefer, collapse=collapse, group=group)  # fmt: skip
         aggs = {k: {"terms": {"field": f, "size": 100}} for k, f in FACET_FIELDS.items()}
         sort = [{"_score": "desc"}, {"code_key": "asc"}]
         if not collapse and not group:
@@ -285,7 +408,7 @@ class ElasticsearchBackend:
         old = self._indices()
         numbers = [int(i.rsplit("-", 1)[1]) for i in old if i.rsplit("-", 1)[1].isdigit()]
         name = f"{self.alias}-{max(numbers, default=0) + 1}"
-        self._call(self.es.indices.create, index=name, **es_mapping())
+        self._call(self.es.indices.create, index=name, **self._body())
         for batch in batches:
             ops: list[dict[str, Any]] = []
             for doc in batch:
@@ -301,10 +424,11 @@ class ElasticsearchBackend:
 
     def needs_rebuild(self) -> bool:
         """An index whose mapping lacks fields of this version's (``dynamic: strict`` would
-        refuse its documents) is rebuilt, as the embedded index of another schema is."""
+        refuse its documents) is rebuilt, as the embedded index of another schema is; so is
+        a missing one beside another schema's (built whole, then switched)."""
         indices = self._indices()
         if not indices:
-            return False
+            return bool(self.others())
         try:
             found = self._call(self.es.indices.get_mapping, index=indices[0])
         except BackendUnavailable:
@@ -329,10 +453,14 @@ class ElasticsearchBackend:
         """Keep in the live index's mapping where in which history it stands (in the
         cluster, not the database: a restored database brings its own position back)."""
         self.ensure()
-        self._call(self.es.indices.put_mapping, index=self.alias, meta={"applied": mark})
+        meta = {"schema": self.schema_version, "applied": mark}  # _meta is replaced whole
+        self._call(self.es.indices.put_mapping, index=self.alias, meta=meta)
 
     def ping(self) -> bool:
         try:
-            return bool(self.es.ping())
+            up = bool(self.es.ping())
         except Exception:
             return False
+        if up:
+            self._reading()  # no index this release reads: the reason, for /readyz
+        return up
