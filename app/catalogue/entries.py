@@ -7,12 +7,11 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from app.catalogue.issuing import record_issued
+from app.catalogue.issuing import issued_among, issued_under, record_issued
 from app.catalogue.items import refresh_items
 from app.catalogue.models import (
     CatalogueEntry,
     Implementation,
-    IssuedCode,
 )
 from app.catalogue.schemas import (
     ENTRY_READ_ONLY,
@@ -31,7 +30,7 @@ from app.directory.service import CodeLists
 from app.errors import InvalidInput, NotFound, RuleViolation, field_error
 from app.fields import read_only_errors
 from app.legal import citations
-from app.pagination import decode_cursor, page, with_prefix
+from app.pagination import decode_cursor, page
 from app.security import Principal, region_prefix
 from app.versionlog import record_version
 
@@ -134,13 +133,11 @@ def create_entry(session: Session, data: CatalogueEntryIn, actor: Principal) -> 
             if data.parent_basic_code
             else f"{owner}{data.item_type}{data.domain}"
         )
-        issued = session.exec(
-            select(IssuedCode.code).where(*with_prefix(IssuedCode.code, head))
-        ).all()
+        issued = issued_under(session, head)
         code = next_basic_code(
             owner, data.item_type, data.domain, issued, parent=data.parent_basic_code
         )
-    elif session.get(IssuedCode, code) is not None:
+    elif issued_among(session, [code]):
         raise RuleViolation(
             f"basic code {code} was issued before; a code is never issued twice (一事一码)",
             type="code-already-issued",

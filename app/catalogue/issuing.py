@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.catalogue.history import (
     status_today,
@@ -17,6 +18,26 @@ from app.catalogue.statuses import STATUS_CANCELLED
 from app.db import insert_rows
 from app.dbtypes import utcnow
 from app.errors import RuleViolation
+from app.pagination import with_prefix
+
+
+def issued_among(session: Session, codes: Iterable[str]) -> set[str]:
+    """Which of ``codes`` were ever issued (一事一码: such a code is never issued again), in
+    one query: the one answer to "already issued" for one code or a batch."""
+    wanted = set(codes)
+    if not wanted:
+        return set()
+    found = session.execute(select(IssuedCode.code).where(col(IssuedCode.code).in_(wanted)))
+    return set(found.scalars())
+
+
+def issued_under(session: Session, prefix: str, kind: str | None = None) -> list[str]:
+    """Every code ever issued that starts with ``prefix`` (of ``kind``, if given): where
+    the next code after them is taken from."""
+    stmt = select(IssuedCode.code).where(*with_prefix(IssuedCode.code, prefix))
+    if kind is not None:
+        stmt = stmt.where(IssuedCode.kind == kind)
+    return list(session.execute(stmt).scalars())
 
 
 def record_issued_codes(
@@ -47,7 +68,7 @@ def issue_code(session: Session, code: str) -> None:
     """Issue an implementation code, or refuse: a code once issued always names the same
     department + level + entry (一事一码), so it is never issued again. An item that was
     cancelled or reclaimed comes back by an event on its own history (reinstate)."""
-    if session.get(IssuedCode, code) is not None:
+    if issued_among(session, [code]):
         raise code_already_issued(session, code)
     record_issued(session, code, "implementation")
 

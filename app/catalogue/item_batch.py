@@ -15,7 +15,7 @@ from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app import clock
@@ -31,10 +31,10 @@ from app.catalogue.documents import (
 )
 from app.catalogue.effective import in_force
 from app.catalogue.history import lifecycle_events_of, overlay
-from app.catalogue.issuing import child_code_kinds, record_issued_codes
+from app.catalogue.issuing import child_code_kinds, issued_under, record_issued_codes
+from app.catalogue.item_rows import replace_children, update_items
 from app.catalogue.models import (
     Implementation,
-    IssuedCode,
     ItemFee,
     ItemMaterial,
 )
@@ -42,10 +42,8 @@ from app.catalogue.reads import newest_item_versions
 from app.catalogue.schemas import ImplementationIn
 from app.catalogue.statuses import ItemStatus
 from app.catalogue.validation import check_read_only
-from app.db import insert_rows
 from app.dbtypes import utcnow
 from app.errors import DomainError
-from app.pagination import with_prefix
 from app.security import Principal
 from app.versionlog import record_versions, too_large, version_row
 
@@ -74,11 +72,6 @@ class Replaced(NamedTuple):
 #: the columns of an implementation row a replacement writes
 _WRITTEN = (*sorted(ITEM_FIELDS), "version", "updated_at", "updated_by", "content_hash", "status")
 _ITEMS = Implementation.__table__  # type: ignore[attr-defined]
-_UPDATE = (
-    update(_ITEMS)
-    .where(_ITEMS.c.code == bindparam("b_code"))
-    .values({name: bindparam(f"b_{name}") for name in _WRITTEN})
-)
 
 
 def replace_items(session: Session, batch: Sequence[Replacement], actor: Principal) -> Replaced:
@@ -117,10 +110,8 @@ def replace_items(session: Session, batch: Sequence[Replacement], actor: Princip
         content = r.content if r.content is not None else r.data.model_dump(mode="json")
         mats, fee_rows, fresh = child_rows(r.code, content, old[r.code], _child_codes(old[r.code]))
         if fresh:  # a new material or fee: its code comes after every one ever issued
-            ever = session.execute(
-                select(IssuedCode.code).where(*with_prefix(IssuedCode.code, r.code))
-            ).scalars()
-            mats, fee_rows, fresh = child_rows(r.code, content, old[r.code], list(ever))
+            ever = issued_under(session, r.code)
+            mats, fee_rows, fresh = child_rows(r.code, content, old[r.code], ever)
         new = {**row, **{f: content[f] for f in ITEM_FIELDS}}
         new.update(version=row["version"] + 1, updated_at=now, updated_by=actor.name)
         doc = compose_item_document(
@@ -146,7 +137,7 @@ def replace_items(session: Session, batch: Sequence[Replacement], actor: Princip
             refused[r.key] = error
             continue
         new.update(content_hash=digest, status=doc["status"])
-        updates.append({"b_code": r.code, **{f"b_{k}": new[k] for k in _WRITTEN}})
+        updates.append({"code": r.code, **{k: new[k] for k in _WRITTEN}})
         versions.append(
             version_row(
                 kind="item",
@@ -214,14 +205,8 @@ def _write(
     statements for the whole batch."""
     if not updates:
         return
-    changed = [u["b_code"] for u in updates]
-    session.flush()
-    conn = session.connection()
-    conn.execute(_UPDATE, updates)
-    conn.execute(delete(ItemMaterial).where(col(ItemMaterial.implementation_code).in_(changed)))
-    conn.execute(delete(ItemFee).where(col(ItemFee.implementation_code).in_(changed)))
-    insert_rows(conn, ItemMaterial.__table__, materials)  # type: ignore[attr-defined]
-    insert_rows(conn, ItemFee.__table__, fees)  # type: ignore[attr-defined]
+    update_items(session, updates)
+    replace_children(session, [u["code"] for u in updates], materials, fees)
     if issued:
         record_issued_codes(session, issued, now)
     record_versions(session, versions)

@@ -18,7 +18,9 @@ from app import clock
 from app.catalogue import service
 from app.catalogue.effective import catch_up
 from app.catalogue.history import LIFECYCLE_STATUS
-from app.catalogue.models import Implementation, IssuedCode
+from app.catalogue.issuing import issued_among
+from app.catalogue.item_rows import save_item
+from app.catalogue.models import Implementation
 from app.catalogue.schemas import Guide, ImplementationIn
 from app.catalogue.statuses import ItemStatus
 from app.codes.rules import implementation_code
@@ -93,12 +95,11 @@ def _record(
     status_after: str | None = None,
     effective_date: date | None = None,
     details: dict[str, Any] | None = None,
+    values: dict[str, Any] | None = None,
 ) -> EventOut:
-    item.version += 1
-    item.updated_at = utcnow()
-    item.updated_by = actor.name
-    session.add(item)
-    session.flush()
+    """A new version of ``item`` recording the event (``values``: what else its row takes)."""
+    bumped = {"version": item.version + 1, "updated_at": utcnow(), "updated_by": actor.name}
+    save_item(session, item, {**(values or {}), **bumped})
     status = status_after or LIFECYCLE_STATUS[event]
     effective = effective_date or body.effective_date
     service.record_item(
@@ -240,7 +241,7 @@ def delegate(
             )
             continue
         new_code = implementation_code(dept.credit_code, dept.level, source.basic_code)
-        if session.get(IssuedCode, new_code) is not None:
+        if issued_among(session, [new_code]):
             errors.append(
                 field_error(
                     [*loc, "department"],
@@ -315,16 +316,15 @@ def accept(
         raise RuleViolation(f"{code} is not pending acceptance", type="lifecycle-order")
     guide = service.merge_patch(item.guide, body.guide)
     try:
-        item.guide = Guide.model_validate(guide).model_dump(mode="json")
+        local = {"guide": Guide.model_validate(guide).model_dump(mode="json")}
     except Exception as exc:  # pydantic.ValidationError
         errors = getattr(exc, "errors", lambda **_: [])(include_url=False)
         raise InvalidInput(
             "the local guide is not valid",
             errors=[field_error(["body", "guide", *e["loc"]], e["msg"], e["type"]) for e in errors],
         ) from None
-    session.add(item)
     effective = max(body.effective_date, item.handover_date or body.effective_date)
-    return _record(session, item, actor, "accept", body, effective_date=effective)
+    return _record(session, item, actor, "accept", body, effective_date=effective, values=local)
 
 
 def reclaim(

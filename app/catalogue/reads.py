@@ -151,6 +151,12 @@ def get_item_json(
     return read.version, read.body
 
 
+def current_item(session: Session, code: str) -> dict[str, Any]:
+    """The current item: its representation in force today, as this transaction sees it
+    (its own writes included); NotFound for an unknown code."""
+    return orjson.loads(read_item(SessionSnapshots(session), code).body)
+
+
 def list_items(
     session: Session,
     *,

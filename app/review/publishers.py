@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from app.catalogue import lifecycle
 from app.catalogue import service as catalogue
-from app.catalogue.models import IssuedCode
+from app.catalogue.issuing import issued_among
 from app.errors import DomainError, InvalidInput, field_error
 from app.review.models import RequestKind
 from app.security import Principal
@@ -68,7 +68,7 @@ def _check_new_items(session: Session, body: lifecycle.SplitIn) -> None:
         except InvalidInput as exc:
             errors += [{**e, "loc": [*at, *e["loc"][1:]]} for e in exc.errors or ()]
             continue
-        if session.get(IssuedCode, code) is not None:
+        if issued_among(session, [code]):
             refusal = catalogue.code_already_issued(session, code)
             errors.append(field_error([*at, "basic_code"], refusal.detail, "code-already-issued"))
     if errors:

@@ -18,19 +18,13 @@ from sqlmodel import Session, col
 
 from app.catalogue import service as catalogue
 from app.catalogue.history import Event, overlay
-from app.catalogue.issuing import child_code_kinds, record_issued_codes
+from app.catalogue.issuing import child_code_kinds, issued_among, record_issued_codes
 from app.catalogue.item_batch import Replacement, replace_items
-from app.catalogue.models import (
-    Implementation,
-    IssuedCode,
-    ItemFee,
-    ItemMaterial,
-    RecordVersion,
-)
+from app.catalogue.item_rows import insert_items
+from app.catalogue.models import Implementation, RecordVersion
 from app.catalogue.schemas import ImplementationIn
 from app.catalogue.statuses import ItemStatus
 from app.codes.rules import implementation_code
-from app.db import insert_rows
 from app.dbtypes import utcnow
 from app.errors import DomainError, Forbidden, field_error
 from app.review.service import review_required
@@ -91,15 +85,7 @@ def apply_valid(
         else:
             rest.append((index, data))
     lookups = catalogue.BatchLookups(session, [data for _, data in rest])
-    issued = (
-        set(
-            session.execute(
-                select(IssuedCode.code).where(col(IssuedCode.code).in_(missing))
-            ).scalars()
-        )
-        if missing
-        else set()
-    )
+    issued = issued_among(session, missing)
     fresh: list[tuple[int, ImplementationIn, str, Any]] = []
     replacing: dict[str, Replacement] = {}
     again: list[Replacement] = []
@@ -364,13 +350,7 @@ def _insert_new(
         issued.update(child_code_kinds(new_codes))
         created.append((index, code))
     catalogue.take_feed_lock(session)
-    conn = session.connection()  # Core: the ORM adds nothing to plain multi-row inserts
-    for model, values in (
-        (Implementation, items),
-        (ItemMaterial, materials),
-        (ItemFee, fees),
-    ):
-        insert_rows(conn, model.__table__, values)  # type: ignore[attr-defined]
+    insert_items(session, items, materials, fees)
     record_issued_codes(session, issued, now)
     record_versions(session, versions)
     return created, refused

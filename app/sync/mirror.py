@@ -23,19 +23,13 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import func, select, text
 from sqlmodel import Session, col
 
 from app.catalogue.history import TAKES_EFFECT
-from app.catalogue.issuing import record_issued, record_issued_codes
-from app.catalogue.models import (
-    CatalogueEntry,
-    Implementation,
-    IssuedCode,
-    ItemFee,
-    ItemMaterial,
-    RecordVersion,
-)
+from app.catalogue.issuing import issued_among, record_issued, record_issued_codes
+from app.catalogue.item_rows import upsert_items
+from app.catalogue.models import CatalogueEntry, RecordVersion
 from app.catalogue.service import (
     FEE_OPTIONAL,
     ITEM_FIELDS,
@@ -44,7 +38,6 @@ from app.catalogue.service import (
     document_content,
     item_input,
 )
-from app.db import insert_rows, upsert
 from app.dbtypes import utcnow
 from app.files.copies import copy_files
 from app.legal.service import upsert_from_feed as upsert_legal_basis
@@ -88,7 +81,7 @@ def _upsert_entry(session: Session, e: dict[str, Any]) -> None:
     entry.created_at = instant(e.get("created_at")) or utcnow()
     entry.updated_at = instant(e.get("updated_at")) or utcnow()
     session.add(entry)
-    if session.get(IssuedCode, e["basic_code"]) is None:
+    if not issued_among(session, [e["basic_code"]]):
         record_issued(session, e["basic_code"], "basic")
 
 
@@ -132,29 +125,13 @@ def _upsert_items(session: Session, docs: list[dict[str, Any]]) -> None:
         for doc in docs
         for f in doc["fees"]
     ]
-    conn = session.connection()
-    existing = list(
-        conn.execute(select(Implementation.code).where(col(Implementation.code).in_(codes)))
-        .scalars()
-        .all()
-    )
-    table = Implementation.__table__  # type: ignore[attr-defined]
-    conn.execute(
-        upsert(table, conn.dialect.name, ["code"], [c for c in rows[0] if c != "code"]), rows
-    )
-    if existing:  # a new item has no children to replace (a first pull: none at all)
-        for child in (ItemMaterial, ItemFee):
-            conn.execute(delete(child).where(col(child.implementation_code).in_(existing)))
-    insert_rows(conn, ItemMaterial.__table__, materials)  # type: ignore[attr-defined]
-    insert_rows(conn, ItemFee.__table__, fees)  # type: ignore[attr-defined]
+    upsert_items(session, rows, materials, fees)
     kinds = {
         **{c: "implementation" for c in codes},
         **{m["code"]: "material" for m in materials},
         **{f["code"]: "fee" for f in fees},
     }
-    have = set(
-        conn.execute(select(IssuedCode.code).where(col(IssuedCode.code).in_(kinds))).scalars()
-    )
+    have = issued_among(session, kinds)
     now = utcnow()  # one timestamp a page: converted once for all its rows
     record_issued_codes(session, {c: k for c, k in kinds.items() if c not in have}, now)
 
