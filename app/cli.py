@@ -37,7 +37,7 @@ def serve(
 
     import uvicorn
 
-    from app.forwarded import uvicorn_options
+    from app.http.forwarded import uvicorn_options
 
     # uvicorn reads the proxy headers from the same proxies as the app (none by default:
     # uvicorn's own default trusts 127.0.0.1)

@@ -157,7 +157,7 @@ class Settings(BaseSettings):
     #: stored hash alone): set it in production, so a copy of the database forges nothing.
     session_secret: SecretStr = SecretStr("")
     #: Reverse proxies whose X-Forwarded-For/-Proto (or Forwarded) name the client and its
-    #: scheme: comma-separated addresses and CIDR ranges; empty, nobody (app/forwarded.py).
+    #: scheme: comma-separated addresses and CIDR ranges; empty, nobody (app/http/forwarded.py).
     trusted_proxies: str = ""
     #: The address the service is published at (https://zwfw.example.gov.cn): the base of
     #: every IRI in the linked-data exports and the OpenAPI document's server. Empty: the

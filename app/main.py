@@ -17,37 +17,37 @@ from starlette.routing import Match
 
 from app import drain
 from app.catalogue import effective
-from app.catalogue.checklist_path import ChecklistPath
-from app.catalogue.lifecycle_router import router as lifecycle_router
-from app.catalogue.router import router as catalogue_router
-from app.catalogue.situations_router import router as situations_router
 from app.compression import Compression
 from app.config import get_settings
-from app.corrections.router import router as corrections_router
 from app.db import get_engine, unavailable
-from app.deps import ReadSession
-from app.directory.router import router as directory_router
 from app.drain import DRAINING
-from app.edge import Edge, api_routes
 from app.errors import PROBLEM_BASE, DomainError, field_error
-from app.exports.router import router as exports_router
-from app.files.router import router as files_router
-from app.legal.router import router as legal_router
+from app.http.catalogue import router as catalogue_router
+from app.http.checklist_path import ChecklistPath
+from app.http.corrections import router as corrections_router
+from app.http.deps import ReadSession
+from app.http.directory import router as directory_router
+from app.http.edge import Edge, api_routes
+from app.http.exports import router as exports_router
+from app.http.files import router as files_router
+from app.http.imports import router as imports_router
+from app.http.legal import router as legal_router
+from app.http.lifecycle import router as lifecycle_router
+from app.http.openapi import build_openapi
+from app.http.push import router as push_router
+from app.http.quality import router as quality_router
+from app.http.responses import DatabaseUnavailable, HttpCaching, unavailable_response
+from app.http.review import router as review_router
+from app.http.search import router as search_router
+from app.http.search import search_service_of
+from app.http.search_path import SearchPath
+from app.http.situations import router as situations_router
+from app.http.sync import router as sync_router
 from app.migrate import schema_state
 from app.observability import MetricsMiddleware, configure_logging, metrics_text
-from app.openapi import build_openapi
 from app.pages import install as install_pages
-from app.push.router import router as push_router
-from app.quality.router import router as quality_router
 from app.readpath import ReadPath
-from app.responses import DatabaseUnavailable, HttpCaching, unavailable_response
-from app.review.router import router as review_router
 from app.schema_gate import SchemaGate
-from app.search.router import router as search_router
-from app.search.router import search_service_of
-from app.search.search_path import SearchPath
-from app.sync.imports_router import router as imports_router
-from app.sync.router import router as sync_router
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("app")
@@ -89,7 +89,7 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
 
 
 async def database_busy(request: Request, exc: DBAPIError) -> Response:
-    """The database away (503, ``app.responses.unavailable_response``), not migrated, or
+    """The database away (503, ``app.http.responses.unavailable_response``), not migrated, or
     SQLite's lock contention it could not wait out: tell the client to retry."""
     if unavailable(exc):
         return unavailable_response(exc)

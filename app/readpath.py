@@ -430,7 +430,7 @@ async def item_read(
     from app.catalogue.effective import in_force
     from app.catalogue.reads import ItemRead, read_item
     from app.errors import NotFound
-    from app.responses import effective_since
+    from app.http.responses import effective_since
 
     if (as_of is None or as_of == clock.today()) and hasattr(snapshots, "alatest_with_time"):
         found = await snapshots.alatest_with_time("item", code)

@@ -12,7 +12,7 @@ PostgreSQL; p99 <= 25 ms at 32 connections), and a conditional read (``If-None-M
 304) against the full read (target: a 304 costs <= 0.5x a full read, in the server's CPU
 time per request: at the 304's rates the load generator, not the server, is the limit).
 "routed" is the item read through FastAPI's router (a query string skips the fast path in
-app/responses.py).
+app/http/responses.py).
 """
 
 from __future__ import annotations

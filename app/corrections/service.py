@@ -85,7 +85,7 @@ def parse_rate(spec: str) -> list[tuple[int, float]]:
 def client_key(host: str | None) -> str:
     """Whom a report is counted against: the client's address (an IPv6 address by its
     /64, which one host usually holds whole). Behind a reverse proxy it is the client's
-    only where the proxy is trusted (``CATALOGUE_TRUSTED_PROXIES``, app/forwarded.py)."""
+    only where the proxy is trusted (``CATALOGUE_TRUSTED_PROXIES``, app/http/forwarded.py)."""
     if not host:
         return "unknown"
     try:

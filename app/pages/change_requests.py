@@ -8,8 +8,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from sqlmodel import Session
 
-from app.deps import WriteSession
 from app.errors import DomainError, InvalidInput
+from app.http.deps import WriteSession
 from app.pages import changes, worklist
 from app.pages import session as sessions
 from app.pages.editor import (

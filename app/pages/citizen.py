@@ -24,10 +24,11 @@ from app.catalogue.material_conditions import full_materials
 from app.catalogue.service import decode_number_cursor, encode_cursor
 from app.config import get_settings
 from app.db import read_session
-from app.deps import ReadSession
 from app.directory.models import Region
 from app.directory.service import check_filters
 from app.errors import InvalidInput
+from app.http.deps import ReadSession
+from app.http.search import search_service_of
 from app.legal import citations
 from app.pages import effective
 from app.pages.session import set_cookie
@@ -42,7 +43,6 @@ from app.pages.web import (
     render_html,
     respond,
 )
-from app.search.router import search_service_of
 from app.search.service import SearchService
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)

@@ -11,10 +11,10 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from app.corrections import service as corrections
-from app.corrections.router import client_of, limiter_of
 from app.corrections.schemas import CorrectionIn
-from app.deps import ReadSession, WriteSession
 from app.errors import DomainError, InvalidInput, NotFound, TooManyRequests
+from app.http.corrections import client_of, limiter_of
+from app.http.deps import ReadSession, WriteSession
 from app.pages.citizen import CORRECTION_FIELDS, item_doc
 from app.pages.session import check_csrf
 from app.pages.web import (

@@ -22,9 +22,9 @@ from app import clock
 from app.catalogue import lifecycle
 from app.catalogue import service as catalogue
 from app.catalogue.models import CatalogueEntry
-from app.deps import ReadSession, WriteSession
 from app.directory.models import Department, Region
 from app.errors import DomainError, InvalidInput
+from app.http.deps import ReadSession, WriteSession
 from app.pages import session as sessions
 from app.pages.editor import EditorForm, published, see_other, signed_in_as, workspace_page
 from app.pages.forms import WINDOW_TEXT

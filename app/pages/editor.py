@@ -16,8 +16,8 @@ from sqlmodel import Session
 
 from app.catalogue import labels as field_labels
 from app.catalogue import service as catalogue
-from app.deps import ReadSession, WriteSession
 from app.errors import Unauthorized
+from app.http.deps import ReadSession, WriteSession
 from app.pages import changes, worklist
 from app.pages import session as sessions
 from app.pages.i18n import Lang

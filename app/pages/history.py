@@ -15,9 +15,9 @@ from fastapi import APIRouter, Request, Response
 from app.catalogue import history
 from app.catalogue.models import Implementation
 from app.catalogue.schemas import ITEM_CODE
-from app.deps import ReadSession
 from app.directory.service import CodeLists
 from app.errors import NotFound
+from app.http.deps import ReadSession
 from app.pages import changes, i18n
 from app.pages.web import LABELS, PageRoute, page_lang, render
 

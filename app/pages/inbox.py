@@ -17,8 +17,8 @@ from sqlmodel import Session
 
 from app.corrections import service as corrections
 from app.corrections.models import Correction, CorrectionStatus
-from app.deps import ReadSession, WriteSession
 from app.errors import DomainError, Forbidden, InvalidInput
+from app.http.deps import ReadSession, WriteSession
 from app.pages import session as sessions
 from app.pages.editor import (
     EditorForm,

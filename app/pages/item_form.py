@@ -15,8 +15,8 @@ from app.catalogue import labels as field_labels
 from app.catalogue import service as catalogue
 from app.corrections import service as corrections
 from app.corrections.models import Correction
-from app.deps import ReadSession, WriteSession
 from app.errors import DomainError, Forbidden, InvalidInput, NotFound, RuleViolation
+from app.http.deps import ReadSession, WriteSession
 from app.pages import conditions, forms, i18n, inbox, situation_form, worklist
 from app.pages import session as sessions
 from app.pages.corrections_pages import TICKET

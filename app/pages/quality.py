@@ -12,17 +12,17 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.config import get_settings
-from app.deps import ReadSession
 from app.directory.models import Department, Region
 from app.directory.service import check_filters
 from app.errors import InvalidInput
+from app.http.deps import ReadSession
+from app.http.quality import check_query, edit_link
 from app.pages import quality_charts as charts
 from app.pages.editor import signed_in_as, workspace_page
 from app.pages.web import PageRoute, env, reading, render
 from app.quality.board import Scope, board, list_findings
 from app.quality.findings import findings_for_department, findings_for_item
 from app.quality.models import SEVERITY_LABELS, Severity
-from app.quality.router import check_query, edit_link
 from app.quality.rule_set import RULES, RULES_BY_ID
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)

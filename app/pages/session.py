@@ -18,7 +18,7 @@ CSRF: every form carries a token; a signed-in form the session's, any other the 
 ``sc_csrf`` cookie's (double submit). A token is URL-safe base64 of a fixed length range;
 a cookie that is not one is replaced, never echoed into a page. Every cookie of the pages
 is set by :func:`set_cookie`: HttpOnly, SameSite, and Secure when the client came over TLS
-(directly or at a trusted proxy: :mod:`app.forwarded`).
+(directly or at a trusted proxy: :mod:`app.http.forwarded`).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from starlette.responses import Response
 from app.config import get_settings
 from app.dbtypes import utcnow
 from app.errors import Forbidden
-from app.forwarded import is_https
+from app.http.forwarded import is_https
 from app.security import ApiKey, KeySession, Principal, authenticate
 
 COOKIE = "sc_session"

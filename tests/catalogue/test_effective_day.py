@@ -22,7 +22,7 @@ from app.catalogue.effective import Effects
 from app.catalogue.models import RecordVersion
 from app.config import get_settings
 from app.db import make_engine
-from app.responses import http_date
+from app.http.responses import http_date
 from tests.catalogue.test_lifecycle import city_departments, decision, provincial_item
 from tests.effective_support import World, active_items, days_of
 from tests.helpers import API, run_cli

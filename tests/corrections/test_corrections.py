@@ -18,13 +18,13 @@ from sqlmodel import Session
 
 from app.catalogue.models import Implementation
 from app.config import get_settings
-from app.corrections import router as corrections_router
 from app.corrections import service
 from app.corrections.models import Correction, CorrectionStatus
 from app.corrections.retention import Retention
 from app.corrections.schemas import CorrectionIn
 from app.dbtypes import utcnow
 from app.errors import InvalidInput, RuleViolation
+from app.http import corrections as corrections_router
 from app.search.indexer import Indexer
 from tests.conftest import Keys, app_on
 from tests.helpers import API, counts, error_at, problem, run_cli, writable

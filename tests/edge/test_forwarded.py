@@ -1,4 +1,4 @@
-"""The client and its scheme behind trusted proxies (app/forwarded.py): headers believed only
+"""The client and its scheme behind trusted proxies (app/http/forwarded.py): headers believed only
 from a peer of CATALOGUE_TRUSTED_PROXIES, the right-most untrusted address of the chain,
 Forwarded as well as X-Forwarded-For/-Proto, and uvicorn's proxy middleware (what
 `catalogue serve` runs) resolving every chain the same way."""
@@ -15,7 +15,7 @@ from sqlmodel import Session
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.config import get_settings
-from app.forwarded import client_and_scheme, trusted_proxies, uvicorn_options
+from app.http.forwarded import client_and_scheme, trusted_proxies, uvicorn_options
 from tests.conftest import app_on
 
 PROXIES = "10.0.0.0/24, 2001:db8:1::/48, 192.0.2.10"

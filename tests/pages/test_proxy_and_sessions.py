@@ -1,4 +1,4 @@
-"""Behind a proxy, and sessions that end (app/forwarded.py, app/pages/session.py).
+"""Behind a proxy, and sessions that end (app/http/forwarded.py, app/pages/session.py).
 
 The client address every rate limit keys on and the scheme the pages' cookies follow come
 from the proxies of CATALOGUE_TRUSTED_PROXIES only: without one a rotating X-Forwarded-For
@@ -22,9 +22,9 @@ from sqlalchemy import Engine, create_engine, delete, inspect, select, update
 from sqlmodel import Session
 
 from app.config import get_settings
-from app.corrections import router as corrections_router
 from app.db import for_writing, normalise_url
 from app.dbtypes import utcnow
+from app.http import corrections as corrections_router
 from app.migrate import downgrade, upgrade
 from app.readpath import ReadPath
 from app.security import ApiKey, KeySession, create_key, revoke_key

@@ -220,9 +220,9 @@ def test_suggest_by_prefix_pinyin_and_initials(client: TestClient, embedded: Ind
 def test_a_plain_search_is_answered_before_the_router_as_the_route_answers_it(
     client: TestClient, embedded: Indexer
 ) -> None:
-    """app/search/search_path.py answers a plain request by the route's own function; a
+    """app/http/search_path.py answers a plain request by the route's own function; a
     parameter the route does not know sends the request to the route: same answer."""
-    from app.search import search_path
+    from app.http import search_path
 
     calls: list[dict[str, Any]] = []
     real = search_path.answer_search

@@ -42,7 +42,7 @@ from app.search.backends.base import (
     split_filters,
 )
 from app.search.backends.tantivy_layout import schema, tantivy_document
-from app.search.backends.tantivy_scores import flagged_page, prefer_bonus
+from app.search.backends.tantivy_scores import even_out, field_weights, flagged_page, prefer_bonus
 
 #: the facet aggregation and the ranking pass run side by side (the engine releases the GIL)
 _FACET_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search-facets")
@@ -300,10 +300,8 @@ class TantivyBackend:
         Q, Occur = tantivy.Query, tantivy.Occur
         clauses: list[tuple[Any, Any]] = []
         if terms:
-            import os as _os  # EXPERIMENT
-            _par = {k: float(v) for k, v in (x.split("=") for x in _os.environ.get("PARITY", "").split(",") if x)}
             should = [
-                (Occur.Should, Q.boost_query(Q.term_query(self.schema, f, t), b * _par.get(f, 1.0)))
+                (Occur.Should, Q.boost_query(Q.term_query(self.schema, f, t), b))
                 for f, t, b in terms
             ]
             clauses.append((Occur.Must, Q.boolean_query(should)))
@@ -443,6 +441,9 @@ class TantivyBackend:
                                  prefer=prefer, collapse=collapse, group=group)  # fmt: skip
         idx = self._idx()
         searcher = idx.searcher()
+        # a field few documents hold weighs as on Elasticsearch (tantivy_scores.field_weights)
+        weights = field_weights(searcher, self.schema, f"{self.root}/{self._generation}")
+        terms, prefer = even_out(terms, weights), even_out(prefer, weights)
         if collapse:
             filters = {**filters, "region_code": list(collapse)}
         query = self._query(terms, filters, prefer)

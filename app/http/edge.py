@@ -13,7 +13,7 @@ further, nothing written):
    once, a body sent in chunks is counted as it arrives and refused when it passes it.
 
 The operation's needs come from its own route: a key when it depends on
-:func:`app.deps.current_principal`, the limit from ``openapi_extra["x-body-limit"]``
+:func:`app.http.deps.current_principal`, the limit from ``openapi_extra["x-body-limit"]``
 (``bulk`` for bulk writes and imports, a number of bytes, else the single-write limit),
 the roles from ``x-roles``, the media types from its request body. The key checked here is what the endpoint's ``Caller`` receives.
 """
@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.config import get_settings
 from app.errors import PROBLEM_BASE, DomainError, field_error
 from app.fields import violation
-from app.forwarded import trusted_proxies
+from app.http.forwarded import trusted_proxies
 from app.security import authenticate
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -45,7 +45,7 @@ class RouteNeeds:
     """What an operation needs of a request, read once from its route."""
 
     def __init__(self, route: APIRoute) -> None:
-        from app.deps import current_principal  # the dependency marks a keyed operation
+        from app.http.deps import current_principal  # the dependency marks a keyed operation
 
         self.key = _depends_on(route.dependant, current_principal)
         extra = route.openapi_extra or {}

@@ -21,7 +21,7 @@ def current_principal(
     session: WriteSession,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
-    """The caller's key: checked by the edge before the body was read (``app.edge``), or
+    """The caller's key: checked by the edge before the body was read (``app.http.edge``), or
     here for an operation without a body."""
     principal = getattr(request.state, "principal", None)
     if principal is None:

@@ -10,11 +10,11 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from app.catalogue import situations
-from app.catalogue.checklist_path import parsed
 from app.catalogue.situation_schemas import ChecklistIn, ChecklistOut, SituationsOut
 from app.fields import Day
+from app.http.checklist_path import parsed
+from app.http.responses import json_bytes
 from app.readpath import item_json
-from app.responses import json_bytes
 
 router = APIRouter(prefix="/api/v1", tags=["situations"])
 AsOf = Annotated[Day | None, Query(description="as the item stood in force on this day")]

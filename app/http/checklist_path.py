@@ -16,10 +16,10 @@ from pydantic import ValidationError
 from app.catalogue import situations
 from app.catalogue.effective import in_force
 from app.catalogue.situation_schemas import ChecklistIn
-from app.deps import etag
-from app.edge import replay_body
 from app.errors import DomainError
-from app.responses import send_json
+from app.http.deps import etag
+from app.http.edge import replay_body
+from app.http.responses import send_json
 
 CHECKLIST_PATH = re.compile(r"/api/v1/items/([0-9A-Za-z]{1,40})/checklist")
 #: parsed representations by their stored bytes (a version's bytes never change), with

@@ -10,14 +10,14 @@ from pydantic import BaseModel, Field
 from app.catalogue.items import patch_item
 from app.catalogue.models import Implementation
 from app.config import get_settings
-from app.deps import Caller, ReadSession, WriteSession
 from app.errors import InvalidInput, NotFound
 from app.fields import Line
 from app.files import service
 from app.files.content import FileKind
-from app.responses import json_bytes
+from app.http.deps import Caller, ReadSession, WriteSession
+from app.http.responses import json_bytes
+from app.http.review import request_response
 from app.review import service as review
-from app.review.router import request_response
 
 router = APIRouter(prefix="/api/v1")
 

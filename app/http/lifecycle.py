@@ -14,9 +14,9 @@ from pydantic import BaseModel
 
 from app.catalogue import lifecycle
 from app.catalogue.lifecycle import AcceptIn, DelegateIn, EventIn, EventOut, MergeIn, SplitIn
-from app.deps import Caller, ExpectedVersion, WriteSession
+from app.http.deps import Caller, ExpectedVersion, WriteSession
+from app.http.review import request_response
 from app.review import service as review
-from app.review.router import request_response
 
 router = APIRouter(prefix="/api/v1", tags=["lifecycle"])
 #: what every event route declares: sync keys are refused before the body is read (403)

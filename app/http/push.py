@@ -13,7 +13,7 @@ from fastapi import APIRouter, FastAPI, Query, Response
 from app.catalogue.schemas import Page
 from app.config import get_settings
 from app.db import get_engine
-from app.deps import Caller, RowId, WriteSession
+from app.http.deps import Caller, RowId, WriteSession
 from app.pagination import decode_number_cursor, encode_cursor
 from app.push import addresses, service
 from app.push.dispatcher import Dispatcher, DispatchSettings

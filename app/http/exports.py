@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from app.config import get_settings
-from app.deps import ReadSession
 from app.exports import cpsv, csvfile, hsds, hsds_api, hsds_package, xlsx
 from app.exports.service import Scope, check_scope, export_chunks
 from app.fields import Instant
+from app.http.deps import ReadSession
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
 

@@ -22,13 +22,13 @@ from app.catalogue.schemas import (
     VersionOut,
 )
 from app.catalogue.service import decode_number_cursor, encode_cursor
-from app.deps import Caller, ExpectedVersion, ReadSession, WriteSession
 from app.directory.service import check_filters
 from app.fields import Day, Instant, VersionNumber
+from app.http.deps import Caller, ExpectedVersion, ReadSession, WriteSession
+from app.http.responses import item_response, json_bytes
+from app.http.review import request_response
 from app.readpath import item_read
-from app.responses import item_response, json_bytes
 from app.review import service as review
-from app.review.router import request_response
 
 router = APIRouter(prefix="/api/v1")
 

@@ -12,10 +12,10 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from app.deps import ReadSession
 from app.directory.service import check_filters
 from app.errors import InvalidInput, field_error
 from app.exports.formulas import neutralise
+from app.http.deps import ReadSession
 from app.quality import duplicates
 from app.quality.board import Scope, board, list_findings
 from app.quality.models import QualityFinding, Severity

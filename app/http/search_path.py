@@ -1,7 +1,7 @@
 """``GET /api/v1/search`` answered before the router: inside the edge (the key, the text
 policy of the query string and the metrics as for every request), the parameters read from
 the query string by the names the route declares, and the same search run as the route runs
-it (:func:`app.search.router.answer_search`). FastAPI's routing, dependencies and parameter
+it (:func:`app.http.search.answer_search`). FastAPI's routing, dependencies and parameter
 machinery cost about a millisecond a search, a fifth of a typical one (bench/search.py).
 Anything but a plain request (a parameter the route does not know or one given twice, a
 ``limit`` that is not 1–100, an error of the search) goes on to the route, which answers
@@ -23,7 +23,7 @@ from sqlmodel import Session
 from app.config import get_settings
 from app.db import read_session
 from app.errors import DomainError
-from app.responses import send_json
+from app.http.responses import send_json
 from app.search.service import SearchService, backend_from_settings
 
 SEARCH_PATH = "/api/v1/search"

@@ -9,7 +9,7 @@ the database, so a refused report costs a dictionary lookup and its answer: 429 
 that ignores ``Retry-After`` and reports again at once is slowed to one report a second
 per connection and a flood costs the server next to nothing. The limit counts per worker
 process. The client address is the direct peer's, or the one a proxy of
-``CATALOGUE_TRUSTED_PROXIES`` forwarded (:mod:`app.forwarded`).
+``CATALOGUE_TRUSTED_PROXIES`` forwarded (:mod:`app.http.forwarded`).
 """
 
 from __future__ import annotations
@@ -38,12 +38,12 @@ from app.corrections.schemas import (
     ToChangeRequestIn,
 )
 from app.db import get_engine
-from app.deps import Caller, ReadSession, WriteSession
-from app.edge import problem
-from app.forwarded import client_host
+from app.http.deps import Caller, ReadSession, WriteSession
+from app.http.edge import problem
+from app.http.forwarded import client_host
+from app.http.responses import json_bytes
+from app.http.review import ChangeRequestOut, request_response
 from app.pagination import decode_number_cursor, encode_cursor
-from app.responses import json_bytes
-from app.review.router import ChangeRequestOut, request_response
 from app.security import Principal
 
 log = logging.getLogger("app.corrections")

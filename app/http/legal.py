@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response
 
-from app.deps import Caller, ExpectedVersion, ReadSession, WriteSession
+from app.http.deps import Caller, ExpectedVersion, ReadSession, WriteSession
+from app.http.responses import json_bytes
 from app.legal import citations, service
 from app.legal.models import LegalStatus
 from app.legal.schemas import LegalBasisIn, LegalBasisOut, LegalBasisTaskOut
 from app.pagination import Page, decode_number_cursor, encode_cursor
-from app.responses import json_bytes
 
 router = APIRouter(prefix="/api/v1")
 Limit = Annotated[int, Query(ge=1, le=1000)]

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
-from app.deps import Caller, ExpectedVersion, ReadSession, WriteSession
 from app.directory import service
 from app.directory.schemas import (
     CodeListOut,
@@ -17,8 +16,9 @@ from app.directory.schemas import (
     RegionOut,
     SharedMaterialOut,
 )
+from app.http.deps import Caller, ExpectedVersion, ReadSession, WriteSession
+from app.http.responses import json_bytes
 from app.pagination import Page, decode_cursor, page
-from app.responses import json_bytes
 
 router = APIRouter(prefix="/api/v1")
 Limit = Annotated[int, Query(ge=1, le=1000)]

@@ -2,7 +2,7 @@
 
 FastAPI documents the success and a 422 in its own shape; the API answers every error as
 ``application/problem+json`` (RFC 9457), so each operation lists the problems it can
-answer, derived from what its route needs (``app.edge.RouteNeeds``): a key (401, 403),
+answer, derived from what its route needs (``app.http.edge.RouteNeeds``): a key (401, 403),
 a body (413, 415), a write (409, 412), a path parameter (404); and any operation may
 answer 500 (a fault of ours) or 503 (the database not ready or busy).
 
@@ -10,7 +10,7 @@ The document is one a client generator takes as it is (``tests/edge/test_generat
 generates one with openapi-python-client): every ``$ref`` resolves, and a model that
 FastAPI describes twice (``X-Input`` for requests, ``X-Output`` for answers) has a title
 of its own in each, so the generated classes do not collide. Request bodies and the main
-answers carry examples from the seed (:mod:`app.openapi_examples`).
+answers carry examples from the seed (:mod:`app.http.openapi_examples`).
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from app import openapi_examples as ex
 from app.config import get_settings
-from app.edge import RouteNeeds
-from app.openapi_contract import declare
-from app.responses import PUBLIC_READS
+from app.http import openapi_examples as ex
+from app.http.edge import RouteNeeds
+from app.http.openapi_contract import declare
+from app.http.responses import PUBLIC_READS
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -109,7 +109,7 @@ EXAMPLES: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {
 
 
 #: the reads that answer If-None-Match with 304: the cacheable public reads
-#: (app/responses.py) and the immutable material files
+#: (app/http/responses.py) and the immutable material files
 CONDITIONAL_READS = PUBLIC_READS | {"/api/v1/files/{sha256}"}
 
 

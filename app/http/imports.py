@@ -18,10 +18,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from app.db import get_engine
-from app.deps import Caller, ReadSession, RowId, WriteSession
 from app.errors import InvalidInput, TooManyRequests
+from app.http.deps import Caller, ReadSession, RowId, WriteSession
+from app.http.responses import json_bytes
 from app.pages.import_report import said
-from app.responses import json_bytes
 from app.sync import import_jobs
 from app.sync.import_uploads import remove_leftovers
 from app.sync.models import ImportStatus

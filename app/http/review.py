@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.catalogue.schemas import ITEM_CODE, Change, Page
-from app.deps import Caller, RowId, WriteSession
 from app.fields import Para, Pattern, VersionNumber
+from app.http.deps import Caller, RowId, WriteSession
+from app.http.responses import json_bytes
 from app.pagination import decode_number_cursor, encode_cursor
-from app.responses import json_bytes
 from app.review import names, rebase, service
 from app.review.models import ChangeRequest, RequestKind, RequestStatus
 

@@ -48,8 +48,8 @@ if TYPE_CHECKING:
 from app import clock
 from app.catalogue.effective import in_force, seconds_in_force
 from app.db import UNAVAILABLE_RETRY_AFTER, unavailable
-from app.deps import etag, not_modified
 from app.errors import PROBLEM_BASE
+from app.http.deps import etag, not_modified
 
 log = logging.getLogger("app")
 

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from app.deps import Caller, ReadSession, WriteSession
 from app.directory.service import check_filters
 from app.fields import Seq
-from app.responses import json_bytes
+from app.http.deps import Caller, ReadSession, WriteSession
+from app.http.responses import json_bytes
 from app.sync import service
 from app.sync.bulk import REPLAYED
 from app.sync.epoch import check_position

@@ -14,29 +14,29 @@ from pydantic import BaseModel, Field
 
 from app.config import get_settings
 from app.corrections import service as limits
-from app.corrections.router import (
+from app.db import get_engine
+from app.errors import Forbidden
+from app.fields import Line
+from app.http.corrections import (
     PROBLEM,
     TARPIT_SECONDS,
     RateLimitedRoute,
     _problem_response,
     client_of,
 )
-from app.db import get_engine
-from app.deps import Caller, ExpectedVersion, ReadSession, WriteSession
-from app.edge import problem
-from app.errors import Forbidden
-from app.fields import Line
-from app.responses import json_bytes
-from app.search import clicks, service
-from app.search.answers import SearchAnswer
-from app.search.indexer import Indexer
-from app.search.search_path import (
+from app.http.deps import Caller, ExpectedVersion, ReadSession, WriteSession
+from app.http.edge import problem
+from app.http.responses import json_bytes
+from app.http.search_path import (
     DEFAULT_LIMIT,
     LIMIT_MAX,
     SEARCH_PARAMETERS,
     answer_search,
     search_service_of,
 )
+from app.search import clicks, service
+from app.search.answers import SearchAnswer
+from app.search.indexer import Indexer
 from app.search.service import SearchService
 
 
@@ -104,7 +104,7 @@ async def search(
     Answers `{total, took_ms, region, hits: [{code, basic_code, name, department, region,
     type, status, online, score, highlight}], facets: {type, department, region, theme:
     [{key, label, count}]}, next_cursor}`. A plain request is answered before the router
-    (``app.search.search_path``), by the same function."""
+    (``app.http.search_path``), by the same function."""
     values = {"q": q, "region": region, "department": department, "type": type,
               "audience": audience, "theme": theme, "online": online, "status": status,
               "cursor": cursor, "entry": entry}  # fmt: skip
