@@ -52,7 +52,7 @@ def serve(
     os.environ.setdefault("CATALOGUE_WEBHOOKS", "true")
     # and records the day each scheduled decision takes effect (likewise)
     os.environ.setdefault("CATALOGUE_EFFECTS", "true")
-    # and on SIGTERM leaves the balancer before it stops (app/drain.py)
+    # and on SIGTERM leaves the balancer before it stops (app/http/drain.py)
     os.environ.setdefault("CATALOGUE_DRAIN_SECONDS", "5")
     metrics_dir = None
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -19,7 +19,7 @@ from app.cli_common import (
     progress_bar,
 )
 from app.db import for_writing, get_engine
-from app.pages.import_report import said
+from app.wording.import_report import said
 
 
 def import_(

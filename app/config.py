@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     seed_dir: str = str(Path(__file__).resolve().parent.parent / "seed")
     log_level: str = "INFO"
     #: Seconds an instance keeps serving after SIGTERM while it leaves the balancer
-    #: (``/readyz`` 503, connections closed after each answer; app/drain.py); ``catalogue
+    #: (``/readyz`` 503, connections closed after each answer; app/http/drain.py); ``catalogue
     #: serve`` makes it 5 unless set, 0 stops at once.
     drain_seconds: float = Field(default=0.0, ge=0, le=300)
     #: Port of ``/metrics`` for the processes without an HTTP app (``catalogue index``,

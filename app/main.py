@@ -15,18 +15,18 @@ from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from app import drain
 from app.catalogue import effective
-from app.compression import Compression
 from app.config import get_settings
 from app.db import get_engine, unavailable
-from app.drain import DRAINING
 from app.errors import PROBLEM_BASE, DomainError, field_error
+from app.http import drain
 from app.http.catalogue import router as catalogue_router
 from app.http.checklist_path import ChecklistPath
+from app.http.compression import Compression
 from app.http.corrections import router as corrections_router
 from app.http.deps import ReadSession
 from app.http.directory import router as directory_router
+from app.http.drain import DRAINING
 from app.http.edge import Edge, api_routes
 from app.http.exports import router as exports_router
 from app.http.files import router as files_router
@@ -36,18 +36,19 @@ from app.http.lifecycle import router as lifecycle_router
 from app.http.openapi import build_openapi
 from app.http.push import router as push_router
 from app.http.quality import router as quality_router
+from app.http.readpath import ReadPath
+from app.http.request_metrics import MetricsMiddleware
 from app.http.responses import DatabaseUnavailable, HttpCaching, unavailable_response
 from app.http.review import router as review_router
+from app.http.schema_gate import SchemaGate
 from app.http.search import router as search_router
 from app.http.search import search_service_of
 from app.http.search_path import SearchPath
 from app.http.situations import router as situations_router
 from app.http.sync import router as sync_router
 from app.migrate import schema_state
-from app.observability import MetricsMiddleware, configure_logging, metrics_text
+from app.observability import configure_logging, metrics_text
 from app.pages import install as install_pages
-from app.readpath import ReadPath
-from app.schema_gate import SchemaGate
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("app")
@@ -253,16 +254,23 @@ def create_app() -> FastAPI:
                 schema["serves_from"] = state.serves_from
         except Exception as exc:  # an operator wants the reason, not a stack trace
             checks["database"] = f"error: {type(exc).__name__}: {exc}"[:300]
+        search: dict[str, int | str] = {}
         try:
-            reachable = search_service_of(app).backend.ping()
+            backend = search_service_of(app).backend
+            reachable = backend.ping()
             checks["search"] = "ok" if reachable else "error: the search backend does not answer"
+            if reachable:  # which schema's index searches read (an older one during a roll)
+                serving = backend.serving()
+                search = {"schema": serving.schema, "serves_from": serving.serves_from}
+                search |= {"detail": serving.detail} if serving.detail else {}
         except Exception as exc:
             checks["search"] = f"error: {type(exc).__name__}: {exc}"[:300]
         if DRAINING.is_set():
-            checks["process"] = "draining: stopping after SIGTERM (app/drain.py)"
+            checks["process"] = "draining: stopping after SIGTERM (app/http/drain.py)"
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "checks": checks, "schema": schema},
+            {"status": "ok" if ok else "unavailable", "checks": checks, "schema": schema}
+            | ({"search": search} if search else {}),
             200 if ok else 503,
         )
 

@@ -19,7 +19,7 @@ from sqlmodel import Session
 from app import clock
 from app.catalogue.models import Implementation, RecordVersion
 from app.db import for_writing
-from app.readpath import ReadPath
+from app.http.readpath import ReadPath
 from app.search.backends.embedded import TantivyBackend
 from app.search.indexer import Indexer
 from app.search.service import SearchService

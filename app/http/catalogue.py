@@ -27,7 +27,7 @@ from app.fields import Day, Instant, VersionNumber
 from app.http.deps import Caller, ExpectedVersion, ReadSession, WriteSession
 from app.http.responses import item_response, json_bytes
 from app.http.review import request_response
-from app.readpath import item_read
+from app.http.readpath import item_read
 from app.review import service as review
 
 router = APIRouter(prefix="/api/v1")

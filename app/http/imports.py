@@ -21,10 +21,10 @@ from app.db import get_engine
 from app.errors import InvalidInput, TooManyRequests
 from app.http.deps import Caller, ReadSession, RowId, WriteSession
 from app.http.responses import json_bytes
-from app.pages.import_report import said
 from app.sync import import_jobs
 from app.sync.import_uploads import remove_leftovers
 from app.sync.models import ImportStatus
+from app.wording.import_report import said
 
 log = logging.getLogger("catalogue.imports")
 

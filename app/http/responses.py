@@ -22,7 +22,7 @@ when a representation returns to an earlier one another process served it. ETags
 such gap; clients and proxies that hold one send ``If-None-Match``.
 
 A conditional ``GET /api/v1/items/{code}`` is answered here, before the edge and the router,
-from the version alone (:meth:`app.readpath.ReadPath.validator`: the snapshot stays on the
+from the version alone (:meth:`app.http.readpath.ReadPath.validator`: the snapshot stays on the
 server), so a 304 costs a fraction of a full read.
 """
 

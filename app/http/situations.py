@@ -14,7 +14,7 @@ from app.catalogue.situation_schemas import ChecklistIn, ChecklistOut, Situation
 from app.fields import Day
 from app.http.checklist_path import parsed
 from app.http.responses import json_bytes
-from app.readpath import item_json
+from app.http.readpath import item_json
 
 router = APIRouter(prefix="/api/v1", tags=["situations"])
 AsOf = Annotated[Day | None, Query(description="as the item stood in force on this day")]

@@ -108,8 +108,8 @@ def _without_body(send: Send) -> Send:
 
 def not_allowed(scope: Scope, allowed: set[str]) -> Response:
     """405 as a page, with every method the path takes in ``Allow`` (RFC 9110 15.5.6)."""
-    from app.pages.problems import Problem
     from app.pages.web import render
+    from app.wording.problems import Problem
 
     methods = allowed | ({"HEAD"} if "GET" in allowed else set())
     request = Request(scope)

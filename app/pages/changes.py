@@ -17,10 +17,11 @@ from sqlmodel import Session
 from app import clock
 from app.catalogue import labels as field_labels
 from app.directory.service import CodeLists
-from app.pages import conditions, i18n
+from app.pages import conditions
 from app.pages.web import time_limit
 from app.review import rebase
 from app.review.models import ChangeRequest, RequestKind, RequestStatus
+from app.wording import i18n
 
 #: fields holding a code of a code list, read by its label (必要, 申请人自备)
 CODED = {

@@ -48,7 +48,7 @@ def report_correction(
     check_csrf(request, form, None)
     wait = limiter_of(request.app).hit(client_of(request))
     if wait is not None:  # the API's limit, per client address
-        # said on the page in the reader's language, with the wait (app/pages/problems.py)
+        # said on the page in the reader's language, with the wait (app/wording/problems.py)
         raise TooManyRequests(
             "too many reports from this address for now; try again later",
             retry_after=int(corrections.RateLimiter.retry_after(wait)),

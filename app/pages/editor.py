@@ -20,7 +20,6 @@ from app.errors import Unauthorized
 from app.http.deps import ReadSession, WriteSession
 from app.pages import changes, worklist
 from app.pages import session as sessions
-from app.pages.i18n import Lang
 from app.pages.session import PageSession
 from app.pages.web import (
     LABELS,
@@ -32,6 +31,7 @@ from app.pages.web import (
     public_form,
     render,
 )
+from app.wording.i18n import Lang
 
 router = APIRouter(prefix="/editor", route_class=PageRoute, include_in_schema=False)
 EditorForm = Annotated[dict[str, list[str]], Depends(editor_form)]

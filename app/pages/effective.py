@@ -18,8 +18,8 @@ from app.catalogue.reads import SnapshotReader
 from app.catalogue.statuses import ItemStatus
 from app.errors import InvalidInput, NotFound
 from app.fields import FIRST_DAY, LAST_DAY, Day
-from app.pages import i18n
 from app.pages.web import page_lang
+from app.wording import i18n
 
 #: statuses under which the item takes no applications here: the page says so at the top
 #: and offers no online link (the guide stays readable)

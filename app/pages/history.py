@@ -18,8 +18,9 @@ from app.catalogue.schemas import ITEM_CODE
 from app.directory.service import CodeLists
 from app.errors import NotFound
 from app.http.deps import ReadSession
-from app.pages import changes, i18n
+from app.pages import changes
 from app.pages.web import LABELS, PageRoute, page_lang, render
+from app.wording import i18n
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 #: the newest versions shown (the API pages through all of them)

@@ -17,7 +17,7 @@ from app.corrections import service as corrections
 from app.corrections.models import Correction
 from app.errors import DomainError, Forbidden, InvalidInput, NotFound, RuleViolation
 from app.http.deps import ReadSession, WriteSession
-from app.pages import conditions, forms, i18n, inbox, situation_form, worklist
+from app.pages import conditions, forms, inbox, situation_form, worklist
 from app.pages import session as sessions
 from app.pages.corrections_pages import TICKET
 from app.pages.editor import (
@@ -39,6 +39,7 @@ from app.pages.web import (
 )
 from app.review import service as review
 from app.review.models import ChangeRequest, RequestStatus
+from app.wording import i18n
 
 router = APIRouter(prefix="/editor", route_class=PageRoute, include_in_schema=False)
 

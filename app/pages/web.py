@@ -25,10 +25,10 @@ from app.config import get_settings
 from app.db import read_session
 from app.directory.service import CodeLists
 from app.errors import DomainError
-from app.pages import i18n, problems
-from app.pages.i18n import Lang
-from app.pages.problems import Problem
 from app.pages.session import PageSession, csrf_token, set_cookie, set_csrf_cookie
+from app.wording import i18n, problems
+from app.wording.i18n import Lang
+from app.wording.problems import Problem
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"

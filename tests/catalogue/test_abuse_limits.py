@@ -22,7 +22,7 @@ from app.catalogue.models import ChangeLog, Implementation
 from app.catalogue.situations import MAX_COMBINATIONS, Situations, check_item
 from app.config import get_settings
 from app.db import for_writing
-from app.readpath import ReadPath
+from app.http.readpath import ReadPath
 from app.versionlog import FEED_LOCK, take_feed_lock
 from tests.conftest import Keys
 from tests.helpers import API, committing_app, counts, error_at, problem, writable

@@ -1,7 +1,7 @@
 """A rolling restart behind the shipped nginx while six clients write: no request fails
 and no acknowledged write is lost. As docs/operations.md says for nginx (which has no
 active health checks): the instance is marked ``down`` and nginx reloaded, then it gets
-SIGTERM; it drains (app/drain.py: ``/readyz`` 503, every answer closes its connection,
+SIGTERM; it drains (app/http/drain.py: ``/readyz`` 503, every answer closes its connection,
 the requests in flight finish) and stops. Two `catalogue serve` processes on one
 database, nginx with deploy/nginx.conf's upstream pointing at both."""
 

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from app.catalogue.models import Implementation
 from app.db import for_writing
-from app.readpath import ReadPath
+from app.http.readpath import ReadPath
 from app.security import create_key
 from tests.helpers import API, committing_app
 

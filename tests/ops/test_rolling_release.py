@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from app import schema_gate
+from app.http import schema_gate
 from app.config import Settings, get_settings
 from app.db import for_writing, get_engine, normalise_url
 from app.main import create_app

@@ -1,5 +1,5 @@
 """Every problem a page can show is said in zh-Hans, zh-Hant and English, naming the field by
-its label (app/pages/problems.py): the catalogue is checked against every rule and problem
+its label (app/wording/problems.py): the catalogue is checked against every rule and problem
 type found in app/ (and every pydantic error the input models can raise), every message
 that carries values is read for them, and real refusals read in Chinese on the pages."""
 
@@ -25,11 +25,11 @@ from app.corrections.service import RateLimiter
 from app.directory.models import Department, Region
 from app.errors import DomainError
 from app.fields import RULES as TEXT_RULES
-from app.pages import i18n, problems
 from app.pages.conditions import parse
-from app.pages.i18n import Lang
-from app.pages.problems import Problem
 from app.review.models import AliasProposal
+from app.wording import i18n, problems
+from app.wording.i18n import Lang
+from app.wording.problems import Problem
 from tests.conftest import Keys
 from tests.pages.test_pages import _html, csrf_of, sign_in
 

@@ -26,7 +26,7 @@ from app.db import for_writing, normalise_url
 from app.dbtypes import utcnow
 from app.http import corrections as corrections_router
 from app.migrate import downgrade, upgrade
-from app.readpath import ReadPath
+from app.http.readpath import ReadPath
 from app.security import ApiKey, KeySession, create_key, revoke_key
 from tests.conftest import Keys, _postgres_database, app_on
 from tests.corrections.test_corrections import item_with_windows

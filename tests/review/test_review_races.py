@@ -23,7 +23,7 @@ from app.catalogue.models import Implementation
 from app.corrections import service as corrections
 from app.corrections.schemas import CorrectionIn
 from app.db import for_writing
-from app.readpath import ReadPath
+from app.http.readpath import ReadPath
 from app.review.models import ChangeRequest, ReviewAction
 from app.security import create_key
 from tests.conftest import _postgres_database, build_database

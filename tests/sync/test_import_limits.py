@@ -30,7 +30,7 @@ from app.catalogue.models import Implementation
 from app.config import get_settings
 from app.db import for_writing
 from app.directory.models import Department
-from app.readpath import ReadPath
+from app.http.readpath import ReadPath
 from app.security import create_key
 from app.sync import import_uploads
 from app.sync.feed import head_seq

@@ -1,10 +1,10 @@
 """The wording of problems as a whole, by their ``type`` (``four-same``, ``not-found``…),
 and of the pages' own refusals by their status (``http.413``), read from their ``detail``
-as :mod:`app.pages.problem_texts` reads an entry's ``msg``."""
+as :mod:`app.wording.problem_texts` reads an entry's ``msg``."""
 
 from __future__ import annotations
 
-from app.pages.problem_texts import Say, Wording, quoted, s
+from app.wording.problem_texts import Say, Wording, quoted, s
 
 NOT_FOUND: Wording = (
     s("没有实施编码为 {code} 的事项", "No item {code}", r"^no implementation (?P<code>\S+)$"),

@@ -17,7 +17,7 @@ import signal
 import threading
 from typing import Any
 
-log = logging.getLogger("app.drain")
+log = logging.getLogger("app.http.drain")
 
 #: set from the first SIGTERM until the process ends
 DRAINING = threading.Event()

@@ -2,7 +2,7 @@
 label (「是否收费」应为“是”：本事项列有收费项目), never by its path. The API keeps its
 ``loc`` paths and English ``msg``; a page holds each error as a :class:`Problem` and says it
 when it is rendered (:func:`speaking`, set by :func:`app.pages.web.render_html`), in the
-wording of :mod:`app.pages.problem_texts` and :mod:`app.pages.problem_rules`."""
+wording of :mod:`app.wording.problem_texts` and :mod:`app.wording.problem_rules`."""
 
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ from app.catalogue.statuses import STATUS_LABELS, STATUS_LABELS_EN
 from app.directory.models import Department, Region
 from app.directory.service import CodeLists
 from app.errors import PROBLEM_BASE, DomainError
-from app.pages import i18n, problem_rules, problem_rules_api, problem_texts, problem_types
-from app.pages.i18n import Lang
-from app.pages.problem_texts import FIELD_FALLBACK, WHOLE_FALLBACK, Wording
+from app.wording import i18n, problem_rules, problem_rules_api, problem_texts, problem_types
+from app.wording.i18n import Lang
+from app.wording.problem_texts import FIELD_FALLBACK, WHOLE_FALLBACK, Wording
 
 WORDINGS: dict[str, Wording] = {
     rule: wording if isinstance(wording, tuple) else (wording,)

@@ -1,6 +1,6 @@
 """The words of the editor's workspace (worklist, item form, change requests, corrections)
 and of the history page, in zh-Hans and English (zh-Hant by OpenCC, as every page's):
-part of :data:`app.pages.i18n.MESSAGES`, kept apart to keep that table readable."""
+part of :data:`app.wording.i18n.MESSAGES`, kept apart to keep that table readable."""
 
 from __future__ import annotations
 

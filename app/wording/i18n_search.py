@@ -1,5 +1,5 @@
 """The search page's words (搜索页): grouped province-wide hits, incomplete items, a region
-the catalogue holds nothing of. Merged into ``app.pages.i18n.MESSAGES``."""
+the catalogue holds nothing of. Merged into ``app.wording.i18n.MESSAGES``."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The words the citizens' guide and checklist use for what the catalogue does not know
 (未公布, 待完善) and for materials needed only in some situations, in zh-Hans and English
-(zh-Hant by OpenCC): part of :data:`app.pages.i18n.MESSAGES`."""
+(zh-Hant by OpenCC): part of :data:`app.wording.i18n.MESSAGES`."""
 
 from __future__ import annotations
 

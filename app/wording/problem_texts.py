@@ -7,7 +7,7 @@ English message (``msg`` of an entry, ``detail`` of a problem) is said; the last
 nothing and is always said. ``{field}`` is the field's label (:mod:`app.catalogue.labels`),
 the other parameters are named by the groups of ``read`` or come from the error's ``ctx``
 (pydantic's limits) or the problem's extra members (``retry_after``). How a parameter is
-shown is decided by its name (:func:`app.pages.problems.shown`): a ``department`` or a
+shown is decided by its name (:func:`app.wording.problems.shown`): a ``department`` or a
 ``region`` by its name, an ``item_status``, ``request_status``, ``correction_status`` or
 ``event`` by its word, a ``day`` as people write it, ``fields`` by their labels.
 """

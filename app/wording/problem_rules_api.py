@@ -1,10 +1,10 @@
 """The wording of the rules of review, corrections and the API's other refusals (lists,
-the feed, subscriptions, imports), as :mod:`app.pages.problem_rules` words the item's."""
+the feed, subscriptions, imports), as :mod:`app.wording.problem_rules` words the item's."""
 
 from __future__ import annotations
 
-from app.pages.problem_rules import NO_ITEM
-from app.pages.problem_texts import Say, Wording, quoted, s
+from app.wording.problem_rules import NO_ITEM
+from app.wording.problem_texts import Say, Wording, quoted, s
 
 #: a mirror's place that is not in this feed's history (a restore, another instance)
 FEED_POSITION: Wording = (

@@ -15,9 +15,9 @@ import opencc
 from markupsafe import Markup
 
 from app import clock
-from app.pages.i18n_citizen import CITIZEN
-from app.pages.i18n_search import SEARCH
-from app.pages.i18n_workspace import WORKSPACE
+from app.wording.i18n_citizen import CITIZEN
+from app.wording.i18n_search import SEARCH
+from app.wording.i18n_workspace import WORKSPACE
 
 
 class Lang(StrEnum):
@@ -178,7 +178,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "item": ("事项", "Item"),
     "error": ("出错了", "Something went wrong"),
     "errors.summary": ("请修改以下内容：", "Please fix the following:"),
-    # the problems' own words (app/pages/problems.py): fields no form labels otherwise
+    # the problems' own words (app/wording/problems.py): fields no form labels otherwise
     "problem.this": ("该项", "this field"),
     "problem.question": ("问题“{x}”", "question “{x}”"),
     "problem.into": ("合并或拆分后的事项", "Items merged into or split into"),

@@ -1,11 +1,11 @@
 """The wording of the catalogue's own rules (an item's codes and code lists, situations,
-lifecycle decisions), as :mod:`app.pages.problem_texts` words the fields' and the
+lifecycle decisions), as :mod:`app.wording.problem_texts` words the fields' and the
 problems' own; review's and the API's other refusals are in
-:mod:`app.pages.problem_rules_api`."""
+:mod:`app.wording.problem_rules_api`."""
 
 from __future__ import annotations
 
-from app.pages.problem_texts import Say, Wording, quoted, s
+from app.wording.problem_texts import Say, Wording, quoted, s
 
 NO_ITEM = s("没有实施编码为 {code} 的事项", "No item {code}", r"no implementation (?P<code>\S+)")
 DEPARTMENT_UNKNOWN: Wording = (

@@ -1,6 +1,6 @@
 """An import report line as the editor reads it (导入报告): where (sheet, row, the column's
 header) and what is wrong, in the editor's language, worded as the pages word the same
-rule (:mod:`app.pages.problems`). The API's job answer and ``catalogue import --report``
+rule (:mod:`app.wording.problems`). The API's job answer and ``catalogue import --report``
 add it to each line beside the rule and the English message.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.pages import i18n
-from app.pages.i18n import Lang
-from app.pages.problems import NoNames, Problem
+from app.wording import i18n
+from app.wording.i18n import Lang
+from app.wording.problems import NoNames, Problem
 
 HEADER_RULE = "import.header"
 
