@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from app.catalogue import service as catalogue
+from app.catalogue.items import patch_item
 from app.catalogue.models import Implementation
 from app.leader import Leadership
 from app.search.backends.base import (
@@ -43,6 +44,8 @@ from app.search.indexer import Indexer, leadership_name, wait_for
 from app.search.models import SearchPosition
 from app.search.service import SearchService
 from app.security import Principal
+from tests.conftest import app_on
+from tests.helpers import API
 
 pytest_plugins = ["tests.search_support"]
 
@@ -109,7 +112,7 @@ def _codes(engine: Engine, n: int) -> list[str]:
 def _write(engine: Engine, code: str, words: str) -> None:
     """Commit new 受理条件 of an item: words a search finds."""
     with Session(engine) as session:
-        catalogue.patch_item(session, code, {"guide": {"conditions": [words]}}, ADMIN)
+        patch_item(session, code, {"guide": {"conditions": [words]}}, ADMIN)
         session.commit()
 
 
@@ -169,9 +172,16 @@ def test_a_release_of_the_next_schema_serves_from_the_previous_index_until_its_o
     serving = new.backend.serving()
     assert (serving.schema, serving.serves_from) == (NEW, OLD)
     assert "being built" in serving.detail
-    assert _search(new, engine, "麒麟") == [a]  # answered from the previous index
     assert _serves_from(NEW) == OLD
-    assert new.backend.ping()  # ready: it has an index it reads
+    with Session(engine) as session, TestClient(app_on(session)) as api:
+        api.app.state.search = new  # type: ignore[attr-defined]
+        found = api.get(f"{API}/search", params={"q": "麒麟"})
+        assert [h["code"] for h in found.json()["hits"]] == [a]  # from the previous index
+        ready = api.get("/readyz")  # (its database check is the app's default database's)
+        assert ready.json()["checks"]["search"] == "ok", ready.text  # ready: it reads one
+        said = ready.json()["search"]
+        assert (said["schema"], said["serves_from"]) == (NEW, OLD)
+        assert "being built" in said["detail"]
     assert new.backend.needs_rebuild()
     with pytest.raises(BackendUnavailable, match="not built yet"):
         new.backend.delete([(a, 1)])  # no document by document: it is built whole
@@ -188,6 +198,9 @@ def test_a_release_of_the_next_schema_serves_from_the_previous_index_until_its_o
         assert wait_for(lambda: new.backend.serving().serves_from == NEW, timeout=60)
         assert _serves_from(NEW) == NEW
         assert _search(new, engine, "麒麟") == [a]
+        with Session(engine) as session, TestClient(app_on(session)) as api:
+            api.app.state.search = new  # type: ignore[attr-defined]
+            assert api.get("/readyz").json()["search"] == {"schema": NEW, "serves_from": NEW}
         # both indexers follow the change log, each its own index, side by side
         _write(engine, b, "滚动发布另一事项 貔貅")
         assert wait_for(lambda: _search(new, engine, "貔貅") == [b], timeout=30)
@@ -223,7 +236,9 @@ def test_the_unversioned_index_is_read_as_schema_5_then_replaced(
     svc = SearchService(make(SCHEMA_VERSION, READABLE | {LEGACY_SCHEMA}))
     indexer = _quick(Indexer(svc))
     assert [(o.schema, o.name, o.legacy) for o in svc.backend.others()] == [(5, name, True)]
-    assert svc.backend.serving().index == name  # read as schema 5 while its own is built
+    serving = svc.backend.serving()  # read as schema 5 while its own is built
+    assert serving.serves_from == 5 and serving.index == Path(name).name
+    assert "being built" in serving.detail
     assert _search(svc, engine, "麒麟") == [a]
 
     previous = Leadership(engine, leadership_name(None))  # the previous release's indexer
@@ -231,7 +246,7 @@ def test_the_unversioned_index_is_read_as_schema_5_then_replaced(
     try:
         with running(indexer, engine):
             assert wait_for(lambda: svc.backend.serving().serves_from == SCHEMA_VERSION
-                            and svc.backend.serving().index != name, timeout=60)  # fmt: skip
+                            and not svc.backend.serving().detail, timeout=60)  # fmt: skip
             assert _search(svc, engine, "麒麟") == [a]
             time.sleep(1.0)
             assert [o.name for o in svc.backend.others()] == [name]  # its indexer runs

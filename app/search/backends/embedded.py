@@ -218,15 +218,16 @@ class TantivyBackend:
     def serving(self) -> Serving:
         """Which index searches read, and why when it is not this release's own."""
         reader = self._reading()
+        name = str(reader.root.relative_to(self.base.parent))  # no host paths on /readyz
         if reader is self:
             SERVES_FROM.labels(str(self.schema_version)).set(self.schema_version)
-            return Serving(self.schema_version, self.schema_version, str(self.root))
+            return Serving(self.schema_version, self.schema_version, name)
         return Serving(
             self.schema_version,
             reader.schema_version,
-            str(reader.root),
+            name,
             f"the index of schema version {self.schema_version} is being built: searches "
-            f"read {reader.root} (schema version {reader.schema_version}) until it is",
+            f"read {name} (schema version {reader.schema_version}) until it is",
         )
 
     def drop(self, other: OtherIndex) -> None:
