@@ -35,7 +35,7 @@ from typing import Any
 
 import orjson
 from prometheus_client import Counter, Gauge
-from sqlalchemy import Connection, Engine, and_, bindparam, func, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, select
 from sqlmodel import Session, col
 
 from app import clock
@@ -46,6 +46,7 @@ from app.catalogue.history import (
     overlay,
     successor_refs,
 )
+from app.catalogue.item_rows import save_item, update_items
 from app.catalogue.models import ChangeLog, Implementation, RecordVersion
 from app.db import for_writing
 from app.leader import Leadership, run_in_thread
@@ -154,9 +155,7 @@ def catch_up(session: Session, item: Implementation) -> int:
         if found is None:
             return recorded
         row, values = found
-        for name, value in values.items():
-            setattr(item, name, value)
-        session.add(item)
+        save_item(session, item, values)
         record_versions(session, [row])
         recorded += 1
 
@@ -202,15 +201,6 @@ _DUE_OF = (
 )
 
 _ROW = Implementation.__table__  # type: ignore[attr-defined]
-_UPDATE = (
-    update(_ROW)
-    .where(_ROW.c.code == bindparam("b_code"), _ROW.c.version == bindparam("b_old"))
-    .values(
-        version=bindparam("b_version"),
-        status=bindparam("b_status"),
-        updated_at=bindparam("b_updated_at"),
-    )
-)
 
 #: called in a batch's write transaction before it commits (tests stop a leader there)
 OnBatch = Callable[[Session, list[dict[str, Any]]], None]
@@ -279,7 +269,7 @@ class Effects:
                 batch.setdefault(entry[1], entry)
             for code, version, next_change in self._step(list(batch.values()), today):
                 total += 1
-                if next_change is not None and next_change <= today:
+                if not in_force(next_change, today):
                     heapq.heappush(heap, (next_change, code, version))
         return total
 
@@ -331,18 +321,18 @@ class Effects:
             fresh = [b for b in built if held.get(b[0]) == b[1]]
             self.retry.update(b[0] for b in built if held.get(b[0]) != b[1])
             if fresh:
-                session.connection().execute(
-                    _UPDATE,
+                update_items(
+                    session,
                     [
                         {
-                            "b_code": code,
-                            "b_old": old,
-                            "b_version": values["version"],
-                            "b_status": values["status"],
-                            "b_updated_at": values["updated_at"],
+                            "code": code,
+                            "version": values["version"],
+                            "status": values["status"],
+                            "updated_at": values["updated_at"],
                         }
-                        for code, old, _, values in fresh
+                        for code, _, _, values in fresh
                     ],
+                    old_versions=[old for _, old, _, _ in fresh],
                 )
                 record_versions(session, [row for _, _, row, _ in fresh])
             if self.on_batch is not None:

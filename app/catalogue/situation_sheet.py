@@ -17,15 +17,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from app.catalogue.models import Implementation
+from app.catalogue.reads import current_item
 from app.catalogue.schemas import ImplementationIn
 from app.catalogue.service import (
-    SessionSnapshots,
-    get_item_json,
     item_input,
     replace_item,
     with_prefix,
@@ -237,7 +235,7 @@ def item_documents(session: Session, region: str | None, code: str | None) -> It
     if region is not None:
         stmt = stmt.where(*with_prefix(Implementation.region_code, region_prefix(region)))
     for item in session.exec(stmt):
-        yield orjson.loads(get_item_json(SessionSnapshots(session), item.code)[1])
+        yield current_item(session, item.code)
 
 
 def import_sheet(
@@ -249,7 +247,7 @@ def import_sheet(
     changed, errors = 0, []
     for code, sheet in items.items():
         try:
-            doc = orjson.loads(get_item_json(SessionSnapshots(session), code)[1])
+            doc = current_item(session, code)
         except NotFound:
             row = min(sheet.rows.values(), default=0)
             errors.append(_row_error(row, "事项编码", "unknown", f"no implementation {code}"))

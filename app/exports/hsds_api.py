@@ -18,11 +18,10 @@ import math
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlmodel import Session, col, select
 
 from app.catalogue.models import Implementation
-from app.catalogue.reads import SessionSnapshots, get_item_json, list_items
+from app.catalogue.reads import current_item, list_items
 from app.errors import NotFound
 from app.exports.hsds import Row, item_rows, uid
 from app.exports.labels import Labels
@@ -117,8 +116,7 @@ def _summaries(
 
 
 def _document(session: Session, code: str) -> dict[str, Any]:
-    _, body = get_item_json(SessionSnapshots(session), code)
-    return orjson.loads(body)
+    return current_item(session, code)
 
 
 def services_page(
