@@ -5,10 +5,9 @@ events, approved change requests go through :func:`record_item`."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
-import orjson
-from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from app import clock
@@ -31,14 +30,15 @@ from app.catalogue.history import (
     status_today,
     successor_refs,
 )
-from app.catalogue.issuing import child_code_kinds, issue_code, record_issued_codes
+from app.catalogue.issuing import child_code_kinds, issue_code, issued_under, record_issued_codes
+from app.catalogue.item_batch import Replacement, replace_items
+from app.catalogue.item_rows import insert_items, item_row, replace_children, save_item
 from app.catalogue.models import (
     Implementation,
-    IssuedCode,
     ItemFee,
     ItemMaterial,
 )
-from app.catalogue.reads import SessionSnapshots, get_item_json
+from app.catalogue.reads import current_item
 from app.catalogue.schemas import (
     ImplementationIn,
 )
@@ -51,10 +51,8 @@ from app.catalogue.statuses import (
     ItemStatus,
 )
 from app.catalogue.validation import ItemLookups, check_read_only, check_version, validate_item
-from app.db import insert_rows
 from app.dbtypes import utcnow
 from app.errors import InvalidInput, NotFound, RuleViolation, field_error
-from app.pagination import with_prefix
 from app.quality.findings import on_item_versions
 from app.security import Principal
 from app.versionlog import on_recorded, record_version, shown_in
@@ -67,11 +65,8 @@ def refresh_items(session: Session, where: Any, actor: Principal, event: str) ->
     for item in session.exec(select(Implementation).where(where)):
         session.refresh(item, with_for_update=True)
         catch_up(session, item)
-        item.version += 1
-        item.updated_at = utcnow()
-        item.updated_by = actor.name
-        session.add(item)
-        session.flush()
+        values = {"version": item.version + 1, "updated_at": utcnow(), "updated_by": actor.name}
+        save_item(session, item, values)
         record_item(session, item, actor, event)
         count += 1
     return count
@@ -111,10 +106,7 @@ def record_item(
     next_change = overlay(doc, events, today, successor_refs(session, events, today))
     digest = content_hash(document_content(doc))
     if item.status != doc["status"] or item.content_hash != digest:
-        item.status = doc["status"]
-        item.content_hash = digest
-        session.add(item)
-        session.flush()
+        save_item(session, item, {"status": doc["status"], "content_hash": digest})
     record_version(
         session,
         kind="item",
@@ -140,13 +132,9 @@ def _apply_item(
     actor: Principal,
 ) -> None:
     """Write the rows of an implementation: its own fields, its materials and fees."""
-    fields = data.model_dump(mode="json", include=ITEM_FIELDS)
-    for field, value in fields.items():
-        setattr(item, field, value)
-    item.updated_at = utcnow()
-    item.updated_by = actor.name
-    session.add(item)
-    session.flush()
+    values = data.model_dump(mode="json", include=ITEM_FIELDS)
+    values.update(updated_at=utcnow(), updated_by=actor.name)
+    save_item(session, item, values)
     _replace_children(session, item.code, data)
 
 
@@ -164,15 +152,10 @@ def _replace_children(session: Session, code: str, data: ImplementationIn) -> No
             for r in session.exec(select(ItemFee).where(ItemFee.implementation_code == code))
         },
     }
-    issued = session.exec(select(IssuedCode.code).where(*with_prefix(IssuedCode.code, code))).all()
     content = data.model_dump(mode="json", include={"materials", "fees"})
-    materials, fees, fresh = child_rows(code, content, old, list(issued))
+    materials, fees, fresh = child_rows(code, content, old, issued_under(session, code))
     record_issued_codes(session, child_code_kinds(fresh))
-    session.execute(delete(ItemMaterial).where(col(ItemMaterial.implementation_code) == code))
-    session.execute(delete(ItemFee).where(col(ItemFee.implementation_code) == code))
-    conn = session.connection()
-    insert_rows(conn, ItemMaterial.__table__, materials)  # type: ignore[attr-defined]
-    insert_rows(conn, ItemFee.__table__, fees)  # type: ignore[attr-defined]
+    replace_children(session, [code], materials, fees)
 
 
 def create_item(
@@ -195,21 +178,23 @@ def create_item(
     check_read_only(data, None)
     code, ctx = validate_item(ItemLookups(session), data, None)
     issue_code(session, code)
-    item = Implementation(
+    row = item_row(
         code=code,
         basic_code=data.basic_code,
         department_code=data.department,
         region_code=data.region,
-        level=data.level,
-        power_source=data.power_source,
-        body_nature=data.body_nature,
-        case_type=data.case_type,
         status=status,
         delegated_from=delegated_from,
         handover_date=handover_date,
         created_at=utcnow(),
+        **data.model_dump(mode="json", include=ITEM_FIELDS),
+        updated_at=utcnow(),
+        updated_by=actor.name,
     )
-    _apply_item(session, item, data, actor)
+    insert_items(session, [row])
+    _replace_children(session, code, data)
+    # the row as written, not read back: what the representation shows of it
+    item = cast(Implementation, SimpleNamespace(**row))
     return record_item(
         session,
         item,
@@ -265,21 +250,42 @@ def replace_item(
 ) -> dict[str, Any]:
     """Full replace (PUT). The identity (department, level, basic code) cannot change."""
     item = load_for_write(session, code, actor, expected_version)
+    return _replace(session, item, data, actor, None)
+
+
+def _replace(
+    session: Session,
+    item: Implementation,
+    data: ImplementationIn,
+    actor: Principal,
+    current: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """:func:`replace_item` of an item :func:`load_for_write` has locked and checked;
+    ``current``: its representation in force, when the caller has read it."""
+    code = item.code
     check_version("implementation", code, item.version, data.version)
     built, ctx = validate_item(ItemLookups(session), data, code)
     actor.require_item_scope(data.department, data.region)
+    check_read_only(data, (lambda: current) if current else lambda: current_item(session, code))
+    # the usual item (active, nothing scheduled or due) as a batch of one: composed in
+    # memory and written in a few statements; the others below, with their rules
+    replaced = replace_items(session, [Replacement(0, code, data, ctx)], actor)
+    if replaced.refused:
+        raise replaced.refused[0]
+    if replaced.done:
+        session.expire(item)  # the row was written past the ORM
+        unchanged = replaced.done[0][0] == "unchanged"
+        return current if unchanged and current else current_item(session, code)
     context = {"entry": ctx.entry, "department": ctx.department, "region": ctx.region}
-    check_read_only(data, lambda: orjson.loads(get_item_json(SessionSnapshots(session), code)[1]))
     before = item_document(session, item, **context)
     attempt = session.begin_nested()
     _apply_item(session, item, data, actor)
     if comparable_content(before) == comparable_content(item_document(session, item, **context)):
         attempt.rollback()  # unchanged content makes no version and touches no row
+        session.expire(item)  # it shows what the savepoint wrote: read the row again
         return before
     attempt.commit()
-    item.version += 1
-    session.add(item)
-    session.flush()
+    save_item(session, item, {"version": item.version + 1})
     note = data.change_note
     if item.status == STATUS_INCOMPLETE:  # a full implementation completes a 待完善 item
         return record_item(
@@ -299,8 +305,8 @@ def patch_item(
     from pydantic import ValidationError
 
     item = load_for_write(session, code, actor, expected_version)
-    _, current = get_item_json(SessionSnapshots(session), code)
-    merged = merge_patch(item_input(orjson.loads(current)), patch)
+    current = current_item(session, code)
+    merged = merge_patch(item_input(current), patch)
     try:
         data = ImplementationIn.model_validate(merged)
     except ValidationError as exc:
@@ -311,7 +317,7 @@ def patch_item(
                 for e in exc.errors(include_url=False)
             ],
         ) from None
-    return replace_item(session, code, data, actor, item.version)
+    return _replace(session, item, data, actor, current)
 
 
 def _department_renamed(session: Session, credit_code: str, actor: Principal) -> None:
