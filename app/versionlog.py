@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     bindparam,
+    event,
     func,
     text,
 )
@@ -134,6 +135,11 @@ def _last_seq(conn: Connection, n: int) -> int:
 #: ``session.info`` key of the histories read in the transaction (app.catalogue.history):
 #: recording a version of a record drops its entry
 HISTORY_CACHE = "record_history"
+#: ``session.info`` key of the newest versions read in the transaction, (kind, code) →
+#: :func:`latest_snapshot`'s answer: a write reads its item's newest version several times
+#: (the day's catch-up, the document a PATCH merges into, the one it answers with).
+#: Recording versions updates it; any transaction's or savepoint's end drops it.
+LATEST_CACHE = "newest_versions"
 
 
 def record_versions(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -147,6 +153,14 @@ def record_versions(session: Session, rows: list[dict[str, Any]]) -> None:
     if cached:
         for r in rows:
             cached.pop(r["code"], None)
+    newest = session.info.get(LATEST_CACHE)
+    if newest:
+        for r in rows:
+            key, held = (r["kind"], r["code"]), newest.get((r["kind"], r["code"]))
+            if held is not None and held[0] < r["version"]:
+                newest[key] = (r["version"], r["snapshot"], r["next_change"])
+            else:
+                newest.pop(key, None)
     take_feed_lock(session)
     session.flush()  # the rows the versions describe first, as the ORM would order them
     conn = session.connection()
@@ -267,9 +281,24 @@ def latest_snapshot(
     db: Session | Connection, kind: str, code: str
 ) -> tuple[int, str, date | None] | None:
     """The newest version's stored JSON and the day it stops being the state in force
-    (a scheduled event takes effect): one lookup on the (kind, code, version) index."""
+    (a scheduled event takes effect): one lookup on the (kind, code, version) index, once
+    per transaction of a session (:data:`LATEST_CACHE`)."""
+    cache = db.info.setdefault(LATEST_CACHE, {}) if isinstance(db, Session) else None
+    if cache is not None and (kind, code) in cache:
+        return cache[(kind, code)]
     row = db.execute(_LATEST, {"kind": kind, "code": code}).first()
-    return (row[0], row[1], row[2]) if row else None
+    if row is None:
+        return None
+    found = (row[0], row[1], row[2])
+    if cache is not None:
+        cache[(kind, code)] = found
+    return found
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_newest(session: Session, transaction: SessionTransaction) -> None:
+    # a savepoint rolled back may take versions with it; a new transaction may see others'
+    session.info.pop(LATEST_CACHE, None)
 
 
 # --- records shown in others ---------------------------------------------------------
