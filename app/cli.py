@@ -127,11 +127,12 @@ def keys_create(
 ) -> None:
     """Create a key and print its secret (shown once, stored hashed)."""
     from app.errors import DomainError
-    from app.security import check_scope, create_key
+    from app.directory.service import check_key_scope
+    from app.security import create_key
 
     with Session(get_engine()) as session:
         try:
-            check_scope(session, department or [], region)
+            check_key_scope(session, department or [], region)
             secret = create_key(
                 session, name=name, role=role, departments=department or [], region=region
             )
@@ -279,7 +280,8 @@ def search_check(
 def _background_process() -> None:
     """What every long-running process without an HTTP app does first: JSON logs at
     ``CATALOGUE_LOG_LEVEL``, and ``/metrics`` on ``CATALOGUE_METRICS_PORT``."""
-    from app.observability import configure_logging, serve_metrics
+    from app.observability import configure_logging
+    from app.state_metrics import serve_metrics
 
     settings = get_settings()
     configure_logging(settings.log_level)

@@ -21,7 +21,7 @@ legal basis, notes), which is how the input schemas declare them.
 
 A finding names where (the table, or the kind of a version), the code, the JSON path of the
 field (``guide.conditions.0``), the rule (``text.nul``…), the code point and its offset,
-with at most :data:`CONTEXT` characters around it, escaped: never the stored text itself.
+with at most :data:`app.stored_text.CONTEXT` characters around it, escaped: never the stored text itself.
 This module does not import FastAPI.
 """
 
@@ -54,11 +54,10 @@ from app.catalogue.models import (
 )
 from app.directory.models import Department, SharedMaterial
 from app.fields import violation
+from app.stored_text import Violation, escape, excerpt, text_violations
 
 #: exit code of ``catalogue doctor`` when it found something (0: nothing found)
 EXIT_FINDINGS = 4
-#: characters of the stored text shown around an offending character
-CONTEXT = 40
 
 #: the tables whose text columns are read: (table, the column a finding names it by)
 TABLES: tuple[tuple[Any, str], ...] = (
@@ -71,85 +70,6 @@ TABLES: tuple[tuple[Any, str], ...] = (
 )
 #: the columns of a version read beside its snapshot (paths ``version.<column>``)
 _VERSION_FIELDS = ("reason", "decision", "details", "key_name")
-
-
-@dataclass(frozen=True)
-class Violation:
-    """A string the policy refuses, found at ``path`` of a JSON value."""
-
-    path: str
-    rule: str
-    offset: int
-    text: str
-    #: the string is a key of an object (at ``path``), not a value
-    key: bool = False
-
-    @property
-    def point(self) -> str:
-        return f"U+{ord(self.text[self.offset]):04X}"
-
-    def context(self) -> str:
-        return excerpt(self.text, self.offset)
-
-
-def text_violations(value: Any, path: str = "") -> Iterator[Violation]:
-    """Every string of a JSON value (keys too) that the policy refuses, judged multi-line,
-    in document order. Iterative: a deeply nested value cannot exhaust the stack."""
-    stack: list[tuple[str, Any, bool]] = [(path, value, False)]
-    while stack:
-        where, v, is_key = stack.pop()
-        if isinstance(v, str):
-            bad = violation(v)
-            if bad is not None:
-                yield Violation(where, bad[0], bad[1], v, is_key)
-        elif isinstance(v, dict):
-            children: list[tuple[str, Any, bool]] = []
-            for k, item in v.items():
-                inner = f"{where}.{k}" if where else str(k)
-                children.append((inner, k, True))
-                children.append((inner, item, False))
-            stack.extend(reversed(children))
-        elif isinstance(v, list):
-            stack.extend(
-                (f"{where}.{i}" if where else str(i), v[i], False)
-                for i in range(len(v) - 1, -1, -1)
-            )
-
-
-def first_violation(value: Any, path: str = "") -> Violation | None:
-    return next(text_violations(value, path), None)
-
-
-def escape(text: str, *, quotes: bool = True) -> str:
-    """``text`` safe to print on one line: line breaks and every character the policy
-    refuses or a terminal would not show as escapes, and backslashes and double quotes too
-    (for a value shown in quotes) unless ``quotes`` is false (a message of the database)."""
-    out = []
-    for ch in text:
-        if quotes and ch in '\\"':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch.isprintable() and violation(ch, multiline=False) is None:
-            out.append(ch)
-        elif ord(ch) <= 0xFFFF:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(f"\\U{ord(ch):08x}")
-    return "".join(out)
-
-
-def excerpt(text: str, offset: int, width: int = CONTEXT) -> str:
-    """At most ``width`` characters of ``text`` around ``offset``, escaped; ``…`` marks
-    what is left out."""
-    start = max(0, offset - width // 2)
-    end = min(len(text), start + width)
-    start = max(0, end - width)
-    return ("…" if start else "") + escape(text[start:end]) + ("…" if end < len(text) else "")
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,9 @@ from app.http.search_path import SearchPath
 from app.http.situations import router as situations_router
 from app.http.sync import router as sync_router
 from app.migrate import schema_state
-from app.observability import configure_logging, metrics_text
+from app.observability import configure_logging
 from app.pages import install as install_pages
+from app.state_metrics import metrics_text
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("app")

@@ -12,23 +12,15 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import os
 import re
 import sys
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
     Counter,
     Histogram,
-    generate_latest,
-    multiprocess,
 )
-from prometheus_client.registry import Collector
 
 REQUESTS = Counter("catalogue_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -98,46 +90,3 @@ def configure_logging(level: str) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-
-
-class _Together(Collector):
-    """Several collectors scraped as one."""
-
-    def __init__(self, parts: Iterable[Any]) -> None:
-        self.parts = list(parts)
-
-    def collect(self) -> Iterable[Any]:
-        for part in self.parts:
-            yield from part.collect()
-
-
-def process_metrics() -> Collector:
-    """This process's counters, or every worker's summed in multiprocess mode."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        return registry
-    return REGISTRY
-
-
-def scrape_registry(engine: Any) -> CollectorRegistry:
-    """What a scrape of this process answers: its metrics and the catalogue's state."""
-    from app.state_metrics import CatalogueState
-
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Together([process_metrics(), CatalogueState(engine)]))
-    return registry
-
-
-def metrics_text(engine: Any) -> tuple[bytes, str]:
-    return generate_latest(scrape_registry(engine)), CONTENT_TYPE_LATEST
-
-
-def serve_metrics(engine: Any, port: int | None) -> None:
-    """``/metrics`` of a process without an HTTP app (the indexer, the worker) on
-    ``port`` (``CATALOGUE_METRICS_PORT``; none: not served), on all interfaces of a
-    private network as the deployment arranges."""
-    if port:
-        from prometheus_client import start_http_server
-
-        start_http_server(port, registry=scrape_registry(engine))

@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlmodel import Session
 
-from app.catalogue import service as catalogue
+from app.catalogue.entries import create_entry
+from app.catalogue.items import create_item
 from app.catalogue.models import CatalogueEntry
 from app.catalogue.schemas import CatalogueEntryIn, ImplementationIn
 from app.directory import service as directory
@@ -78,12 +79,12 @@ def load_sample(
         directory.create_material(session, SharedMaterialIn.model_validate(m), SEED_KEY)
     entries = _load(seed_dir, "catalogue_entries.json")
     for raw in sorted(entries, key=lambda e: e.get("parent_basic_code") is not None):
-        catalogue.create_entry(session, CatalogueEntryIn.model_validate(raw), SEED_KEY)
+        create_entry(session, CatalogueEntryIn.model_validate(raw), SEED_KEY)
     if progress:
         progress("entries", len(entries))
     items = _load(seed_dir, "implementations.json")
     for raw in items:
-        catalogue.create_item(session, ImplementationIn.model_validate(raw), SEED_KEY)
+        create_item(session, ImplementationIn.model_validate(raw), SEED_KEY)
     if progress:
         progress("implementations", len(items))
     return True

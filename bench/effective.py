@@ -67,7 +67,7 @@ def grow(url: str, events: int) -> list[str]:
     from app.catalogue.models import Implementation
     from app.db import for_writing, make_engine
     from app.security import Principal
-    from app.sync.service import apply_bulk
+    from app.sync.bulk import apply_bulk
 
     engine = make_engine(url)
     with Session(engine) as session:

@@ -23,7 +23,6 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -51,8 +50,11 @@ def run(url: str, n_versions: int, repeat: int) -> None:
     import orjson
     from sqlmodel import Session, select
 
-    from app.catalogue import service
+    from app import clock
+    from app.catalogue.documents import item_input
+    from app.catalogue.items import replace_item
     from app.catalogue.models import Implementation
+    from app.catalogue.reads import SessionSnapshots, get_item_json
     from app.catalogue.schemas import ImplementationIn
     from app.db import get_engine
     from app.migrate import upgrade
@@ -70,17 +72,16 @@ def run(url: str, n_versions: int, repeat: int) -> None:
     one, many = codes[0], codes[1]
 
     start_day = datetime.now(UTC) - timedelta(days=n_versions + 1)
-    clock = [start_day]
     editor = Principal(name="bench", role="admin")
     t0 = time.perf_counter()
-    with mock.patch.object(service, "utcnow", lambda: clock[0]), Session(engine) as session:
+    with clock.frozen(start_day) as move, Session(engine) as session:
         for i in range(n_versions - 1):
-            clock[0] = start_day + timedelta(days=i + 1)  # one edit a day
-            _, current = service.get_item_json(service.SessionSnapshots(session), many)
-            body = service.item_input(orjson.loads(current))
+            move(start_day + timedelta(days=i + 1))  # one edit a day
+            _, current = get_item_json(SessionSnapshots(session), many)
+            body = item_input(orjson.loads(current))
             body["guide"]["visits"] = i % 3 + (1 if body["guide"]["visits"] == i % 3 else 0)
             body["materials"][0]["copies"] = i % 7 + 1
-            service.replace_item(session, many, ImplementationIn.model_validate(body), editor)
+            replace_item(session, many, ImplementationIn.model_validate(body), editor)
             session.commit()
     build = time.perf_counter() - t0
 

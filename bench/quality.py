@@ -78,8 +78,8 @@ def writes(engine: Any, n: int) -> list[float]:
     from sqlalchemy import select
     from sqlmodel import Session
 
-    from app.catalogue import service
     from app.catalogue.documents import item_input
+    from app.catalogue.items import replace_item
     from app.catalogue.models import Implementation
     from app.catalogue.reads import SessionSnapshots, get_item_json
     from app.catalogue.schemas import ImplementationIn
@@ -106,7 +106,7 @@ def writes(engine: Any, n: int) -> list[float]:
             ]
             data = ImplementationIn.model_validate(doc)
             t = time.perf_counter()
-            service.replace_item(session, code, data, actor)
+            replace_item(session, code, data, actor)
             session.commit()
             out.append((time.perf_counter() - t) * 1000)
     return out

@@ -45,7 +45,7 @@ def create() -> object:
     from sqlmodel import Session, select
 
     from app.catalogue.models import Implementation
-    from app.catalogue.service import SessionSnapshots, get_item_json
+    from app.catalogue.reads import SessionSnapshots, get_item_json
     from app.db import get_engine
     from app.main import create_app
 

@@ -52,8 +52,9 @@ class Catalogue:
         from sqlalchemy import select
         from sqlmodel import Session
 
-        from app.catalogue import service
+        from app.catalogue.documents import item_input
         from app.catalogue.models import CatalogueEntry, Implementation
+        from app.catalogue.reads import SessionSnapshots, get_item_json
         from app.directory.models import Region
         from bench.sync import build
 
@@ -73,8 +74,8 @@ class Catalogue:
             first = session.execute(
                 select(Implementation.code).order_by(Implementation.code).limit(1)
             ).scalar_one()
-            self.template = service.item_input(
-                orjson.loads(service.get_item_json(service.SessionSnapshots(session), first)[1])
+            self.template = item_input(
+                orjson.loads(get_item_json(SessionSnapshots(session), first)[1])
             )
         self.departments = 0
         self.written = 0
@@ -106,7 +107,7 @@ class Catalogue:
         from app.db import for_writing
         from app.directory.models import Department
         from app.security import Principal
-        from app.sync.service import apply_bulk
+        from app.sync.bulk import apply_bulk
 
         actor = Principal(name="bench", role="admin")
         left = n
@@ -203,7 +204,7 @@ def reads(url: str, engine: Any, seconds: float) -> dict[str, float]:
 
 
 def feed(engine: Any, n: int = 50_000) -> float:
-    from app.sync.service import head_seq, read_changes
+    from app.sync.feed import head_seq, read_changes
 
     with engine.connect() as conn:
         head = head_seq(conn)

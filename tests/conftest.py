@@ -26,7 +26,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
-from app.catalogue.service import SessionSnapshots
+from app.catalogue.reads import SessionSnapshots
 from app.config import get_settings
 from app.db import make_engine, read_session, write_session
 from app.directory.models import Department

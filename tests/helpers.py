@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from app.catalogue.documents import item_input
 from app.catalogue.models import (
     CatalogueEntry,
     ChangeLog,
@@ -21,7 +22,6 @@ from app.catalogue.models import (
     ItemMaterial,
     RecordVersion,
 )
-from app.catalogue.service import item_input
 from app.directory.models import Department
 
 API = "/api/v1"

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from app.catalogue.models import Implementation
-from app.catalogue.service import PooledSnapshots
+from app.catalogue.reads import PooledSnapshots
 from app.config import get_settings
 from app.db import for_writing
 from app.push.addresses import AllowList

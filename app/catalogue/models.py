@@ -73,7 +73,7 @@ class Implementation(SQLModel, table=True):
     #: the implementation whose delegation (下放/委托) created this one
     delegated_from: str | None = Field(default=None, max_length=31)
     handover_date: date | None = None
-    #: sha256 of what the sender controls (``app.catalogue.service.content_hash``)
+    #: sha256 of what the sender controls (``app.catalogue.documents.content_hash``)
     content_hash: str | None = Field(default=None, max_length=64)
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))

@@ -31,8 +31,9 @@ import orjson
 from sqlalchemy import select, update
 from sqlmodel import Session, col
 
-from app.catalogue import service as catalogue
+from app.catalogue.documents import item_input
 from app.catalogue.models import Implementation
+from app.catalogue.reads import SessionSnapshots, get_item_json
 from app.config import get_settings
 from app.corrections.models import Correction, CorrectionStatus
 from app.corrections.schemas import CorrectionIn
@@ -442,10 +443,8 @@ def to_change_request(
             "the note is published with the item's version: it must not carry the ticket",
             "correction.note_ticket",
         )
-    published = orjson.loads(
-        catalogue.get_item_json(catalogue.SessionSnapshots(session), c.item_code)[1]
-    )
-    patch = build_patch(catalogue.item_input(published), c.field, c.suggested)
+    published = orjson.loads(get_item_json(SessionSnapshots(session), c.item_code)[1])
+    patch = build_patch(item_input(published), c.field, c.suggested)
     cr = review.propose(
         session,
         actor,

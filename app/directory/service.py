@@ -361,3 +361,27 @@ def _region_exists(db: Session | Connection, region: str) -> bool:
 
 
 _DEPARTMENT = select(Department.credit_code).where(Department.credit_code == bindparam("code"))
+
+
+def check_key_scope(session: Session, departments: list[str], region: str | None) -> None:
+    """Refuse a scope that names nothing: a department the directory does not hold, a
+    region (prefix) no region's code starts with. A key scoped so would open nothing, and
+    the typo would only show when its holder's first write is refused."""
+    for n, code in enumerate(departments):
+        if session.get(Department, code) is None:
+            raise InvalidInput.field(
+                ["departments", n],
+                f"there is no department with the credit code {code} "
+                "(the departments are listed by GET /api/v1/departments)",
+                "scope.department",
+            )
+    if region is not None:
+        prefix = region_prefix(region)
+        found = session.exec(select(Region.code).where(Region.code.startswith(prefix))).first()  # type: ignore[attr-defined]
+        if not region.isdigit() or found is None:
+            raise InvalidInput.field(
+                ["region"],
+                f"no region has a code starting with {prefix}: give a region code of "
+                "GB/T 2260 (230100 for 哈尔滨市) or its prefix (2301)",
+                "scope.region",
+            )

@@ -258,7 +258,7 @@ def guide_text(header: str, *path: str) -> Column:
 
 
 def _writable(doc: dict[str, Any]) -> dict[str, Any]:
-    from app.catalogue.service import item_input
+    from app.catalogue.documents import item_input
 
     return item_input(doc)
 

@@ -3,7 +3,7 @@
 The scope is the filter of ``GET /items`` (``region`` with the regions under it,
 ``department``, ``status``: by default every status but 待承接 and 待完善), checked by the
 same rules (an unknown region or department is a 422, not an empty file), and each item is
-the representation ``GET /items/{code}`` returns (:func:`app.catalogue.service.get_item_json`),
+the representation ``GET /items/{code}`` returns (:func:`app.catalogue.reads.get_item_json`),
 read a page at a time, so an export of any size holds one page in memory. Nothing here
 writes; a correction's contact is in no representation, so it is in no export.
 """
@@ -20,8 +20,7 @@ import orjson
 from sqlalchemy import Connection
 from sqlmodel import Session
 
-from app.catalogue import service as catalogue
-from app.catalogue.reads import newest_item_versions
+from app.catalogue.reads import get_item_json, list_items, newest_item_versions
 from app.directory.service import CodeLists, check_filters
 from app.errors import InvalidInput
 from app.exports import workbook
@@ -31,6 +30,7 @@ from app.exports.hsds import hsds_chunks
 from app.exports.hsds_package import package_chunks
 from app.exports.labels import Labels
 from app.exports.xlsx import workbook_chunks
+from app.versionlog import latest_snapshot
 
 #: implementations read per query
 PAGE = 500
@@ -63,7 +63,7 @@ def check_scope(session: Session, scope: Scope) -> None:
 
 class _PageSnapshots:
     """The latest versions of one page of items, read in one query, as the
-    :class:`~app.catalogue.service.SnapshotReader` that ``get_item_json`` reads from (so an
+    :class:`~app.catalogue.reads.SnapshotReader` that ``get_item_json`` reads from (so an
     item whose scheduled event has taken effect is computed from its log, as GET does)."""
 
     def __init__(self, session: Session, codes: list[str]) -> None:
@@ -72,7 +72,7 @@ class _PageSnapshots:
 
     def latest(self, kind: str, code: str) -> tuple[int, str, date | None] | None:
         found = self.found.get(code)
-        return found if found is not None else catalogue.latest_snapshot(self.session, kind, code)
+        return found if found is not None else latest_snapshot(self.session, kind, code)
 
     @contextmanager
     def connection(self) -> Iterator[Session | Connection]:
@@ -84,7 +84,7 @@ def documents(session: Session, scope: Scope, page: int = PAGE) -> Iterator[dict
     ``GET /items`` with the same filters, each as ``GET /items/{code}`` returns it."""
     cursor: str | None = None
     while True:
-        rows, cursor = catalogue.list_items(
+        rows, cursor = list_items(
             session,
             region=scope.region,
             department=scope.department,
@@ -94,7 +94,7 @@ def documents(session: Session, scope: Scope, page: int = PAGE) -> Iterator[dict
         )
         snapshots = _PageSnapshots(session, [r["code"] for r in rows])
         for row in rows:
-            _, body = catalogue.get_item_json(snapshots, row["code"])
+            _, body = get_item_json(snapshots, row["code"])
             yield orjson.loads(body)
         if cursor is None:
             return

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 
-from app.catalogue import history, service
+from app.catalogue import entries, history, items, reads
+from app.catalogue.entries import entry_document
 from app.catalogue.schemas import (
     Adjustment,
     CatalogueEntryIn,
@@ -21,13 +22,13 @@ from app.catalogue.schemas import (
     VersionMeta,
     VersionOut,
 )
-from app.catalogue.service import decode_number_cursor, encode_cursor
 from app.directory.service import check_filters
 from app.fields import Day, Instant, VersionNumber
 from app.http.deps import Caller, ExpectedVersion, ReadSession, WriteSession
+from app.http.readpath import item_read
 from app.http.responses import item_response, json_bytes
 from app.http.review import request_response
-from app.http.readpath import item_read
+from app.pagination import decode_number_cursor, encode_cursor
 from app.review import service as review
 
 router = APIRouter(prefix="/api/v1")
@@ -55,23 +56,19 @@ def list_entries(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Response:
-    rows, next_cursor = service.list_entries(
+    rows, next_cursor = entries.list_entries(
         session, item_type=type, domain=domain, q=q, cursor=cursor, limit=limit
     )
     # stored rows as stored: the output is not judged by the input's text policy
-    return json_bytes(
-        {"items": [service.entry_document(r) for r in rows], "next_cursor": next_cursor}
-    )
+    return json_bytes({"items": [entry_document(r) for r in rows], "next_cursor": next_cursor})
 
 
 @router.get(
     "/catalogue-entries/{basic_code}", response_model=CatalogueEntryOut, tags=["catalogue entries"]
 )
 def get_entry(session: ReadSession, basic_code: str, if_none_match: IfNoneMatch = None) -> Response:
-    entry = service.get_entry(session, basic_code)
-    return json_bytes(
-        service.entry_document(entry), version=entry.version, if_none_match=if_none_match
-    )
+    entry = entries.get_entry(session, basic_code)
+    return json_bytes(entry_document(entry), version=entry.version, if_none_match=if_none_match)
 
 
 @router.post(
@@ -82,9 +79,9 @@ def get_entry(session: ReadSession, basic_code: str, if_none_match: IfNoneMatch 
     summary="Add a catalogue entry (admin); the basic code is issued when absent",
 )
 def create_entry(session: WriteSession, caller: Caller, data: CatalogueEntryIn) -> Response:
-    entry = service.create_entry(session, data, caller)
+    entry = entries.create_entry(session, data, caller)
     return json_bytes(
-        service.entry_document(entry),
+        entry_document(entry),
         version=entry.version,
         status_code=201,
         headers={"Location": f"/api/v1/catalogue-entries/{entry.basic_code}"},
@@ -101,8 +98,8 @@ def replace_entry(
     data: CatalogueEntryIn,
     version: ExpectedVersion,
 ) -> Response:
-    entry = service.replace_entry(session, basic_code, data, caller, version)
-    return json_bytes(service.entry_document(entry), version=entry.version)
+    entry = entries.replace_entry(session, basic_code, data, caller, version)
+    return json_bytes(entry_document(entry), version=entry.version)
 
 
 # --- implementations ---------------------------------------------------------------
@@ -125,7 +122,7 @@ def list_items(
     limit: Limit = 50,
 ) -> Page[ItemSummary]:
     check_filters(session, region=region, department=department)
-    rows, next_cursor = service.list_items(
+    rows, next_cursor = reads.list_items(
         session,
         region=region,
         department=department,
@@ -178,7 +175,7 @@ def create_item(session: WriteSession, caller: Caller, data: ImplementationIn) -
     )
     if proposal is not None:
         return request_response(session, proposal, 202)
-    return _item_response(service.create_item(session, data, caller), 201)
+    return _item_response(items.create_item(session, data, caller), 201)
 
 
 def _sent(data: ImplementationIn) -> dict[str, Any]:
@@ -204,7 +201,7 @@ def replace_item(
     )
     if proposal is not None:
         return request_response(session, proposal, 202)
-    return _item_response(service.replace_item(session, code, data, caller, version))
+    return _item_response(items.replace_item(session, code, data, caller, version))
 
 
 @router.patch(
@@ -225,7 +222,7 @@ def patch_item(
     )
     if proposal is not None:
         return request_response(session, proposal, 202)
-    return _item_response(service.patch_item(session, code, patch, caller, version))
+    return _item_response(items.patch_item(session, code, patch, caller, version))
 
 
 # --- history -------------------------------------------------------------------------

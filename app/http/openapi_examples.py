@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.catalogue.service import item_input
+from app.catalogue.documents import item_input
 
 #: GET /items/{code}: the representation (what a PUT or PATCH answers too)
 ITEM: dict[str, Any] = {

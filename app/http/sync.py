@@ -13,9 +13,10 @@ from app.directory.service import check_filters
 from app.fields import Seq
 from app.http.deps import Caller, ReadSession, WriteSession
 from app.http.responses import json_bytes
-from app.sync import service
-from app.sync.bulk import REPLAYED
+from app.sync import digest as sync_digest
+from app.sync.bulk import REPLAYED, apply_bulk
 from app.sync.epoch import check_position
+from app.sync.feed import head_seq, read_changes
 from app.sync.schemas import BulkItemIn, BulkResult, ChangePage, Digest
 from app.sync.snapshot import SnapshotKind
 from app.sync.snapshot import stream as stream_snapshot
@@ -62,9 +63,9 @@ async def changes(
     data, replaced whole) are read from GET /regions and GET /code-lists/{name}."""
     with request.app.state.snapshots.connection() as db:
         check_filters(db, region=region)
-        head = service.head_seq(db)
+        head = head_seq(db)
         mine = check_position(db, after=after, epoch=epoch, head=head)
-        rows, last = service.read_changes(db, after=after, limit=limit, region=region)
+        rows, last = read_changes(db, after=after, limit=limit, region=region)
         head = max(head, last)
     return json_bytes({"changes": rows, "last_seq": last, "head_seq": head, "epoch": mine})
 
@@ -148,7 +149,7 @@ async def bulk_upsert(
     body = await request.body()
     content_type = request.headers.get("content-type", "")
     result = await run_in_threadpool(
-        service.apply_bulk, session, body, content_type, caller, idempotency_key
+        apply_bulk, session, body, content_type, caller, idempotency_key
     )
     if result.pop(REPLAYED, False):
         response.headers["Idempotent-Replayed"] = "true"
@@ -169,7 +170,7 @@ def digest(
     """Count and content hash of the items in scope, to prove a copy equal in a few requests."""
     check_filters(session, region=region, department=department)
     return Digest.model_validate(
-        service.digest(
+        sync_digest.digest(
             session,
             region=region,
             department=department,

@@ -18,10 +18,10 @@ from sqlmodel import Session, select
 from starlette.types import Receive, Scope, Send
 
 from app import clock
-from app.catalogue import history, published, service, situations
+from app.catalogue import history, published, situations
 from app.catalogue.effective import in_force
 from app.catalogue.material_conditions import full_materials
-from app.catalogue.service import decode_number_cursor, encode_cursor
+from app.catalogue.reads import get_item_json
 from app.config import get_settings
 from app.db import read_session
 from app.directory.models import Region
@@ -43,6 +43,7 @@ from app.pages.web import (
     render_html,
     respond,
 )
+from app.pagination import decode_number_cursor, encode_cursor
 from app.search.service import SearchService
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -346,7 +347,7 @@ async def item_page(request: Request, code: str) -> Response:
     on = None if plain else effective.as_of(request)  # a bad one: 422 before any read
     key = body = None
     if plain:
-        version, body = service.get_item_json(request.app.state.snapshots, code)
+        version, body = get_item_json(request.app.state.snapshots, code)
         key = _page_key(request, code, version, body)
         cached = RENDERED.get(key)
         if cached is not None:

@@ -20,8 +20,9 @@ from sqlmodel import Session, col
 
 from app import clock
 from app.catalogue import lifecycle
-from app.catalogue import service as catalogue
+from app.catalogue.documents import item_input
 from app.catalogue.models import CatalogueEntry
+from app.catalogue.reads import list_items
 from app.directory.models import Department, Region
 from app.errors import DomainError, InvalidInput
 from app.http.deps import ReadSession, WriteSession
@@ -110,7 +111,7 @@ def body_of(
         body["into"] = first(form, "into").strip()
     elif kind == RequestKind.SPLIT:
         rows, origins["into"] = _rows(form, "into", ("basic_code",), SPLIT_ROWS)
-        template = catalogue.item_input(doc)
+        template = item_input(doc)
         body["into"] = [
             {
                 **template,
@@ -191,7 +192,7 @@ def _choices(session: Session, kind: RequestKind | None, doc: dict[str, Any]) ->
             "regions": [(r.code, r.name) for r in regions],
         }
     if kind == RequestKind.MERGE:
-        rows, _ = catalogue.list_items(session, department=doc["department"]["code"], limit=200)
+        rows, _ = list_items(session, department=doc["department"]["code"], limit=200)
         return {"items": [(r["code"], r["name"]) for r in rows if r["code"] != doc["code"]]}
     if kind == RequestKind.SPLIT:
         entries = session.execute(

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
 from app.catalogue import labels as field_labels
-from app.catalogue import service as catalogue
+from app.catalogue.reads import get_item_json
 from app.errors import Unauthorized
 from app.http.deps import ReadSession, WriteSession
 from app.pages import changes, worklist
@@ -120,4 +120,4 @@ def logout(request: Request, form: LoginForm, session: WriteSession) -> Response
 
 
 def published(request: Request, code: str) -> dict[str, Any]:
-    return orjson.loads(catalogue.get_item_json(request.app.state.snapshots, code)[1])
+    return orjson.loads(get_item_json(request.app.state.snapshots, code)[1])

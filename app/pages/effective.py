@@ -13,8 +13,8 @@ import orjson
 from fastapi import Request
 from pydantic import TypeAdapter, ValidationError
 
-from app.catalogue import history, service
-from app.catalogue.reads import SnapshotReader
+from app.catalogue import history
+from app.catalogue.reads import SnapshotReader, get_item_json
 from app.catalogue.statuses import ItemStatus
 from app.errors import InvalidInput, NotFound
 from app.fields import FIRST_DAY, LAST_DAY, Day
@@ -74,7 +74,7 @@ def read_item(request: Request, code: str, on: date | None = None) -> dict[str, 
 
 
 def _doc(snapshots: SnapshotReader, code: str, on: date | None = None) -> dict[str, Any]:
-    return orjson.loads(service.get_item_json(snapshots, code, on)[1])
+    return orjson.loads(get_item_json(snapshots, code, on)[1])
 
 
 def view(request: Request, doc: dict[str, Any], on: date | None) -> dict[str, Any]:

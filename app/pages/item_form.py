@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 from sqlmodel import Session
 
 from app.catalogue import labels as field_labels
-from app.catalogue import service as catalogue
+from app.catalogue.documents import item_input, merge_patch
 from app.corrections import service as corrections
 from app.corrections.models import Correction
 from app.errors import DomainError, Forbidden, InvalidInput, NotFound, RuleViolation
@@ -98,7 +98,7 @@ def suggested(values: dict[str, Any], c: Correction) -> dict[str, Any] | None:
         patch = corrections.build_patch(values, c.field, c.suggested)
     except DomainError:
         return None
-    return catalogue.merge_patch(values, patch)
+    return merge_patch(values, patch)
 
 
 def _page(
@@ -186,7 +186,7 @@ def edit_form(request: Request, session: ReadSession, code: str) -> Response:
         return workspace_page(request, "editor/edit_waiting.html", who, item=doc, cr=draft)
     correction = correction_of(session, who, code, request.query_params.get("correction"))
     base = base or draft
-    values = review.proposed_input(session, base) if base else catalogue.item_input(doc)
+    values = review.proposed_input(session, base) if base else item_input(doc)
     fixed = suggested(values, correction) if correction else None
     note = (base.note if base else "") or ""
     if correction and not note:
@@ -215,7 +215,7 @@ def save_edit(request: Request, form: EditorForm, session: WriteSession, code: s
     base = own_draft(session, who, first(form, "request"))
     draft = base or worklist.open_edit_of(session, who.principal, code)
     filled = forms.from_form(
-        review.proposed_input(session, base) if base else catalogue.item_input(doc), form
+        review.proposed_input(session, base) if base else item_input(doc), form
     )
     note = optional(form, "note")
     raw_situations = first(form, forms.SITUATIONS_FIELD)
@@ -253,7 +253,7 @@ def save_edit(request: Request, form: EditorForm, session: WriteSession, code: s
                 "to change it",
                 type="change-request-state",
             )
-        patch = forms.merge_patch_between(catalogue.item_input(doc), filled.values)
+        patch = forms.merge_patch_between(item_input(doc), filled.values)
         if draft is not None:
             draft = review.edit(
                 session,

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from app.catalogue import service as catalogue
+from app.catalogue.reads import list_items
 from app.catalogue.statuses import ItemStatus
 from app.corrections import service as corrections
 from app.corrections.models import Correction, CorrectionStatus
@@ -96,9 +96,9 @@ def worklist(session: Session, p: Principal) -> Worklist:
     found: list[Correction] = []
     if p.role == "editor":
         for department in p.departments:
-            rows, _ = catalogue.list_items(session, department=department, limit=SHOWN)
+            rows, _ = list_items(session, department=department, limit=SHOWN)
             items += rows
-            waiting, _ = catalogue.list_items(
+            waiting, _ = list_items(
                 session, department=department, status=ItemStatus.PENDING, limit=SHOWN
             )
             pending_codes += [w["code"] for w in waiting]

@@ -18,7 +18,7 @@ from app.push import addresses
 from app.push.models import Subscription, SubscriptionStatus, WebhookDelivery
 from app.push.schemas import SubscriptionIn
 from app.security import Principal, region_prefix
-from app.sync.service import head_seq, read_changes
+from app.sync.feed import head_seq, read_changes
 
 # --- scope ---------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import orjson
 from sqlmodel import Session
 
 from app.catalogue import diffs, history
-from app.catalogue import service as catalogue
+from app.catalogue.documents import item_input, merge_patch
 from app.catalogue.models import Implementation
 from app.errors import RuleViolation, field_error
 from app.review.models import AliasProposal, ChangeRequest, RequestKind, RequestStatus
@@ -67,14 +67,14 @@ def rebase(session: Session, request_id: int, actor: Principal) -> ChangeRequest
     if impl is None or impl.version == cr.base_version:
         return cr
     if cr.kind == RequestKind.EDIT:
-        base = catalogue.item_input(
+        base = item_input(
             orjson.loads(history.get_version(session, cr.item_code, cr.base_version).snapshot)
         )
-        current = catalogue.item_input(_published(session, cr.item_code))
+        current = item_input(_published(session, cr.item_code))
         mine = (
             _changes(base, cr.body)
             if cr.patch is None
-            else _changes(base, catalogue.merge_patch(base, cr.patch))
+            else _changes(base, merge_patch(base, cr.patch))
         )
         theirs = _changes(base, current)
         conflicts = [
@@ -127,8 +127,6 @@ def diff(session: Session, cr: ChangeRequest, lang: str = "zh-Hans") -> list[dic
         if after is None:
             return []
         before = (
-            {}
-            if cr.kind == RequestKind.CREATE
-            else catalogue.item_input(_published(session, cr.item_code))
+            {} if cr.kind == RequestKind.CREATE else item_input(_published(session, cr.item_code))
         )
     return diffs.diff(before, after, skip=history.VOLATILE, lang=lang)

@@ -21,13 +21,17 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.catalogue import lifecycle
-from app.catalogue import service as catalogue
+from app.catalogue.documents import item_input, merge_patch
+from app.catalogue.entries import add_aliases, aliases_added, get_entry, new_aliases
+from app.catalogue.items import create_item, replace_item
 from app.catalogue.models import Implementation
+from app.catalogue.reads import SessionSnapshots, get_item_json
 from app.catalogue.schemas import ImplementationIn
-from app.catalogue.validation import check_version
+from app.catalogue.validation import ItemLookups, check_version, validate_item
 from app.config import get_settings
 from app.dbtypes import utcnow
 from app.errors import Forbidden, InvalidInput, NotFound, RuleViolation, field_error
+from app.pagination import with_prefix
 from app.review.models import (
     AliasProposal,
     ChangeRequest,
@@ -103,7 +107,7 @@ def _validated(model: type[BaseModel], value: Any, loc: list[str | int]) -> Any:
 
 
 def _published(session: Session, code: str) -> dict[str, Any]:
-    return orjson.loads(catalogue.get_item_json(catalogue.SessionSnapshots(session), code)[1])
+    return orjson.loads(get_item_json(SessionSnapshots(session), code)[1])
 
 
 def proposed_input(session: Session, cr: ChangeRequest) -> dict[str, Any] | None:
@@ -113,9 +117,7 @@ def proposed_input(session: Session, cr: ChangeRequest) -> dict[str, Any] | None
     if cr.kind != RequestKind.EDIT:
         return None
     if cr.patch is not None:
-        return catalogue.merge_patch(
-            catalogue.item_input(_published(session, cr.item_code)), cr.patch
-        )
+        return merge_patch(item_input(_published(session, cr.item_code)), cr.patch)
     return cr.body
 
 
@@ -125,12 +127,12 @@ def _check_content(
     """Every rule a direct write would check, without writing."""
     if cr.kind in (RequestKind.CREATE, RequestKind.EDIT):
         data = _validated(ImplementationIn, proposed_input(session, cr), loc)
-        catalogue.validate_item(catalogue.ItemLookups(session), data, cr.item_code)
+        validate_item(ItemLookups(session), data, cr.item_code)
         if cr.kind == RequestKind.CREATE:
             cr.department_code, cr.region_code = data.department, data.region
     elif cr.kind == RequestKind.ALIAS:
         proposal = _validated(AliasProposal, cr.body or {}, loc)
-        catalogue.aliases_added(_entry_of(session, cr.item_code), proposal.aliases)
+        aliases_added(_entry_of(session, cr.item_code), proposal.aliases)
     else:
         body = _validated(lifecycle.EVENT_MODELS[cr.kind], cr.body or {}, loc)
         rehearse(session, cr.kind, cr.item_code, body, actor, cr.base_version)
@@ -140,7 +142,7 @@ def _entry_of(session: Session, code: str | None) -> Any:
     impl = session.get(Implementation, code)
     if impl is None:
         raise NotFound(f"no implementation {code}")
-    return catalogue.get_entry(session, impl.basic_code)
+    return get_entry(session, impl.basic_code)
 
 
 def entry_aliases(session: Session, cr: ChangeRequest) -> tuple[list[str], list[str]]:
@@ -148,7 +150,7 @@ def entry_aliases(session: Session, cr: ChangeRequest) -> tuple[list[str], list[
     entry = _entry_of(session, cr.item_code)
     proposal = AliasProposal.model_validate(cr.body or {})
     before = list(entry.aliases or [])
-    return before, [*before, *catalogue.new_aliases(entry, proposal.aliases)]
+    return before, [*before, *new_aliases(entry, proposal.aliases)]
 
 
 # --- the request's life --------------------------------------------------------------
@@ -382,13 +384,13 @@ def publish(session: Session, cr: ChangeRequest, approver: Principal) -> None:
     if proposal is not None:
         data = _validated(ImplementationIn, {**proposal, "change_note": cr.note}, ["body"])
         if cr.kind == RequestKind.CREATE:
-            doc = catalogue.create_item(session, data, author)
+            doc = create_item(session, data, author)
         else:
-            doc = catalogue.replace_item(session, cr.item_code, data, author, cr.base_version)
+            doc = replace_item(session, cr.item_code, data, author, cr.base_version)
         cr.published_code, cr.published_version = doc["code"], doc["version"]
     elif cr.kind == RequestKind.ALIAS:
         proposal = _validated(AliasProposal, cr.body or {}, ["body"])
-        entry = catalogue.add_aliases(
+        entry = add_aliases(
             session, _entry_of(session, cr.item_code).basic_code, proposal.aliases, author
         )
         cr.published_code, cr.published_version = entry.basic_code, entry.version
@@ -438,18 +440,18 @@ def scoped_page(
     ``department_code``; ``equal`` filters columns by value (None: not filtered)."""
     stmt = select(model).order_by(col(model.id).desc())
     if actor.role == "reviewer":
-        stmt = stmt.where(*catalogue.with_prefix(model.region_code, actor.region_prefix or "-"))
+        stmt = stmt.where(*with_prefix(model.region_code, actor.region_prefix or "-"))
     elif actor.role == "editor":
         stmt = stmt.where(col(model.department_code).in_(actor.departments))
         if actor.region_prefix:
-            stmt = stmt.where(*catalogue.with_prefix(model.region_code, actor.region_prefix))
+            stmt = stmt.where(*with_prefix(model.region_code, actor.region_prefix))
     elif actor.role != "admin":
         raise Forbidden(f"key {actor.name!r} ({actor.role}) does not read {what}")
     for name, value in equal.items():
         if value is not None:
             stmt = stmt.where(getattr(model, name) == value)
     if region:
-        stmt = stmt.where(*catalogue.with_prefix(model.region_code, region_prefix(region)))
+        stmt = stmt.where(*with_prefix(model.region_code, region_prefix(region)))
     if before_id is not None:
         stmt = stmt.where(col(model.id) < before_id)
     return list(session.execute(stmt.limit(limit + 1)).scalars())

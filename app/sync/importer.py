@@ -25,7 +25,8 @@ from sqlmodel import Session
 from app.errors import Forbidden
 from app.exports import layout, workbook
 from app.security import Principal
-from app.sync.bulk import sort_rows
+from app.sync.bulk import MAX_BATCH, collector_paused, sort_rows
+from app.sync.bulk_write import RESULTS, apply_valid, known_items, sent_code
 from app.sync.import_files import check_file, count_workbook
 from app.sync.import_limits import (
     Budget,
@@ -36,14 +37,6 @@ from app.sync.import_limits import (
     Limits,
 )
 from app.sync.listing import import_listing, is_listing
-from app.sync.service import (
-    MAX_BATCH,
-    RESULTS,
-    apply_valid,
-    collector_paused,
-    known_items,
-    sent_code,
-)
 
 NESTED = {"guide", "materials", "fees", "audience", "themes", "legal_basis"}
 FORMATS = ("json", "ndjson", "csv", "xlsx")
@@ -244,6 +237,7 @@ def import_file(
             source=source,
             progress=progress,
             on_batch=on_batch,
+            read_factory=read_factory,
         )
         return {"profile": profile, **result}
     actor = actor or Principal(name=f"import:{path.name}"[:100], role="admin")

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from sqlmodel import Session
 
-from app.sync import service
+from app.sync.digest import digest
 from app.sync.epoch import fingerprint
 from app.sync.models import SyncPosition
 from app.sync.reference import get_json
@@ -93,14 +93,14 @@ def compare(
     """The pull's outcome: both digests, and the first codes that differ if they do."""
     remote = get_json(client, "/api/v1/sync/digest", region=region)
     with session_factory() as session:
-        local = service.digest(session, region=region)
+        local = digest(session, region=region)
         last_seq = (session.get(SyncPosition, source) or SyncPosition(source=source)).last_seq
     equal = local["hash"] == remote["hash"] and local["count"] == remote["count"]
     differing: list[str] = []
     if not equal:
         theirs = get_json(client, "/api/v1/sync/digest", region=region, items="true")["items"]
         with session_factory() as session:
-            mine = service.digest(session, region=region, items=True)["items"]
+            mine = digest(session, region=region, items=True)["items"]
         a = {i["code"]: i["hash"] for i in theirs}
         b = {i["code"]: i["hash"] for i in mine}
         differing = sorted(c for c in a.keys() | b.keys() if a.get(c) != b.get(c))[:NAMED]

@@ -55,7 +55,7 @@ class BulkOutcome(SQLModel, table=True):
     """The items a bulk request body left at which version, by the body's SHA-256: the same
     body sent again (a city resending its list) is answered ``unchanged`` without parsing it
     while every item is still at that version. Kept only for bodies whose every item
-    applied; older than :data:`app.sync.service.OUTCOME_DAYS` they are pruned."""
+    applied; older than :data:`app.sync.bulk.OUTCOME_DAYS` they are pruned."""
 
     __tablename__ = "bulk_outcome"
 

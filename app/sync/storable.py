@@ -11,8 +11,8 @@ from typing import Any
 import orjson
 from sqlalchemy import exc
 
-from app.doctor import Violation, escape, text_violations
 from app.fields import violation
+from app.stored_text import Violation, escape, text_violations
 
 
 class MirrorError(Exception):

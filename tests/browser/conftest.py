@@ -182,7 +182,7 @@ def _with_situations(site: Site) -> None:
     doc = site.get_json(f"/api/v1/items/{site.passport}")
     if doc["guide"].get("situations"):
         return
-    from app.catalogue.service import item_input
+    from app.catalogue.documents import item_input
 
     body = item_input(doc)
     body["guide"]["situations"] = [

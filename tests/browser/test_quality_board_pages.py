@@ -17,7 +17,7 @@ def _break_consultation(site: Site) -> str:
     """One of the editor's items in force loses its consultation channels (a finding on the
     write); its code. Not the passport item itself: the journeys delegate it (an ended
     item has no findings)."""
-    from app.catalogue.service import item_input
+    from app.catalogue.documents import item_input
 
     department = site.get_json(f"/api/v1/items/{site.passport}")["department"]["code"]
     listed = site.get_json(f"/api/v1/items?department={department}&status=1&limit=1")

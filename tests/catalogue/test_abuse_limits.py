@@ -447,7 +447,7 @@ def test_a_savepoint_rolled_back_gives_back_the_feed_lock_and_its_seq(
 ) -> None:
     """The lock taken in a rolled-back savepoint is released with it (PostgreSQL): the next
     change of the same transaction takes it again before its seq."""
-    from app.catalogue.service import patch_item
+    from app.catalogue.items import patch_item
     from app.security import Principal
 
     postgres = engine.dialect.name == "postgresql"

@@ -325,7 +325,7 @@ def test_items_list_pages_and_filters(client: TestClient, session: Session) -> N
 
 
 def test_pooled_read_path_returns_what_the_session_reads(engine, session: Session) -> None:  # type: ignore[no-untyped-def]
-    from app.catalogue.service import PooledSnapshots, SessionSnapshots
+    from app.catalogue.reads import PooledSnapshots, SessionSnapshots
 
     codes = session.execute(select(Implementation.code).limit(20)).scalars().all()
     pooled, plain = PooledSnapshots(engine), SessionSnapshots(session)

@@ -22,7 +22,7 @@ from sqlmodel import Session, func, select
 
 from app import clock
 from app.catalogue.models import ChangeLog, Implementation, RecordVersion
-from app.catalogue.service import SessionSnapshots, get_item_json
+from app.catalogue.reads import SessionSnapshots, get_item_json
 from tests.conftest import Keys
 from tests.helpers import API, error_at, problem, run_cli, writable
 

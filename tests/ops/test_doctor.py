@@ -12,7 +12,8 @@ from sqlalchemy import Engine, select, update
 
 from app.catalogue.models import Implementation, ItemFee, ItemMaterial, RecordVersion
 from app.directory.models import Department
-from app.doctor import EXIT_FINDINGS, excerpt
+from app.doctor import EXIT_FINDINGS
+from app.stored_text import excerpt
 from tests.helpers import run_cli
 
 

@@ -11,8 +11,9 @@ import orjson
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from app.catalogue import service as catalogue
+from app.catalogue.items import patch_item
 from app.catalogue.models import ChangeLog, Implementation
+from app.catalogue.reads import SessionSnapshots, get_item_json
 from app.search.backends.embedded import TantivyBackend
 from app.search.indexer import Indexer
 from app.search.service import SearchService
@@ -27,11 +28,9 @@ def _visits_changed(engine: Engine) -> tuple[str, int]:
         code = session.execute(
             select(Implementation.code).where(Implementation.status == "1").limit(1)
         ).scalar_one()
-        current = orjson.loads(
-            catalogue.get_item_json(catalogue.SessionSnapshots(session), code)[1]
-        )
+        current = orjson.loads(get_item_json(SessionSnapshots(session), code)[1])
         visits = 2 if current["guide"].get("visits") != 2 else 1
-        doc = catalogue.patch_item(session, code, {"guide": {"visits": visits}}, ADMIN)
+        doc = patch_item(session, code, {"guide": {"visits": visits}}, ADMIN)
         session.commit()
         return code, doc["version"]
 

@@ -12,8 +12,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from app.catalogue import service as catalogue
 from app.catalogue.documents import item_input
+from app.catalogue.entries import create_entry
+from app.catalogue.items import create_item
 from app.catalogue.models import CatalogueEntry, Implementation
 from app.catalogue.reads import SessionSnapshots, get_item_json
 from app.catalogue.schemas import CatalogueEntryIn, ImplementationIn
@@ -70,7 +71,7 @@ def build_positives(session: Session) -> list[tuple[str, str, bool]]:
         basis = copy.deepcopy(entry.legal_basis)
         if p["variation"] == 3:
             basis = basis[:1]
-        local = catalogue.create_entry(
+        local = create_entry(
             session,
             CatalogueEntryIn.model_validate(
                 {
@@ -94,7 +95,7 @@ def build_positives(session: Session) -> list[tuple[str, str, bool]]:
             row.pop("code", None)
         _vary(doc, p["variation"])
         try:
-            made = catalogue.create_item(session, ImplementationIn.model_validate(doc), ADMIN)
+            made = create_item(session, ImplementationIn.model_validate(doc), ADMIN)
         except Exception as exc:
             raise AssertionError(f"{p}: {getattr(exc, 'errors', exc)}") from None
         pairs.append((original.code, made["code"], True))

@@ -23,8 +23,9 @@ from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from app.catalogue import service as catalogue
+from app.catalogue.items import patch_item
 from app.catalogue.models import Implementation
+from app.catalogue.reads import SessionSnapshots, get_item_json
 from app.db import normalise_url
 from app.search.backends import TantivyBackend
 from app.search.indexer import Indexer, wait_for
@@ -53,7 +54,7 @@ def _codes(engine: Engine, n: int) -> list[str]:
 def _rename(engine: Engine, code: str, words: str) -> int:
     """Commit new 受理条件 of an item (words a search finds); its new version."""
     with Session(engine) as session:
-        doc = catalogue.patch_item(session, code, {"guide": {"conditions": [words]}}, ADMIN)
+        doc = patch_item(session, code, {"guide": {"conditions": [words]}}, ADMIN)
         session.commit()
         return int(doc["version"])
 
@@ -184,7 +185,7 @@ def test_the_indexer_rebuilds_an_index_of_a_lost_history(
     assert versions[a][0] == new_a
     with Session(engine) as session:
         assert restarted.other_history(session) is None
-        current = orjson.loads(catalogue.get_item_json(catalogue.SessionSnapshots(session), c)[1])
+        current = orjson.loads(get_item_json(SessionSnapshots(session), c)[1])
         assert "貔貅" not in str(current["guide"])
     # and it keeps indexing the new history
     _rename(engine, b, "恢复之后再写 饕餮")

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from app import clock
 from app.catalogue.models import Implementation
-from app.catalogue.service import SessionSnapshots, get_item_json
+from app.catalogue.reads import SessionSnapshots, get_item_json
 from app.search.analysis import Analyzer, add_user_words, words
 from app.search.backends.embedded import TantivyBackend
 from app.search.indexer import Indexer

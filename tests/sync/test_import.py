@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.catalogue import service
+from app.catalogue.documents import item_input
 from app.catalogue.models import Implementation
+from app.catalogue.reads import SessionSnapshots, get_item_json
 from app.codes.rules import implementation_code
 from app.directory.models import Department
 from tests.conftest import build_database
@@ -22,9 +23,7 @@ from tests.helpers import run_cli
 
 def new_bodies(session: Session, n: int) -> list[dict[str, Any]]:
     first = session.execute(select(Implementation).order_by(Implementation.code)).scalars().first()
-    template = service.item_input(
-        orjson.loads(service.get_item_json(service.SessionSnapshots(session), first.code)[1])
-    )
+    template = item_input(orjson.loads(get_item_json(SessionSnapshots(session), first.code)[1]))
     out = []
     for dept in session.execute(
         select(Department).where(Department.level == "4").order_by(Department.credit_code)

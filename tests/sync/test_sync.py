@@ -10,13 +10,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
 from sqlmodel import Session
 
+from app.catalogue.documents import content_hash, input_content
 from app.catalogue.models import CatalogueEntry, Implementation
+from app.catalogue.reads import SessionSnapshots, get_item_json
 from app.catalogue.schemas import ImplementationIn
-from app.catalogue.service import SessionSnapshots, content_hash, get_item_json, input_content
 from app.codes.rules import implementation_code
 from app.directory.models import Department
+from app.sync.digest import digest
+from app.sync.feed import head_seq, read_changes
 from app.sync.mirror import apply_changes
-from app.sync.service import digest, head_seq, read_changes
 from tests.conftest import Keys, department_at
 from tests.helpers import API, counts, new_item_body, problem, writable
 

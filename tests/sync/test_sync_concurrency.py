@@ -12,12 +12,14 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from app.catalogue import service
+from app.catalogue.documents import item_input
+from app.catalogue.items import replace_item
 from app.catalogue.models import Implementation
+from app.catalogue.reads import SessionSnapshots, get_item_json
 from app.catalogue.schemas import ImplementationIn
 from app.db import for_writing
 from app.security import Principal
-from app.sync.service import read_changes
+from app.sync.feed import read_changes
 
 WRITERS = 4
 WRITES_EACH = 25
@@ -47,10 +49,10 @@ def test_reader_following_the_feed_ends_equal_to_the_database(own_engine: Engine
                     began = time.monotonic()
                     try:
                         with Session(for_writing(own_engine)) as session:
-                            _, body = service.get_item_json(service.SessionSnapshots(session), code)
-                            data = service.item_input(orjson.loads(body))
+                            _, body = get_item_json(SessionSnapshots(session), code)
+                            data = item_input(orjson.loads(body))
                             data["guide"]["visits"] = (data["guide"]["visits"] + 1) % 5
-                            service.replace_item(
+                            replace_item(
                                 session, code, ImplementationIn.model_validate(data), actor
                             )
                             session.commit()
