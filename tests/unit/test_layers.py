@@ -96,10 +96,9 @@ def picture() -> str:
     every package stands on it)."""
     edges = package_imports()
     lines = ["```mermaid", "flowchart TD"]
-    for (source, target), count in sorted(edges.items()):
-        if target == "core":
-            continue
-        lines.append(f'    {_node(source)} -->|{count}| {_node(target)}')
+    for source, target in sorted(edges):
+        if target != "core":
+            lines.append(f"    {_node(source)} --> {_node(target)}")
     lines.append("```")
     return "\n".join(lines)
 
