@@ -30,7 +30,7 @@ from app.catalogue.documents import (
     material_document,
 )
 from app.catalogue.effective import in_force
-from app.catalogue.history import lifecycle_events_of, overlay
+from app.catalogue.history import lifecycle_events, lifecycle_events_of, overlay
 from app.catalogue.issuing import child_code_kinds, issued_under, record_issued_codes
 from app.catalogue.item_rows import replace_children, update_items
 from app.catalogue.models import (
@@ -45,7 +45,7 @@ from app.catalogue.validation import check_read_only
 from app.dbtypes import utcnow
 from app.errors import DomainError
 from app.security import Principal
-from app.versionlog import record_versions, too_large, version_row
+from app.versionlog import latest_snapshot, record_versions, too_large, version_row
 
 
 class Replacement(NamedTuple):
@@ -90,8 +90,13 @@ def replace_items(session: Session, batch: Sequence[Replacement], actor: Princip
             select(_ITEMS).where(_ITEMS.c.code.in_(codes)).with_for_update()
         ).mappings()
     }
-    newest = newest_item_versions(session, codes)
-    events = lifecycle_events_of(session, codes)
+    if len(codes) == 1:  # a single write (PUT, PATCH) has read both in this transaction
+        found = latest_snapshot(session, "item", codes[0])  # _plain: is it the row's?
+        newest = {codes[0]: found} if found else {}
+        events = {codes[0]: lifecycle_events(session, codes[0])}
+    else:
+        newest = newest_item_versions(session, codes)
+        events = lifecycle_events_of(session, codes)
     old = _children_by_name(session, codes)
     updates, versions, materials, fees = [], [], [], []
     issued: dict[str, str] = {}
