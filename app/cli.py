@@ -308,6 +308,9 @@ def index(
             return
         try:
             total = 0
+            if indexer.backend.needs_rebuild():  # none of this schema yet, or another layout
+                n = indexer.reindex(get_engine())
+                typer.echo(f"indexed {n} items into a new {indexer.backend.name} index")
             indexer.rebuild_if_other_history(get_engine())  # a restored database
             while n := indexer.step(get_engine()):
                 total += n

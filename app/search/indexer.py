@@ -57,6 +57,8 @@ def leadership_name(schema: int | None) -> str:
 LEADERSHIP = leadership_name(SCHEMA_VERSION)
 #: seconds between two tries to prune the indices of older schemas once they are due
 PRUNE_RETRY = 30.0
+#: change-log rows a step of the loop applies at most
+STEP = 500
 LEADER = Gauge(
     "catalogue_indexer_leader",
     "1 while this process applies the change log to the search index",
@@ -415,11 +417,12 @@ class Indexer:
                     REBUILDS.labels("schema").inc()
                 elif self.rebuild_if_other_history(engine):
                     continue
-                applied = self.step(engine)
+                applied = self.step(engine, STEP)
                 delay = interval
+                if applied < STEP:  # it reached the head (under load it is never idle)
+                    self._prune_when_due(engine)
                 if applied:
                     continue
-                self._prune_when_due(engine)  # caught up
             except Exception as exc:  # the backend is down or refused: retry later
                 log.warning("search indexer: %s: %s; retrying in %.1fs", type(exc).__name__,
                             str(exc)[:200], delay)  # fmt: skip

@@ -2,10 +2,12 @@
 instances behind the shipped nginx.conf, `catalogue index`, `catalogue worker`; driven as
 an on-call engineer meets it, under read and write load through nginx:
 
-1. a rolling release across a migration: the next release (this code and one expand-only
-   migration, deploy/smoke ``next_release``) migrates while the old instances serve, then
-   each instance, the indexer and the worker are replaced one at a time: no request fails,
-   no acknowledged write is lost;
+1. a rolling release across a migration and a new search index schema: the next release
+   (this code, one expand-only migration and the index's next schema version, deploy/smoke
+   ``next_release``) migrates while the old instances serve, then each instance, the
+   indexer and the worker are replaced one at a time: no request fails (its instances
+   search the old index until its indexer has built theirs, then switch; the old index
+   goes once the old indexer has), no acknowledged write is lost;
 2. the database's connections cut for 10 s: what fails is a 503 with Retry-After, both
    reads and writes answer again within 2 s of its return, no acknowledged write is lost;
 3. kill -9 of the indexer, then of the worker: each one's absence shows in an instance's
@@ -33,6 +35,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
+from app.search.backends.base import SCHEMA_VERSION
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -73,8 +76,9 @@ def shape(own_engine: Engine, tmp_path: Path) -> Iterator[Any]:
     database = own_engine.url.database
     own_engine.dispose()
     running = smoke.Shape(
-        admin, tmp_path, database=database, CATALOGUE_WEBHOOK_ALLOW_HOSTS="127.0.0.1"
-    )
+        admin, tmp_path, database=database, CATALOGUE_WEBHOOK_ALLOW_HOSTS="127.0.0.1",
+        CATALOGUE_SEARCH_PRUNE_AFTER="2",  # the old index goes 2 s after the new caught up
+    )  # fmt: skip
     try:
         yield running.start()
     finally:
@@ -229,11 +233,22 @@ def test_the_production_shape_rolls_survives_and_shows_what_stopped(
                 # nginx counts the refusals while it restarted and leaves it out for
                 # fail_timeout (5 s): the next one stops once this one is back in
                 time.sleep(6)
+            # the next release's instances search the old index while theirs is not built
+            ready = httpx.get(app1 + "/readyz", timeout=10).json()
+            assert ready["search"]["serves_from"] == SCHEMA_VERSION, ready
+            assert ready["search"]["schema"] == SCHEMA_VERSION + 1
             for name in ("index", "worker"):
                 shape.stop(name)
                 shape.launch(name, release)
             ready = httpx.get(app1 + "/readyz", timeout=10).json()
             assert ready["schema"] == {"database": "9001", "release": "9001"}
+            new = {"schema": SCHEMA_VERSION + 1, "serves_from": SCHEMA_VERSION + 1}
+            switched = _until(
+                lambda: all(httpx.get(shape.instance(n) + "/readyz", timeout=10).json()
+                            .get("search") == new for n in ("app1", "app2")), 60,
+            )  # fmt: skip
+            old_index = shape.workdir / "var" / "search-index" / f"v{SCHEMA_VERSION}"
+            pruned = _until(lambda: not old_index.exists(), 30)
             time.sleep(2)
             assert load.failures == [], (load.failures[:3], shape.log_tail("nginx/error"))
             rolled = load.requests
@@ -265,7 +280,9 @@ def test_the_production_shape_rolls_survives_and_shows_what_stopped(
         load.acked[codes[0]] = (write.json()["version"], 1)
         _nothing_lost(shape, load)
         print(f"\nrequests: {rolled} rolling, {load.requests} in all; refused "
-              f"during the cut: {load.refused}; recovery {recovery:.2f} s")  # fmt: skip
+              f"during the cut: {load.refused}; recovery {recovery:.2f} s; the new index "
+              f"served {switched:.1f} s after its indexer started, the old one dropped "
+              f"{pruned:.1f} s later")  # fmt: skip
 
         # 3. kill -9 of each background process kind: its absence shows within 30 s; first,
         # with the load stopped, both duties (the new release's) catch up to 0

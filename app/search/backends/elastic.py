@@ -195,6 +195,7 @@ class ElasticsearchBackend:
         """Which alias searches read, and why when it is not this release's own."""
         reader = self._reading()
         if reader is self:
+            SERVES_FROM.labels(str(self.schema_version)).set(self.schema_version)
             return Serving(self.schema_version, self.schema_version, self.alias)
         return Serving(
             self.schema_version,
