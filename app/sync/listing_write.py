@@ -218,10 +218,13 @@ def import_listing(
     seed_dir: Path | None = None,
     progress: Callable[[int], None] | None = None,
     on_batch: Callable[[Session, int], None] | None = None,
+    read_factory: Callable[[], Session] | None = None,
 ) -> dict[str, Any]:
     """Import listing rows ``(row number, row)``; returns counts and the report lines
-    (row, field, rule, message) of rejected rows, duplicates and notes. ``on_batch`` runs
-    in each batch's transaction before it commits, ``progress`` after."""
+    (row, field, rule, message) of rejected rows, duplicates and notes. The rows are parsed,
+    checked and planned in a session of ``read_factory`` (without the write slot), then
+    written in batches, each in one transaction of ``session_factory``: ``on_batch`` runs
+    in it before it commits, ``progress`` after."""
     systems = load_source_systems(seed_dir)
     source = source or detect_source(rows, systems)
     if source not in systems:
@@ -233,7 +236,7 @@ def import_listing(
     actor = Principal(name=f"import:{name}"[:100], role="admin")
     out = Outcome()
 
-    with session_factory() as session:
+    with (read_factory or session_factory)() as session:
         lists = CodeLists(session)
         bodies = known_bodies(session, rows)
         parsed: list[Parsed] = []
@@ -316,6 +319,9 @@ def import_listing(
         groups = _plan_groups([p for p, _, _ in valid], writer, out)
         writer.plan_departments(valid)
 
+    # what was read stays on its objects (regions, departments): the writes need no more
+    with session_factory() as session:
+        writer.session = session
         for batch in _chunks(valid, BATCH):
             placed = [
                 _place_row(writer, p, region, level, groups, out) for p, region, level in batch
