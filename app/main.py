@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from app.catalogue import effective
+from app import duties
 from app.config import get_settings
 from app.db import get_engine, unavailable
 from app.errors import PROBLEM_BASE, DomainError, field_error
@@ -36,20 +36,21 @@ from app.http.lifecycle import router as lifecycle_router
 from app.http.openapi import build_openapi
 from app.http.push import router as push_router
 from app.http.quality import router as quality_router
+from app.http.rate_limits import CLICKS, REPORTS
 from app.http.readpath import ReadPath
 from app.http.request_metrics import MetricsMiddleware
 from app.http.responses import DatabaseUnavailable, HttpCaching, unavailable_response
 from app.http.review import router as review_router
 from app.http.schema_gate import SchemaGate
 from app.http.search import router as search_router
-from app.http.search import search_service_of
-from app.http.search_path import SearchPath
+from app.http.search_path import SearchPath, search_service_of
 from app.http.situations import router as situations_router
 from app.http.sync import router as sync_router
 from app.migrate import schema_state
 from app.observability import configure_logging
 from app.pages import install as install_pages
 from app.state_metrics import metrics_text
+from app.sync.import_uploads import remove_leftovers
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("app")
@@ -166,16 +167,21 @@ async def server_error(request: Request, exc: Exception) -> JSONResponse:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """With ``CATALOGUE_EFFECTS=true`` (``catalogue serve`` sets it) the app records the day
-    each scheduled decision takes effect in a background thread; one process at a time
-    records (app/catalogue/effective.py). The routers' own duties start beside it."""
-    drain.install(get_settings().drain_seconds)
-    halt = effective.start(get_engine()) if get_settings().effects else None
+    """Leave the balancer on SIGTERM (app/http/drain.py); the rate limits (a wrong rate
+    stops the start); the background duties the settings switch on (app/duties.py). Import
+    uploads that stopped processes left are removed."""
+    settings = get_settings()
+    drain.install(settings.drain_seconds)
+    for limit in (REPORTS, CLICKS):
+        limit.install(app)
+    removed = remove_leftovers()
+    if removed:
+        log.info("upload folders of stopped processes removed", extra={"fields": {"n": removed}})
+    halt = duties.start(get_engine(), settings, search_service_of(app))
     try:
         yield
     finally:
-        if halt is not None:
-            halt()
+        halt()
 
 
 def create_app() -> FastAPI:

@@ -10,20 +10,13 @@ Who may do what:
 
 Corrections never write a version or a change-log row: they are not changes of an item,
 so the feed, search, digests and exports never see them. The rate limit of reports
-(:class:`RateLimiter`) is kept in the process, not the database, so that a flood of
-reports costs the database nothing.
-"""
+is kept in the process, not the database, so that a flood of reports costs the database
+nothing (app/http/rate_limits.py)."""
 
 from __future__ import annotations
 
 import copy
-import ipaddress
-import math
-import re
 import secrets
-import threading
-import time
-from collections import OrderedDict, deque
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,115 +41,6 @@ API = "/api/v1"
 
 def status_url(ticket: str) -> str:
     return f"{API}/corrections/{ticket}"
-
-
-# --- the rate limit ------------------------------------------------------------------
-
-_UNITS = {
-    "s": 1,
-    "sec": 1,
-    "second": 1,
-    "m": 60,
-    "min": 60,
-    "minute": 60,
-    "h": 3600,
-    "hour": 3600,
-    "d": 86400,
-    "day": 86400,
-}
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+?)s?\s*$")
-
-
-def parse_rate(spec: str) -> list[tuple[int, float]]:
-    """``"5/minute,50/day"`` → ``[(5, 60), (50, 86400)]``: at most N in any window of that
-    length. Units: second, minute, hour, day (or s, m, h, d; ``10/5m`` is 10 in 5
-    minutes). Empty: no limit."""
-    limits = []
-    for part in filter(None, (p.strip() for p in spec.split(","))):
-        found = _RATE.match(part.lower())
-        if not found or found.group(3) not in _UNITS or int(found.group(1)) < 1:
-            raise ValueError(
-                f"CATALOGUE_CORRECTIONS_RATE: {part!r} is not a rate such as 5/minute or 50/day"
-            )
-        count, many, unit = found.groups()
-        limits.append((int(count), (int(many) if many else 1) * _UNITS[unit]))
-    return sorted(limits, key=lambda limit: limit[1])
-
-
-def client_key(host: str | None) -> str:
-    """Whom a report is counted against: the client's address (an IPv6 address by its
-    /64, which one host usually holds whole). Behind a reverse proxy it is the client's
-    only where the proxy is trusted (``CATALOGUE_TRUSTED_PROXIES``, app/http/forwarded.py)."""
-    if not host:
-        return "unknown"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host[:100]
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
-
-
-class RateLimiter:
-    """Sliding windows per client, in memory (one per worker process: with N workers a
-    client gets up to N times the limit).
-
-    Each client keeps the times of its last accepted requests, as many as the largest
-    limit counts; a request is refused while any window holds its count already, and
-    ``Retry-After`` says when the oldest hit of the fullest window leaves it. Refused
-    requests are not counted (a client that waits as told gets through). At most
-    ``max_clients`` are remembered, the least recently seen forgotten first."""
-
-    def __init__(
-        self, limits: list[tuple[int, float]], *, max_clients: int = 20_000, clock: Any = None
-    ) -> None:
-        self.limits = limits
-        self.longest = max((s for _, s in limits), default=0.0)
-        self.depth = max((n for n, _ in limits), default=0)
-        self.max_clients = max_clients
-        self.clock = clock or time.monotonic
-        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @classmethod
-    def from_settings(cls) -> RateLimiter:
-        return cls(parse_rate(get_settings().corrections_rate))
-
-    def hit(self, key: str) -> float | None:
-        """Count a request of ``key``; None when allowed, else the seconds to wait."""
-        if not self.limits:
-            return None
-        now = self.clock()
-        with self._lock:
-            hits = self._hits.get(key)
-            if hits is None:
-                hits = self._hits[key] = deque(maxlen=self.depth)
-            else:
-                self._hits.move_to_end(key)
-            wait = 0.0
-            for count, seconds in self.limits:
-                if len(hits) >= count and hits[-count] > now - seconds:
-                    wait = max(wait, hits[-count] + seconds - now)
-            if wait == 0:
-                hits.append(now)
-            self._forget(now)
-            return wait or None
-
-    def _forget(self, now: float) -> None:
-        """Drop clients whose every hit has left the longest window, and the least
-        recently seen beyond ``max_clients``."""
-        while len(self._hits) > 1:
-            key, hits = next(iter(self._hits.items()))
-            if len(self._hits) <= self.max_clients and hits and hits[-1] > now - self.longest:
-                break
-            del self._hits[key]
-
-    @staticmethod
-    def retry_after(wait: float) -> str:
-        return str(max(1, math.ceil(wait)))
 
 
 # --- reports -------------------------------------------------------------------------

@@ -2,31 +2,18 @@
 the rules live in the service.
 
 The report operation is rate limited per client address (``CATALOGUE_CORRECTIONS_RATE``,
-default 5 a minute and 50 a day) before anything else of it runs: the limiter sits in the
-operation's route (:class:`RateLimitedRoute`), in front of body parsing, validation and
-the database, so a refused report costs a dictionary lookup and its answer: 429 with
-``Retry-After``, sent after up to a second (:data:`TARPIT_SECONDS`), so that a client
-that ignores ``Retry-After`` and reports again at once is slowed to one report a second
-per connection and a flood costs the server next to nothing. The limit counts per worker
-process. The client address is the direct peer's, or the one a proxy of
-``CATALOGUE_TRUSTED_PROXIES`` forwarded (:mod:`app.http.forwarded`).
+default 5 a minute and 50 a day) before anything else of it runs (app/http/rate_limits.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-import orjson
-from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
-from fastapi.routing import APIRoute
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from app.catalogue.schemas import Page
-from app.config import get_settings
-from app.corrections import retention, service
+from app.corrections import service
 from app.corrections.models import Correction, CorrectionStatus
 from app.corrections.schemas import (
     BODY_LIMIT,
@@ -37,10 +24,8 @@ from app.corrections.schemas import (
     ReplyIn,
     ToChangeRequestIn,
 )
-from app.db import get_engine
 from app.http.deps import Caller, ReadSession, WriteSession
-from app.http.edge import problem
-from app.http.forwarded import client_host
+from app.http.rate_limits import PROBLEM, REPORTS, RateLimitedRoute
 from app.http.responses import json_bytes
 from app.http.review import ChangeRequestOut, request_response
 from app.pagination import decode_number_cursor, encode_cursor
@@ -48,86 +33,15 @@ from app.security import Principal
 
 log = logging.getLogger("app.corrections")
 
-#: how long a refused report waits for its 429 (at most; never longer than Retry-After)
-TARPIT_SECONDS = 1.0
+
+class ReportLimitedRoute(RateLimitedRoute):
+    """Reports pass the client's limit (``CATALOGUE_CORRECTIONS_RATE``) before anything
+    else of them runs."""
+
+    limit = REPORTS
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """A wrong ``CATALOGUE_CORRECTIONS_RATE`` stops the start. An app that does background
-    work (``catalogue serve`` switches it on) also runs the erasure of expired contacts
-    (app/corrections/retention.py)."""
-    settings = get_settings()
-    app.state.correction_limiter = service.RateLimiter(
-        service.parse_rate(settings.corrections_rate)
-    )
-    background = settings.search_indexer or settings.webhooks or settings.effects
-    halt = retention.start(get_engine()) if background else None
-    try:
-        yield
-    finally:
-        if halt is not None:
-            halt()
-
-
-def limiter_of(app: Any) -> service.RateLimiter:
-    found = getattr(app.state, "correction_limiter", None)
-    if found is None:  # an app run without its lifespan
-        found = app.state.correction_limiter = service.RateLimiter.from_settings()
-    return found
-
-
-def client_of(request: Request) -> str:
-    """Whom the rate limits count the request against (through trusted proxies only)."""
-    return service.client_key(client_host(request))
-
-
-def _problem_response(status: int, body: dict[str, Any], headers: dict[str, str]) -> Response:
-    return Response(
-        orjson.dumps(body),
-        status_code=status,
-        media_type="application/problem+json",
-        headers=headers,
-    )
-
-
-class RateLimitedRoute(APIRoute):
-    """A route whose requests pass the client's rate limit before FastAPI parses the body
-    or resolves a dependency (a session among them). The edge has checked the body's
-    size (``x-body-limit``), media type and encoding before."""
-
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
-        handler = super().get_route_handler()
-
-        async def checked(request: Request) -> Response:
-            refusal = await self.refuse(request)
-            return refusal if refusal is not None else await handler(request)
-
-        return checked
-
-    async def refuse(self, request: Request) -> Response | None:
-        wait = limiter_of(request.app).hit(client_of(request))
-        if wait is not None:
-            # a client that ignores Retry-After is answered slowly: a sleeping coroutine
-            # costs nothing, and its next report waits for this answer
-            await asyncio.sleep(min(wait, TARPIT_SECONDS))
-            after = service.RateLimiter.retry_after(wait)
-            return _problem_response(
-                429,
-                problem(
-                    429,
-                    "rate-limited",
-                    "Too many reports",
-                    f"this address has sent as many reports as it may for now "
-                    f"({get_settings().corrections_rate}); retry in {after} s",
-                    retry_after=int(after),
-                ),
-                {"Retry-After": after},
-            )
-        return None
-
-
-router = APIRouter(prefix="/api/v1", tags=["corrections"], lifespan=lifespan)
+router = APIRouter(prefix="/api/v1", tags=["corrections"])
 
 Ticket = Annotated[
     str,
@@ -137,7 +51,6 @@ Ticket = Annotated[
     ),
 ]
 
-PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 RATE_LIMITED = {
     429: {
         "description": "Too many reports from this address (per worker: "
@@ -179,7 +92,7 @@ router.add_api_route(
     response_model=CorrectionCreated,
     responses=RATE_LIMITED,
     summary="Report a problem with an item (纠错; no key)",
-    route_class_override=RateLimitedRoute,
+    route_class_override=ReportLimitedRoute,
     openapi_extra={"x-body-limit": BODY_LIMIT},
 )
 

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, BackgroundTasks, FastAPI, Query, Request, Response, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUpload
@@ -22,23 +20,13 @@ from app.errors import InvalidInput, TooManyRequests
 from app.http.deps import Caller, ReadSession, RowId, WriteSession
 from app.http.responses import json_bytes
 from app.sync import import_jobs
-from app.sync.import_uploads import remove_leftovers
 from app.sync.models import ImportStatus
 from app.wording.import_report import said
 
 log = logging.getLogger("catalogue.imports")
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The uploads this instance's stopped processes left are removed at start-up."""
-    removed = remove_leftovers()
-    if removed:
-        log.info("upload folders of stopped processes removed", extra={"fields": {"n": removed}})
-    yield
-
-
-router = APIRouter(prefix="/api/v1", tags=["imports"], lifespan=lifespan)
+router = APIRouter(prefix="/api/v1", tags=["imports"])
 
 
 class ReportLine(BaseModel):

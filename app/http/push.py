@@ -3,20 +3,15 @@ Thin: see the service; deliveries are the dispatcher's (app/push/dispatcher.py).
 
 from __future__ import annotations
 
-import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from app.catalogue.schemas import Page
 from app.config import get_settings
-from app.db import get_engine
 from app.http.deps import Caller, RowId, WriteSession
 from app.pagination import decode_number_cursor, encode_cursor
 from app.push import addresses, service
-from app.push.dispatcher import Dispatcher, DispatchSettings
 from app.push.schemas import DeliveryOut, ReplayIn, SubscriptionIn, SubscriptionOut
 
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
@@ -31,28 +26,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 WRITE = {"x-roles": ["admin", "sync"]}
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """With ``CATALOGUE_WEBHOOKS=true`` (``catalogue serve`` sets it) the app delivers
-    webhooks in a background thread, never in a request; one process at a time leads."""
-    settings = get_settings()
-    stop = threading.Event()
-    thread = None
-    if settings.webhooks:
-        dispatcher = Dispatcher(get_engine(), DispatchSettings.of(settings))
-        thread = threading.Thread(
-            target=dispatcher.run_forever, args=(stop,), name="webhook-dispatcher", daemon=True
-        )
-        thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        if thread:
-            thread.join(timeout=5)
-
-
-router = APIRouter(prefix="/api/v1", tags=["webhooks"], lifespan=lifespan)
+router = APIRouter(prefix="/api/v1", tags=["webhooks"])
 
 SubscriptionId = RowId
 

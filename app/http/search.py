@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from app.config import get_settings
-from app.corrections import service as limits
-from app.db import get_engine
 from app.errors import Forbidden
 from app.fields import Line
-from app.http.corrections import (
-    PROBLEM,
-    TARPIT_SECONDS,
-    RateLimitedRoute,
-    _problem_response,
-    client_of,
-)
 from app.http.deps import Caller, ExpectedVersion, ReadSession, WriteSession
-from app.http.edge import problem
+from app.http.rate_limits import CLICKS, PROBLEM, RateLimitedRoute
 from app.http.responses import json_bytes
 from app.http.search_path import (
     DEFAULT_LIMIT,
@@ -36,35 +22,9 @@ from app.http.search_path import (
 )
 from app.search import clicks, service
 from app.search.answers import SearchAnswer
-from app.search.indexer import Indexer
 from app.search.service import SearchService
 
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """With ``CATALOGUE_SEARCH_INDEXER=true`` (``catalogue serve`` sets it) the app applies
-    the change log to the index in a background thread, never in a request."""
-    app.state.click_limiter = click_limiter_from_settings()  # a wrong rate stops the start
-    stop = threading.Event()
-    thread = None
-    if get_settings().search_indexer:
-        indexer = Indexer(search_service_of(app))
-        thread = threading.Thread(
-            target=indexer.run_forever,
-            args=(get_engine(), stop),
-            name="search-indexer",
-            daemon=True,
-        )
-        thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        if thread:
-            thread.join(timeout=5)
-
-
-router = APIRouter(prefix="/api/v1", tags=["search"], lifespan=lifespan)
+router = APIRouter(prefix="/api/v1", tags=["search"])
 
 
 async def search_service(request: Request) -> SearchService:
@@ -138,33 +98,11 @@ def search_gaps(
     return service.list_gaps(session, days=days, limit=limit)
 
 
-def click_limiter_from_settings() -> limits.RateLimiter:
-    """The corrections' sliding-window limiter, at ``CATALOGUE_SEARCH_CLICKS_RATE``."""
-    rate = get_settings().search_clicks_rate
-    try:
-        return limits.RateLimiter(limits.parse_rate(rate))
-    except ValueError:
-        raise ValueError(f"CATALOGUE_SEARCH_CLICKS_RATE: {rate!r} is not a rate") from None
-
-
 class ClickLimitedRoute(RateLimitedRoute):
-    """Clicks pass the client's rate limit (per address and worker, the corrections'
-    limiter and address key) before the body is parsed or a session opened: 429 with
-    ``Retry-After`` beyond it, answered after up to a second."""
+    """Clicks pass the client's limit (``CATALOGUE_SEARCH_CLICKS_RATE``, per address and
+    worker) before the body is parsed or a session opened."""
 
-    async def refuse(self, request: Request) -> Response | None:
-        limiter = getattr(request.app.state, "click_limiter", None)
-        if limiter is None:  # an app run without its lifespan
-            limiter = request.app.state.click_limiter = click_limiter_from_settings()
-        wait = limiter.hit(client_of(request))
-        if wait is None:
-            return None
-        await asyncio.sleep(min(wait, TARPIT_SECONDS))
-        after = limits.RateLimiter.retry_after(wait)
-        detail = (f"this address has sent as many clicks as it may for now "
-                  f"({get_settings().search_clicks_rate}); retry in {after} s")  # fmt: skip
-        body = problem(429, "rate-limited", "Too many clicks", detail, retry_after=int(after))
-        return _problem_response(429, body, {"Retry-After": after})
+    limit = CLICKS
 
 
 class ClickIn(BaseModel):

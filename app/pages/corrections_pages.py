@@ -13,8 +13,8 @@ from pydantic import ValidationError
 from app.corrections import service as corrections
 from app.corrections.schemas import CorrectionIn
 from app.errors import DomainError, InvalidInput, NotFound, TooManyRequests
-from app.http.corrections import client_of, limiter_of
 from app.http.deps import ReadSession, WriteSession
+from app.http.rate_limits import REPORTS, RateLimiter, client_of
 from app.pages.citizen import CORRECTION_FIELDS, item_doc
 from app.pages.session import check_csrf
 from app.pages.web import (
@@ -46,12 +46,12 @@ def report_correction(
     request: Request, form: PublicForm, session: WriteSession, code: str
 ) -> Response:
     check_csrf(request, form, None)
-    wait = limiter_of(request.app).hit(client_of(request))
+    wait = REPORTS.limiter(request.app).hit(client_of(request))
     if wait is not None:  # the API's limit, per client address
         # said on the page in the reader's language, with the wait (app/wording/problems.py)
         raise TooManyRequests(
             "too many reports from this address for now; try again later",
-            retry_after=int(corrections.RateLimiter.retry_after(wait)),
+            retry_after=int(RateLimiter.retry_after(wait)),
         )
     values = {
         "field": optional(form, "field"),

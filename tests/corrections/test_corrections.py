@@ -24,7 +24,7 @@ from app.corrections.retention import Retention
 from app.corrections.schemas import CorrectionIn
 from app.dbtypes import utcnow
 from app.errors import InvalidInput, RuleViolation
-from app.http import corrections as corrections_router
+from app.http import rate_limits
 from app.search.indexer import Indexer
 from tests.conftest import Keys, app_on
 from tests.helpers import API, counts, error_at, problem, run_cli, writable
@@ -492,7 +492,7 @@ def rate(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def test_429_past_the_rate_limit(
     rate: None, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(corrections_router, "TARPIT_SECONDS", 0.2)
+    monkeypatch.setattr(rate_limits, "TARPIT_SECONDS", 0.2)
     item = item_with_windows(session)
     with TestClient(app_on(session)) as client:
         assert report(client, item.code).status_code == 201
@@ -537,7 +537,9 @@ def test_a_wrong_rate_setting_stops_the_start(
 
 def test_rate_limiter_windows() -> None:
     now = [1000.0]
-    limiter = service.RateLimiter(service.parse_rate("5/minute,50/day"), clock=lambda: now[0])
+    limiter = rate_limits.RateLimiter(
+        rate_limits.parse_rate("5/minute,50/day"), clock=lambda: now[0]
+    )
     assert limiter.limits == [(5, 60), (50, 86400)]
     for _ in range(5):
         assert limiter.hit("a") is None
@@ -554,15 +556,15 @@ def test_rate_limiter_windows() -> None:
     now[0] += 60
     wait = limiter.hit("a")
     assert wait is not None and wait > 3600
-    assert service.RateLimiter.retry_after(0.2) == "1"
-    assert service.parse_rate("") == []
-    assert service.parse_rate("10/5m") == [(10, 300)]
+    assert rate_limits.RateLimiter.retry_after(0.2) == "1"
+    assert rate_limits.parse_rate("") == []
+    assert rate_limits.parse_rate("10/5m") == [(10, 300)]
     with pytest.raises(ValueError):
-        service.parse_rate("5 per minute")
-    assert service.client_key("2001:db8::1") == service.client_key("2001:db8::2")
-    assert service.client_key("::ffff:10.0.0.1") == "10.0.0.1"
-    assert service.client_key(None) == "unknown"
-    small = service.RateLimiter([(1, 60)], max_clients=2, clock=lambda: now[0])
+        rate_limits.parse_rate("5 per minute")
+    assert rate_limits.client_key("2001:db8::1") == rate_limits.client_key("2001:db8::2")
+    assert rate_limits.client_key("::ffff:10.0.0.1") == "10.0.0.1"
+    assert rate_limits.client_key(None) == "unknown"
+    small = rate_limits.RateLimiter([(1, 60)], max_clients=2, clock=lambda: now[0])
     for key in "xyz":
         small.hit(key)
     assert len(small._hits) == 2

@@ -21,10 +21,10 @@ from app.catalogue.models import Implementation
 from app.catalogue.schemas import ImplementationIn
 from app.catalogue.statuses import STATUS_LABELS_EN
 from app.corrections.schemas import CorrectionIn, ReplyIn, ToChangeRequestIn
-from app.corrections.service import RateLimiter
 from app.directory.models import Department, Region
 from app.errors import DomainError
 from app.fields import RULES as TEXT_RULES
+from app.http.rate_limits import RateLimiter
 from app.pages.conditions import parse
 from app.review.models import AliasProposal
 from app.wording import i18n, problems

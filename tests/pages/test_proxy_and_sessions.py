@@ -24,9 +24,9 @@ from sqlmodel import Session
 from app.config import get_settings
 from app.db import for_writing, normalise_url
 from app.dbtypes import utcnow
-from app.http import corrections as corrections_router
-from app.migrate import downgrade, upgrade
+from app.http import rate_limits
 from app.http.readpath import ReadPath
+from app.migrate import downgrade, upgrade
 from app.security import ApiKey, KeySession, create_key, revoke_key
 from tests.conftest import Keys, _postgres_database, app_on
 from tests.corrections.test_corrections import item_with_windows
@@ -43,7 +43,7 @@ XFP = "X-Forwarded-Proto"
 def settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Sets CATALOGUE_* settings for the test (and a short tarpit: refusals answer fast)."""
     names: list[str] = []
-    monkeypatch.setattr(corrections_router, "TARPIT_SECONDS", 0.01)
+    monkeypatch.setattr(rate_limits, "TARPIT_SECONDS", 0.01)
 
     def set_(**values: str) -> None:
         for name, value in values.items():

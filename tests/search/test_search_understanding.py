@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from app import clock
 from app.catalogue.models import CatalogueEntry, Implementation
 from app.config import get_settings
-from app.corrections.service import RateLimiter
+from app.http.rate_limits import RateLimiter
 from app.search.analysis import (
     DEFAULT_SYNONYMS,
     EVERYDAY_WEIGHT,
