@@ -108,26 +108,6 @@ def _node(box: str) -> str:
     return f'{ident}["{box}"]' if " " in box else ident
 
 
-def cycles(edges: dict[tuple[str, str], int]) -> list[tuple[str, str]]:
-    """Pairs of boxes that import each other, directly or through others."""
-    graph: dict[str, set[str]] = {}
-    for source, target in edges:
-        graph.setdefault(source, set()).add(target)
-
-    def reaches(start: str, goal: str) -> bool:
-        seen, todo = set(), [start]
-        while todo:
-            node = todo.pop()
-            if node == goal:
-                return True
-            if node not in seen:
-                seen.add(node)
-                todo.extend(graph.get(node, ()))
-        return False
-
-    return sorted((a, b) for a, b in edges if reaches(b, a))
-
-
 def test_the_picture_of_the_packages_matches_the_folders():
     text = DOC.read_text()
     drawn = text[text.index(BEGIN) + len(BEGIN) : text.index(END)].strip()
@@ -137,12 +117,70 @@ def test_the_picture_of_the_packages_matches_the_folders():
     )
 
 
-def test_a_cycle_through_a_third_package_is_seen():
-    assert cycles({("a", "b"): 1, ("b", "c"): 1, ("c", "a"): 1, ("c", "d"): 1}) == [
-        ("a", "b"),
-        ("b", "c"),
-        ("c", "a"),
-    ]
+def load_time_imports(path: Path) -> set[str]:
+    """The modules a file imports when it is loaded: its body's imports, not those inside a
+    function or under ``if TYPE_CHECKING``."""
+    names: set[str] = set()
+    for node in ast.parse(path.read_text(), str(path)).body:
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    return names
+
+
+def module_cycles(package: Path = APP) -> list[list[str]]:
+    """Groups of a package's modules that import each other when loaded (strongly connected
+    components of more than one module)."""
+    modules = {
+        ".".join(p.relative_to(package.parent).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in package.rglob("*.py")
+    }
+    graph = {m: sorted((load_time_imports(p) & modules.keys()) - {m}) for m, p in modules.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:  # Tarjan's algorithm
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_module_of_the_app_imports_itself_back_when_loaded():
+    assert module_cycles() == []
+
+
+def test_a_cycle_through_a_third_module_is_seen_and_a_lazy_import_is_not(tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from pkg.b import x\n")
+    (pkg / "b.py").write_text("from pkg import c\n")
+    (pkg / "c.py").write_text("import pkg.a\n")
+    (pkg / "d.py").write_text("import pkg.a\ndef f():\n    import pkg.d\n")
+    assert module_cycles(pkg) == [["pkg.a", "pkg.b", "pkg.c"]]
 
 
 if __name__ == "__main__":
