@@ -26,7 +26,7 @@ from sqlmodel import Session, col
 
 from app.catalogue.documents import item_input
 from app.catalogue.models import Implementation
-from app.catalogue.reads import SessionSnapshots, get_item_json
+from app.catalogue.reads import current_item
 from app.config import get_settings
 from app.corrections.models import Correction, CorrectionStatus
 from app.corrections.schemas import CorrectionIn
@@ -327,7 +327,7 @@ def to_change_request(
             "the note is published with the item's version: it must not carry the ticket",
             "correction.note_ticket",
         )
-    published = orjson.loads(get_item_json(SessionSnapshots(session), c.item_code)[1])
+    published = current_item(session, c.item_code)
     patch = build_patch(item_input(published), c.field, c.suggested)
     cr = review.propose(
         session,

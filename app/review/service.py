@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import orjson
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -25,7 +24,7 @@ from app.catalogue.documents import item_input, merge_patch
 from app.catalogue.entries import add_aliases, aliases_added, get_entry, new_aliases
 from app.catalogue.items import create_item, replace_item
 from app.catalogue.models import Implementation
-from app.catalogue.reads import SessionSnapshots, get_item_json
+from app.catalogue.reads import current_item
 from app.catalogue.schemas import ImplementationIn
 from app.catalogue.validation import ItemLookups, check_version, validate_item
 from app.config import get_settings
@@ -107,7 +106,7 @@ def _validated(model: type[BaseModel], value: Any, loc: list[str | int]) -> Any:
 
 
 def _published(session: Session, code: str) -> dict[str, Any]:
-    return orjson.loads(get_item_json(SessionSnapshots(session), code)[1])
+    return current_item(session, code)
 
 
 def proposed_input(session: Session, cr: ChangeRequest) -> dict[str, Any] | None:
