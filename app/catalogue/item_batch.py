@@ -15,8 +15,8 @@ from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlalchemy import bindparam, literal, select, union_all
+from sqlmodel import Session
 
 from app import clock
 from app.catalogue.documents import (
@@ -72,6 +72,16 @@ class Replaced(NamedTuple):
 #: the columns of an implementation row a replacement writes
 _WRITTEN = (*sorted(ITEM_FIELDS), "version", "updated_at", "updated_by", "content_hash", "status")
 _ITEMS = Implementation.__table__  # type: ignore[attr-defined]
+#: the stored materials' and fees' names and codes of some items, in one round trip (a
+#: statement built once: building an ORM select each time cost a tenth of a single write)
+_CHILDREN = union_all(
+    *(
+        select(literal(key), t.c.implementation_code, t.c.name, t.c.code).where(
+            t.c.implementation_code.in_(bindparam("codes", expanding=True))
+        )
+        for key, t in (("materials", ItemMaterial.__table__), ("fees", ItemFee.__table__))  # type: ignore[attr-defined]
+    )
+)
 
 
 def replace_items(session: Session, batch: Sequence[Replacement], actor: Principal) -> Replaced:
@@ -183,13 +193,8 @@ def _plain(
 def _children_by_name(session: Session, codes: list[str]) -> dict[str, dict[str, dict[str, str]]]:
     """code → {"materials": name → code, "fees": name → code} of the stored children."""
     out: dict[str, dict[str, dict[str, str]]] = {c: {"materials": {}, "fees": {}} for c in codes}
-    for key, model in (("materials", ItemMaterial), ("fees", ItemFee)):
-        for owner, name, code in session.execute(
-            select(model.implementation_code, model.name, model.code).where(
-                col(model.implementation_code).in_(codes)
-            )
-        ):
-            out[owner][key][name] = code
+    for key, owner, name, code in session.execute(_CHILDREN, {"codes": codes}):
+        out[owner][key][name] = code
     return out
 
 
