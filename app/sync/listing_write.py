@@ -7,28 +7,24 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any, NamedTuple
+from typing import Any
 
-import orjson
 from sqlmodel import Session, col, select
 
 from app import clock
 from app.catalogue import service as catalogue
-from app.catalogue.history import Event, overlay
-from app.catalogue.issuing import issued_among, issued_under, record_issued, record_issued_codes
-from app.catalogue.item_rows import insert_items, item_row
-from app.catalogue.models import CatalogueEntry, Implementation
+from app.catalogue.issuing import issued_under, record_issued
+from app.catalogue.models import CatalogueEntry
 from app.codes.rules import (
     implementation_code,
     next_basic_code,
     validate_basic_code,
 )
-from app.dbtypes import utcnow
 from app.directory.models import Department, Region
 from app.directory.schemas import DepartmentIn
 from app.directory.service import CodeLists, check_region, save_department
 from app.security import Principal
+from app.sync.listing_items import Placed, write_items
 from app.sync.listing_rows import (
     BATCH,
     ListingError,
@@ -39,7 +35,6 @@ from app.sync.listing_rows import (
     load_source_systems,
     parse_row,
 )
-from app.versionlog import record_versions, version_row
 
 
 class _Writer:
@@ -326,7 +321,7 @@ def import_listing(
             placed = [
                 _place_row(writer, p, region, level, groups, out) for p, region, level in batch
             ]
-            _write_items(session, writer, placed, out)
+            write_items(session, placed, writer.source, writer.actor, out)
             if on_batch:
                 on_batch(session, len(batch))
             session.commit()
@@ -396,17 +391,6 @@ def _main_item(writer: _Writer, group_name: str, group: _Group) -> str:
     return group.main
 
 
-class _Placed(NamedTuple):
-    """A row whose entry and department are known: the implementation it names."""
-
-    p: Parsed
-    region: Region
-    department: Department
-    level: str
-    basic: str
-    code: str
-
-
 def _place_row(
     writer: _Writer,
     p: Parsed,
@@ -414,7 +398,7 @@ def _place_row(
     level: str,
     groups: dict[str, _Group],
     out: Outcome,
-) -> _Placed:
+) -> Placed:
     """The department and entry of a row (found, or created now): its implementation code."""
     owner = p.region[:2]
     dept = writer.department(p.credit_code)
@@ -448,105 +432,4 @@ def _place_row(
             )
     code = implementation_code(p.credit_code, level, basic)
     out.identities[p.row] = code
-    return _Placed(p, region, dept, level, basic, code)
-
-
-def _write_items(session: Session, writer: _Writer, placed: list[_Placed], out: Outcome) -> None:
-    """The 待完善 implementations of a batch's rows, in row order: a code held already is
-    unchanged (the same local code) or a duplicate, a code issued before is refused, the
-    others are written together (:func:`_create`)."""
-    codes = [x.code for x in placed]
-    held = dict(
-        session.execute(
-            select(Implementation.code, Implementation.local_code).where(
-                col(Implementation.code).in_(codes)
-            )
-        ).all()
-    )
-    issued = issued_among(session, codes)
-    new: list[tuple[_Placed, dict[str, Any]]] = []
-    for x in placed:
-        p, code = x.p, x.code
-        if code in held:
-            if held[code] == p.item_code:
-                out.counts["unchanged"] += 1
-            else:
-                out.counts["duplicates"] += 1
-                out.line(
-                    "duplicates",
-                    p.row,
-                    "item_code",
-                    "duplicate",
-                    f"implementation {code} exists already with local code {held[code]}",
-                )
-            continue
-        if code in issued:
-            out.counts["rejected"] += 1
-            del out.identities[p.row]
-            out.line(
-                "report",
-                p.row,
-                "item_code",
-                "code-already-issued",
-                f"implementation code {code} was issued before; a code is never issued twice",
-            )
-            continue
-        row = item_row(
-            code=code,
-            basic_code=x.basic,
-            department_code=p.credit_code,
-            region_code=x.region.code,
-            level=x.level,
-            status=catalogue.STATUS_INCOMPLETE,
-            local_code=p.item_code,
-            source_system=writer.source,
-            updated_by=writer.actor.name,
-        )
-        held[code] = p.item_code  # a later row naming it finds it held
-        new.append((x, row))
-    _create(session, writer.actor, new)
-    out.counts["created"] += len(new)
-
-
-def _create(session: Session, actor: Principal, new: list[tuple[_Placed, dict[str, Any]]]) -> None:
-    """New 待完善 implementations (no guide, materials or fees yet): their codes issued, rows,
-    first versions and change-log entries, composed in memory and written in a few
-    statements (as :func:`app.catalogue.items.record_item` would record each)."""
-    if not new:
-        return
-    now, today = utcnow(), clock.today()
-    basics = {row["basic_code"] for _, row in new}
-    entries = {
-        e.basic_code: e
-        for e in session.exec(
-            select(CatalogueEntry).where(col(CatalogueEntry.basic_code).in_(basics))
-        )
-    }
-    created = [Event(1, "create", catalogue.STATUS_INCOMPLETE, today, None, None, None)]
-    versions = []
-    for x, row in new:
-        row.update(created_at=now, updated_at=now)
-        doc = catalogue.compose_item_document(
-            SimpleNamespace(**row), entries[row["basic_code"]], x.department, x.region, [], []
-        )
-        next_change = overlay(doc, created, today)
-        row.update(
-            status=doc["status"],
-            content_hash=catalogue.content_hash(catalogue.document_content(doc)),
-        )
-        versions.append(
-            version_row(
-                kind="item",
-                code=row["code"],
-                version=1,
-                event="create",
-                snapshot=orjson.dumps(doc).decode(),
-                actor=actor,
-                recorded_at=now,
-                status_after=catalogue.STATUS_INCOMPLETE,
-                next_change=next_change,
-            )
-        )
-    record_issued_codes(session, {row["code"]: "implementation" for _, row in new}, now)
-    insert_items(session, [row for _, row in new])
-    record_versions(session, versions)
+    return Placed(p, region, dept, level, basic, code)
