@@ -38,7 +38,7 @@ Caller = Annotated[Principal, Depends(current_principal)]
 NO_VERSION = -1
 
 
-def expected_version(
+async def expected_version(  # async: pure parsing, no hop to a worker thread
     if_match: Annotated[
         str | None,
         Header(description="The version you read (ETag); a stale one gets 412"),
