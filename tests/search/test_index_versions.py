@@ -45,7 +45,7 @@ from app.search.models import SearchPosition
 from app.search.service import SearchService
 from app.security import Principal
 from tests.conftest import app_on
-from tests.helpers import API
+from tests.helpers import API, run_cli
 
 pytest_plugins = ["tests.search_support"]
 
@@ -259,3 +259,31 @@ def test_the_unversioned_index_is_read_as_schema_5_then_replaced(
         lambda: make.kind not in _positions(engine), timeout=10
     )  # no lag of a gone index in /metrics
     assert indexer.name == f"{svc.backend.name}-v{SCHEMA_VERSION}"
+
+
+def test_reindex_prune_drops_an_older_index_once_its_indexer_is_gone(own_engine: Engine) -> None:
+    """`catalogue reindex --prune`: this release's index built, then the older schemas'
+    dropped at once, except one whose indexer still runs (a release that reads it)."""
+    if own_engine.dialect.name != "sqlite":
+        pytest.skip("the embedded index beside a SQLite file (PostgreSQL's is in the cwd)")
+    url = own_engine.url.render_as_string(hide_password=False)
+    folder = Path(str(own_engine.url.database)).parent / "search-index"
+    before = OLD - 1  # the previous release's schema
+    older = Indexer(SearchService(TantivyBackend(folder, schema_version=before,
+                                                 readable=frozenset({before}))))  # fmt: skip
+    older.reindex(own_engine)
+    running_older = Leadership(own_engine, leadership_name(before))
+    assert running_older.acquire()
+    try:
+        kept = run_cli(url, "reindex", "--prune", env={"CATALOGUE_SEARCH_URL": ""})
+        assert kept.returncode == 0, kept.stderr[-2000:]
+        assert f"(schema version {before}): its indexer runs" in kept.stdout
+        assert (folder / f"v{before}" / "CURRENT").exists()
+    finally:
+        running_older.release()
+    done = run_cli(url, "reindex", "--prune", env={"CATALOGUE_SEARCH_URL": ""})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"dropped {folder / f'v{before}'} (schema version {before})" in done.stdout
+    assert not (folder / f"v{before}").exists()
+    assert (folder / f"v{OLD}" / "CURRENT").exists()
+    assert older.name not in _positions(own_engine)
