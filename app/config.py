@@ -16,8 +16,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/catalogue.db"
     #: Empty: the embedded index next to the database. ``http(s)://…``: Elasticsearch.
     search_url: str = ""
-    #: The search index's name: Elasticsearch's alias (its indices are ``<name>-<n>``), the
-    #: embedded index's folder (``search-index`` for the default). An instance pointed at a
+    #: The search index's name: Elasticsearch's aliases ``<name>-v<schema>`` (indices
+    #: ``<name>-v<schema>-<n>``), the embedded index's folder (``search-index`` for the
+    #: default; a folder per schema version in it). An instance pointed at a
     #: cluster it does not own (a restore test beside production) takes a name of its own,
     #: so its rebuilds never swap the owner's alias.
     search_index: str = Field(default="catalogue-items", pattern=r"^[a-z0-9][a-z0-9_.-]{0,99}$")
