@@ -79,6 +79,26 @@ READINESS_SCHEMA: dict[str, Any] = {
             "description": "database and search: ok, or the reason",
             "additionalProperties": {"type": "string"},
         },
+        "schema": {
+            "type": "object",
+            "description": "the database's migration, the one this release was built for, "
+            "and the oldest release's it still serves when ahead by expand-only migrations",
+            "properties": {
+                "database": {"type": ["string", "null"]},
+                "release": {"type": ["string", "null"]},
+                "serves_from": {"type": "string"},
+            },
+        },
+        "search": {
+            "type": "object",
+            "description": "the search index's schema this release reads, and the one it "
+            "searches now (an older one while its own is being built)",
+            "properties": {
+                "schema": {"type": "integer"},
+                "serves_from": {"type": "integer"},
+                "detail": {"type": "string"},
+            },
+        },
     },
 }
 
