@@ -126,8 +126,8 @@ def keys_create(
     ] = None,
 ) -> None:
     """Create a key and print its secret (shown once, stored hashed)."""
-    from app.errors import DomainError
     from app.directory.service import check_key_scope
+    from app.errors import DomainError
     from app.security import create_key
 
     with Session(get_engine()) as session:

@@ -95,7 +95,7 @@ def make_engine(
         _configure_sqlite(engine)
         return engine
     # pre-ping stays for the ORM's checkouts (lists, writes: a round trip among many); the
-    # hot item read does without (app/readpath.py)
+    # hot item read does without (app/http/readpath.py)
     return create_engine(
         url,
         pool_size=pool_size,
@@ -298,7 +298,7 @@ def unavailable(exc: BaseException) -> bool:
         if exc.connection_invalidated:
             return True
         exc = exc.orig
-    # the driver's error, wrapped by SQLAlchemy or raised as it is by app/readpath.py
+    # the driver's error, wrapped by SQLAlchemy or raised as it is by app/http/readpath.py
     if not isinstance(exc, psycopg.OperationalError):
         return False
     # no SQLSTATE: the client library's own failure (to connect, or on a closed connection)

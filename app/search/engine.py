@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from app.catalogue.service import (
+from app.catalogue.statuses import (
     STATUS_CANCELLED,
     STATUS_INCOMPLETE,
     STATUS_LABELS,

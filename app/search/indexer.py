@@ -31,7 +31,7 @@ from sqlmodel import Session, col, select
 from app import clock
 from app.catalogue.effective import in_force
 from app.catalogue.models import ChangeLog, Implementation, RecordVersion
-from app.catalogue.service import SessionSnapshots, get_item_json
+from app.catalogue.reads import SessionSnapshots, get_item_json
 from app.config import get_settings
 from app.errors import NotFound
 from app.leader import Leadership

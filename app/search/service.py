@@ -21,14 +21,11 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
 from app.catalogue.models import CatalogueEntry, Implementation
-from app.catalogue.service import (
-    decode_cursor,
-    encode_cursor,
-)
 from app.config import Settings
 from app.db import normalise_url
 from app.directory.models import CodeListEntry, Department, Region
 from app.errors import InvalidInput, field_error
+from app.pagination import decode_cursor, encode_cursor
 from app.search.analysis import (
     DEFAULT_SYNONYMS,
     Analyzer,

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from prometheus_client import Gauge
 
-from app.catalogue.service import STATUS_LABELS
+from app.catalogue.statuses import STATUS_LABELS
 from app.errors import PROBLEM_BASE, DomainError
 from app.search.analysis import FIELD_BOOSTS, PREFIX_FIELD
 
