@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from app.catalogue.models import Implementation, ItemFee, ItemMaterial
 from app.db import insert_rows, upsert
@@ -92,6 +92,14 @@ def save_item(session: Session, item: Any, values: dict[str, Any]) -> None:
             setattr(item, name, value)
 
 
+#: the materials and fees of some implementations: built once (building them for each
+#: write cost a twentieth of a single PATCH)
+_DELETE_CHILDREN = tuple(
+    delete(t).where(t.c.implementation_code.in_(bindparam("codes", expanding=True)))
+    for t in (_MATERIALS, _FEES)
+)
+
+
 def replace_children(
     session: Session,
     codes: Sequence[str],
@@ -102,8 +110,8 @@ def replace_children(
     session.flush()
     conn = session.connection()
     if codes:
-        conn.execute(delete(ItemMaterial).where(col(ItemMaterial.implementation_code).in_(codes)))
-        conn.execute(delete(ItemFee).where(col(ItemFee.implementation_code).in_(codes)))
+        for statement in _DELETE_CHILDREN:
+            conn.execute(statement, {"codes": list(codes)})
     insert_rows(conn, _MATERIALS, materials)
     insert_rows(conn, _FEES, fees)
 
