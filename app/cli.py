@@ -395,7 +395,7 @@ def effects(
 
 # --- corrections (纠错) ----------------------------------------------------------------
 
-from app.catalogue.situation_cli import situations  # noqa: E402
+from app.cli_situations import situations  # noqa: E402
 
 app.add_typer(situations, name="situations")
 

@@ -20,7 +20,8 @@ from app.quality.models import QualityDay, QualityFinding
 from app.review.models import ChangeRequest, ReviewAction
 from app.search.models import SearchGap, SearchPosition, SynonymSet
 from app.security import ApiKey
-from app.sync.models import IdempotencyRecord, ImportJob, SyncPosition
+from app.sync.models import IdempotencyRecord, ImportJob
+from app.versionlog import SyncPosition
 
 metadata = SQLModel.metadata
 

@@ -318,3 +318,18 @@ def shown_in(kind: str, refresh: Callable[[Session, str, Principal], object]) ->
 def refresh_dependents(session: Session, kind: str, code: str, actor: Principal) -> None:
     for refresh in _SHOWN_IN.get(kind, ()):
         refresh(session, code, actor)
+
+
+class SyncPosition(SQLModel, table=True):
+    """Where a mirror stands in another instance's change feed (its change log is written
+    from that feed: a database with a position follows a source)."""
+
+    __tablename__ = "sync_position"
+
+    source: str = Field(primary_key=True, max_length=500)
+    last_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    #: the source's epoch when the mirror read ``last_seq`` (None: nothing read yet)
+    epoch: str | None = Field(default=None, max_length=64)
+    #: the change at ``last_seq`` as the mirror read it (see app.sync.epoch.fingerprint)
+    fingerprint: str | None = Field(default=None, max_length=200)

@@ -51,8 +51,13 @@ from app.catalogue.models import ChangeLog, Implementation, RecordVersion
 from app.db import for_writing
 from app.leader import Leadership, run_in_thread
 from app.security import Principal
-from app.sync.models import SyncPosition
-from app.versionlog import latest_snapshot, record_versions, take_feed_lock, version_row
+from app.versionlog import (
+    SyncPosition,
+    latest_snapshot,
+    record_versions,
+    take_feed_lock,
+    version_row,
+)
 
 log = logging.getLogger("app.effects")
 

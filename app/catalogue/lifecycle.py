@@ -15,14 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
 
 from app import clock
-from app.catalogue import service
+from app.catalogue.documents import item_document, item_input, merge_patch
 from app.catalogue.effective import catch_up
-from app.catalogue.history import LIFECYCLE_STATUS
-from app.catalogue.issuing import issued_among
+from app.catalogue.history import LIFECYCLE_STATUS, status_today
+from app.catalogue.issuing import code_already_issued, issued_among
 from app.catalogue.item_rows import save_item
+from app.catalogue.items import create_item, load_for_write, record_item
 from app.catalogue.models import Implementation
 from app.catalogue.schemas import Guide, ImplementationIn
-from app.catalogue.statuses import ItemStatus
+from app.catalogue.statuses import STATUS_CANCELLED, STATUS_MERGED, ItemStatus
 from app.codes.rules import implementation_code
 from app.config import get_settings
 from app.dbtypes import utcnow
@@ -102,7 +103,7 @@ def _record(
     save_item(session, item, {**(values or {}), **bumped})
     status = status_after or LIFECYCLE_STATUS[event]
     effective = effective_date or body.effective_date
-    service.record_item(
+    record_item(
         session,
         item,
         actor,
@@ -131,8 +132,8 @@ def simple_event(
     expected_version: int | None = None,
 ) -> EventOut:
     """取消 / 暂停 / 恢复 by the implementing department (or an admin)."""
-    item = service.load_for_write(session, code, actor, expected_version, decision=True)
-    status = service.status_today(session, code)
+    item = load_for_write(session, code, actor, expected_version, decision=True)
+    status = status_today(session, code)
     if event == "suspend" and status != ItemStatus.ACTIVE:
         raise RuleViolation(
             f"only an item in use can be suspended (status {status})", type="lifecycle-order"
@@ -152,7 +153,7 @@ def _scheduled(session: Session, code: str) -> list[dict[str, Any]]:
 
 
 #: the statuses that end an item (取消, 合并; a split cancels it)
-ENDED = (service.STATUS_CANCELLED, service.STATUS_MERGED)
+ENDED = (STATUS_CANCELLED, STATUS_MERGED)
 
 
 def refuse_second_end(session: Session, code: str, event: str) -> None:
@@ -180,8 +181,8 @@ def delegate(
     """下放 / 委托 to one or more receiving bodies: each gets an implementation pending
     acceptance (待承接), built from its credit code and level; the delegating one stops taking
     new cases on the handover date."""
-    source = service.load_for_write(session, code, actor, expected_version, decision=True)
-    if service.status_today(session, code) != ItemStatus.ACTIVE:
+    source = load_for_write(session, code, actor, expected_version, decision=True)
+    if status_today(session, code) != ItemStatus.ACTIVE:
         raise RuleViolation("only an item in use can be delegated", type="lifecycle-order")
     if body.handover_date < body.effective_date:
         raise InvalidInput.field(
@@ -245,7 +246,7 @@ def delegate(
             errors.append(
                 field_error(
                     [*loc, "department"],
-                    service.code_already_issued(session, new_code).detail,
+                    code_already_issued(session, new_code).detail,
                     "code-already-issued",
                 )
             )
@@ -254,7 +255,7 @@ def delegate(
     if errors:
         raise InvalidInput("the delegation is not valid", errors=errors)
 
-    template = service.item_input(service.item_document(session, source))
+    template = item_input(item_document(session, source))
     created = []
     for dept, new_code in targets:
         data = ImplementationIn.model_validate(
@@ -274,7 +275,7 @@ def delegate(
                 "local_code": None,
             }
         )
-        service.create_item(
+        create_item(
             session,
             data,
             actor,
@@ -308,13 +309,13 @@ def accept(
 ) -> EventOut:
     """承接 by the receiving department's editor, completing the local guide. It takes
     effect on the handover date (or the given effective date, if later)."""
-    item = service.load_for_write(session, code, actor, expected_version, decision=True)
+    item = load_for_write(session, code, actor, expected_version, decision=True)
     if actor.role != "admin" and item.department_code not in actor.departments:
         # a sync key of the region may write the item, but accepting is the department's act
         raise Forbidden(f"only the receiving department {item.department_code} may accept {code}")
-    if service.status_today(session, code) != ItemStatus.PENDING or item.delegated_from is None:
+    if status_today(session, code) != ItemStatus.PENDING or item.delegated_from is None:
         raise RuleViolation(f"{code} is not pending acceptance", type="lifecycle-order")
-    guide = service.merge_patch(item.guide, body.guide)
+    guide = merge_patch(item.guide, body.guide)
     try:
         local = {"guide": Guide.model_validate(guide).model_dump(mode="json")}
     except Exception as exc:  # pydantic.ValidationError
@@ -336,8 +337,8 @@ def reclaim(
 ) -> EventOut:
     """收回: the delegating implementation takes the power back; the implementations its
     delegation created are cancelled on the same date."""
-    source = service.load_for_write(session, code, actor, expected_version, decision=True)
-    if service.status_today(session, code) != ItemStatus.DELEGATED and not _scheduled_delegation(
+    source = load_for_write(session, code, actor, expected_version, decision=True)
+    if status_today(session, code) != ItemStatus.DELEGATED and not _scheduled_delegation(
         session, code
     ):
         raise RuleViolation(f"{code} has not been delegated", type="lifecycle-order")
@@ -366,11 +367,11 @@ def reinstate(
     """恢复设立: a cancelled (or reclaimed) implementation comes back under its own code, by
     a decision of its department (or an admin), as a new version on its history: a code
     once issued always names the same department + level + entry."""
-    item = service.load_for_write(
-        session, code, actor, expected_version, refuse=(service.STATUS_MERGED,), decision=True
+    item = load_for_write(
+        session, code, actor, expected_version, refuse=(STATUS_MERGED,), decision=True
     )
-    status = service.status_today(session, code)
-    if status != service.STATUS_CANCELLED:
+    status = status_today(session, code)
+    if status != STATUS_CANCELLED:
         raise RuleViolation(
             f"only a cancelled item can be reinstated (status {status})", type="lifecycle-order"
         )
@@ -401,11 +402,11 @@ def merge(
     survivor = session.get(Implementation, body.into)
     if survivor is None:
         raise InvalidInput.field(["body", "into"], f"no implementation {body.into}", "merge.into")
-    item = service.load_for_write(session, code, actor, expected_version, decision=True)
+    item = load_for_write(session, code, actor, expected_version, decision=True)
     if body.into > code:
         session.refresh(survivor, with_for_update=True)
     actor.require_item_scope(survivor.department_code, survivor.region_code, decision=True)
-    if service.status_today(session, body.into) in ENDED:
+    if status_today(session, body.into) in ENDED:
         raise RuleViolation(
             f"{body.into} is not in use and cannot survive a merge", type="lifecycle-order"
         )
@@ -422,7 +423,7 @@ def split(
     expected_version: int | None = None,
 ) -> EventOut:
     """拆分: new implementations (of sub items) replace this one, which is cancelled."""
-    item = service.load_for_write(session, code, actor, expected_version, decision=True)
+    item = load_for_write(session, code, actor, expected_version, decision=True)
     refuse_second_end(session, code, "split")
     created = []
     for data in body.into:
@@ -432,7 +433,7 @@ def split(
                 "the new items belong to the same department",
                 "split.department",
             )
-        created.append(service.create_item(session, data, actor)["code"])
+        created.append(create_item(session, data, actor)["code"])
     out = _record(session, item, actor, "split", body, details={"into": created})
     out.created = created
     return out

@@ -12,8 +12,8 @@ from typing import Any
 from sqlmodel import Session
 
 from app.catalogue import lifecycle
-from app.catalogue import service as catalogue
-from app.catalogue.issuing import issued_among
+from app.catalogue.issuing import code_already_issued, issued_among
+from app.catalogue.validation import ItemLookups, validate_item
 from app.errors import DomainError, InvalidInput, field_error
 from app.review.models import RequestKind
 from app.security import Principal
@@ -59,17 +59,17 @@ def rehearse(
 def _check_new_items(session: Session, body: lifecycle.SplitIn) -> None:
     """The write path's checks of each new item of a split, by its place (the split itself
     reports a refused new item at ``body.basic_code``, not saying which one)."""
-    lookups = catalogue.ItemLookups(session)
+    lookups = ItemLookups(session)
     errors: list[dict[str, Any]] = []
     for i, data in enumerate(body.into):
         at = ["body", "body", "into", i]
         try:
-            code, _ = catalogue.validate_item(lookups, data, None)
+            code, _ = validate_item(lookups, data, None)
         except InvalidInput as exc:
             errors += [{**e, "loc": [*at, *e["loc"][1:]]} for e in exc.errors or ()]
             continue
         if issued_among(session, [code]):
-            refusal = catalogue.code_already_issued(session, code)
+            refusal = code_already_issued(session, code)
             errors.append(field_error([*at, "basic_code"], refusal.detail, "code-already-issued"))
     if errors:
         raise InvalidInput("a new item of the split is not valid", errors=errors)

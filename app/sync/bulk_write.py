@@ -16,21 +16,39 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col
 
-from app.catalogue import service as catalogue
+from app.catalogue.documents import (
+    FOUR_SAME_FIELDS,
+    ITEM_FIELDS,
+    child_rows,
+    compose_item_document,
+    content_hash,
+    document_content,
+    fee_document,
+    input_content,
+    material_document,
+    sent_content,
+)
 from app.catalogue.history import Event, overlay
-from app.catalogue.issuing import child_code_kinds, issued_among, record_issued_codes
+from app.catalogue.issuing import (
+    child_code_kinds,
+    code_already_issued,
+    issued_among,
+    record_issued_codes,
+)
 from app.catalogue.item_batch import Replacement, replace_items
 from app.catalogue.item_rows import insert_items
+from app.catalogue.items import replace_item
 from app.catalogue.models import Implementation, RecordVersion
 from app.catalogue.schemas import ImplementationIn
 from app.catalogue.statuses import ItemStatus
+from app.catalogue.validation import BatchLookups, check_read_only, validate_item
 from app.codes.rules import implementation_code
 from app.dbtypes import utcnow
 from app.errors import DomainError, Forbidden, field_error
 from app.review.service import review_required
 from app.security import Principal
 from app.sync.schemas import BulkItemIn
-from app.versionlog import record_versions, version_row
+from app.versionlog import record_versions, take_feed_lock, too_large, version_row
 
 #: what a bulk upsert says of each item
 RESULTS = ("created", "updated", "unchanged", "conflict", "rejected")
@@ -66,7 +84,7 @@ def apply_valid(
     def sent_hash(index: int) -> str:
         """The content hash of a stored item as sent: once, for the check below and for
         the update path."""
-        return catalogue.content_hash(catalogue.input_content(dumped(index)))
+        return content_hash(input_content(dumped(index)))
 
     rest = []
     for index, data in valid:
@@ -76,7 +94,7 @@ def apply_valid(
             code,
             known.get(code),
             data.version,
-            any(getattr(data, f) is not None for f in catalogue.FOUR_SAME_FIELDS),
+            any(getattr(data, f) is not None for f in FOUR_SAME_FIELDS),
             functools.partial(sent_hash, index),
             actor,
         )
@@ -84,7 +102,7 @@ def apply_valid(
             results[index] = same
         else:
             rest.append((index, data))
-    lookups = catalogue.BatchLookups(session, [data for _, data in rest])
+    lookups = BatchLookups(session, [data for _, data in rest])
     issued = issued_among(session, missing)
     fresh: list[tuple[int, ImplementationIn, str, Any]] = []
     replacing: dict[str, Replacement] = {}
@@ -99,7 +117,7 @@ def apply_valid(
                     "POST /api/v1/change-requests",
                     type="review-required",
                 )
-            code, ctx = catalogue.validate_item(lookups, data, None)
+            code, ctx = validate_item(lookups, data, None)
             if code in known:
                 answer = _settled(session, index, code, data, sent_hash, known[code])
                 if answer is not None:
@@ -109,9 +127,9 @@ def apply_valid(
                 else:
                     replacing[code] = Replacement(index, code, data, ctx, dumped(index))
             elif code in issued:
-                raise catalogue.code_already_issued(session, code)
+                raise code_already_issued(session, code)
             else:
-                catalogue.check_read_only(data, None)
+                check_read_only(data, None)
                 issued.add(code)
                 fresh.append((index, data, code, ctx))
         except DomainError as exc:
@@ -189,10 +207,8 @@ def unchanged_as_sent(
         code,
         known.get(code) if code else None,
         row.get("version"),
-        any(row.get(f) is not None for f in catalogue.FOUR_SAME_FIELDS),
-        lambda: catalogue.content_hash(
-            catalogue.sent_content(row, drop=catalogue.FOUR_SAME_FIELDS)
-        ),
+        any(row.get(f) is not None for f in FOUR_SAME_FIELDS),
+        lambda: content_hash(sent_content(row, drop=FOUR_SAME_FIELDS)),
         actor,
     )
 
@@ -234,7 +250,7 @@ def _stored_hash(session: Session, code: str, stored: Stored) -> str:
             RecordVersion.version == stored.version,
         )
     ).scalar_one()
-    return catalogue.content_hash(catalogue.document_content(orjson.loads(snapshot)))
+    return content_hash(document_content(orjson.loads(snapshot)))
 
 
 def _settled(
@@ -267,7 +283,7 @@ def _update_one(
     take), in a savepoint: its failure undoes only that item."""
     attempt = session.begin_nested()
     try:
-        doc = catalogue.replace_item(session, code, data, actor)
+        doc = replace_item(session, code, data, actor)
     except DomainError:
         attempt.rollback()
         raise
@@ -308,23 +324,23 @@ def _insert_new(
             "updated_by": actor.name,
             "delegated_from": None,
             "handover_date": None,
-            **{field: content[field] for field in catalogue.ITEM_FIELDS},
+            **{field: content[field] for field in ITEM_FIELDS},
         }
         item = SimpleNamespace(**row)  # what compose_item_document reads
-        mats, fee_rows, new_codes = catalogue.child_rows(code, content)
-        doc = catalogue.compose_item_document(
+        mats, fee_rows, new_codes = child_rows(code, content)
+        doc = compose_item_document(
             item,
             ctx.entry,
             ctx.department,
             ctx.region,
-            [catalogue.material_document(m) for m in mats],
-            [catalogue.fee_document(r) for r in fee_rows],
+            [material_document(m) for m in mats],
+            [fee_document(r) for r in fee_rows],
         )
         next_change = overlay(
             doc, [Event(1, "create", ItemStatus.ACTIVE, today, None, None, None)], today
         )
         snapshot = orjson.dumps(doc)
-        error = catalogue.too_large(len(snapshot))
+        error = too_large(len(snapshot))
         if error is not None:
             refused.append((index, code, error))
             continue
@@ -342,14 +358,14 @@ def _insert_new(
                 next_change=next_change,
             )
         )
-        row["content_hash"] = catalogue.content_hash(catalogue.input_content(content))
+        row["content_hash"] = content_hash(input_content(content))
         items.append(row)
         materials += mats
         fees += fee_rows
         issued[code] = "implementation"
         issued.update(child_code_kinds(new_codes))
         created.append((index, code))
-    catalogue.take_feed_lock(session)
+    take_feed_lock(session)
     insert_items(session, items, materials, fees)
     record_issued_codes(session, issued, now)
     record_versions(session, versions)

@@ -12,9 +12,11 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app import clock
-from app.catalogue import service as catalogue
+from app.catalogue.entries import entry_document
 from app.catalogue.issuing import issued_under, record_issued
 from app.catalogue.models import CatalogueEntry
+from app.catalogue.statuses import STATUS_INCOMPLETE
+from app.catalogue.validation import department_misfits
 from app.codes.rules import (
     implementation_code,
     next_basic_code,
@@ -23,6 +25,7 @@ from app.codes.rules import (
 from app.directory.models import Department, Region
 from app.directory.schemas import DepartmentIn
 from app.directory.service import CodeLists, check_region, save_department
+from app.pagination import with_prefix
 from app.security import Principal
 from app.sync.listing_items import Placed, write_items
 from app.sync.listing_rows import (
@@ -35,6 +38,7 @@ from app.sync.listing_rows import (
     load_source_systems,
     parse_row,
 )
+from app.versionlog import record_version
 
 
 class _Writer:
@@ -135,7 +139,7 @@ class _Writer:
             for basic, local in self.session.exec(
                 select(CatalogueEntry.basic_code, CatalogueEntry.local_basic_code).where(
                     col(CatalogueEntry.local_basic_code).in_(chunk),
-                    *catalogue.with_prefix(CatalogueEntry.basic_code, owner),
+                    *with_prefix(CatalogueEntry.basic_code, owner),
                 )
             ):
                 assert local is not None
@@ -173,18 +177,18 @@ class _Writer:
             handling_items=[],
             aliases=[],
             local_basic_code=local_basic_code,
-            status=catalogue.STATUS_INCOMPLETE,
+            status=STATUS_INCOMPLETE,
             updated_by=self.actor.name,
         )
         self.session.add(entry)
         self.session.flush()
-        catalogue.record_version(
+        record_version(
             self.session,
             kind="entry",
             code=code,
             version=1,
             event="create",
-            snapshot=catalogue.entry_document(entry),
+            snapshot=entry_document(entry),
             actor=self.actor,
         )
         if local_basic_code:
@@ -294,7 +298,7 @@ def import_listing(
                 # a listing's level and region are both read from its local code
                 errors += [
                     {"loc": ["item_code"], "msg": message, "type": rule}
-                    for _, rule, message in catalogue.department_misfits(
+                    for _, rule, message in department_misfits(
                         p.credit_code, where, region.code, level
                     )
                 ]

@@ -26,11 +26,7 @@ import orjson
 from sqlalchemy import func, select, text
 from sqlmodel import Session, col
 
-from app.catalogue.history import TAKES_EFFECT
-from app.catalogue.issuing import issued_among, record_issued, record_issued_codes
-from app.catalogue.item_rows import upsert_items
-from app.catalogue.models import CatalogueEntry, RecordVersion
-from app.catalogue.service import (
+from app.catalogue.documents import (
     FEE_OPTIONAL,
     ITEM_FIELDS,
     MATERIAL_OPTIONAL,
@@ -38,13 +34,18 @@ from app.catalogue.service import (
     document_content,
     item_input,
 )
+from app.catalogue.history import TAKES_EFFECT
+from app.catalogue.issuing import issued_among, record_issued, record_issued_codes
+from app.catalogue.item_rows import upsert_items
+from app.catalogue.models import CatalogueEntry, RecordVersion
 from app.dbtypes import utcnow
 from app.files.copies import copy_files
 from app.legal.service import upsert_from_feed as upsert_legal_basis
-from app.sync import mirror_snapshot, service
+from app.sync import mirror_snapshot
+from app.sync.bulk_write import RESULTS
+from app.sync.digest import item_hashes
 from app.sync.epoch import fingerprint
 from app.sync.mirror_position import compare, history_changed, read_page, restart_line
-from app.sync.models import SyncPosition
 from app.sync.reference import (
     day,
     instant,
@@ -64,7 +65,7 @@ from app.sync.storable import (
     check_changes,
     error_reason,
 )
-from app.versionlog import record_versions
+from app.versionlog import SyncPosition, record_versions
 
 Progress = Callable[[int, int], None]
 
@@ -385,8 +386,8 @@ def push(
     """Send the local implementations (of ``region``) up through the bulk endpoint. The
     province answers ``unchanged`` for what it holds already; each batch carries an
     Idempotency-Key derived from its content, so a retried batch applies once."""
-    codes = [row[0] for row in service.item_hashes(session, region=region)]
-    totals = dict.fromkeys(service.RESULTS, 0)
+    codes = [row[0] for row in item_hashes(session, region=region)]
+    totals = dict.fromkeys(RESULTS, 0)
     rejected: list[dict[str, Any]] = []
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}
     with httpx.Client(base_url=url, headers=headers, timeout=300, transport=transport) as client:

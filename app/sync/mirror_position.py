@@ -18,9 +18,9 @@ from sqlmodel import Session
 
 from app.sync.digest import digest
 from app.sync.epoch import fingerprint
-from app.sync.models import SyncPosition
 from app.sync.reference import get_json
 from app.sync.storable import MirrorError
+from app.versionlog import SyncPosition
 
 #: differing codes a pull names when the digests differ
 NAMED = 5

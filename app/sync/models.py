@@ -1,4 +1,5 @@
-"""Sync bookkeeping: idempotent bulk requests and a mirror's position in a feed."""
+"""Sync bookkeeping: idempotent bulk requests, the feed's epoch, import jobs (a mirror's
+position in its source's feed is :class:`app.versionlog.SyncPosition`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Text
+from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
 from app.dbtypes import JSONType, UTCDateTime, utcnow
@@ -24,20 +25,6 @@ class IdempotencyRecord(SQLModel, table=True):
     status_code: int
     response: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
-
-
-class SyncPosition(SQLModel, table=True):
-    """Where a mirror stands in another instance's change feed."""
-
-    __tablename__ = "sync_position"
-
-    source: str = Field(primary_key=True, max_length=500)
-    last_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
-    #: the source's epoch when the mirror read ``last_seq`` (None: nothing read yet)
-    epoch: str | None = Field(default=None, max_length=64)
-    #: the change at ``last_seq`` as the mirror read it (see app.sync.epoch.fingerprint)
-    fingerprint: str | None = Field(default=None, max_length=200)
 
 
 class FeedEpoch(SQLModel, table=True):

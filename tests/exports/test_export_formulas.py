@@ -15,8 +15,8 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from app.catalogue import situation_sheet
 from app.catalogue.models import Implementation, ItemFee, ItemMaterial
+from app.exports import situation_sheet
 from app.exports.csvfile import csv_chunks
 from app.exports.formulas import FORMULA_START
 from app.exports.labels import Labels

@@ -23,8 +23,8 @@ from app.directory.models import Department
 from app.fields import violation
 from app.sync import mirror
 from app.sync.mirror import ChangeRefused, position_key
-from app.sync.models import SyncPosition
 from app.sync.storable import _suspect, check_changes
+from app.versionlog import SyncPosition
 from bench.common import seeded_database, server
 from tests.helpers import run_cli
 

@@ -20,16 +20,14 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
+from app.catalogue.documents import item_input
+from app.catalogue.items import replace_item
 from app.catalogue.models import Implementation
 from app.catalogue.reads import current_item
 from app.catalogue.schemas import ImplementationIn
-from app.catalogue.service import (
-    item_input,
-    replace_item,
-    with_prefix,
-)
 from app.errors import InvalidInput, NotFound, field_error
 from app.exports.formulas import neutralise, restore
+from app.pagination import with_prefix
 from app.security import Principal, region_prefix
 
 HEADER = [

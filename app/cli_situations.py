@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from sqlmodel import Session
 
-from app.catalogue import situation_sheet as sheet
 from app.db import for_writing, get_engine
+from app.exports import situation_sheet as sheet
 from app.security import Principal
 
 situations = typer.Typer(help="situations (情形) in a flat sheet", no_args_is_help=True)
