@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session
 
-from app.cli_common import EXIT_FINDINGS  # noqa: F401  (the exit codes live there)
+from app.cli_common import EXIT_FINDINGS
 from app.cli_transfer import export, import_, imports_cancel, sync_pull, sync_push
 from app.config import get_settings
 from app.db import for_writing, get_engine

@@ -45,16 +45,11 @@ from sqlalchemy import (
     tuple_,
 )
 
-from app.catalogue.models import (
-    CatalogueEntry,
-    Implementation,
-    ItemFee,
-    ItemMaterial,
-    RecordVersion,
-)
+from app.catalogue.models import CatalogueEntry, Implementation, ItemFee, ItemMaterial
 from app.directory.models import Department, SharedMaterial
 from app.fields import violation
 from app.stored_text import Violation, escape, excerpt, text_violations
+from app.versionlog import RecordVersion
 
 #: exit code of ``catalogue doctor`` when it found something (0: nothing found)
 EXIT_FINDINGS = 4

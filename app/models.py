@@ -1,58 +1,22 @@
-"""Every table, imported in one place for Alembic and the tests."""
+"""Every module that defines tables, imported in one place so that ``metadata`` holds the
+whole schema (Alembic's ``migrations/env.py``, the tests)."""
 
 from sqlmodel import SQLModel
 
-from app.catalogue.models import (
-    CatalogueEntry,
-    ChangeLog,
-    Implementation,
-    IssuedCode,
-    ItemFee,
-    ItemMaterial,
-    RecordVersion,
-)
-from app.corrections.models import Correction
-from app.directory.models import CodeListEntry, Department, Region, SharedMaterial
-from app.files.models import StoredFile
-from app.legal.models import LegalBasis, LegalBasisTask
-from app.push.models import Subscription, WebhookDelivery
-from app.quality.models import QualityDay, QualityFinding
-from app.review.models import ChangeRequest, ReviewAction
-from app.search.models import SearchGap, SearchPosition, SynonymSet
-from app.security import ApiKey
-from app.sync.models import IdempotencyRecord, ImportJob
-from app.versionlog import SyncPosition
+from app import security, versionlog
+from app.catalogue import models as catalogue
+from app.corrections import models as corrections
+from app.directory import models as directory
+from app.files import models as files
+from app.legal import models as legal
+from app.push import models as push
+from app.quality import models as quality
+from app.review import models as review
+from app.search import models as search
+from app.sync import models as sync
+
+#: the modules whose tables make up the schema
+TABLE_MODULES = (security, versionlog, catalogue, corrections, directory, files, legal, push,
+                 quality, review, search, sync)  # fmt: skip
 
 metadata = SQLModel.metadata
-
-__all__ = [
-    "ApiKey",
-    "CatalogueEntry",
-    "ChangeRequest",
-    "ChangeLog",
-    "CodeListEntry",
-    "Correction",
-    "Department",
-    "Implementation",
-    "QualityDay",
-    "QualityFinding",
-    "IdempotencyRecord",
-    "ImportJob",
-    "IssuedCode",
-    "ItemFee",
-    "ItemMaterial",
-    "LegalBasis",
-    "LegalBasisTask",
-    "RecordVersion",
-    "Region",
-    "ReviewAction",
-    "SearchGap",
-    "SearchPosition",
-    "SharedMaterial",
-    "StoredFile",
-    "Subscription",
-    "SyncPosition",
-    "SynonymSet",
-    "WebhookDelivery",
-    "metadata",
-]

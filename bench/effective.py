@@ -124,8 +124,8 @@ def recorded(url: str, since: int) -> dict[str, int]:
     from sqlalchemy import func, select
     from sqlmodel import Session
 
-    from app.catalogue.models import ChangeLog, RecordVersion
     from app.db import make_engine
+    from app.versionlog import ChangeLog, RecordVersion
 
     engine = make_engine(url)
     with Session(engine) as session:

@@ -32,15 +32,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.search.analysis import (  # noqa: E402
-    DEFAULT_SYNONYMS,
-    Synonyms,
-    corpus_analyzer,
-    normalise,
-    words,
-)
-from app.search.backends import TantivyBackend, chunks  # noqa: E402
-from app.search.service import SearchEngine, SearchRequest  # noqa: E402
+from app.search.analysis import Synonyms, corpus_analyzer
+from app.search.backends.base import chunks
+from app.search.backends.embedded import TantivyBackend  # noqa: E402
+from app.search.engine import SearchEngine, SearchRequest  # noqa: E402
+from app.search.text import normalise, words
+from app.search.vocabulary import DEFAULT_SYNONYMS
 from tests.search.test_search_relevance import (  # noqa: E402
     GUANGAN_QUERIES,
     _score,

@@ -81,7 +81,8 @@ def regions() -> list[dict[str, Any]]:
 
 
 def documents(total: int) -> Iterator[list[dict[str, Any]]]:
-    from app.search.analysis import Analyzer, add_user_words
+    from app.search.analysis import Analyzer
+    from app.search.text import add_user_words
 
     names = corpus()
     add_user_words(n for n, _ in names)
@@ -185,8 +186,9 @@ def main() -> None:
 
     from app.db import make_engine
     from app.migrate import upgrade
-    from app.search.backends import TantivyBackend
-    from app.search.service import SearchEngine, SearchRequest, SearchService
+    from app.search.backends.embedded import TantivyBackend
+    from app.search.engine import SearchEngine, SearchRequest
+    from app.search.service import SearchService
     from app.seed import load_reference
 
     tmp = args.reuse or Path(tempfile.mkdtemp(prefix="search-bench-"))
@@ -215,7 +217,7 @@ def main() -> None:
               f"items/s (analysis of distinct names included); CPU {cpu:.1f}s (all threads: "
               f"{built / cpu:,.0f} items per CPU second); peak RSS {peak_rss_mb():,.0f} MB")  # fmt: skip
     else:
-        from app.search.analysis import add_user_words
+        from app.search.text import add_user_words
 
         add_user_words(n for n, _ in corpus())
 
@@ -315,7 +317,7 @@ def build_from_database(url: str) -> None:
     from sqlmodel import Session
 
     from app.db import make_engine
-    from app.search.backends import TantivyBackend
+    from app.search.backends.embedded import TantivyBackend
     from app.search.indexer import Indexer
     from app.search.service import SearchService
 

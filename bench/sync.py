@@ -65,8 +65,9 @@ def bodies(engine: Any, n: int) -> list[dict[str, Any]]:
     from sqlalchemy import insert, select
     from sqlmodel import Session
 
-    from app.catalogue import service
+    from app.catalogue.documents import item_input
     from app.catalogue.models import CatalogueEntry, Implementation
+    from app.catalogue.reads import SessionSnapshots, get_item_json
     from app.codes.rules import make_credit_code
     from app.dbtypes import utcnow
     from app.directory.models import Department, Region
@@ -110,9 +111,7 @@ def bodies(engine: Any, n: int) -> list[dict[str, Any]]:
             .scalars()
             .first()
         )
-        template = service.item_input(
-            orjson.loads(service.get_item_json(service.SessionSnapshots(session), first)[1])
-        )
+        template = item_input(orjson.loads(get_item_json(SessionSnapshots(session), first)[1]))
     out = []
     for d in depts:
         for basic in entries:
@@ -154,7 +153,7 @@ def bulk(
 
     from app.db import for_writing
     from app.security import Principal
-    from app.sync.service import apply_bulk
+    from app.sync.bulk import apply_bulk
 
     actor = Principal(name="bench", role="admin")
     totals: dict[str, int] = {}
@@ -182,16 +181,10 @@ def raw_core(source: Any, engine: Any, rows: list[dict[str, Any]]) -> float:
     validation, no composing. Only the writes are timed."""
     from sqlalchemy import insert, select
 
-    from app.catalogue.models import (
-        ChangeLog,
-        Implementation,
-        IssuedCode,
-        ItemFee,
-        ItemMaterial,
-        RecordVersion,
-    )
+    from app.catalogue.models import Implementation, IssuedCode, ItemFee, ItemMaterial
     from app.codes.rules import implementation_code
     from app.db import upsert
+    from app.versionlog import ChangeLog, RecordVersion
 
     items = Implementation.__table__  # type: ignore[attr-defined]
     write_item = upsert(items, engine.dialect.name, ["code"], ["guide", "updated_at"])
@@ -295,8 +288,8 @@ def fixed_costs(rows: list[dict[str, Any]]) -> dict[str, float]:
     import orjson
     from pydantic import TypeAdapter
 
+    from app.sync.bulk import collector_paused
     from app.sync.schemas import BulkItemIn
-    from app.sync.service import collector_paused
 
     adapter = TypeAdapter(list[BulkItemIn])
     sample = rows[:10_000]
@@ -323,7 +316,7 @@ def feed(engine: Any) -> tuple[float, int]:
     """The whole feed, 1,000 changes a request, on a Core connection as GET /changes reads
     it (``app.state.snapshots``), including the JSON of each page as the API sends it."""
     from app.http.responses import json_bytes
-    from app.sync.service import head_seq, read_changes
+    from app.sync.feed import head_seq, read_changes
 
     settled()
     t = time.perf_counter()
@@ -347,8 +340,8 @@ def mirror(source: Any, url: str, n: int) -> tuple[float, int]:
     from sqlmodel import Session
 
     from app.http.responses import json_bytes
+    from app.sync.feed import read_changes
     from app.sync.mirror import apply_changes
-    from app.sync.service import read_changes
 
     target = build(url)
     bodies(target, n)  # the same departments

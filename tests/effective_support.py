@@ -17,13 +17,14 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from app import clock
-from app.catalogue.models import Implementation, RecordVersion
+from app.catalogue.models import Implementation
 from app.db import for_writing
 from app.http.readpath import ReadPath
 from app.search.backends.embedded import TantivyBackend
 from app.search.indexer import Indexer
 from app.search.service import SearchService
 from app.security import create_key
+from app.versionlog import RecordVersion
 from tests.catalogue.test_lifecycle import event
 from tests.helpers import API, committing_app
 

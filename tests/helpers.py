@@ -13,16 +13,9 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app.catalogue.documents import item_input
-from app.catalogue.models import (
-    CatalogueEntry,
-    ChangeLog,
-    Implementation,
-    IssuedCode,
-    ItemFee,
-    ItemMaterial,
-    RecordVersion,
-)
+from app.catalogue.models import CatalogueEntry, Implementation, IssuedCode, ItemFee, ItemMaterial
 from app.directory.models import Department
+from app.versionlog import ChangeLog, RecordVersion
 
 API = "/api/v1"
 ROOT = Path(__file__).resolve().parent.parent

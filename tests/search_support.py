@@ -17,10 +17,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
-from app.catalogue.models import ChangeLog
-from app.search.backends import ElasticsearchBackend, TantivyBackend
+from app.search.backends.elastic import ElasticsearchBackend
+from app.search.backends.embedded import TantivyBackend
 from app.search.indexer import Indexer
 from app.search.service import SearchService
+from app.versionlog import ChangeLog
 
 
 class Proxy:

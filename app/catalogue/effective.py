@@ -47,11 +47,13 @@ from app.catalogue.history import (
     successor_refs,
 )
 from app.catalogue.item_rows import save_item, update_items
-from app.catalogue.models import ChangeLog, Implementation, RecordVersion
+from app.catalogue.models import Implementation
 from app.db import for_writing
 from app.leader import Leadership, run_in_thread
 from app.security import Principal
 from app.versionlog import (
+    ChangeLog,
+    RecordVersion,
     SyncPosition,
     latest_snapshot,
     record_versions,

@@ -34,13 +34,13 @@ from sqlmodel import Session, col
 
 from app import clock
 from app.catalogue import diffs
-from app.catalogue.models import CatalogueEntry, Implementation, RecordVersion
+from app.catalogue.models import CatalogueEntry, Implementation
 from app.catalogue.statuses import ItemStatus
 from app.dbtypes import JSONType
 from app.errors import InvalidInput, NotFound
 from app.pagination import with_prefix
 from app.security import region_prefix
-from app.versionlog import HISTORY_CACHE
+from app.versionlog import HISTORY_CACHE, RecordVersion
 
 #: event → the status it leaves (code list item_statuses)
 LIFECYCLE_STATUS = {

@@ -17,12 +17,13 @@ from sqlmodel import Session, select
 from app import clock
 from app.catalogue.documents import item_document, item_input, merge_patch
 from app.catalogue.effective import catch_up
+from app.catalogue.guide_schemas import Guide
 from app.catalogue.history import LIFECYCLE_STATUS, status_today
 from app.catalogue.issuing import code_already_issued, issued_among
 from app.catalogue.item_rows import save_item
 from app.catalogue.items import create_item, load_for_write, record_item
 from app.catalogue.models import Implementation
-from app.catalogue.schemas import Guide, ImplementationIn
+from app.catalogue.schemas import ImplementationIn
 from app.catalogue.statuses import STATUS_CANCELLED, STATUS_MERGED, ItemStatus
 from app.codes.rules import implementation_code
 from app.config import get_settings

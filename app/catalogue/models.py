@@ -12,7 +12,6 @@ from sqlmodel import Field, SQLModel
 from app.dbtypes import JSONType, UTCDateTime, utcnow
 
 # the version log and the change log live below the catalogue: every aggregate writes them
-from app.versionlog import ChangeLog, RecordVersion  # noqa: F401
 
 
 class CatalogueEntry(SQLModel, table=True):

@@ -12,24 +12,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from app.catalogue.guide_schemas import (  # noqa: F401  (re-exported: the exchange format)
+from app.catalogue.guide_schemas import (
     Attachment,
-    Channel,
     CodeStr,
-    Faq,
     Guide,
-    Intermediary,
-    Online,
-    ProcessStep,
-    Remedies,
-    Result,
     ShortText,
-    SituationalTimeLimit,
-    SpecialProcedure,
     Strict,
     Text,
-    TimeLimit,
-    Window,
 )
 from app.catalogue.situation_schemas import (
     WHEN_FIELD,
@@ -37,7 +26,6 @@ from app.catalogue.situation_schemas import (
     When,
 )
 from app.fields import Line, Para, Pattern, ReadOnly, Url, VersionNumber
-from app.pagination import Page  # noqa: F401  (the lists' page, re-exported)
 
 # --- catalogue entry ---------------------------------------------------------------
 

@@ -18,7 +18,6 @@ from app.catalogue.schemas import (
     ImplementationIn,
     ItemOut,
     ItemSummary,
-    Page,
     VersionMeta,
     VersionOut,
 )
@@ -28,7 +27,7 @@ from app.http.deps import Caller, ExpectedVersion, ReadSession, WriteSession
 from app.http.readpath import item_read
 from app.http.responses import item_response, json_bytes
 from app.http.review import request_response
-from app.pagination import decode_number_cursor, encode_cursor
+from app.pagination import Page, decode_number_cursor, encode_cursor
 from app.review import service as review
 
 router = APIRouter(prefix="/api/v1")

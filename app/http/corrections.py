@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from app.catalogue.schemas import Page
 from app.corrections import service
 from app.corrections.models import Correction, CorrectionStatus
 from app.corrections.schemas import (
@@ -28,7 +27,7 @@ from app.http.deps import Caller, ReadSession, WriteSession
 from app.http.rate_limits import PROBLEM, REPORTS, RateLimitedRoute
 from app.http.responses import json_bytes
 from app.http.review import ChangeRequestOut, request_response
-from app.pagination import decode_number_cursor, encode_cursor
+from app.pagination import Page, decode_number_cursor, encode_cursor
 from app.security import Principal
 
 log = logging.getLogger("app.corrections")

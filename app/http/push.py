@@ -7,10 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from app.catalogue.schemas import Page
 from app.config import get_settings
 from app.http.deps import Caller, RowId, WriteSession
-from app.pagination import decode_number_cursor, encode_cursor
+from app.pagination import Page, decode_number_cursor, encode_cursor
 from app.push import addresses, service
 from app.push.schemas import DeliveryOut, ReplayIn, SubscriptionIn, SubscriptionOut
 

@@ -8,11 +8,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.catalogue.schemas import ITEM_CODE, Change, Page
+from app.catalogue.schemas import ITEM_CODE, Change
 from app.fields import Para, Pattern, VersionNumber
 from app.http.deps import Caller, RowId, WriteSession
 from app.http.responses import json_bytes
-from app.pagination import decode_number_cursor, encode_cursor
+from app.pagination import Page, decode_number_cursor, encode_cursor
 from app.review import names, rebase, service
 from app.review.models import ChangeRequest, RequestKind, RequestStatus
 

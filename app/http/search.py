@@ -20,9 +20,10 @@ from app.http.search_path import (
     answer_search,
     search_service_of,
 )
-from app.search import clicks, service
+from app.search import clicks
 from app.search.answers import SearchAnswer
 from app.search.service import SearchService
+from app.search.tables import list_gaps, replace_synonyms, synonym_document
 
 router = APIRouter(prefix="/api/v1", tags=["search"])
 
@@ -95,7 +96,7 @@ def search_gaps(
     """Queries that found nothing or little, with counts: the aliases and synonyms to add."""
     if caller.role not in ("editor", "admin"):
         raise Forbidden(f"key {caller.name!r} ({caller.role}) may not read search gaps")
-    return service.list_gaps(session, days=days, limit=limit)
+    return list_gaps(session, days=days, limit=limit)
 
 
 class ClickLimitedRoute(RateLimitedRoute):
@@ -151,7 +152,7 @@ class SynonymsIn(BaseModel):
 @router.get("/synonyms")
 def get_synonyms(session: ReadSession) -> dict[str, Any]:
     """The synonym table in use (version 0: the built-in vocabulary)."""
-    return service.synonym_document(session)
+    return synonym_document(session)
 
 
 @router.put("/synonyms")
@@ -165,6 +166,6 @@ def put_synonyms(
     """Replace the synonym table (admin). Applies to the next query (within a second in
     the other worker processes); no reindex needed."""
     caller.require_admin()
-    result = service.replace_synonyms(session, body.groups, caller.name, expected)
+    result = replace_synonyms(session, body.groups, caller.name, expected)
     svc.forget_synonyms()
     return result

@@ -13,8 +13,8 @@ from app.catalogue import situations
 from app.catalogue.situation_schemas import ChecklistIn, ChecklistOut, SituationsOut
 from app.fields import Day
 from app.http.checklist_path import parsed
-from app.http.responses import json_bytes
 from app.http.readpath import item_json
+from app.http.responses import json_bytes
 
 router = APIRouter(prefix="/api/v1", tags=["situations"])
 AsOf = Annotated[Day | None, Query(description="as the item stood in force on this day")]

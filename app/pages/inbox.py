@@ -31,7 +31,7 @@ from app.pages.web import PageRoute, domain_errors, env, first
 from app.review import names
 from app.review import service as review
 from app.review.models import ChangeRequest, RequestKind, RequestStatus
-from app.search import service as search
+from app.search.tables import list_gaps
 from app.security import Principal
 
 router = APIRouter(prefix="/editor", route_class=PageRoute, include_in_schema=False)
@@ -172,7 +172,7 @@ def gaps(request: Request, session: ReadSession) -> Response:
     who = signed_in_as(request, session)
     if who.principal.role not in ("editor", "admin"):
         raise Forbidden(f"key {who.principal.name!r} ({who.principal.role}) reads no search gaps")
-    found = search.list_gaps(session, days=30, limit=100)
+    found = list_gaps(session, days=30, limit=100)
     return workspace_page(
         request,
         "editor/gaps.html",
@@ -224,7 +224,7 @@ def _gaps_refused(
     errors: dict[str, list[str]],
     status: int = 422,
 ) -> Response:
-    found = search.list_gaps(session, days=30, limit=100)
+    found = list_gaps(session, days=30, limit=100)
     return workspace_page(
         request,
         "editor/gaps.html",

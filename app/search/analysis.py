@@ -36,12 +36,10 @@ from app.search.text import (
     normalise,
     pinyin,
     split_pinyin,
-    user_dictionary_size,
     words,
 )
 from app.search.thesaurus import EMPTY, Thesaurus
 from app.search.vocabulary import (
-    DEFAULT_SYNONYMS,
     FOLLOW_UPS,
     STOP_WORDS,
     abbreviation_meanings,
@@ -49,10 +47,6 @@ from app.search.vocabulary import (
     department_shortcuts,
     everyday_meanings,
 )
-
-#: re-exported: their old home
-__all__ = ["DEFAULT_SYNONYMS", "FOLLOW_UPS", "STOP_WORDS", "add_user_words", "has_han",
-           "normalise", "split_pinyin", "user_dictionary_size", "words"]  # fmt: skip
 
 #: field → boost; the analyzed fields every backend indexes
 FIELD_BOOSTS: dict[str, float] = {

@@ -24,8 +24,8 @@ from sqlmodel import Session, col, delete, select
 from app.catalogue.models import Implementation
 from app.dbtypes import utcnow
 from app.errors import InvalidInput
-from app.search.analysis import normalise
 from app.search.models import SearchClick
+from app.search.text import normalise
 
 CLICK_HALF_LIFE_DAYS = 30.0
 #: decayed clicks an entry needs before they move its rank

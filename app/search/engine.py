@@ -15,18 +15,9 @@ from app.catalogue.statuses import (
     STATUS_MERGED,
     STATUS_PENDING,
 )
-from app.search.analysis import (
-    Analyzer,
-    QueryTerms,
-    Synonyms,
-    normalise,
-)
-from app.search.backends import (
-    Filters,
-    Hit,
-    Result,
-    SearchBackend,
-)
+from app.search.analysis import Analyzer, QueryTerms, Synonyms
+from app.search.backends.base import Filters, Hit, Result, SearchBackend
+from app.search.text import normalise
 
 #: statuses a citizen sees unless ``status`` asks otherwise: cancelled (3) and pending
 #: acceptance (4) are left out; incomplete imports (7 待完善, no guide yet) are found, after

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 
-from app.search.analysis import QueryTerms, has_han, normalise, pinyin, user_dictionary_size, words
+from app.search.analysis import QueryTerms, pinyin
+from app.search.text import has_han, normalise, user_dictionary_size, words
 
 
 @functools.lru_cache(maxsize=20_000)

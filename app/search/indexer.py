@@ -30,17 +30,17 @@ from sqlmodel import Session, col, select
 
 from app import clock
 from app.catalogue.effective import in_force
-from app.catalogue.models import ChangeLog, Implementation, RecordVersion
+from app.catalogue.models import Implementation
 from app.catalogue.reads import SessionSnapshots, get_item_json
 from app.config import get_settings
 from app.errors import NotFound
 from app.leader import Leadership
-from app.search.backends import SearchBackend, chunks
-from app.search.backends.base import SCHEMA_VERSION, OtherIndex
+from app.search.backends.base import SCHEMA_VERSION, OtherIndex, SearchBackend, chunks
 from app.search.models import SearchPosition
 from app.search.service import SearchService
 from app.sync.epoch import current_epoch, fingerprint
 from app.sync.feed import head_seq, read_changes
+from app.versionlog import ChangeLog, RecordVersion
 
 log = logging.getLogger("app.search.indexer")
 

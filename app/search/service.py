@@ -26,23 +26,10 @@ from app.db import normalise_url
 from app.directory.models import CodeListEntry, Department, Region
 from app.errors import InvalidInput, field_error
 from app.pagination import decode_cursor, encode_cursor
-from app.search.analysis import (
-    DEFAULT_SYNONYMS,
-    Analyzer,
-    QueryTerms,
-    Synonyms,
-    add_user_words,
-    corpus_stop_words,
-    normalise,
-    words,
-)
-from app.search.backends import (
-    ElasticsearchBackend,
-    Filters,
-    Hit,
-    SearchBackend,
-    TantivyBackend,
-)
+from app.search.analysis import Analyzer, QueryTerms, Synonyms, corpus_stop_words
+from app.search.backends.base import Filters, Hit, SearchBackend
+from app.search.backends.elastic import ElasticsearchBackend
+from app.search.backends.embedded import TantivyBackend
 from app.search.clicks import CLICK_WINDOW, ClickTable, rerank
 from app.search.documents import item_context, item_search_document
 from app.search.engine import (
@@ -51,16 +38,13 @@ from app.search.engine import (
     LOW_RESULTS,
     RETIRED,
     SearchEngine,
-    SearchPage,
     SearchRequest,
 )
 from app.search.highlight import highlight
 from app.search.models import SearchGap, SynonymSet
-from app.search.tables import list_gaps, replace_synonyms, synonym_document
+from app.search.text import add_user_words, normalise, words
 from app.search.thesaurus import catalogue_thesaurus
-
-__all__ = ["SearchEngine", "SearchPage", "SearchRequest", "item_context", "item_search_document",
-           "list_gaps", "replace_synonyms", "synonym_document"]  # fmt: skip
+from app.search.vocabulary import DEFAULT_SYNONYMS
 
 
 def backend_from_settings(settings: Settings) -> SearchBackend:

@@ -11,8 +11,9 @@ from sqlmodel import Session, col, select
 
 from app.dbtypes import utcnow
 from app.errors import InvalidInput, field_error
-from app.search.analysis import DEFAULT_SYNONYMS, normalise, words
 from app.search.models import SearchGap, SynonymSet
+from app.search.text import normalise, words
+from app.search.vocabulary import DEFAULT_SYNONYMS
 
 
 def list_gaps(session: Session, *, days: int, limit: int) -> dict[str, Any]:

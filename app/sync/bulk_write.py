@@ -38,7 +38,7 @@ from app.catalogue.issuing import (
 from app.catalogue.item_batch import Replacement, replace_items
 from app.catalogue.item_rows import insert_items
 from app.catalogue.items import replace_item
-from app.catalogue.models import Implementation, RecordVersion
+from app.catalogue.models import Implementation
 from app.catalogue.schemas import ImplementationIn
 from app.catalogue.statuses import ItemStatus
 from app.catalogue.validation import BatchLookups, check_read_only, validate_item
@@ -48,7 +48,7 @@ from app.errors import DomainError, Forbidden, field_error
 from app.review.service import review_required
 from app.security import Principal
 from app.sync.schemas import BulkItemIn
-from app.versionlog import record_versions, take_feed_lock, too_large, version_row
+from app.versionlog import RecordVersion, record_versions, take_feed_lock, too_large, version_row
 
 #: what a bulk upsert says of each item
 RESULTS = ("created", "updated", "unchanged", "conflict", "rejected")

@@ -13,13 +13,11 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col
 
-from app.catalogue.models import (
-    Implementation,
-    RecordVersion,
-)
+from app.catalogue.models import Implementation
 from app.errors import InvalidInput
 from app.pagination import with_prefix
 from app.security import region_prefix
+from app.versionlog import RecordVersion
 
 
 def item_hashes(

@@ -22,12 +22,9 @@ from sqlalchemy import (
 from sqlmodel import Session, col
 
 from app.catalogue.history import TAKES_EFFECT
-from app.catalogue.models import (
-    ChangeLog,
-    Implementation,
-    RecordVersion,
-)
+from app.catalogue.models import Implementation
 from app.security import region_prefix
+from app.versionlog import ChangeLog, RecordVersion
 
 
 def head_seq(db: Session | Connection) -> int:

@@ -6,7 +6,7 @@ names; nested values (guide, materials, fees, audience, themes, legal basis) are
 in their cell.
 
 Two profiles: ``implementation`` (full implementations, the bulk path) and ``listing`` (a
-public listing with local codes and no guide: ``app.sync.listing``). Without ``profile``
+public listing with local codes and no guide: ``app.sync.listing_rows``). Without ``profile``
 the rows say which: a row with ``item_code`` and no ``guide`` is a listing row.
 """
 
@@ -36,7 +36,8 @@ from app.sync.import_limits import (
     ImportLimit,
     Limits,
 )
-from app.sync.listing import import_listing, is_listing
+from app.sync.listing_rows import is_listing
+from app.sync.listing_write import import_listing
 
 NESTED = {"guide", "materials", "fees", "audience", "themes", "legal_basis"}
 FORMATS = ("json", "ndjson", "csv", "xlsx")

@@ -1,4 +1,4 @@
-"""Writing a public listing (see :mod:`app.sync.listing`): the groups (主项) planned, then
+"""Writing a public listing (see :mod:`app.sync.listing_rows`): the groups (主项) planned, then
 each batch's departments, entries and 待完善 items through the version log and change log."""
 
 from __future__ import annotations

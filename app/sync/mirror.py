@@ -37,7 +37,7 @@ from app.catalogue.documents import (
 from app.catalogue.history import TAKES_EFFECT
 from app.catalogue.issuing import issued_among, record_issued, record_issued_codes
 from app.catalogue.item_rows import upsert_items
-from app.catalogue.models import CatalogueEntry, RecordVersion
+from app.catalogue.models import CatalogueEntry
 from app.dbtypes import utcnow
 from app.files.copies import copy_files
 from app.legal.service import upsert_from_feed as upsert_legal_basis
@@ -65,7 +65,7 @@ from app.sync.storable import (
     check_changes,
     error_reason,
 )
-from app.versionlog import SyncPosition, record_versions
+from app.versionlog import RecordVersion, SyncPosition, record_versions
 
 Progress = Callable[[int, int], None]
 

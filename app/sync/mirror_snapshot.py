@@ -27,14 +27,14 @@ import orjson
 from sqlalchemy import and_, delete, func, select, update
 from sqlmodel import Session, col
 
-from app.catalogue.models import ChangeLog, Implementation, ItemFee, ItemMaterial
+from app.catalogue.models import Implementation, ItemFee, ItemMaterial
 from app.pagination import with_prefix
 from app.security import region_prefix
 from app.sync.epoch import fingerprint
 from app.sync.models import FeedEpoch
 from app.sync.reference import day, instant
 from app.sync.storable import MirrorError
-from app.versionlog import RecordVersion, record_versions
+from app.versionlog import ChangeLog, RecordVersion, record_versions
 
 #: records stored in one transaction
 BATCH = 500

@@ -18,12 +18,12 @@ from sqlalchemy import Engine, func, select, text
 from sqlmodel import Session
 
 from app import clock
-from app.catalogue.models import ChangeLog, Implementation
+from app.catalogue.models import Implementation
 from app.catalogue.situations import MAX_COMBINATIONS, Situations, check_item
 from app.config import get_settings
 from app.db import for_writing
 from app.http.readpath import ReadPath
-from app.versionlog import FEED_LOCK, take_feed_lock
+from app.versionlog import FEED_LOCK, ChangeLog, take_feed_lock
 from tests.conftest import Keys
 from tests.helpers import API, committing_app, counts, error_at, problem, writable
 

@@ -19,10 +19,10 @@ from sqlmodel import Session
 
 from app import clock
 from app.catalogue.effective import Effects
-from app.catalogue.models import RecordVersion
 from app.config import get_settings
 from app.db import make_engine
 from app.http.responses import http_date
+from app.versionlog import RecordVersion
 from tests.catalogue.test_lifecycle import city_departments, decision, provincial_item
 from tests.effective_support import World, active_items, days_of
 from tests.helpers import API, run_cli

@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.catalogue.models import CatalogueEntry, Implementation, ItemFee, RecordVersion
+from app.catalogue.models import CatalogueEntry, Implementation, ItemFee
+from app.versionlog import RecordVersion
 from tests.conftest import Keys, department_at
 from tests.helpers import API, counts, error_at, new_item_body, problem, writable
 

@@ -21,8 +21,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from app import clock
-from app.catalogue.models import ChangeLog, Implementation, RecordVersion
+from app.catalogue.models import Implementation
 from app.catalogue.reads import SessionSnapshots, get_item_json
+from app.versionlog import ChangeLog, RecordVersion
 from tests.conftest import Keys
 from tests.helpers import API, error_at, problem, run_cli, writable
 

@@ -70,7 +70,7 @@ from app.directory.models import Department
 from app.errors import Forbidden, NotFound, Unauthorized
 from app.main import create_app
 from app.review.models import ChangeRequest, ReviewAction
-from app.search.backends import TantivyBackend
+from app.search.backends.embedded import TantivyBackend
 from app.search.service import SearchService
 from tests.conftest import Keys
 from tests.helpers import API, counts, new_item_body, problem, writable

@@ -93,7 +93,7 @@ from app.codes.rules import make_credit_code
 from app.directory.models import Department, SharedMaterial
 from app.errors import Unauthorized
 from app.main import create_app
-from app.search.backends import TantivyBackend
+from app.search.backends.embedded import TantivyBackend
 from app.search.indexer import Indexer
 from app.search.service import SearchService
 from tests.conftest import Keys, app_on

@@ -16,8 +16,8 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from app.catalogue.models import RecordVersion
 from app.security import region_prefix
+from app.versionlog import RecordVersion
 from tests.conftest import app_on
 from tests.helpers import API, run_cli
 

@@ -10,10 +10,11 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, select, update
 
-from app.catalogue.models import Implementation, ItemFee, ItemMaterial, RecordVersion
+from app.catalogue.models import Implementation, ItemFee, ItemMaterial
 from app.directory.models import Department
 from app.doctor import EXIT_FINDINGS
 from app.stored_text import excerpt
+from app.versionlog import RecordVersion
 from tests.helpers import run_cli
 
 

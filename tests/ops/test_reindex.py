@@ -12,12 +12,13 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from app.catalogue.items import patch_item
-from app.catalogue.models import ChangeLog, Implementation
+from app.catalogue.models import Implementation
 from app.catalogue.reads import SessionSnapshots, get_item_json
 from app.search.backends.embedded import TantivyBackend
 from app.search.indexer import Indexer
 from app.search.service import SearchService
 from app.security import Principal
+from app.versionlog import ChangeLog
 
 ADMIN = Principal(name="test-admin", role="admin")
 

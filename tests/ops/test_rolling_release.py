@@ -29,13 +29,13 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from app.http import schema_gate
 from app.config import Settings, get_settings
 from app.db import for_writing, get_engine, normalise_url
+from app.http import schema_gate
 from app.main import create_app
 from app.migrate import MIGRATIONS, downgrade, schema_head, upgrade
-from app.search.backends import ElasticsearchBackend
 from app.search.backends.base import SCHEMA_VERSION
+from app.search.backends.elastic import ElasticsearchBackend
 from app.search.service import backend_from_settings
 from app.security import create_key
 from tests.helpers import API

@@ -13,8 +13,9 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app import clock
-from app.catalogue.models import CatalogueEntry, Implementation, RecordVersion
+from app.catalogue.models import CatalogueEntry, Implementation
 from app.review.models import ChangeRequest, RequestStatus
+from app.versionlog import RecordVersion
 from tests.conftest import Keys
 from tests.helpers import API
 from tests.pages.test_pages import HARBIN, PASSPORT, _code, _html, csrf_of, sign_in

@@ -27,7 +27,7 @@ from app.catalogue.items import patch_item
 from app.catalogue.models import Implementation
 from app.catalogue.reads import SessionSnapshots, get_item_json
 from app.db import normalise_url
-from app.search.backends import TantivyBackend
+from app.search.backends.embedded import TantivyBackend
 from app.search.indexer import Indexer, wait_for
 from app.search.service import SearchService
 from app.security import Principal

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from app.search.analysis import ABBREVIATION_WEIGHT, Synonyms, corpus_analyzer, normalise
+from app.search.analysis import ABBREVIATION_WEIGHT, Synonyms, corpus_analyzer
+from app.search.text import normalise
 from app.search.thesaurus import same_shape
 from app.search.vocabulary import abbreviation_meanings, abbreviation_words
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.search.analysis import DEFAULT_SYNONYMS, Synonyms
-from app.search.service import SearchEngine, SearchRequest
-from app.search.vocabulary import actions_in
+from app.search.analysis import Synonyms
+from app.search.engine import SearchEngine, SearchRequest
+from app.search.vocabulary import DEFAULT_SYNONYMS, actions_in
 from tests.search.test_search_relevance import (  # noqa: F401  (fixtures, found by pytest by name)
     guangan_analyzer,
     guangan_engine,

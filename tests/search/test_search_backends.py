@@ -19,16 +19,13 @@ from sqlmodel import Session, col, select
 
 from app.catalogue.models import Implementation
 from app.search.analysis import Analyzer
-from app.search.backends import (
-    BackendUnavailable,
-    ElasticsearchBackend,
-    SearchBackend,
-    TantivyBackend,
-    embedded,
-)
-from app.search.backends.base import SCHEMA_VERSION
+from app.search.backends import embedded
+from app.search.backends.base import SCHEMA_VERSION, BackendUnavailable, SearchBackend
+from app.search.backends.elastic import ElasticsearchBackend
+from app.search.backends.embedded import TantivyBackend
+from app.search.engine import SearchEngine, SearchRequest
 from app.search.indexer import Indexer, wait_for
-from app.search.service import SearchEngine, SearchRequest, SearchService
+from app.search.service import SearchService
 from tests.helpers import API, problem
 from tests.search_support import ES_ENV, Proxy, attach, change_head, fresh_es
 

@@ -14,10 +14,11 @@ from sqlmodel import Session
 from app import clock
 from app.catalogue.models import Implementation
 from app.catalogue.reads import SessionSnapshots, get_item_json
-from app.search.analysis import Analyzer, add_user_words, words
+from app.search.analysis import Analyzer
 from app.search.backends.embedded import TantivyBackend
 from app.search.indexer import Indexer
 from app.search.service import SearchService
+from app.search.text import add_user_words, words
 from app.versionlog import RecordVersion
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from app.search.service import SearchEngine
+from app.search.engine import SearchEngine
 from tests.search.test_search_relevance import (  # noqa: F401  (fixtures, found by pytest by name)
     GUANGAN_QUERIES,
     SEED_QUERIES,

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from app.search.backends import TantivyBackend
+from app.search.backends.embedded import TantivyBackend
 from app.search.indexer import Indexer
 from app.search.service import REGION_WITHOUT_ITEMS, SearchService
 from tests.conftest import _postgres_database, app_on, build_database

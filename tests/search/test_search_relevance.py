@@ -19,16 +19,13 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from app.search.analysis import (
-    DEFAULT_SYNONYMS,
-    Analyzer,
-    ItemContext,
-    Synonyms,
-    corpus_analyzer,
-)
-from app.search.backends import SearchBackend, TantivyBackend, chunks
+from app.search.analysis import Analyzer, ItemContext, Synonyms, corpus_analyzer
+from app.search.backends.base import SearchBackend, chunks
+from app.search.backends.embedded import TantivyBackend
+from app.search.engine import SearchEngine, SearchRequest
 from app.search.indexer import Indexer
-from app.search.service import SearchEngine, SearchRequest, SearchService
+from app.search.service import SearchService
+from app.search.vocabulary import DEFAULT_SYNONYMS
 from tests.search_dev_v3 import CLASSES as DEV_V3_CLASSES
 from tests.search_dev_v3 import DEV_V3_GUANGAN, DEV_V3_SEED
 from tests.search_heldout import HELDOUT_GUANGAN, HELDOUT_SEED

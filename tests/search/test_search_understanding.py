@@ -16,23 +16,15 @@ from app import clock
 from app.catalogue.models import CatalogueEntry, Implementation
 from app.config import get_settings
 from app.http.rate_limits import RateLimiter
-from app.search.analysis import (
-    DEFAULT_SYNONYMS,
-    EVERYDAY_WEIGHT,
-    SYNONYM_WEIGHT,
-    Analyzer,
-    ItemContext,
-    Synonyms,
-    add_user_words,
-    normalise,
-)
-from app.search.backends import ElasticsearchBackend
+from app.search.analysis import EVERYDAY_WEIGHT, SYNONYM_WEIGHT, Analyzer, ItemContext, Synonyms
+from app.search.backends.elastic import ElasticsearchBackend
 from app.search.clicks import CLICK_MIN, click_key
 from app.search.english import en_stem, read_english
 from app.search.indexer import Indexer
 from app.search.models import SearchClick
+from app.search.text import add_user_words, normalise
 from app.search.thesaurus import EMPTY, Thesaurus, catalogue_thesaurus
-from app.search.vocabulary import everyday_meanings, everyday_words
+from app.search.vocabulary import DEFAULT_SYNONYMS, everyday_meanings, everyday_words
 from tests.helpers import API
 from tests.search_support import fresh_es
 

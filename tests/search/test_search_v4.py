@@ -27,7 +27,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from app.search.service import SearchEngine, SearchService
+from app.search.engine import SearchEngine
+from app.search.service import SearchService
 from tests.search.test_search_relevance import (  # noqa: F401  (fixtures, found by pytest by name)
     GUANGAN_QUERIES,
     SEED_QUERIES,

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from app import clock
-from app.catalogue.models import Implementation, RecordVersion
+from app.catalogue.models import Implementation
+from app.versionlog import RecordVersion
 from tests.conftest import Keys, department_at
 from tests.helpers import API, counts, new_item_body, writable
 

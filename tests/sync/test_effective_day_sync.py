@@ -19,8 +19,8 @@ from sqlmodel import Session
 from app import clock
 from app.catalogue.effective import Effects
 from app.db import for_writing, make_engine
-from app.migrate import upgrade
 from app.http.readpath import ReadPath
+from app.migrate import upgrade
 from app.search.indexer import wait_for
 from app.sync import mirror
 from tests.catalogue.test_lifecycle import decision

@@ -18,10 +18,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from app.catalogue.models import CatalogueEntry, ChangeLog, Implementation, RecordVersion
+from app.catalogue.models import CatalogueEntry, Implementation
 from app.directory.models import Department
 from app.security import create_key
-from app.sync.listing import LOCAL_CODE
+from app.sync.listing_rows import LOCAL_CODE
+from app.versionlog import ChangeLog, RecordVersion
 from tests.conftest import SHARED_DATA, _postgres_database, app_on, build_database
 from tests.helpers import API, run_cli, writable
 

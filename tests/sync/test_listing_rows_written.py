@@ -18,8 +18,9 @@ from sqlmodel import Session, col
 from app import clock
 from app.catalogue.documents import content_hash, document_content, item_document
 from app.catalogue.history import lifecycle_events, overlay
-from app.catalogue.models import Implementation, RecordVersion
-from app.sync.listing import import_listing
+from app.catalogue.models import Implementation
+from app.sync.listing_write import import_listing
+from app.versionlog import RecordVersion
 from tests.conftest import _postgres_database, build_database
 
 

@@ -17,14 +17,13 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from app.catalogue.models import RecordVersion
 from app.cli_common import EXIT_CANNOT_STORE
 from app.directory.models import Department
 from app.fields import violation
 from app.sync import mirror
 from app.sync.mirror import ChangeRefused, position_key
 from app.sync.storable import _suspect, check_changes
-from app.versionlog import SyncPosition
+from app.versionlog import RecordVersion, SyncPosition
 from bench.common import seeded_database, server
 from tests.helpers import run_cli
 

@@ -479,8 +479,8 @@ def test_rows_written_by_the_fast_insert_read_back_as_core_writes_them(session: 
 
     from sqlalchemy import insert
 
-    from app.catalogue.models import RecordVersion
     from app.db import insert_rows
+    from app.versionlog import RecordVersion
 
     now = datetime(2026, 11, 28, 16, 1, 29, 123456, tzinfo=UTC)
     rows = [

@@ -183,5 +183,43 @@ def test_a_cycle_through_a_third_module_is_seen_and_a_lazy_import_is_not(tmp_pat
     assert module_cycles(pkg) == [["pkg.a", "pkg.b", "pkg.c"]]
 
 
+def reexported(path: Path) -> set[str]:
+    """Names a module imports only to hand on (in ``__all__``, or kept by ``noqa: F401``)."""
+    source = path.read_text()
+    tree = ast.parse(source, str(path))
+    lines = source.splitlines()
+    imported = {
+        alias.asname or alias.name: "noqa: F401" in lines[node.lineno - 1]
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    listed = {
+        element.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+        and isinstance(node.value, (ast.List, ast.Tuple))
+        for element in node.value.elts
+        if isinstance(element, ast.Constant)
+    }
+    return {name for name, kept in imported.items() if kept or name in listed}
+
+
+def test_no_module_is_a_facade_that_hands_on_what_others_define():
+    facades = {
+        f"{path.relative_to(APP.parent)}: {sorted(names)[:5]}"
+        for path in sorted(APP.rglob("*.py"))
+        if (names := reexported(path))
+    }
+    assert not facades, sorted(facades)
+
+
+def test_the_facade_check_sees_a_reexport(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("from a import b, c  # noqa: F401\nfrom d import e\n__all__ = ['e']\n")
+    assert reexported(module) == {"b", "c", "e"}
+
+
 if __name__ == "__main__":
     print(picture())
