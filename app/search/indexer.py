@@ -35,7 +35,8 @@ from app.catalogue.reads import SessionSnapshots, get_item_json
 from app.config import get_settings
 from app.errors import NotFound
 from app.leader import Leadership
-from app.search.backends.base import SCHEMA_VERSION, OtherIndex, SearchBackend, chunks
+from app.search.backends.base import SCHEMA_VERSION, SearchBackend, chunks
+from app.search.index_pruning import IndexPruning, leadership_name
 from app.search.models import SearchPosition
 from app.search.service import SearchService
 from app.sync.epoch import current_epoch, fingerprint
@@ -43,15 +44,6 @@ from app.sync.feed import head_seq, read_changes
 from app.versionlog import ChangeLog, RecordVersion
 
 log = logging.getLogger("app.search.indexer")
-
-
-#: one process at a time applies the change log to an index (app/leader.py: a PostgreSQL
-#: advisory lock, or a file lock next to a SQLite database); every other one waits to take
-#: over. A lock per schema version: while a release rolls, its indexer builds and follows
-#: its index beside the previous release's, which keeps the previous index current.
-def leadership_name(schema: int | None) -> str:
-    """The lock of the indexer of ``schema``'s index (None: of the unversioned index)."""
-    return "search-indexer" if schema is None else f"search-indexer-v{schema}"
 
 
 LEADERSHIP = leadership_name(SCHEMA_VERSION)
@@ -93,7 +85,7 @@ class CheckReport:
         }
 
 
-class Indexer:
+class Indexer(IndexPruning):
     def __init__(
         self, service: SearchService, name: str | None = None, prune_after: float | None = None
     ) -> None:
@@ -432,55 +424,6 @@ class Indexer:
             stop.wait(interval)
 
     # --- the indices of older schema versions ----------------------------------------
-
-    def _prune_when_due(self, engine: Engine) -> None:
-        """Once its index has stayed caught up for ``prune_after`` seconds, drop the older
-        schemas' indices whose indexer no process runs (tried again every
-        ``prune_retry`` seconds while one does)."""
-        now = time.monotonic()
-        if self._prune_due is None:
-            self._prune_due = now + self.prune_after
-        if now < self._prune_due:
-            return
-        self._prune_due = now + self.prune_retry
-        self.prune(engine)
-
-    def prune(self, engine: Engine) -> tuple[list[OtherIndex], list[OtherIndex]]:
-        """Drop the indices of schema versions older than this index's, and their indexers'
-        positions: (dropped, kept because their indexer still runs: a release that reads
-        them is still deployed). Each is dropped holding its indexer's lock, so none of
-        them writes it meanwhile. Newer schemas' indices are kept (a rollback rolls forward
-        again), and so is everything while this index is not built."""
-        if self.backend.needs_rebuild():
-            return [], []
-        dropped, kept = [], []
-        for other in self.backend.others():
-            if other.schema > self.schema or (other.schema == self.schema and not other.legacy):
-                continue
-            schema = None if other.legacy else other.schema
-            lock = Leadership(engine, leadership_name(schema))
-            if not lock.acquire():
-                kept.append(other)
-                continue
-            try:
-                self.backend.drop(other)
-                with Session(engine) as session:
-                    found = session.get(SearchPosition, self.position_name(schema))
-                    if found is not None:
-                        session.delete(found)
-                    session.commit()
-            finally:
-                lock.release()
-            log.warning("search indexer: dropped the index %s of schema version %d (no "
-                        "release reads it: its indexer no longer runs)", other.name,
-                        other.schema)  # fmt: skip
-            dropped.append(other)
-        if kept:
-            log.info("search indexer: the index %s is kept: its indexer still runs",
-                     ", ".join(o.name for o in kept))  # fmt: skip
-        return dropped, kept
-
-    # --- rebuilding and checking -------------------------------------------------------
 
     def _all_codes(self, session: Session) -> list[str]:
         return list(session.exec(select(Implementation.code).order_by(Implementation.code)))

@@ -40,7 +40,8 @@ from app.search.backends.base import (
 )
 from app.search.backends.elastic import ElasticsearchBackend, es_mapping
 from app.search.backends.embedded import TantivyBackend
-from app.search.indexer import Indexer, leadership_name, wait_for
+from app.search.index_pruning import leadership_name
+from app.search.indexer import Indexer, wait_for
 from app.search.models import SearchPosition
 from app.search.service import SearchService
 from app.security import Principal

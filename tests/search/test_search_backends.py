@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from app.catalogue.models import Implementation
 from app.search.analysis import Analyzer
-from app.search.backends import embedded
+from app.search.backends import tantivy_search
 from app.search.backends.base import SCHEMA_VERSION, BackendUnavailable, SearchBackend
 from app.search.backends.elastic import ElasticsearchBackend
 from app.search.backends.embedded import TantivyBackend
@@ -306,7 +306,7 @@ def test_the_preference_added_after_ranking_gives_the_same_page_or_steps_aside(
     assert check(unflagged_first, "结婚登记", 10)[1]
 
     # when the window cannot widen enough, the shortcut steps aside
-    monkeypatch.setattr(embedded, "PAGE_WINDOW_MAX", embedded.RANK_WINDOW)
+    monkeypatch.setattr(tantivy_search, "PAGE_WINDOW_MAX", tantivy_search.RANK_WINDOW)
     assert not check(mixed, "结婚登记", 31)[1]
     backend, exact = check(ties, "结婚登记", 10)
     assert not exact
