@@ -14,10 +14,13 @@ HTTP_LAYER = ("app.http", "app.pages", "app.main")
 FRAMEWORKS = ("fastapi", "starlette")
 
 
-def imported_modules(path: Path) -> set[str]:
-    """Every module a file imports (absolute), at any depth of the file."""
+def imported_modules(path: Path, *, load_time: bool = False) -> set[str]:
+    """Every module a file imports (absolute), at any depth of the file; with ``load_time``
+    only those its body imports when it is loaded (not inside a function, not under
+    ``if TYPE_CHECKING``)."""
+    tree = ast.parse(path.read_text(), str(path))
     names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in tree.body if load_time else ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -117,19 +120,6 @@ def test_the_picture_of_the_packages_matches_the_folders():
     )
 
 
-def load_time_imports(path: Path) -> set[str]:
-    """The modules a file imports when it is loaded: its body's imports, not those inside a
-    function or under ``if TYPE_CHECKING``."""
-    names: set[str] = set()
-    for node in ast.parse(path.read_text(), str(path)).body:
-        if isinstance(node, ast.Import):
-            names.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names.update(f"{node.module}.{a.name}" for a in node.names)
-    return names
-
-
 def module_cycles(package: Path = APP) -> list[list[str]]:
     """Groups of a package's modules that import each other when loaded (strongly connected
     components of more than one module)."""
@@ -137,7 +127,10 @@ def module_cycles(package: Path = APP) -> list[list[str]]:
         ".".join(p.relative_to(package.parent).with_suffix("").parts).removesuffix(".__init__"): p
         for p in package.rglob("*.py")
     }
-    graph = {m: sorted((load_time_imports(p) & modules.keys()) - {m}) for m, p in modules.items()}
+    graph = {
+        m: sorted((imported_modules(p, load_time=True) & modules.keys()) - {m})
+        for m, p in modules.items()
+    }
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
