@@ -17,10 +17,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
+from app.catalogue.items import patch_item
+from app.catalogue.models import Implementation
 from app.search.backends.elastic import ElasticsearchBackend
 from app.search.backends.embedded import TantivyBackend
 from app.search.indexer import Indexer
 from app.search.service import SearchService
+from app.security import Principal
 from app.versionlog import ChangeLog
 
 
@@ -146,3 +149,29 @@ def embedded(
     src, head = seed_index
     shutil.copytree(src, tmp_path / "index")
     return attach(session, client, SearchService(TantivyBackend(tmp_path / "index")), head)
+
+
+def codes_in_force(engine: Engine, n: int) -> list[str]:
+    """The first ``n`` items in use, by code."""
+    with Session(engine) as session:
+        return list(
+            session.execute(
+                select(Implementation.code)
+                .where(Implementation.status == "1")
+                .order_by(Implementation.code)
+                .limit(n)
+            ).scalars()
+        )
+
+
+def commit_conditions(engine: Engine, code: str, words: str) -> int:
+    """Commit new 受理条件 of an item (words a search finds), as an admin; its new version."""
+    with Session(engine) as session:
+        doc = patch_item(
+            session,
+            code,
+            {"guide": {"conditions": [words]}},
+            Principal(name="test-admin", role="admin"),
+        )
+        session.commit()
+        return int(doc["version"])

@@ -19,44 +19,19 @@ from typing import Any
 import orjson
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from app.catalogue.items import patch_item
-from app.catalogue.models import Implementation
 from app.catalogue.reads import SessionSnapshots, get_item_json
 from app.db import normalise_url
 from app.search.backends.embedded import TantivyBackend
 from app.search.indexer import Indexer, wait_for
 from app.search.service import SearchService
-from app.security import Principal
 from app.sync.feed import head_seq
-from tests.search_support import fresh_es
+from tests.search_support import codes_in_force, commit_conditions, fresh_es
 
 pytest_plugins = ["tests.search_support"]
-
-ADMIN = Principal(name="test-admin", role="admin")
-
-
-def _codes(engine: Engine, n: int) -> list[str]:
-    with Session(engine) as session:
-        return list(
-            session.execute(
-                select(Implementation.code)
-                .where(Implementation.status == "1")
-                .order_by(Implementation.code)
-                .limit(n)
-            ).scalars()
-        )
-
-
-def _rename(engine: Engine, code: str, words: str) -> int:
-    """Commit new 受理条件 of an item (words a search finds); its new version."""
-    with Session(engine) as session:
-        doc = patch_item(session, code, {"guide": {"conditions": [words]}}, ADMIN)
-        session.commit()
-        return int(doc["version"])
 
 
 def _search(svc: SearchService, engine: Engine, q: str) -> list[str]:
@@ -129,13 +104,13 @@ def test_the_indexer_rebuilds_an_index_of_a_lost_history(
     svc = SearchService(make_backend())
     indexer = Indexer(svc)
     indexer.reindex(engine)
-    a, b, c = _codes(engine, 3)
+    a, b, c = codes_in_force(engine, 3)
     dump = Dump(engine, tmp_path)  # the dump is taken here
 
     # the lost history: A renamed twice, C once; the index applies it
-    _rename(engine, a, "失落历史事项 狮鹫")
-    lost_a = _rename(engine, a, "失落历史事项 狮鹫 二")
-    _rename(engine, c, "只在失落历史 貔貅")
+    commit_conditions(engine, a, "失落历史事项 狮鹫")
+    lost_a = commit_conditions(engine, a, "失落历史事项 狮鹫 二")
+    commit_conditions(engine, c, "只在失落历史 貔貅")
     while indexer.step(engine):
         pass
     assert _search(svc, engine, "狮鹫") == [a]
@@ -146,9 +121,9 @@ def test_the_indexer_rebuilds_an_index_of_a_lost_history(
     with Session(engine) as session:
         assert "beyond the database's head" in (indexer.other_history(session) or "")
     # the new history reuses the lost one's seqs, with other changes; A at a lower version
-    new_a = _rename(engine, a, "恢复之后事项 獬豸")
+    new_a = commit_conditions(engine, a, "恢复之后事项 獬豸")
     for i in range(4):
-        _rename(engine, b, f"恢复之后另一事项 {i}")
+        commit_conditions(engine, b, f"恢复之后另一事项 {i}")
     assert new_a < lost_a
     with Session(engine) as session:
         assert "is not the one it applied" in (indexer.other_history(session) or "")
@@ -188,7 +163,7 @@ def test_the_indexer_rebuilds_an_index_of_a_lost_history(
         current = orjson.loads(get_item_json(SessionSnapshots(session), c)[1])
         assert "貔貅" not in str(current["guide"])
     # and it keeps indexing the new history
-    _rename(engine, b, "恢复之后再写 饕餮")
+    commit_conditions(engine, b, "恢复之后再写 饕餮")
     while restarted.step(engine):
         pass
     assert _search(svc, engine, "饕餮") == [b]

@@ -27,8 +27,6 @@ from prometheus_client import REGISTRY
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from app.catalogue.items import patch_item
-from app.catalogue.models import Implementation
 from app.leader import Leadership
 from app.search.backends.base import (
     LEGACY_SCHEMA,
@@ -44,13 +42,12 @@ from app.search.index_pruning import leadership_name
 from app.search.indexer import Indexer, wait_for
 from app.search.models import SearchPosition
 from app.search.service import SearchService
-from app.security import Principal
 from tests.conftest import app_on
 from tests.helpers import API, run_cli
+from tests.search_support import codes_in_force, commit_conditions
 
 pytest_plugins = ["tests.search_support"]
 
-ADMIN = Principal(name="test-admin", role="admin")
 OLD, NEW = SCHEMA_VERSION, SCHEMA_VERSION + 1
 #: what the release of schema NEW declares it reads: its own and the previous one
 NEW_READS = frozenset({OLD, NEW})
@@ -96,25 +93,6 @@ def make(request: pytest.FixtureRequest, tmp_path: Path) -> Releases:
     if request.param == "embedded":
         return Releases("embedded", tmp_path)
     return Releases("elasticsearch", tmp_path, request.getfixturevalue("osmem_base_url"))
-
-
-def _codes(engine: Engine, n: int) -> list[str]:
-    with Session(engine) as session:
-        return list(
-            session.execute(
-                select(Implementation.code)
-                .where(Implementation.status == "1")
-                .order_by(Implementation.code)
-                .limit(n)
-            ).scalars()
-        )
-
-
-def _write(engine: Engine, code: str, words: str) -> None:
-    """Commit new 受理条件 of an item: words a search finds."""
-    with Session(engine) as session:
-        patch_item(session, code, {"guide": {"conditions": [words]}}, ADMIN)
-        session.commit()
 
 
 def _search(svc: SearchService, engine: Engine, q: str) -> list[str]:
@@ -163,8 +141,8 @@ def test_a_release_of_the_next_schema_serves_from_the_previous_index_until_its_o
     old = SearchService(make(OLD, frozenset({OLD})))
     old_indexer = Indexer(old)
     old_indexer.reindex(engine)
-    a, b = _codes(engine, 2)
-    _write(engine, a, "滚动发布事项 麒麟")
+    a, b = codes_in_force(engine, 2)
+    commit_conditions(engine, a, "滚动发布事项 麒麟")
     while old_indexer.step(engine):
         pass
 
@@ -203,7 +181,7 @@ def test_a_release_of_the_next_schema_serves_from_the_previous_index_until_its_o
             api.app.state.search = new  # type: ignore[attr-defined]
             assert api.get("/readyz").json()["search"] == {"schema": NEW, "serves_from": NEW}
         # both indexers follow the change log, each its own index, side by side
-        _write(engine, b, "滚动发布另一事项 貔貅")
+        commit_conditions(engine, b, "滚动发布另一事项 貔貅")
         assert wait_for(lambda: _search(new, engine, "貔貅") == [b], timeout=30)
         assert wait_for(lambda: _search(old, engine, "貔貅") == [b], timeout=30)
         assert {old_indexer.name, new_indexer.name} <= _positions(engine)
@@ -218,7 +196,7 @@ def test_a_release_of_the_next_schema_serves_from_the_previous_index_until_its_o
         assert _search(new, engine, "貔貅") == [b]
         assert not new.backend.needs_rebuild()
         # the next write reaches the new index only
-        _write(engine, a, "滚动发布之后 獬豸")
+        commit_conditions(engine, a, "滚动发布之后 獬豸")
         assert wait_for(lambda: _search(new, engine, "獬豸") == [a], timeout=30)
 
 
@@ -226,11 +204,11 @@ def test_the_unversioned_index_is_read_as_schema_5_then_replaced(
     own_engine: Engine, make: Releases, tmp_path: Path
 ) -> None:
     engine = own_engine
-    a = _codes(engine, 1)[0]
-    _write(engine, a, "旧名索引事项 麒麟")
+    a = codes_in_force(engine, 1)[0]
+    commit_conditions(engine, a, "旧名索引事项 麒麟")
     scratch = Indexer(SearchService(TantivyBackend(tmp_path / "scratch")))
     with Session(engine) as session:
-        docs, _ = scratch.documents(session, _codes(engine, 50))
+        docs, _ = scratch.documents(session, codes_in_force(engine, 50))
         session.add(SearchPosition(name=make.kind, last_seq=1))  # its indexer's position
         session.commit()
     name = make.legacy(docs)
