@@ -175,3 +175,16 @@ def commit_conditions(engine: Engine, code: str, words: str) -> int:
         )
         session.commit()
         return int(doc["version"])
+
+
+def codes_found(svc: SearchService, engine: Engine, q: str) -> list[str]:
+    """The codes a province-wide search for ``q`` (items in use, first 20) finds, after the
+    service has looked at its index again."""
+    with Session(engine) as session:
+        svc.refresh()
+        found = svc.search(
+            session, q=q, region=None, department=None, item_type=None, audience=None,
+            theme=None, online=None, status="1", cursor=None, limit=20,
+        )  # fmt: skip
+        session.rollback()
+    return [h["code"] for h in found["hits"]]

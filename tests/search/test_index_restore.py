@@ -29,20 +29,9 @@ from app.search.backends.embedded import TantivyBackend
 from app.search.indexer import Indexer, wait_for
 from app.search.service import SearchService
 from app.sync.feed import head_seq
-from tests.search_support import codes_in_force, commit_conditions, fresh_es
+from tests.search_support import codes_found, codes_in_force, commit_conditions, fresh_es
 
 pytest_plugins = ["tests.search_support"]
-
-
-def _search(svc: SearchService, engine: Engine, q: str) -> list[str]:
-    with Session(engine) as session:
-        svc.refresh()
-        found = svc.search(
-            session, q=q, region=None, department=None, item_type=None, audience=None,
-            theme=None, online=None, status="1", cursor=None, limit=20,
-        )  # fmt: skip
-        session.rollback()
-    return [h["code"] for h in found["hits"]]
 
 
 class Dump:
@@ -113,7 +102,7 @@ def test_the_indexer_rebuilds_an_index_of_a_lost_history(
     commit_conditions(engine, c, "只在失落历史 貔貅")
     while indexer.step(engine):
         pass
-    assert _search(svc, engine, "狮鹫") == [a]
+    assert codes_found(svc, engine, "狮鹫") == [a]
     with Session(engine) as session:
         assert indexer.other_history(session) is None  # same history: nothing to do
 
@@ -153,9 +142,9 @@ def test_the_indexer_rebuilds_an_index_of_a_lost_history(
     assert len(lines) == 1, lines
     assert "rebuilding from the change log" in lines[0] and "Next step" in lines[0]
     assert _rebuilds() == before + 1
-    assert _search(svc, engine, "獬豸") == [a]
-    assert _search(svc, engine, "狮鹫") == []
-    assert _search(svc, engine, "貔貅") == []
+    assert codes_found(svc, engine, "獬豸") == [a]
+    assert codes_found(svc, engine, "狮鹫") == []
+    assert codes_found(svc, engine, "貔貅") == []
     versions = svc.backend.versions()
     assert versions[a][0] == new_a
     with Session(engine) as session:
@@ -166,7 +155,7 @@ def test_the_indexer_rebuilds_an_index_of_a_lost_history(
     commit_conditions(engine, b, "恢复之后再写 饕餮")
     while restarted.step(engine):
         pass
-    assert _search(svc, engine, "饕餮") == [b]
+    assert codes_found(svc, engine, "饕餮") == [b]
 
 
 def test_the_mark_is_the_same_in_every_session_time_zone(engine: Engine, tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ from app.search.models import SearchPosition
 from app.search.service import SearchService
 from tests.conftest import app_on
 from tests.helpers import API, run_cli
-from tests.search_support import codes_in_force, commit_conditions
+from tests.search_support import codes_found, codes_in_force, commit_conditions
 
 pytest_plugins = ["tests.search_support"]
 
@@ -93,17 +93,6 @@ def make(request: pytest.FixtureRequest, tmp_path: Path) -> Releases:
     if request.param == "embedded":
         return Releases("embedded", tmp_path)
     return Releases("elasticsearch", tmp_path, request.getfixturevalue("osmem_base_url"))
-
-
-def _search(svc: SearchService, engine: Engine, q: str) -> list[str]:
-    with Session(engine) as session:
-        svc.refresh()
-        found = svc.search(
-            session, q=q, region=None, department=None, item_type=None, audience=None,
-            theme=None, online=None, status="1", cursor=None, limit=20,
-        )  # fmt: skip
-        session.rollback()
-    return [h["code"] for h in found["hits"]]
 
 
 def _serves_from(schema: int) -> float | None:
@@ -176,28 +165,28 @@ def test_a_release_of_the_next_schema_serves_from_the_previous_index_until_its_o
         # its indexer builds the new index beside the old one's, then searches switch
         assert wait_for(lambda: new.backend.serving().serves_from == NEW, timeout=60)
         assert _serves_from(NEW) == NEW
-        assert _search(new, engine, "麒麟") == [a]
+        assert codes_found(new, engine, "麒麟") == [a]
         with Session(engine) as session, TestClient(app_on(session)) as api:
             api.app.state.search = new  # type: ignore[attr-defined]
             assert api.get("/readyz").json()["search"] == {"schema": NEW, "serves_from": NEW}
         # both indexers follow the change log, each its own index, side by side
         commit_conditions(engine, b, "滚动发布另一事项 貔貅")
-        assert wait_for(lambda: _search(new, engine, "貔貅") == [b], timeout=30)
-        assert wait_for(lambda: _search(old, engine, "貔貅") == [b], timeout=30)
+        assert wait_for(lambda: codes_found(new, engine, "貔貅") == [b], timeout=30)
+        assert wait_for(lambda: codes_found(old, engine, "貔貅") == [b], timeout=30)
         assert {old_indexer.name, new_indexer.name} <= _positions(engine)
         # the previous release still runs (its indexer leads): its index is kept
         time.sleep(1.0)  # a few rounds of the new indexer's pruning
         assert [o.schema for o in new.backend.others()] == [OLD]
-        assert _search(old, engine, "麒麟") == [a]
+        assert codes_found(old, engine, "麒麟") == [a]
 
         stop_old.set()  # the previous release is gone: its index goes
         assert wait_for(lambda: not new.backend.others(), timeout=30)
         assert wait_for(lambda: old_indexer.name not in _positions(engine), timeout=10)
-        assert _search(new, engine, "貔貅") == [b]
+        assert codes_found(new, engine, "貔貅") == [b]
         assert not new.backend.needs_rebuild()
         # the next write reaches the new index only
         commit_conditions(engine, a, "滚动发布之后 獬豸")
-        assert wait_for(lambda: _search(new, engine, "獬豸") == [a], timeout=30)
+        assert wait_for(lambda: codes_found(new, engine, "獬豸") == [a], timeout=30)
 
 
 def test_the_unversioned_index_is_read_as_schema_5_then_replaced(
@@ -218,7 +207,7 @@ def test_the_unversioned_index_is_read_as_schema_5_then_replaced(
     serving = svc.backend.serving()  # read as schema 5 while its own is built
     assert serving.serves_from == 5 and serving.index == Path(name).name
     assert "being built" in serving.detail
-    assert _search(svc, engine, "麒麟") == [a]
+    assert codes_found(svc, engine, "麒麟") == [a]
 
     previous = Leadership(engine, leadership_name(None))  # the previous release's indexer
     assert previous.acquire()
@@ -226,14 +215,14 @@ def test_the_unversioned_index_is_read_as_schema_5_then_replaced(
         with running(indexer, engine):
             assert wait_for(lambda: svc.backend.serving().serves_from == SCHEMA_VERSION
                             and not svc.backend.serving().detail, timeout=60)  # fmt: skip
-            assert _search(svc, engine, "麒麟") == [a]
+            assert codes_found(svc, engine, "麒麟") == [a]
             time.sleep(1.0)
             assert [o.name for o in svc.backend.others()] == [name]  # its indexer runs
             previous.release()
             assert wait_for(lambda: not svc.backend.others(), timeout=30)
     finally:
         previous.release()
-    assert _search(svc, engine, "麒麟") == [a]
+    assert codes_found(svc, engine, "麒麟") == [a]
     assert wait_for(
         lambda: make.kind not in _positions(engine), timeout=10
     )  # no lag of a gone index in /metrics
