@@ -8,11 +8,13 @@ each form of each line of app/search/data/abbreviations.txt followed by each of 
 报销, 转移, 查询, 领取, 办理, 申请, 参保, 停保, 变更; the expected items are 广安区's items
 whose name holds the line's full words (all of them, else any: a line of alternatives such
 as 职工基本医疗保险, 职工参保) and the action; for a medical-insurance line only
-区医疗保障局's items. A pair no item answers is left out, and so is a query a dev set
-already has. ``written``: the medical-insurance forms with 报销 and 查询, which no item
-name holds with the full words; expected are 医保's reimbursement items (门诊费用报销,
-住院费用报销) and its insured person's enquiry (参保人员参保信息查询). Tuning material, not
-a judge: never edit a query or an expected answer after results have been seen.
+区医疗保障局's items. A pair no item answers is left out, and so is a query an older
+suite has, held-out sets included: three were taken out after the set was first committed,
+by a script that showed none of them (tests/search/test_search_v4.py checks it).
+``written``: the medical-insurance forms with 报销 and 查询, which no item name holds with
+the full words; expected are 医保's reimbursement items (门诊费用报销, 住院费用报销) and its
+insured person's enquiry (参保人员参保信息查询). Tuning material, not a judge: never edit a
+query or an expected answer after results have been seen.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ DEV_V6_GUANGAN: list[tuple[str, str, set[str]]] = [
             "城乡居民基本养老保险关系转移接续申请",
         },
     ),
-    ("generated", "居保参保", {"城乡居民基本养老保险参保登记"}),
     ("generated", "城乡居保补缴", {"城乡居民基本养老保险费补缴申报"}),
     ("generated", "城乡居保转移", {"城乡居民基本养老保险关系转移接续申请"}),
     (
@@ -238,11 +239,9 @@ DEV_V6_GUANGAN: list[tuple[str, str, set[str]]] = [
         "养老险参保",
         {"城乡居民基本养老保险参保登记", "灵活就业人员企业职工基本养老保险参保登记"},
     ),
-    ("generated", "职工医保参保", {"职工参保信息变更登记", "职工参保登记"}),
     ("generated", "职工医保变更", {"职工参保信息变更登记"}),
     ("generated", "职工医疗保险参保", {"职工参保信息变更登记", "职工参保登记"}),
     ("generated", "职工医疗保险变更", {"职工参保信息变更登记"}),
-    ("generated", "居民医保参保", {"城乡居民参保信息变更登记", "城乡居民参保登记"}),
     ("generated", "居民医保变更", {"城乡居民参保信息变更登记"}),
     ("generated", "城乡医保参保", {"城乡居民参保信息变更登记", "城乡居民参保登记"}),
     ("generated", "城乡医保变更", {"城乡居民参保信息变更登记"}),
@@ -321,14 +320,14 @@ DEV_V6_GUANGAN: list[tuple[str, str, set[str]]] = [
             "货物运输车辆道路运输证办理（变更）",
         },
     ),
-    ("written", "职工医保报销", {"门诊费用报销", "住院费用报销"}),
-    ("written", "职工医疗保险报销", {"门诊费用报销", "住院费用报销"}),
-    ("written", "居民医保报销", {"门诊费用报销", "住院费用报销"}),
-    ("written", "城乡医保报销", {"门诊费用报销", "住院费用报销"}),
-    ("written", "城居医保报销", {"门诊费用报销", "住院费用报销"}),
-    ("written", "新农合报销", {"门诊费用报销", "住院费用报销"}),
-    ("written", "合作医疗报销", {"门诊费用报销", "住院费用报销"}),
-    ("written", "医疗险报销", {"门诊费用报销", "住院费用报销"}),
+    ("written", "职工医保报销", {"住院费用报销", "门诊费用报销"}),
+    ("written", "职工医疗保险报销", {"住院费用报销", "门诊费用报销"}),
+    ("written", "居民医保报销", {"住院费用报销", "门诊费用报销"}),
+    ("written", "城乡医保报销", {"住院费用报销", "门诊费用报销"}),
+    ("written", "城居医保报销", {"住院费用报销", "门诊费用报销"}),
+    ("written", "新农合报销", {"住院费用报销", "门诊费用报销"}),
+    ("written", "合作医疗报销", {"住院费用报销", "门诊费用报销"}),
+    ("written", "医疗险报销", {"住院费用报销", "门诊费用报销"}),
     ("written", "职工医保查询", {"参保人员参保信息查询"}),
     ("written", "职工医疗保险查询", {"参保人员参保信息查询"}),
     ("written", "居民医保查询", {"参保人员参保信息查询"}),
