@@ -73,6 +73,7 @@ THESAURUS_WEIGHT = 0.4
 #: the weight of the catalogue's words for an everyday word of the query (data/everyday.txt)
 EVERYDAY_WEIGHT = 0.8
 #: weight of the full words of an abbreviation (data/abbreviations.txt): what it means exactly
+#: (a fragment of one of them: ``FRAGMENT_SHARE`` of it)
 ABBREVIATION_WEIGHT = 1.0
 #: the weight of the catalogue word a homophone typo misspells (农要 → 农药)
 TYPO_WEIGHT = 0.9
@@ -400,11 +401,15 @@ class Analyzer:
                     out.add("name_t", exp, THESAURUS_WEIGHT)
                     out.add("alias_t", exp, THESAURUS_WEIGHT)
                     out.words.append(exp)
-        # data/abbreviations.txt (居保 → 城乡居民基本养老保险): the full words, as if typed
+        # data/abbreviations.txt (居保 → 城乡居民基本养老保险): the full words, as if typed;
+        # their fragments (城乡, 居民 of 城乡居民) at a synonym's share, not as words: one
+        # abbreviation typed outweighed the action typed after it (职工医保 + 参保)
         for meant in abbreviation_meanings(corrected):
-            for w in words(normalise(meant)):
-                if w not in self.stop:
-                    self._add_word(out, w, ABBREVIATION_WEIGHT, context=False)
+            cut = [w for w in words(normalise(meant)) if w not in self.stop]
+            for w in cut:
+                part = any(w != o and w in o for o in cut)
+                weight = ABBREVIATION_WEIGHT * (FRAGMENT_SHARE if part else 1.0)
+                self._add_word(out, w, weight, context=False)
         # data/everyday.txt (驾校 → 机动车驾驶员培训), in the query as meant: 公斯改名 is read
         # as 公司改名 (a company's change of name), not as 改名 (a person's)
         for meant in everyday_meanings(corrected):

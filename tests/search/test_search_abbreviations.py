@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.search.analysis import ABBREVIATION_WEIGHT, Synonyms, corpus_analyzer
+from app.search.analysis import ABBREVIATION_WEIGHT, FRAGMENT_SHARE, Synonyms, corpus_analyzer
 from app.search.text import normalise
 from app.search.thesaurus import same_shape
 from app.search.vocabulary import abbreviation_meanings, abbreviation_words
@@ -53,6 +53,17 @@ def test_an_abbreviation_weighs_as_the_words_typed() -> None:
         w for (f, t), w in weights.items() if f == "name_t" and t in ("城乡居民", "养老保险")
     )
     assert full == pytest.approx(typed * ABBREVIATION_WEIGHT)
+
+
+def test_a_fragment_of_the_full_words_weighs_a_share() -> None:
+    """城乡 and 居民 of 城乡居民 are recall, not two more words: together they outweighed
+    the action typed after the abbreviation."""
+    analyzer = corpus_analyzer(["城乡居民基本养老保险注销登记", "户口注销"])
+    terms = analyzer.query_terms("居保注销", Synonyms([]))
+    weights = {(f, t): w for f, t, w in terms.weighted(True)}
+    whole, typed = weights[("name_t", "城乡居民")], weights[("name_t", "注销")]
+    assert whole == pytest.approx(typed * ABBREVIATION_WEIGHT)
+    assert weights[("name_t", "城乡")] == pytest.approx(whole * FRAGMENT_SHARE)
 
 
 def test_a_same_shape_typo_reads_as_the_word_it_misspells() -> None:
