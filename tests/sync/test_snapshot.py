@@ -22,9 +22,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlmodel import Session
 
-from bench.common import ROOT, bench_env, free_port, seeded_database
-from tests.conftest import _postgres_database
+from app.db import make_engine
+from app.migrate import upgrade
+from app.security import create_key
+from bench.common import ROOT, bench_env, free_port
+from tests.conftest import _postgres_database, app_on, build_database
 from tests.helpers import API, run_cli
 
 
@@ -70,12 +74,12 @@ def serving(url: str, port: int) -> Iterator[httpx.Client]:
         env=bench_env(url),
     )  # fmt: skip
     try:
-        for _ in range(150):
+        for _ in range(600):
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
                 break
             except OSError:
-                time.sleep(0.2)
+                time.sleep(0.05)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             yield client
     finally:
@@ -132,10 +136,22 @@ def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[
                 made = _postgres_database()
                 urls.append(next(made))
                 stack.callback(lambda made=made: next(made, None))  # drops it
-        seeded_database(urls[0])
-        done = run_cli(urls[1], "migrate")
-        assert done.returncode == 0, done.stderr
+        # in-process (the seeded template's copy, an upgrade): the CLI these tests check is
+        # `sync pull`, not `migrate` or `seed`, and each CLI start costs seconds of imports
+        build_database(urls[0]).dispose()
+        upgrade(urls[1])
         yield Database(urls[0]), urls[1]
+
+
+def admin_key(url: str) -> dict[str, str]:
+    """An admin key made on the database at ``url`` (its engine gone after: a PostgreSQL
+    backup copies a database no one is connected to)."""
+    engine = make_engine(url)
+    with Session(engine) as session:
+        secret = create_key(session, name="ops", role="admin")
+        session.commit()
+    engine.dispose()
+    return {"Authorization": f"Bearer {secret}"}
 
 
 def edit(client: httpx.Client, admin: dict[str, str], n: int, start: int = 0) -> None:
@@ -162,20 +178,22 @@ def pull(city: str, url: str, *extra: str) -> subprocess.CompletedProcess[str]:
 
 
 def digests(client: httpx.Client, city: str) -> tuple[bytes, bytes]:
-    """The province's digest (with each item's hash) and the city's, served for a moment."""
+    """The province's digest (with each item's hash) and the city's, read by the app in this
+    process (the same code a server of the city runs, without seconds of starting one)."""
     theirs = client.get(f"{API}/sync/digest", params={"items": True}).content
-    port = free_port()
-    with serving(city, port) as mine:
-        return theirs, mine.get(f"{API}/sync/digest", params={"items": True}).content
+    engine = make_engine(city)
+    with Session(engine) as session:
+        mine = TestClient(app_on(session)).get(f"{API}/sync/digest", params={"items": True})
+    engine.dispose()
+    assert mine.status_code == 200, mine.text
+    return theirs, mine.content
 
 
 def test_a_mirror_from_the_snapshot_survives_a_restore_of_its_source(
     databases: tuple[Database, str],
 ) -> None:
     province, city = databases
-    made = run_cli(province.url, "keys", "create", "--role", "admin", "--name", "ops")
-    assert made.returncode == 0, made.stderr
-    admin = {"Authorization": f"Bearer {made.stdout.strip()}"}
+    admin = admin_key(province.url)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
 
@@ -221,8 +239,7 @@ def test_a_position_beyond_a_restored_head_is_noticed(
     databases: tuple[Database, str],
 ) -> None:
     province, city = databases
-    made = run_cli(province.url, "keys", "create", "--role", "admin", "--name", "ops")
-    admin = {"Authorization": f"Bearer {made.stdout.strip()}"}
+    admin = admin_key(province.url)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with serving(province.url, port):
