@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,8 @@ from app.sync import mirror
 from app.sync.mirror import ChangeRefused, position_key
 from app.sync.storable import _suspect, check_changes
 from app.versionlog import RecordVersion, SyncPosition
-from bench.common import seeded_database, server
+from bench.common import server
+from tests.conftest import build_database
 from tests.helpers import run_cli
 
 Edit = Callable[[dict[str, Any]], None]
@@ -33,17 +33,40 @@ Edit = Callable[[dict[str, Any]], None]
 @pytest.fixture(scope="module")
 def seeded_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("seeded-source") / "source.db"
-    seeded_database(f"sqlite:///{db}")
+    # the seeded template's copy: this module checks `sync pull`, not `migrate` or `seed`
+    build_database(f"sqlite:///{db}").dispose()
     return db
+
+
+@pytest.fixture(scope="module")
+def served_source(
+    seeded_source: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, int]]:
+    """One source file served by one server for the module (a start costs seconds of
+    imports); each test puts the seeded copy back into it. The server holds nothing of a
+    change between requests: the repair of a planted version is read at once as well."""
+    db = tmp_path_factory.mktemp("served-source") / "source.db"
+    copy_into(seeded_source, db)
+    with server(f"sqlite:///{db}") as port:
+        yield db, port
 
 
 @pytest.fixture
-def source(seeded_source: Path, tmp_path: Path) -> Path:
-    """A copy of the seeded source of this test's own."""
-    db = tmp_path / "source.db"
-    with sqlite3.connect(seeded_source) as src, sqlite3.connect(db) as dst:
-        src.backup(dst)
+def source(seeded_source: Path, served_source: tuple[Path, int]) -> Path:
+    """The served source holding the seeded copy again, for this test alone (SQLite's
+    backup writes through the file's locks, as the server's connections expect)."""
+    db, _ = served_source
+    copy_into(seeded_source, db)
     return db
+
+
+def copy_into(source: Path, target: Path) -> None:
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
 
 
 class Planted:
@@ -171,13 +194,15 @@ class Pull:
 
 
 @pytest.fixture
-def pull(source: Path, own_engine: Engine) -> Iterator[tuple[Planted, Callable[[], Pull]]]:
-    with ExitStack() as running:
+def pull(
+    source: Path, served_source: tuple[Path, int], own_engine: Engine
+) -> Iterator[tuple[Planted, Callable[[], Pull]]]:
+    _, port = served_source
 
-        def serve() -> Pull:  # once planted: the source served as it is then
-            return Pull(own_engine, running.enter_context(server(f"sqlite:///{source}")))
+    def serve() -> Pull:  # once planted: the source as it is then, served
+        return Pull(own_engine, port)
 
-        yield Planted(source), serve
+    yield Planted(source), serve
 
 
 def stopped_line(proc: Any) -> str:
