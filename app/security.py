@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -208,22 +209,40 @@ _KEY_BY_PREFIX = select(*ApiKey.__table__.c).where(  # type: ignore[attr-defined
 def authenticate(db: Session | Connection, authorization: str | None) -> Principal:
     """The principal of an ``Authorization: Bearer <key>`` header, or 401. One indexed
     lookup: the edge runs it before a request's body is read."""
+    secret, prefix = bearer_key(authorization)
+    return key_principal(db.execute(_KEY_BY_PREFIX, {"prefix": prefix}).first(), secret)
+
+
+def bearer_key(authorization: str | None) -> tuple[str, str]:
+    """(the secret, its prefix: the key's row) of an ``Authorization`` header, or 401."""
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthorized("this endpoint needs an API key: Authorization: Bearer <key>")
     secret = authorization[len("Bearer ") :].strip()
     parts = secret.split("_", 2)
     if len(parts) != 3 or parts[0] != "sc":
         raise Unauthorized("malformed API key")
-    key = db.execute(_KEY_BY_PREFIX, {"prefix": parts[1]}).first()
+    return secret, parts[1]
+
+
+#: the columns of a key :func:`key_principal` reads, in this order
+KEY_COLUMNS = ("name", "role", "departments", "region_prefix", "revoked_at", "secret_hash")
+
+
+def key_principal(key: Any | None, secret: str) -> Principal:
+    """The principal of the stored key ``key`` (a row with :data:`KEY_COLUMNS`, or None)
+    that ``secret`` was sent for, or 401."""
     if (
         key is None
         or key.revoked_at is not None
         or not hmac.compare_digest(key.secret_hash, _hash(secret))
     ):
         raise Unauthorized("unknown or revoked API key")
+    departments = key.departments
+    if isinstance(departments, str):  # SQLite's JSON read by the driver: text
+        departments = json.loads(departments)
     return Principal(
         name=key.name,
         role=key.role,
-        departments=tuple(key.departments or ()),
+        departments=tuple(departments or ()),
         region_prefix=key.region_prefix,
     )

@@ -180,6 +180,22 @@ _SLOW = {
     "test_review_races.py",
     "test_webhook_fairness.py",
     "test_search_e2e.py",
+    "test_snapshot.py",
+    "test_smoke_shape.py",
+    "test_mirror_stop.py",
+    "test_mirror_fresh.py",
+    "test_export_standards.py",
+    "test_exports.py",
+    "test_export_formulas.py",
+    "test_contact_retention_shapes.py",
+    "test_import_report.py",
+    "test_import_listing.py",
+    "test_import_limits.py",
+    "test_state_metrics.py",
+    "test_doctor.py",
+    "test_graceful_stop.py",
+    "test_index_versions.py",
+    "test_index_restore.py",
 }
 
 
@@ -201,6 +217,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "postgres" in callspec.id:
             item.add_marker("postgres")
+    if hasattr(config, "workerinput"):  # an xdist worker: every worker orders alike
+        items[:] = _slow_modules_first(items)
+
+
+def _slow_modules_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The order in which ``--dist loadfile`` hands modules out: the slow ones (a minute
+    each, some) first and the many short ones last, so that the workers end together
+    rather than one running a long module alone at the end. Each module's tests stay
+    together and in their order."""
+    by_module: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        by_module.setdefault(_module_scope(item.nodeid), []).append(item)
+
+    def weight(scope: str) -> tuple[int, int]:
+        first = by_module[scope][0]
+        return (0 if first.get_closest_marker("slow") else 1, -len(by_module[scope]))
+
+    return [item for scope in sorted(by_module, key=weight) for item in by_module[scope]]
+
+
+def _module_scope(nodeid: str) -> str:
+    """The unit ``--dist loadfile`` hands to one worker: a module, or all browser tests
+    (they share one served site)."""
+    module = nodeid.split("::", 1)[0]
+    return "tests/browser" if module.startswith("tests/browser/") else module
 
 
 if importlib.util.find_spec("xdist") is not None:
@@ -216,9 +257,11 @@ if importlib.util.find_spec("xdist") is not None:
 
         class ByModule(LoadScopeScheduling):
             def _split_scope(self, nodeid: str) -> str:
-                module = nodeid.split("::", 1)[0]
-                return "tests/browser" if module.startswith("tests/browser/") else module
+                return _module_scope(nodeid)
 
+        # the modules in collection order, which puts the slow ones first
+        # (_slow_modules_first), not xdist's by number of tests
+        config.option.loadscopereorder = False
         return ByModule(config, log)
 
 

@@ -72,6 +72,10 @@ class Replaced(NamedTuple):
 #: the columns of an implementation row a replacement writes
 _WRITTEN = (*sorted(ITEM_FIELDS), "version", "updated_at", "updated_by", "content_hash", "status")
 _ITEMS = Implementation.__table__  # type: ignore[attr-defined]
+#: the implementation rows of some codes, locked (built once, as the next)
+_LOCKED = (
+    select(_ITEMS).where(_ITEMS.c.code.in_(bindparam("codes", expanding=True))).with_for_update()
+)
 #: the stored materials' and fees' names and codes of some items, in one round trip (a
 #: statement built once: building an ORM select each time cost a tenth of a single write)
 _CHILDREN = union_all(
@@ -94,12 +98,7 @@ def replace_items(session: Session, batch: Sequence[Replacement], actor: Princip
         return Replaced(done, single, refused)
     today, now = clock.today(), utcnow()
     codes = [r.code for r in batch]
-    rows = {
-        r["code"]: dict(r)
-        for r in session.execute(
-            select(_ITEMS).where(_ITEMS.c.code.in_(codes)).with_for_update()
-        ).mappings()
-    }
+    rows = {r["code"]: dict(r) for r in session.execute(_LOCKED, {"codes": codes}).mappings()}
     if len(codes) == 1:  # a single write (PUT, PATCH) has read both in this transaction
         found = latest_snapshot(session, "item", codes[0])  # _plain: is it the row's?
         newest = {codes[0]: found} if found else {}

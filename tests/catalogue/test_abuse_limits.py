@@ -131,7 +131,8 @@ def test_situations_of_many_answers_are_refused_in_milliseconds(
             "situation.too_many_combinations"
         )
     # the enumeration of WIDE took 26 s before it was bounded; the round trip is what is left
-    assert wide_s < 2 and deep_s < 2, (wide_s, deep_s)
+    # (a bound the unbounded enumeration cannot meet, that a loaded host does not miss)
+    assert wide_s < 10 and deep_s < 10, (wide_s, deep_s)
 
 
 def test_the_count_stops_past_the_limit() -> None:

@@ -148,13 +148,15 @@ def test_a_sheet_declaring_a_million_rows_is_refused_at_upload(
     served: Served, dry_run: bool
 ) -> None:
     """The 1.9 KB sheet of ``A1:XFD1048576`` (openpyxl would yield 17 billion cells over
-    twenty minutes) is a 422 at upload, in milliseconds, nothing written."""
+    twenty minutes) is a 422 at upload, before the sheet is read, nothing written."""
     content = huge_dimension()
     assert len(content) < 2_500
     before = served.written()
     started = time.monotonic()
     resp = served.upload("bomb.xlsx", content, served.key("editor"), dry_run=str(dry_run))
-    assert time.monotonic() - started < 2
+    # not a timing: reading the sheet takes twenty minutes, a refusal seconds even on a
+    # loaded host (2 s failed once, at load 20)
+    assert time.monotonic() - started < 60
     body = refused(resp, 422, "import.max_rows")
     assert "A1:XFD1048576" in body["detail"] and "CATALOGUE_IMPORT_MAX_ROWS" in body["detail"]
     assert served.written() == before
@@ -176,7 +178,7 @@ def test_a_sheet_reaching_a_million_rows_stops_before_anything_is_read(
     assert resp.status_code == 202, resp.text
     started = time.monotonic()
     job = served.wait(resp.json()["id"], key)
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 60  # reading a million rows takes minutes
     assert job["status"] == "failed" and job["processed"] == 0, job
     assert "CATALOGUE_IMPORT_MAX_ROWS" in job["error"], job
     assert job["report"][-1]["rule"] == "import.max_rows", job
@@ -197,7 +199,8 @@ def test_a_shared_strings_bomb_is_refused_at_upload(
     assert len(bomb) < 200_000
     started = time.monotonic()
     resp = served.upload("strings.xlsx", bomb, key, dry_run=str(dry_run))
-    assert time.monotonic() - started < 2
+    # not a timing: what tells a refusal from an unpacking is the answer and the empty folder
+    assert time.monotonic() - started < 60
     body = refused(resp, 422, "import.max_ratio")
     assert "xl/sharedStrings.xml" in body["detail"]
 
