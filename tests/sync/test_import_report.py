@@ -13,10 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import Engine, text
+from sqlmodel import Session
 
+from app.security import create_key
 from bench.common import server
+from tests.conftest import app_on
 from tests.helpers import API, run_cli
 
 REGION = "230100"
@@ -34,8 +38,14 @@ def _versions(engine: Engine) -> dict[str, int]:
 def _edited(engine: Engine, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
     """The region's workbook with the three faults; where each was made."""
     path = tmp_path / "清单.xlsx"
-    done = run_cli(_url(engine), "export", "--format", "xlsx", "--region", REGION, "--out", str(path))  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    # the workbook GET /exports/items.xlsx serves, in-process: `catalogue export` writes the
+    # same (tests/exports/test_exports.py) and costs seconds of imports
+    with Session(engine) as session:
+        done = TestClient(app_on(session)).get(
+            f"{API}/exports/items.xlsx", params={"region": REGION}
+        )
+    assert done.status_code == 200, done.text
+    path.write_bytes(done.content)
     book = load_workbook(path)
     items = book["事项"]
     header = [c.value for c in items[2]]
@@ -82,8 +92,10 @@ def test_the_command_reports_each_fault_where_the_editor_made_it(
 def test_the_api_job_says_the_same(own_engine: Engine, tmp_path: Path) -> None:
     path, at = _edited(own_engine, tmp_path)
     url = _url(own_engine)
-    made = run_cli(url, "keys", "create", "--role", "admin", "--name", "clerk")
-    headers = {"Authorization": f"Bearer {made.stdout.strip()}"}
+    with Session(own_engine) as session:  # in-process: the key is not what is checked
+        secret = create_key(session, name="clerk", role="admin")
+        session.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
     with server(url) as port, httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
         with path.open("rb") as f:
             sent = client.post(f"{API}/imports", headers=headers, files={"file": (path.name, f)})
