@@ -14,15 +14,19 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlmodel import Session
 
-from bench.common import seeded_database, server, server_process
+from app.db import make_engine
+from app.security import create_key
+from bench.common import server, server_process
+from tests.conftest import build_database
 from tests.helpers import run_cli
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client, str]]:
     url = f"sqlite:///{tmp_path_factory.mktemp('imports')}/catalogue.db"
-    seeded_database(url)
+    build_database(url).dispose()  # the seeded template's copy: not the CLI's seed
     with (
         server(url) as port,
         httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=30) as client,
@@ -30,10 +34,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Cli
         yield client, url
 
 
-def _key(url: str, *args: str) -> dict[str, str]:
-    out = run_cli(url, "keys", "create", *args)
-    assert out.returncode == 0, out.stderr
-    return {"Authorization": f"Bearer {out.stdout.strip()}"}
+def _key(url: str, role: str, name: str, region: str | None = None) -> dict[str, str]:
+    """A key made in-process, as `catalogue keys create` makes it (a CLI start costs
+    seconds of imports; the keys are not what this module checks)."""
+    engine = make_engine(url)
+    with Session(engine) as session:
+        secret = create_key(session, name=name, role=role, region=region)
+        session.commit()
+    engine.dispose()
+    return {"Authorization": f"Bearer {secret}"}
 
 
 def _items(client: httpx.Client, region: str, n: int) -> list[dict[str, Any]]:
@@ -68,7 +77,7 @@ def test_an_upload_is_applied_with_the_keys_scope_and_reported(
     served: tuple[httpx.Client, str], tmp_path: Path
 ) -> None:
     client, url = served
-    sync = _key(url, "--role", "sync", "--name", "city-harbin", "--region", "230100")
+    sync = _key(url, "sync", "city-harbin", "230100")
     docs = _items(client, "230100", 3)
     docs[0]["guide"]["visits"] = 2  # an edit
     docs[1]["materials"][0]["copies"] = 101  # over the bound: rejected
@@ -95,7 +104,7 @@ def test_an_upload_is_applied_with_the_keys_scope_and_reported(
     after = [client.get(f"/items/{d['code']}").json()["version"] for d in docs]
     assert after == [before[0] + 1, before[1], before[2]]
 
-    other = _key(url, "--role", "sync", "--name", "city-daqing", "--region", "230600")
+    other = _key(url, "sync", "city-daqing", "230600")
     assert (
         client.get(real.json()["status_url"].removeprefix("/api/v1"), headers=other).status_code
         == 404
@@ -106,9 +115,9 @@ def test_what_an_upload_may_not_do(served: tuple[httpx.Client, str], tmp_path: P
     client, url = served
     path = _ndjson(tmp_path, [{"a": 1}])
     assert _upload(client, path, {}).status_code == 401
-    reviewer = _key(url, "--role", "reviewer", "--name", "rev", "--region", "23")
+    reviewer = _key(url, "reviewer", "rev", "23")
     assert _upload(client, path, reviewer).status_code == 403
-    sync = _key(url, "--role", "sync", "--name", "city-2", "--region", "230100")
+    sync = _key(url, "sync", "city-2", "230100")
     listing = _upload(client, path, sync, profile="listing")
     assert listing.status_code == 403
     odd = tmp_path / "items.txt"
@@ -136,11 +145,11 @@ def test_a_job_whose_process_died_reads_as_failed(
     database answers the job as failed once its heartbeat is older than the setting, with
     the rows applied so far, instead of ``running`` for ever."""
     url = f"sqlite:///{tmp_path}/catalogue.db"
-    seeded_database(url)
+    build_database(url).dispose()  # the seeded template's copy: not the CLI's seed
     monkeypatch.setenv("CATALOGUE_IMPORT_STALE_AFTER", "3")
     with server_process(url) as (port, pid):
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=30)
-        admin = _key(url, "--role", "admin", "--name", "ops")
+        admin = _key(url, "admin", "ops")
         docs = _items(client, "230100", 100)
         rows = []
         for n in range(25):  # every row an edit: the file takes seconds
