@@ -15,10 +15,16 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlmodel import Session
 
 from app import clock
-from bench.common import bench_env, seeded_database, server
-from tests.conftest import ROOT
+from app.config import get_settings
+from app.db import make_engine
+from app.migrate import upgrade
+from app.security import create_key
+from app.seed import load_reference
+from bench.common import bench_env, server
+from tests.conftest import ROOT, build_database
 from tests.helpers import run_cli
 
 REGION = "230100"
@@ -83,10 +89,19 @@ class Instances:
 def instances(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instances]:
     folder = tmp_path_factory.mktemp("two-instances")
     province_url, city_url = f"sqlite:///{folder}/province.db", f"sqlite:///{folder}/city.db"
-    seeded_database(province_url)
-    cli(city_url, "migrate")
-    cli(city_url, "seed", "--reference-only")
-    admin = cli(province_url, "keys", "create", "--role", "admin", "--name", "ops").stdout.strip()
+    # in-process, as `catalogue migrate`, `seed [--reference-only]` and `keys create` do (a
+    # CLI start costs seconds of imports): the command this module checks is `sync pull`
+    province = build_database(province_url)
+    with Session(province) as session:
+        admin = create_key(session, name="ops", role="admin")
+        session.commit()
+    province.dispose()
+    upgrade(city_url)
+    city = make_engine(city_url)
+    with Session(city) as session:
+        load_reference(session, Path(get_settings().seed_dir))
+        session.commit()
+    city.dispose()
     with (
         server(province_url) as p_port,
         server(city_url) as c_port,
