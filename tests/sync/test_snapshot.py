@@ -242,10 +242,11 @@ def test_a_position_beyond_a_restored_head_is_noticed(
     admin = admin_key(province.url)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with serving(province.url, port):
-        assert pull(city, url).returncode == 0
+    # the backup before the source starts: serving a pull writes nothing to it, so this is
+    # the state the first pull reads (and no restart between that pull and the edits)
     province.backup()
     with serving(province.url, port) as source:
+        assert pull(city, url).returncode == 0
         edit(source, admin, 4)
         assert pull(city, url).returncode == 0
     province.restore()  # the mirror is 4 changes ahead of the restored head
