@@ -182,7 +182,6 @@ _SLOW = {
     "test_search_e2e.py",
     "test_snapshot.py",
     "test_smoke_shape.py",
-    "test_mirror_stop.py",
     "test_mirror_fresh.py",
     "test_export_standards.py",
     "test_exports.py",
@@ -326,9 +325,10 @@ def session(engine: Engine) -> Iterator[Session]:
         connection.close()
 
 
-def app_on(session: Session) -> FastAPI:
-    """The app reading and writing through ``session`` (and seeing its uncommitted writes)."""
-    app = create_app()
+def app_on(session: Session, app: FastAPI | None = None) -> FastAPI:
+    """The app reading and writing through ``session`` (and seeing its uncommitted writes):
+    a new one, or ``app`` (:func:`_reused_app`) made so."""
+    app = app or create_app()
 
     def _read() -> Iterator[Session]:
         yield session
@@ -351,9 +351,35 @@ def app_on(session: Session) -> FastAPI:
     return app
 
 
+#: the app of the ``client`` fixture, built once per settings object: (settings, app, its
+#: state as built)
+_SHARED_APP: tuple[Any, FastAPI, dict[str, Any]] | None = None
+
+
+def _reused_app() -> FastAPI:
+    """The ``client`` fixture's app, as new. FastAPI builds an app's routes (each endpoint's
+    dependencies analysed) at its first request, 0.13 s: paid by every test that made an app
+    of its own, a few minutes of a run. So the app is built again only when the settings
+    change (a test's ``CATALOGUE_*``); between tests its state goes back to what
+    ``create_app`` left, its dependency overrides are dropped and its middleware (and their
+    caches) are built anew."""
+    global _SHARED_APP
+    settings = get_settings()
+    if _SHARED_APP is None or _SHARED_APP[0] is not settings:
+        app = create_app()
+        _SHARED_APP = (settings, app, dict(app.state._state))
+        return app
+    _, app, built = _SHARED_APP
+    app.state._state.clear()
+    app.state._state.update(built)
+    app.dependency_overrides.clear()
+    app.middleware_stack = None
+    return app
+
+
 @pytest.fixture
 def client(session: Session) -> Iterator[TestClient]:
-    with TestClient(app_on(session), raise_server_exceptions=True) as test_client:
+    with TestClient(app_on(session, _reused_app()), raise_server_exceptions=True) as test_client:
         yield test_client
 
 
