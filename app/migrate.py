@@ -6,19 +6,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from app.db import normalise_url, unavailable
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic (and the Mako and Pygments it pulls in) is imported where a migration is run or
+# the scripts are read: not by every server and CLI start that only imports this module
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
@@ -26,22 +32,30 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str, revision: str = "base") -> None:
+    from alembic import command
+
     command.downgrade(alembic_config(url), revision)
 
 
 @lru_cache
 def schema_head() -> str | None:
     """The revision this release's code needs (readiness compares the database's to it)."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 @lru_cache
 def known_revisions() -> tuple[str, ...]:
     """This release's revisions, its head first (the history is one line)."""
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory(str(MIGRATIONS))
     return tuple(rev.revision for rev in script.walk_revisions("base", "heads"))
 

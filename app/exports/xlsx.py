@@ -11,30 +11,35 @@ finished file (a zip, written at the end) is read back in pieces."""
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from collections.abc import Iterator
-from typing import Any
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import IllegalCharacterError
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.properties import PageSetupProperties
-from openpyxl.worksheet.worksheet import Worksheet
+from typing import TYPE_CHECKING, Any
 
 from app.clock import now, zone
 from app.exports import layout, workbook
 from app.exports.formulas import neutralise
 from app.exports.labels import Labels
 
+if TYPE_CHECKING:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment
+
+# openpyxl is imported by the functions that write a workbook: the HTTP layer imports this
+# module for MEDIA_TYPE at every start, and most processes never write one
+
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHUNK = 1 << 20
 #: wide columns (text), the rest are codes and numbers
-WRAP = Alignment(wrap_text=True, vertical="top")
 WIDE = {"事项名称", "受理条件", "材料名称", "收费标准", "实施主体", "环节说明", "办理地点", "解答"}
+
+
+@functools.cache
+def _wrap() -> Alignment:
+    """The alignment of text of several lines (one shared style)."""
+    from openpyxl.styles import Alignment
+
+    return Alignment(wrap_text=True, vertical="top")
 
 
 def _cells(values: list[Any]) -> list[Any]:
@@ -45,6 +50,8 @@ def _cells(values: list[Any]) -> list[Any]:
 
 
 def _append(sheet: Any, values: list[Any]) -> None:
+    from openpyxl.utils.exceptions import IllegalCharacterError
+
     try:
         sheet.append(values)
     except IllegalCharacterError:
@@ -55,6 +62,9 @@ def _append(sheet: Any, values: list[Any]) -> None:
 
 
 def _clean(value: Any) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     if isinstance(value, WriteOnlyCell) and isinstance(value.value, str):
         value.value = neutralise(ILLEGAL_CHARACTERS_RE.sub("", value.value))
         return value
@@ -69,6 +79,9 @@ LAST_ROW = 1_048_576
 
 
 def _title_cell(sheet: Any, text: str) -> WriteOnlyCell:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
     cell = WriteOnlyCell(sheet, text)
     cell.font = Font(bold=True, size=14)
     return cell
@@ -76,11 +89,13 @@ def _title_cell(sheet: Any, text: str) -> WriteOnlyCell:
 
 def _row(sheet: Any, serial: int, values: list[Any]) -> list[Any]:
     """序号 then the values; text of more than one line wrapped, as a clerk reads it."""
+    from openpyxl.cell import WriteOnlyCell
+
     out: list[Any] = [serial]
     for value in _cells(values):
         if isinstance(value, str) and "\n" in value:
             cell = WriteOnlyCell(sheet, value)
-            cell.alignment = WRAP
+            cell.alignment = _wrap()
             out.append(cell)
         else:
             out.append(value)
@@ -89,6 +104,8 @@ def _row(sheet: Any, serial: int, values: list[Any]) -> list[Any]:
 
 def _code_lists(book: Any, labels: Labels) -> dict[str, str]:
     """The sheet of the coded columns' values (``01 行政许可``); list name → its range."""
+    from openpyxl.utils import get_column_letter
+
     wanted = sorted(
         {c.codes for _, columns in workbook.SHEETS.values() for c in columns if c.codes}
     )
@@ -109,6 +126,11 @@ def _code_lists(book: Any, labels: Labels) -> dict[str, str]:
 def _set_up(sheet: Any, key: str, ranges: dict[str, str]) -> None:
     """Filter, the code lists offered, frozen header, printed landscape one page wide with
     the header on every page."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.worksheet.properties import PageSetupProperties
+    from openpyxl.worksheet.worksheet import Worksheet
+
     columns = workbook.SHEETS[key][1]
     last = get_column_letter(len(columns) + 1)
     sheet.auto_filter.ref = f"A{HEADER_ROW}:{last}{LAST_ROW}"
@@ -136,6 +158,11 @@ def _set_up(sheet: Any, key: str, ranges: dict[str, str]) -> None:
 
 def write_workbook(docs: Iterator[dict[str, Any]], labels: Labels, out: Any) -> int:
     """Write the workbook of ``docs`` to the binary file ``out``; returns the items."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     book = Workbook(write_only=True)
     sheets = {}
     for key, (title, columns) in workbook.SHEETS.items():

@@ -8,9 +8,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 
 from app.directory.service import check_filters
 from app.errors import InvalidInput, field_error
@@ -137,6 +134,11 @@ def quality_xlsx(
 ) -> Response:
     """The findings as a workbook a department works through: one row per finding, with
     the field's label, the message, how to fix it and the link to the edit form."""
+    # openpyxl is imported with the first workbook, not by every start
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
     scope = check_query(session, region, department, rule, severity)
     rows, _ = list_findings(session, scope, rule=rule, severity=severity, limit=XLSX_LIMIT)
     book = Workbook(write_only=True)

@@ -9,7 +9,6 @@ import re
 from typing import Any
 from urllib.parse import urlencode
 
-import pygal
 from markupsafe import Markup
 
 _INLINE = re.compile(r"<style.*?</style>|<script.*?</script>|<!--.*?-->", re.S)
@@ -49,6 +48,8 @@ def by_rule(rows: list[dict[str, Any]], base: dict[str, str], label: str) -> Mar
     """Findings by rule, one bar each, coloured by severity, linked to their list."""
     if not rows:
         return None
+    import pygal  # on the first board drawn, not by every start (pygal takes ~50 ms)
+
     chart = pygal.HorizontalStackedBar(
         **_config(
             height=90 + 40 * len(rows), truncate_label=40, show_legend=True, legend_at_bottom=True
@@ -78,6 +79,8 @@ def trend(history: list[dict[str, Any]], label: str) -> Markup | None:
     """Findings by severity, day by day."""
     if not history:
         return None
+    import pygal
+
     chart = pygal.StackedBar(
         **_config(
             height=260,

@@ -17,10 +17,14 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-
-import httpx
+from typing import TYPE_CHECKING
 
 from app.errors import InvalidInput
+
+# httpx (with the click, rich and pygments its command line loads) is imported by the
+# functions using it: a process that never checks a webhook URL does not pay for it
+if TYPE_CHECKING:
+    import httpx
 
 URL_LOC: list[str | int] = ["body", "url"]
 #: getaddrinfo has no timeout of its own
@@ -88,6 +92,8 @@ class Target:
 
 
 def parse(url: str) -> httpx.URL:
+    import httpx
+
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, ValueError, TypeError) as exc:

@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 import orjson
 from prometheus_client import Counter
 from sqlalchemy import Engine, select
@@ -109,6 +108,8 @@ class Dispatcher:
         self.writer = for_writing(engine)
         self.settings = settings
         self.leadership = Leadership(engine, LEADERSHIP)
+        import httpx  # here, not at import: only a process delivering webhooks needs it
+
         self.client = httpx.Client(
             timeout=settings.timeout,
             follow_redirects=False,  # a redirect could point anywhere: it is a failure
@@ -293,6 +294,8 @@ class Dispatcher:
     def _post(self, sub: Any, body: bytes) -> tuple[int | None, str | None, int]:
         """POST a batch to the subscription's checked address within the deadline:
         (status, error, ms)."""
+        import httpx
+
         started = time.perf_counter()
         with Deadline(self.settings.deadline) as deadline:
             try:

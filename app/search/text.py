@@ -10,10 +10,12 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterable
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import opencc
-import rjieba
-from pypinyin import Style, lazy_pinyin
+if TYPE_CHECKING:
+    import opencc
+    import rjieba
 
 HAN = re.compile(r"[\u3400-\u9fff]+")
 LATIN = re.compile(r"[a-z]+")
@@ -22,7 +24,29 @@ WORD = re.compile(r"[\w\u3400-\u9fff]")
 # rjieba's dictionary is process-wide: guard additions
 _DICT_LOCK = threading.Lock()
 _DICT_WORDS: set[str] = set()
-_T2S = opencc.OpenCC("t2s")
+
+
+# rjieba reads its dictionary and pypinyin its phrase tables on import (about half a
+# second together): a process that never segments or reads pinyin does not pay for them
+@functools.cache
+def _jieba() -> ModuleType:
+    import rjieba
+
+    return rjieba
+
+
+@functools.cache
+def _pypinyin() -> ModuleType:
+    import pypinyin
+
+    return pypinyin
+
+
+@functools.cache
+def _t2s() -> opencc.OpenCC:
+    import opencc
+
+    return opencc.OpenCC("t2s")
 
 
 #: segmentations by text, each with the user dictionary's generation it was cut with (the
@@ -36,7 +60,7 @@ _dict_generation = 0
 @functools.lru_cache(maxsize=32_768)
 def normalise(text: str) -> str:
     """NFKC (full-width → half-width), traditional → simplified, lower case."""
-    return _T2S.convert(unicodedata.normalize("NFKC", text)).lower().strip()
+    return _t2s().convert(unicodedata.normalize("NFKC", text)).lower().strip()
 
 
 def add_user_words(words: Iterable[str]) -> int:
@@ -46,7 +70,7 @@ def add_user_words(words: Iterable[str]) -> int:
         for w in words:
             w = normalise(w)
             if 2 <= len(w) <= 30 and w not in _DICT_WORDS and not re.search(r"[\s()（）“”]", w):
-                rjieba.add_word(w, None, None)
+                _jieba().add_word(w, None, None)
                 _DICT_WORDS.add(w)
                 added += 1
         if added:
@@ -61,7 +85,7 @@ def words(text: str) -> list[str]:
     hit = _WORDS_CACHE.get(text)
     if hit is not None and hit[0] == generation:
         return list(hit[1])
-    out = [w for w in rjieba.cut_for_search(text) if WORD.search(w) and w.strip()]
+    out = [w for w in _jieba().cut_for_search(text) if WORD.search(w) and w.strip()]
     if len(_WORDS_CACHE) >= 65_536:
         _WORDS_CACHE.clear()
     _WORDS_CACHE[text] = (generation, tuple(out))
@@ -71,7 +95,7 @@ def words(text: str) -> list[str]:
 @functools.cache
 def _general_segmenter() -> rjieba.Jieba:
     """A segmenter without the catalogue's words (its own instance, never taught)."""
-    return rjieba.Jieba()
+    return _jieba().Jieba()
 
 
 def name_words_of(text: str) -> list[str]:
@@ -99,12 +123,14 @@ def name_words_of(text: str) -> list[str]:
 
 @functools.lru_cache(maxsize=200_000)
 def pinyin(word: str) -> str:
-    return "".join(lazy_pinyin(word, style=Style.NORMAL, errors="ignore"))
+    p = _pypinyin()
+    return "".join(p.lazy_pinyin(word, style=p.Style.NORMAL, errors="ignore"))
 
 
 @functools.lru_cache(maxsize=200_000)
 def initials(word: str) -> str:
-    return "".join(lazy_pinyin(word, style=Style.FIRST_LETTER, errors="ignore"))
+    p = _pypinyin()
+    return "".join(p.lazy_pinyin(word, style=p.Style.FIRST_LETTER, errors="ignore"))
 
 
 def has_han(word: str) -> bool:

@@ -10,14 +10,17 @@ from __future__ import annotations
 import threading
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-import opencc
 from markupsafe import Markup
 
 from app import clock
 from app.wording.i18n_citizen import CITIZEN
 from app.wording.i18n_search import SEARCH
 from app.wording.i18n_workspace import WORKSPACE
+
+if TYPE_CHECKING:
+    import opencc
 
 
 class Lang(StrEnum):
@@ -463,5 +466,7 @@ def to_traditional(html: str) -> str:
     if _converter is None:
         with _lock:
             if _converter is None:
+                import opencc  # on the first zh-Hant page, not at start
+
                 _converter = opencc.OpenCC("s2t")
     return _converter.convert(html)
