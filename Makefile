@@ -9,11 +9,15 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+# compileall: the byte code written once, where the environment tells Python not to write
+# it (PYTHONDONTWRITEBYTECODE): else every server and command started compiles the app anew
 install: $(BIN)/python
 	$(BIN)/pip install -q -e .
+	$(BIN)/python -m compileall -q app seed migrations > /dev/null
 
 install-dev: $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/python -m compileall -q app seed migrations bench tests > /dev/null
 
 migrate: install
 	mkdir -p var
