@@ -11,9 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlmodel import Session
 
 from app.search.backends.base import SCHEMA_VERSION
-from bench.common import seeded_database, server
+from app.security import create_key
+from bench.common import server
+from tests.conftest import build_database
 from tests.helpers import run_cli
 
 
@@ -36,8 +39,13 @@ def test_writes_reach_search_through_the_indexer_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = f"sqlite:///{tmp_path / 'catalogue.db'}"
-    seeded_database(url)
-    admin = cli(url, "keys", "create", "--role", "admin", "--name", "e2e").strip()
+    # the seeded template's copy and a key made in-process (a CLI start costs seconds of
+    # imports): the commands this module checks are reindex and search-check
+    engine = build_database(url)
+    with Session(engine) as session:
+        admin = create_key(session, name="e2e", role="admin")
+        session.commit()
+    engine.dispose()
     monkeypatch.setenv("CATALOGUE_SEARCH_INDEXER", "true")  # what `catalogue serve` sets
     with server(url) as port:
         api = httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=10)
