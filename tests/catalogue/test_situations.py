@@ -24,7 +24,7 @@ from app import clock
 from app.catalogue.models import Implementation
 from app.catalogue.reads import SessionSnapshots, get_item_json
 from app.versionlog import ChangeLog, RecordVersion
-from tests.conftest import Keys
+from tests.conftest import Keys, build_database
 from tests.helpers import API, error_at, problem, run_cli, writable
 
 ID_CARD_FIRST = "000701001001"  # 居民身份证首次申领
@@ -454,10 +454,10 @@ def test_the_served_checklist_answers_as_the_route_does(tmp_path: Any) -> None:
     """A real server answers the plain checklist before the router (app/catalogue/
     checklist_path.py): the same bytes as the route (reached here with ``as_of`` today),
     and every error still the route's."""
-    from bench.common import seeded_database, server
+    from bench.common import server
 
     url = f"sqlite:///{tmp_path}/served.db"
-    seeded_database(url)
+    build_database(url).dispose()  # the seeded template's copy: not the CLI's seed
     with server(url) as port, httpx.Client(base_url=f"http://127.0.0.1:{port}{API}") as c:
         code = c.get("/items", params={"basic_code": ID_CARD_FIRST, "limit": 1}).json()["items"][0][
             "code"
