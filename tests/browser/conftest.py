@@ -26,6 +26,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import build_database
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CATALOGUE_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CATALOGUE_CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -80,6 +82,21 @@ def _cli(url: str, *args: str) -> str:
     return out.stdout + out.stderr
 
 
+def _keys(url: str, **made: dict[str, Any]) -> dict[str, str]:
+    """The secrets of keys made as `catalogue keys create` makes them, by their use."""
+    from sqlmodel import Session
+
+    from app.db import make_engine
+    from app.security import create_key
+
+    engine = make_engine(url)
+    with Session(engine) as session:
+        secrets = {use: create_key(session, **key) for use, key in made.items()}
+        session.commit()
+    engine.dispose()
+    return secrets
+
+
 def _secret(output: str) -> str:
     found = re.search(r"sc_[0-9a-f]{8}_[A-Za-z0-9_-]{20,}", output)
     assert found, f"no key in: {output}"
@@ -104,8 +121,9 @@ def site(browser_available: None) -> Iterator[Site]:
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/catalogue.db"
-        _cli(url, "migrate")
-        _cli(url, "seed")
+        # the seeded template's copy and the keys made in-process (each CLI start costs
+        # seconds of imports); the index is built by `catalogue reindex`, as an operator does
+        build_database(url).dispose()
         _cli(url, "reindex")
         import sqlite3
 
@@ -114,35 +132,12 @@ def site(browser_available: None) -> Iterator[Site]:
                 "SELECT code FROM implementation WHERE basic_code = ? AND region_code = ?",
                 (PASSPORT, HARBIN),
             ).fetchone()[0]
-        keys = {
-            "editor": _secret(
-                _cli(
-                    url,
-                    "keys",
-                    "create",
-                    "--role",
-                    "editor",
-                    "--name",
-                    "harbin-psb",
-                    "--department",
-                    passport[:18],
-                )
-            ),
-            "reviewer": _secret(
-                _cli(
-                    url,
-                    "keys",
-                    "create",
-                    "--role",
-                    "reviewer",
-                    "--name",
-                    "harbin-review",
-                    "--region",
-                    HARBIN,
-                )
-            ),
-            "admin": _secret(_cli(url, "keys", "create", "--role", "admin", "--name", "ops")),
-        }
+        keys = _keys(
+            url,
+            editor=dict(name="harbin-psb", role="editor", departments=[passport[:18]]),
+            reviewer=dict(name="harbin-review", role="reviewer", region=HARBIN),
+            admin=dict(name="ops", role="admin"),
+        )
         port = free_port()
         proc = subprocess.Popen(
             [
