@@ -3,8 +3,9 @@ results, filters, the protocol, and the keys of ties, collapsing and facets."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -113,6 +114,20 @@ SERVES_FROM = Gauge(
     ["schema"],
     multiprocess_mode="livemin",
 )
+
+
+def on_the_index_read(search: Callable[..., Result]) -> Callable[..., Result]:
+    """A backend's ``search`` made to read the index this release reads (``_reading``): its
+    own, or another schema's while its own is being built (decision 0009)."""
+
+    @functools.wraps(search)
+    def reading(self: Any, terms: Terms, filters: Filters, **options: Any) -> Result:
+        reader = self._reading()
+        if reader is not self:
+            return reader.search(terms, filters, **options)
+        return search(self, terms, filters, **options)
+
+    return reading
 
 
 def pick_readable(others: Iterable[OtherIndex], readable: Iterable[int]) -> OtherIndex | None:

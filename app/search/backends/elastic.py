@@ -27,6 +27,7 @@ from app.search.backends.base import (
     collapse_pick,
     group_pick,
     key64,
+    on_the_index_read,
     pick_readable,
     split_filters,
 )
@@ -278,6 +279,7 @@ class ElasticsearchBackend:
             bool_q["must"] = [{"match_all": {}}]
         return {"bool": bool_q}
 
+    @on_the_index_read
     def search(
         self,
         terms: Terms,
@@ -290,10 +292,6 @@ class ElasticsearchBackend:
         collapse: Sequence[str] | None = None,
         group: bool = False,
     ) -> Result:
-        reader = self._reading()  # another schema's alias while this one is being built
-        if reader is not self:
-            return reader.search(terms, filters, offset=offset, limit=limit, facets=facets,
-                                 prefer=prefer, collapse=collapse, group=group)  # fmt: skip
         aggs = {k: {"terms": {"field": f, "size": 100}} for k, f in FACET_FIELDS.items()}
         sort = [{"_score": "desc"}, {"code_key": "asc"}]
         if not collapse and not group:

@@ -25,6 +25,7 @@ from app.search.backends.base import (
     Hit,
     Result,
     Terms,
+    on_the_index_read,
     split_filters,
 )
 from app.search.backends.tantivy_scores import even_out, field_weights, flagged_page, prefer_bonus
@@ -165,6 +166,7 @@ class TantivySearch:
             for k in FACET_FIELDS
         }
 
+    @on_the_index_read
     def search(
         self,
         terms: Terms,
@@ -177,10 +179,6 @@ class TantivySearch:
         collapse: Sequence[str] | None = None,
         group: bool = False,
     ) -> Result:
-        reader = self._reading()  # another schema's index while this one is being built
-        if reader is not self:
-            return reader.search(terms, filters, offset=offset, limit=limit, facets=facets,
-                                 prefer=prefer, collapse=collapse, group=group)  # fmt: skip
         idx = self._idx()
         searcher = idx.searcher()
         # a field few documents hold weighs as on Elasticsearch (tantivy_scores.field_weights)
