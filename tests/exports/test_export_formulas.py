@@ -21,7 +21,7 @@ from app.exports.csvfile import csv_chunks
 from app.exports.formulas import FORMULA_START
 from app.exports.labels import Labels
 from app.exports.layout_guide import GUIDE_LISTS
-from app.exports.xlsx import write_workbook
+from app.exports.xlsx_book import write_workbook
 from tests.conftest import Keys, app_on
 from tests.helpers import API, run_cli, writable
 
