@@ -31,6 +31,7 @@ from app.http.edge import Edge, api_routes
 from app.http.exports import router as exports_router
 from app.http.files import router as files_router
 from app.http.imports import router as imports_router
+from app.http.item_write_path import ItemWritePath
 from app.http.legal import router as legal_router
 from app.http.lifecycle import router as lifecycle_router
 from app.http.openapi import build_openapi
@@ -221,6 +222,7 @@ def create_app() -> FastAPI:
     app.state.api_routes = api_routes(routers)
     app.add_middleware(SearchPath)  # inside the edge too: the query string is checked first
     app.add_middleware(ChecklistPath)  # inside the edge: the body is checked first
+    app.add_middleware(ItemWritePath)  # inside the edge: the key and the body checked first
     app.add_middleware(Edge, routes=app.state.api_routes)  # inside the metrics: counted too
     app.add_middleware(SchemaGate)  # a write on a schema of another release: 503, unread
     app.add_middleware(HttpCaching)  # before the edge: a conditional item read stops here

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
+from sqlmodel import Session
 
 from app.catalogue import entries, history, items, reads
 from app.catalogue.entries import entry_document
@@ -29,6 +30,7 @@ from app.http.responses import item_response, json_bytes
 from app.http.review import request_response
 from app.pagination import Page, decode_number_cursor, encode_cursor
 from app.review import service as review
+from app.security import Principal
 
 router = APIRouter(prefix="/api/v1")
 
@@ -216,6 +218,14 @@ def patch_item(
     version: ExpectedVersion,
     patch: Annotated[dict[str, Any], Body(description="JSON merge patch")],
 ) -> Response:
+    return edit_item(session, caller, code, version, patch)
+
+
+def edit_item(
+    session: Session, caller: Principal, code: str, version: int | None, patch: dict[str, Any]
+) -> Response:
+    """``PATCH /items/{code}`` once its parameters are read (the route's, and
+    ``app.http.item_write_path``'s): the edit published, or proposed for review (202)."""
     proposal = review.instead_of_direct_write(
         session, caller, kind="edit", item=code, patch=patch, expected_version=version
     )

@@ -1,0 +1,165 @@
+"""A PATCH of an item answered before the router (``app.http.item_write_path``): the
+published edit is answered there in one transaction, exactly as the route answers it, and
+everything else reaches the route with its body intact and nothing written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from app.catalogue.models import Implementation
+from app.config import get_settings
+from app.http.item_write_path import ItemWritePath
+from app.review.models import ChangeRequest
+from app.security import Principal
+from tests.conftest import Keys
+from tests.helpers import API, counts, error_at, problem
+
+ADMIN = Principal(name="admin-fast", role="admin")
+
+
+def _code(session: Session) -> str:
+    return (
+        session.execute(
+            select(Implementation.code)
+            .where(Implementation.status == "1")
+            .order_by(Implementation.code)
+        )
+        .scalars()
+        .first()
+    )
+
+
+def _through_the_fast_path(
+    client: TestClient, code: str, body: bytes, *, principal: Principal = ADMIN, **headers: str
+) -> tuple[int, dict[str, str], bytes, list[bytes]]:
+    """The fast path alone, over an inner app that records what reaches it (the route):
+    (status, headers, body answered; the bodies the route was handed)."""
+    reached: list[bytes] = []
+
+    async def route(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        message = await receive()
+        reached.append(message.get("body", b""))
+        await send({"type": "http.response.start", "status": 299, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    sent: list[dict[str, Any]] = []
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "PATCH",
+        "path": f"{API}/items/{code}",
+        "query_string": b"",
+        "headers": [
+            (b"content-type", b"application/json"),
+            *((k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()),
+        ],
+        "state": {"principal": principal},
+        "app": client.app,
+    }
+    anyio.run(ItemWritePath(route), scope, receive, send)
+    start = sent[0]
+    answered = {k.decode(): v.decode() for k, v in start.get("headers", [])}
+    return start["status"], answered, b"".join(m.get("body", b"") for m in sent[1:]), reached
+
+
+def test_a_published_edit_is_answered_before_the_router_as_the_route_answers_it(
+    client: TestClient, session: Session
+) -> None:
+    code = _code(session)
+    before = client.get(f"{API}/items/{code}")
+    status, headers, body, reached = _through_the_fast_path(
+        client, code, b'{"local_code": "FAST-1"}'
+    )
+    assert reached == [], "the route ran the edit too"
+    assert status == 200
+    after = client.get(f"{API}/items/{code}")
+    assert after.json()["local_code"] == "FAST-1"
+    assert after.json()["version"] == before.json()["version"] + 1
+    # what the PATCH answered is what GET now reads, with the same tag
+    assert headers["etag"].removeprefix("W/") == after.headers["etag"].removeprefix("W/")
+    assert headers["content-type"] == "application/json"
+    assert after.json() == orjson.loads(body)
+
+
+def test_what_is_not_a_published_edit_reaches_the_route_and_writes_nothing(
+    client: TestClient, session: Session, keys: Keys
+) -> None:
+    code = _code(session)
+    version = client.get(f"{API}/items/{code}").json()["version"]
+    before = counts(session)
+    refused = [
+        b"[]",  # not an object: the route's body validation says where
+        b'{"local_code": ',  # not JSON
+        b'{"local_code": "x\\u0000"}',  # a NUL: the model's text policy
+        b'{"guide": {"visits": "often"}}',  # not a number
+    ]
+    for body in refused:
+        status, _, _, reached = _through_the_fast_path(client, code, body)
+        assert reached == [body], body  # handed on whole, once
+    # a stale version and an unknown item: refused by the write, rolled back, then the route
+    status, _, _, reached = _through_the_fast_path(
+        client, code, b'{"local_code": "S"}', if_match='"0"'
+    )
+    assert reached == [b'{"local_code": "S"}']
+    status, _, _, reached = _through_the_fast_path(client, "11" + code[2:-1] + "X", b"{}")
+    assert len(reached) == 1
+    assert counts(session) == before
+    assert client.get(f"{API}/items/{code}").json()["version"] == version
+
+    # and through the whole app, the route's answers, naming the field
+    admin = keys.admin()
+    url = f"{API}/items/{code}"
+    error_at(
+        problem(
+            client.patch(url, content=b"[]", headers={**admin, "Content-Type": "application/json"}),
+            422,
+        ),
+        ["body"],
+    )
+    nul = client.patch(url, json={"local_code": "x\u0000"}, headers=admin)
+    assert problem(nul, 422)["errors"][0]["loc"][:2] == ["body", "local_code"]
+    stale = client.patch(url, json={"local_code": "S"}, headers={**admin, "If-Match": '"0"'})
+    problem(stale, 412)
+    assert client.get(url).json()["version"] == version
+
+
+@pytest.fixture
+def review_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Editors' writes need review, as a deployment has it by default."""
+    monkeypatch.setenv("CATALOGUE_REVIEW_EDITORS", "true")
+    get_settings.cache_clear()
+    yield
+
+
+@pytest.mark.usefixtures("review_on")
+def test_an_editors_edit_under_review_is_proposed_once(
+    client: TestClient, session: Session
+) -> None:
+    item = session.get(Implementation, _code(session))
+    editor = Principal(name="editor-fast", role="editor", departments=(item.department_code,))
+    proposals = session.execute(select(func.count()).select_from(ChangeRequest)).scalar_one()
+    status, headers, _, reached = _through_the_fast_path(
+        client, item.code, b'{"guide": {"visits": 2}}', principal=editor
+    )
+    assert (status, reached) == (202, [])
+    assert headers["location"].startswith(f"{API}/change-requests/")
+    session.expire_all()
+    assert (
+        session.execute(select(func.count()).select_from(ChangeRequest)).scalar_one()
+        == proposals + 1
+    )
