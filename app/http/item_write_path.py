@@ -4,10 +4,10 @@ merge patch parsed and the same edit run as the route runs it
 (:func:`app.http.catalogue.edit_item`), the transaction opened, written and committed in
 one hop to a worker thread. FastAPI's routing, dependencies and body machinery, and the
 write session's separate hop for its end, cost about as much as the write itself on a
-small item (bench/sync.py). Anything but a plain request or a published answer (a body
-that is not a JSON object, a query string, a refusal of the write, a database error) goes
-on to the route, which answers it as every other request: the attempt here was rolled back
-and left nothing written."""
+small item (bench/sync.py). A refusal of the write (404, 409, 412, 422…) is rolled back
+and answered by the app's own handler of domain errors, as the route's would be. Anything
+else (a body that is not a JSON object, a query string, a database error: rolled back,
+nothing written) goes on to the route, which answers it as every other request."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from typing import Any
 
 import anyio.to_thread
 import orjson
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
@@ -52,13 +52,16 @@ def _transaction(app: FastAPI) -> Iterator[Session]:
 
 def _edit(
     app: FastAPI, caller: Principal, code: str, version: int | None, patch: dict[str, Any]
-) -> Response | None:
-    """The route's edit in one transaction; None when the route is to answer."""
+) -> Response | DomainError | None:
+    """The route's edit in one transaction: its answer, its refusal, or None when the route
+    is to answer."""
     try:
         with _transaction(app) as session:
             return edit_item(session, caller, code, version, patch)
-    except (DomainError, SQLAlchemyError):
-        return None  # rolled back: the route runs it again and answers the refusal
+    except DomainError as exc:
+        return exc  # rolled back
+    except SQLAlchemyError:
+        return None  # rolled back: the route runs it again and answers as for any write
 
 
 class ItemWritePath:
@@ -88,6 +91,9 @@ class ItemWritePath:
         if response is None:
             await self.app(scope, replay_body(messages, receive), send)
             return
+        if isinstance(response, DomainError):
+            handler = scope["app"].exception_handlers[DomainError]
+            response = await handler(Request(scope, receive), response)
         scope["route"] = _ItemRoute
         scope["state"]["key_name"] = principal.name  # for the access log and metrics
         await response(scope, receive, send)
@@ -95,7 +101,7 @@ class ItemWritePath:
     @staticmethod
     async def _answer(
         scope: dict[str, Any], principal: Principal, code: str, messages: list[Any]
-    ) -> Response | None:
+    ) -> Response | DomainError | None:
         raw = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
         try:
             patch = orjson.loads(raw)

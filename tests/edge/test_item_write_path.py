@@ -1,6 +1,7 @@
-"""A PATCH of an item answered before the router (``app.http.item_write_path``): the
-published edit is answered there in one transaction, exactly as the route answers it, and
-everything else reaches the route with its body intact and nothing written."""
+"""A PATCH of an item answered before the router (``app.http.item_write_path``): a
+published edit, a proposal and a refusal are answered there in one transaction, exactly as
+the route answers them; what is not a plain request reaches the route with its body intact;
+nothing refused is written."""
 
 from __future__ import annotations
 
@@ -96,28 +97,29 @@ def test_a_published_edit_is_answered_before_the_router_as_the_route_answers_it(
     assert after.json() == orjson.loads(body)
 
 
-def test_what_is_not_a_published_edit_reaches_the_route_and_writes_nothing(
+def test_refusals_write_nothing_and_answer_as_the_route_does(
     client: TestClient, session: Session, keys: Keys
 ) -> None:
     code = _code(session)
     version = client.get(f"{API}/items/{code}").json()["version"]
     before = counts(session)
-    refused = [
-        b"[]",  # not an object: the route's body validation says where
-        b'{"local_code": ',  # not JSON
-        b'{"local_code": "x\\u0000"}',  # a NUL: the model's text policy
-        b'{"guide": {"visits": "often"}}',  # not a number
-    ]
-    for body in refused:
+    for body in (b"[]", b'{"local_code": '):  # not an object, not JSON: the route says where
         status, _, _, reached = _through_the_fast_path(client, code, body)
         assert reached == [body], body  # handed on whole, once
-    # a stale version and an unknown item: refused by the write, rolled back, then the route
-    status, _, _, reached = _through_the_fast_path(
-        client, code, b'{"local_code": "S"}', if_match='"0"'
-    )
-    assert reached == [b'{"local_code": "S"}']
+    # a refusal of the write: rolled back, answered here as the route answers it
+    refusals = [
+        (b'{"local_code": "x\\u0000"}', {}, 422, ["body", "local_code"]),  # the text policy
+        (b'{"guide": {"visits": "often"}}', {}, 422, ["body", "guide", "visits"]),
+        (b'{"local_code": "S"}', {"if_match": '"0"'}, 412, None),  # not the version read
+    ]
+    for body, headers, expected, loc in refusals:
+        status, answered, content, reached = _through_the_fast_path(client, code, body, **headers)
+        assert (status, reached) == (expected, []), content
+        assert answered["content-type"] == "application/problem+json"
+        if loc is not None:
+            assert loc in [e["loc"][: len(loc)] for e in orjson.loads(content)["errors"]]
     status, _, _, reached = _through_the_fast_path(client, "11" + code[2:-1] + "X", b"{}")
-    assert len(reached) == 1
+    assert (status, reached) == (404, [])
     assert counts(session) == before
     assert client.get(f"{API}/items/{code}").json()["version"] == version
 
