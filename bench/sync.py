@@ -369,10 +369,14 @@ def changed(rows: list[dict[str, Any]], mark: str) -> list[dict[str, Any]]:
     return [{**r, "local_code": f"{mark}-{i}"} for i, r in enumerate(rows)]
 
 
-def single_patches(url: str, codes: list[str], count: int = 200) -> tuple[list[float], float]:
+def single_patches(
+    url: str, codes: list[str], count: int = 200
+) -> tuple[list[float], float, float]:
     """ms of each of ``count`` PATCH /api/v1/items/{code} (one field changed each time, an
-    admin key) against one uvicorn worker on ``url``, over one keep-alive connection; and
-    the worker's CPU ms a PATCH (user + system: what the host's load does not inflate)."""
+    admin key) against one uvicorn worker on ``url``, over one keep-alive connection; the
+    worker's CPU ms a PATCH (user + system: what the host's load does not inflate); and the
+    p50 of ``GET /healthz`` over the same connection (what any request costs here: the
+    client, the loopback, the middleware, a hop to a worker thread; no work)."""
     import httpx
     from sqlmodel import Session
 
@@ -411,7 +415,12 @@ def single_patches(url: str, codes: list[str], count: int = 200) -> tuple[list[f
             if i >= 20:  # the first writes warm the worker's caches
                 times.append(elapsed)
         cpu = cpu_seconds(pid) - cpu
-    return sorted(times), cpu / count * 1000
+        empty = []
+        for _ in range(count):
+            t = time.perf_counter()
+            client.get("/healthz")
+            empty.append((time.perf_counter() - t) * 1000)
+    return sorted(times), cpu / count * 1000, sorted(empty)[len(empty) // 2]
 
 
 def update_case(engine: Any, url: str, rows: list[dict[str, Any]], new_rate: float) -> None:
@@ -423,11 +432,12 @@ def update_case(engine: Any, url: str, rows: list[dict[str, Any]], new_rate: flo
     from app.codes.rules import implementation_code
 
     codes = [implementation_code(r["department"], r["level"], r["basic_code"]) for r in rows]
-    times, cpu = single_patches(url, codes[:50])
+    times, cpu, empty = single_patches(url, codes[:50])
     p50, p90 = times[len(times) // 2], times[int(len(times) * 0.9)]
     print(
         f"  single PATCH (HTTP)     p50 {p50:.1f} ms, p90 {p90:.1f} ms  (target p50 <= 5 ms); "
-        f"server CPU {cpu:.1f} ms a PATCH; load average {os.getloadavg()[0]:.2f}"
+        f"server CPU {cpu:.1f} ms a PATCH; GET /healthz p50 {empty:.1f} ms; "
+        f"load average {os.getloadavg()[0]:.2f}"
     )
 
 
