@@ -165,22 +165,23 @@ def record_versions(session: Session, rows: list[dict[str, Any]]) -> None:
     session.flush()  # the rows the versions describe first, as the ORM would order them
     conn = session.connection()
     insert_rows(conn, RecordVersion.__table__, rows)  # type: ignore[attr-defined]
-    last = _last_seq(conn, len(rows))
-    insert_rows(
-        conn,
-        ChangeLog.__table__,  # type: ignore[attr-defined]
-        [
-            {
-                "seq": last + i,
-                "kind": r["kind"],
-                "code": r["code"],
-                "version": r["version"],
-                "operation": r["event"],
-                "recorded_at": r["recorded_at"],
-            }
-            for i, r in enumerate(rows, 1)
-        ],
-    )
+    entries = [
+        {
+            "kind": r["kind"],
+            "code": r["code"],
+            "version": r["version"],
+            "operation": r["event"],
+            "recorded_at": r["recorded_at"],
+        }
+        for r in rows
+    ]
+    # SQLite: seq is the rowid (no AUTOINCREMENT), which SQLite numbers one past the
+    # largest in the table, row after row: the numbers _last_seq gives, without reading it
+    if conn.dialect.name != "sqlite":
+        last = _last_seq(conn, len(rows))
+        for i, entry in enumerate(entries, 1):
+            entry["seq"] = last + i
+    insert_rows(conn, ChangeLog.__table__, entries)  # type: ignore[attr-defined]
     for kind, hooks in _ON_RECORDED.items():
         of_kind = [r for r in rows if r["kind"] == kind]
         for hook in hooks if of_kind else ():

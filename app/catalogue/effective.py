@@ -35,13 +35,29 @@ from typing import Any
 
 import orjson
 from prometheus_client import Counter, Gauge
-from sqlalchemy import Connection, Engine, and_, bindparam, func, select
+from sqlalchemy import (
+    Connection,
+    Date,
+    Engine,
+    String,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlmodel import Session, col
 
 from app import clock
 from app.catalogue.history import (
+    EVENT_COLUMNS,
     TAKES_EFFECT,
     Event,
+    in_order,
     lifecycle_events_of,
     overlay,
     successor_refs,
@@ -49,9 +65,12 @@ from app.catalogue.history import (
 from app.catalogue.item_rows import save_item, update_items
 from app.catalogue.models import Implementation
 from app.db import for_writing
+from app.dbtypes import JSONType
 from app.leader import Leadership, run_in_thread
 from app.security import Principal
 from app.versionlog import (
+    HISTORY_CACHE,
+    LATEST_CACHE,
     ChangeLog,
     RecordVersion,
     SyncPosition,
@@ -146,11 +165,65 @@ def effect(
     return row, values
 
 
-def catch_up(session: Session, item: Implementation) -> int:
-    """Record the days due of ``item`` (whose row the caller has locked) before a write
-    gives it a new version, in the caller's transaction; returns how many."""
+_NEWEST_VERSION = (
+    select(RecordVersion.version, RecordVersion.snapshot, RecordVersion.next_change)
+    .where(RecordVersion.kind == "item", RecordVersion.code == bindparam("code"))
+    .order_by(col(RecordVersion.version).desc())
+    .limit(1)
+    .subquery()
+)
+#: an item's newest version and its lifecycle events in one round trip
+_LOG = union_all(
+    select(
+        literal(0).label("part"),
+        _NEWEST_VERSION.c.version,
+        _NEWEST_VERSION.c.snapshot,
+        _NEWEST_VERSION.c.next_change,
+        cast(null(), String).label("event"),
+        cast(null(), String).label("status_after"),
+        cast(null(), Date).label("effective_date"),
+        cast(null(), JSONType).label("decision"),
+        cast(null(), String).label("reason"),
+        cast(null(), JSONType).label("details"),
+    ),
+    select(
+        literal(1),
+        RecordVersion.version,
+        cast(null(), Text),
+        cast(null(), Date),
+        *EVENT_COLUMNS[1:],
+    ).where(
+        RecordVersion.kind == "item",
+        RecordVersion.code == bindparam("code"),
+        col(RecordVersion.status_after).is_not(None),
+    ),
+)
+
+
+def read_item_log(session: Session, code: str) -> None:
+    """Read an item's newest version and its lifecycle events into this transaction's
+    caches (:func:`~app.versionlog.latest_snapshot`, :func:`lifecycle_events`) in one
+    round trip: a write asks for both (its catch-up, its status, the batch's plain test)."""
+    newest = session.info.setdefault(LATEST_CACHE, {})
+    history = session.info.setdefault(HISTORY_CACHE, {})
+    if ("item", code) in newest and code in history:
+        return
+    events = []
+    for r in session.execute(_LOG, {"code": code}).all():
+        if r.part == 0:
+            newest[("item", code)] = (r.version, r.snapshot, r.next_change)
+        else:
+            events.append(Event(r.version, *r[4:]))
+    history[code] = in_order(events)
+
+
+def catch_up(session: Session, item: Any) -> int:
+    """Record the days due of ``item`` (an :class:`Implementation`, or its row as an object,
+    locked by the caller) before a write gives it a new version, in the caller's
+    transaction; returns how many."""
     recorded = 0
     today = clock.today()
+    read_item_log(session, item.code)
     while True:
         latest = latest_snapshot(session, "item", item.code)
         if latest is None or latest[0] != item.version or in_force(latest[2], today):

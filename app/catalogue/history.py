@@ -106,7 +106,7 @@ def in_order(events: list[Event]) -> list[Event]:
 
 # Statements are built once: building them per call cost more than running them.
 #: the columns of an :class:`Event`, in its order
-_EVENT_COLUMNS = (
+EVENT_COLUMNS = (
     RecordVersion.version,
     RecordVersion.event,
     RecordVersion.status_after,
@@ -116,7 +116,7 @@ _EVENT_COLUMNS = (
     RecordVersion.details,
 )
 _EVENTS = (
-    select(*_EVENT_COLUMNS)
+    select(*EVENT_COLUMNS)
     .where(
         RecordVersion.kind == "item",
         RecordVersion.code == bindparam("code"),
@@ -157,7 +157,7 @@ def lifecycle_events_of(db: Session | Connection, codes: list[str]) -> dict[str,
     """:func:`lifecycle_events` of many items, in one query."""
     out: dict[str, list[Event]] = {code: [] for code in codes}
     rows = db.execute(
-        select(RecordVersion.code, *_EVENT_COLUMNS)
+        select(RecordVersion.code, *EVENT_COLUMNS)
         .where(
             RecordVersion.kind == "item",
             col(RecordVersion.code).in_(codes),
@@ -246,7 +246,7 @@ _AS_OF = union_all(
         cast(null(), String).label("reason"),
         cast(null(), JSONType).label("details"),
     ),
-    select(literal(1), cast(null(), Text), *_EVENT_COLUMNS).where(
+    select(literal(1), cast(null(), Text), *EVENT_COLUMNS).where(
         RecordVersion.kind == "item",
         RecordVersion.code == bindparam("code"),
         col(RecordVersion.status_after).is_not(None),

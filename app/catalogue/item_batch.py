@@ -1,8 +1,9 @@
 """Many implementations replaced at once (批量修改): the set-based form of
 :func:`app.catalogue.items.replace_item` for a bulk write. The current rows, their newest
-versions, lifecycle events and materials and fees are read in a few queries; each new
-representation is composed and checked in memory; the rows, children, versions and
-change-log entries are written in a few statements (the version log's one write path).
+versions and lifecycle events are read in a few queries (the materials and fees as the
+newest version shows them); each new representation is composed and checked in memory;
+the rows, the children that changed, versions and change-log entries are written in a few
+statements (the version log's one write path).
 
 Only the plain case goes this way: an item in force today (nothing due to record), active,
 with nothing scheduled. The others (待完善 completed by a full write, a day due, a
@@ -15,7 +16,7 @@ from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import bindparam, literal, select, union_all
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from app import clock
@@ -32,12 +33,8 @@ from app.catalogue.documents import (
 from app.catalogue.effective import in_force
 from app.catalogue.history import lifecycle_events, lifecycle_events_of, overlay
 from app.catalogue.issuing import child_code_kinds, issued_under, record_issued_codes
-from app.catalogue.item_rows import replace_children, update_items
-from app.catalogue.models import (
-    Implementation,
-    ItemFee,
-    ItemMaterial,
-)
+from app.catalogue.item_rows import replace_child_rows, update_items
+from app.catalogue.models import Implementation
 from app.catalogue.reads import newest_item_versions
 from app.catalogue.schemas import ImplementationIn
 from app.catalogue.statuses import ItemStatus
@@ -76,21 +73,23 @@ _ITEMS = Implementation.__table__  # type: ignore[attr-defined]
 _LOCKED = (
     select(_ITEMS).where(_ITEMS.c.code.in_(bindparam("codes", expanding=True))).with_for_update()
 )
-#: the stored materials' and fees' names and codes of some items, in one round trip (a
-#: statement built once: building an ORM select each time cost a tenth of a single write)
-_CHILDREN = union_all(
-    *(
-        select(literal(key), t.c.implementation_code, t.c.name, t.c.code).where(
-            t.c.implementation_code.in_(bindparam("codes", expanding=True))
-        )
-        for key, t in (("materials", ItemMaterial.__table__), ("fees", ItemFee.__table__))  # type: ignore[attr-defined]
-    )
-)
 
 
-def replace_items(session: Session, batch: Sequence[Replacement], actor: Principal) -> Replaced:
+def locked_rows(session: Session, codes: list[str]) -> dict[str, dict[str, Any]]:
+    """code → the implementation row (its columns' values), locked until the transaction
+    ends."""
+    return {r["code"]: dict(r) for r in session.execute(_LOCKED, {"codes": codes}).mappings()}
+
+
+def replace_items(
+    session: Session,
+    batch: Sequence[Replacement],
+    actor: Principal,
+    locked: dict[str, dict[str, Any]] | None = None,
+) -> Replaced:
     """Replace the items of ``batch`` (distinct codes, stored, scope and rules checked by the
-    caller) in the caller's transaction."""
+    caller) in the caller's transaction; ``locked``: their rows, when the caller has locked
+    and read them (:func:`locked_rows`) in this transaction."""
     done: dict[int, tuple[str, int]] = {}
     single: list[Replacement] = []
     refused: dict[int, DomainError] = {}
@@ -98,7 +97,7 @@ def replace_items(session: Session, batch: Sequence[Replacement], actor: Princip
         return Replaced(done, single, refused)
     today, now = clock.today(), utcnow()
     codes = [r.code for r in batch]
-    rows = {r["code"]: dict(r) for r in session.execute(_LOCKED, {"codes": codes}).mappings()}
+    rows = locked if locked is not None else locked_rows(session, codes)
     if len(codes) == 1:  # a single write (PUT, PATCH) has read both in this transaction
         found = latest_snapshot(session, "item", codes[0])  # _plain: is it the row's?
         newest = {codes[0]: found} if found else {}
@@ -106,8 +105,8 @@ def replace_items(session: Session, batch: Sequence[Replacement], actor: Princip
     else:
         newest = newest_item_versions(session, codes)
         events = lifecycle_events_of(session, codes)
-    old = _children_by_name(session, codes)
     updates, versions, materials, fees = [], [], [], []
+    rewrite: dict[str, list[str]] = {"materials": [], "fees": []}
     issued: dict[str, str] = {}
     for r in batch:
         row, latest, evs = rows.get(r.code), newest.get(r.code), events[r.code]
@@ -115,26 +114,35 @@ def replace_items(session: Session, batch: Sequence[Replacement], actor: Princip
             single.append(r)
             continue
         assert row is not None and latest is not None
+        stored = orjson.loads(latest[1])
         try:
             actor.require_item_scope(row["department_code"], row["region_code"])
-            check_read_only(r.data, lambda s=latest[1]: orjson.loads(s))
+            check_read_only(r.data, lambda s=stored: s)
         except DomainError as exc:
             refused[r.key] = exc
             continue
         content = r.content if r.content is not None else r.data.model_dump(mode="json")
-        mats, fee_rows, fresh = child_rows(r.code, content, old[r.code], _child_codes(old[r.code]))
+        # the stored materials and fees by name, as the newest version shows their rows
+        old = {
+            k: {c["name"]: c["code"] for c in stored.get(k) or []} for k in ("materials", "fees")
+        }
+        mats, fee_rows, fresh = child_rows(r.code, content, old, _child_codes(old))
         if fresh:  # a new material or fee: its code comes after every one ever issued
             ever = issued_under(session, r.code)
-            mats, fee_rows, fresh = child_rows(r.code, content, old[r.code], ever)
+            mats, fee_rows, fresh = child_rows(r.code, content, old, ever)
         new = {**row, **{f: content[f] for f in ITEM_FIELDS}}
         new.update(version=row["version"] + 1, updated_at=now, updated_by=actor.name)
+        children = {
+            "materials": [material_document(m) for m in mats],
+            "fees": [fee_document(f) for f in fee_rows],
+        }
         doc = compose_item_document(
             SimpleNamespace(**new),
             r.ctx.entry,
             r.ctx.department,
             r.ctx.region,
-            [material_document(m) for m in mats],
-            [fee_document(f) for f in fee_rows],
+            children["materials"],
+            children["fees"],
         )
         next_change = overlay(doc, evs, today)
         snapshot = orjson.dumps(doc)
@@ -143,7 +151,7 @@ def replace_items(session: Session, batch: Sequence[Replacement], actor: Princip
         # codes of its materials) may still have changed
         if digest == row["content_hash"] and comparable_content(
             orjson.loads(snapshot)
-        ) == comparable_content(orjson.loads(latest[1])):
+        ) == comparable_content(stored):
             done[r.key] = ("unchanged", row["version"])  # no version, no row touched
             continue
         error = too_large(len(snapshot))
@@ -165,11 +173,16 @@ def replace_items(session: Session, batch: Sequence[Replacement], actor: Princip
                 next_change=next_change,
             )
         )
-        materials += mats
-        fees += fee_rows
+        # children shown as stored (the newest version shows the rows) are left as they are
+        if _changed(children["materials"], stored.get("materials")):
+            rewrite["materials"].append(r.code)
+            materials += mats
+        if _changed(children["fees"], stored.get("fees")):
+            rewrite["fees"].append(r.code)
+            fees += fee_rows
         issued.update(child_code_kinds(fresh))
         done[r.key] = ("updated", new["version"])
-    _write(session, updates, materials, fees, issued, versions, now)
+    _write(session, updates, rewrite, materials, fees, issued, versions, now)
     return Replaced(done, single, refused)
 
 
@@ -189,12 +202,10 @@ def _plain(
     )
 
 
-def _children_by_name(session: Session, codes: list[str]) -> dict[str, dict[str, dict[str, str]]]:
-    """code → {"materials": name → code, "fees": name → code} of the stored children."""
-    out: dict[str, dict[str, dict[str, str]]] = {c: {"materials": {}, "fees": {}} for c in codes}
-    for key, owner, name, code in session.execute(_CHILDREN, {"codes": codes}):
-        out[owner][key][name] = code
-    return out
+def _changed(shown: list[dict[str, Any]], stored: Any) -> bool:
+    """Whether children shown as ``shown`` differ from the ``stored`` ones (as JSON: 1 and
+    1.0 or True are not the same value there)."""
+    return orjson.dumps(shown) != orjson.dumps(stored)
 
 
 def _child_codes(old: dict[str, dict[str, str]]) -> list[str]:
@@ -204,6 +215,7 @@ def _child_codes(old: dict[str, dict[str, str]]) -> list[str]:
 def _write(
     session: Session,
     updates: list[dict[str, Any]],
+    rewrite: dict[str, list[str]],
     materials: list[dict[str, Any]],
     fees: list[dict[str, Any]],
     issued: dict[str, str],
@@ -215,7 +227,7 @@ def _write(
     if not updates:
         return
     update_items(session, updates)
-    replace_children(session, [u["code"] for u in updates], materials, fees)
+    replace_child_rows(session, rewrite["materials"], rewrite["fees"], materials, fees)
     if issued:
         record_issued_codes(session, issued, now)
     record_versions(session, versions)

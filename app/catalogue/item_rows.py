@@ -107,10 +107,22 @@ def replace_children(
     fees: list[dict[str, Any]],
 ) -> None:
     """The materials and fees of these implementations, replaced by the rows given."""
+    replace_child_rows(session, codes, codes, materials, fees)
+
+
+def replace_child_rows(
+    session: Session,
+    material_codes: Sequence[str],
+    fee_codes: Sequence[str],
+    materials: list[dict[str, Any]],
+    fees: list[dict[str, Any]],
+) -> None:
+    """The materials of some implementations and the fees of some, replaced by the rows
+    given (each of the implementations its list names)."""
     session.flush()
     conn = session.connection()
-    if codes:
-        for statement in _DELETE_CHILDREN:
+    for statement, codes in zip(_DELETE_CHILDREN, (material_codes, fee_codes), strict=True):
+        if codes:
             conn.execute(statement, {"codes": list(codes)})
     insert_rows(conn, _MATERIALS, materials)
     insert_rows(conn, _FEES, fees)

@@ -31,7 +31,7 @@ from app.catalogue.history import (
     successor_refs,
 )
 from app.catalogue.issuing import child_code_kinds, issue_code, issued_under, record_issued_codes
-from app.catalogue.item_batch import Replacement, replace_items
+from app.catalogue.item_batch import Replacement, locked_rows, replace_items
 from app.catalogue.item_rows import insert_items, item_row, replace_children, save_item
 from app.catalogue.models import (
     Implementation,
@@ -225,6 +225,32 @@ def load_for_write(
     item = session.get(Implementation, code, with_for_update=True)
     if item is None:
         raise NotFound(f"no implementation {code}")
+    _check_for_write(session, item, actor, expected_version, refuse, decision)
+    return item
+
+
+def _lock_for_write(
+    session: Session, code: str, actor: Principal, expected_version: int | None
+) -> SimpleNamespace:
+    """:func:`load_for_write` for a replace: the locked row as a plain object (what
+    :func:`replace_items` takes; the ORM object only on the single write path)."""
+    row = locked_rows(session, [code]).get(code)
+    if row is None:
+        raise NotFound(f"no implementation {code}")
+    item = SimpleNamespace(**row)
+    _check_for_write(session, item, actor, expected_version, (STATUS_CANCELLED, STATUS_MERGED))
+    return item
+
+
+def _check_for_write(
+    session: Session,
+    item: Any,
+    actor: Principal,
+    expected_version: int | None,
+    refuse: tuple[str, ...],
+    decision: bool = False,
+) -> None:
+    code = item.code
     actor.require_item_scope(item.department_code, item.region_code, decision=decision)
     # a day that took effect since the last version is recorded before this write: the
     # version the caller read may be the one it superseded (412, as its ETag said)
@@ -238,7 +264,6 @@ def load_for_write(
             type="item-" + STATUS_LABELS_EN.get(status, "status"),
             extra={"item_status": status},
         )
-    return item
 
 
 def replace_item(
@@ -249,33 +274,39 @@ def replace_item(
     expected_version: int | None = None,
 ) -> dict[str, Any]:
     """Full replace (PUT). The identity (department, level, basic code) cannot change."""
-    item = load_for_write(session, code, actor, expected_version)
+    item = _lock_for_write(session, code, actor, expected_version)
     return _replace(session, item, data, actor, None)
 
 
 def _replace(
     session: Session,
-    item: Implementation,
+    row: SimpleNamespace,
     data: ImplementationIn,
     actor: Principal,
     current: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """:func:`replace_item` of an item :func:`load_for_write` has locked and checked;
-    ``current``: its representation in force, when the caller has read it."""
-    code = item.code
-    check_version("implementation", code, item.version, data.version)
+    """:func:`replace_item` of an item :func:`_lock_for_write` has locked and checked (its
+    row); ``current``: its representation in force, when the caller has read it."""
+    code = row.code
+    check_version("implementation", code, row.version, data.version)
     built, ctx = validate_item(ItemLookups(session), data, code)
     actor.require_item_scope(data.department, data.region)
     check_read_only(data, (lambda: current) if current else lambda: current_item(session, code))
     # the usual item (active, nothing scheduled or due) as a batch of one: composed in
     # memory and written in a few statements; the others below, with their rules
-    replaced = replace_items(session, [Replacement(0, code, data, ctx)], actor)
+    batch = [Replacement(0, code, data, ctx)]
+    replaced = replace_items(session, batch, actor, locked={code: vars(row)})
     if replaced.refused:
         raise replaced.refused[0]
     if replaced.done:
-        session.expire(item)  # the row was written past the ORM
+        held = session.identity_map.get(session.identity_key(Implementation, code))
+        if held is not None:
+            session.expire(held)  # the row was written past the ORM
         unchanged = replaced.done[0][0] == "unchanged"
         return current if unchanged and current else current_item(session, code)
+    # the ORM object as the read model of the single path (the row is locked already)
+    item = session.get(Implementation, code, populate_existing=True)
+    assert item is not None
     context = {"entry": ctx.entry, "department": ctx.department, "region": ctx.region}
     before = item_document(session, item, **context)
     attempt = session.begin_nested()
@@ -304,7 +335,7 @@ def patch_item(
     """JSON merge patch (PATCH) over the current writable fields, then a full replace."""
     from pydantic import ValidationError
 
-    item = load_for_write(session, code, actor, expected_version)
+    item = _lock_for_write(session, code, actor, expected_version)
     current = current_item(session, code)
     merged = merge_patch(item_input(current), patch)
     try:

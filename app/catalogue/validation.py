@@ -3,10 +3,12 @@ codes, scope, 四级四同, situations, read-only fields, the expected version."
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, literal
 from sqlmodel import Session, col, select
 
 from app import clock
@@ -72,6 +74,25 @@ def _by_key(model: Any) -> Any:
 
 
 _ENTRY, _DEPARTMENT, _REGION = _by_key(CatalogueEntry), _by_key(Department), _by_key(Region)
+_PARTS = (
+    (_ENTRY, CatalogueEntry.__table__, "basic_code"),  # type: ignore[attr-defined]
+    (_DEPARTMENT, Department.__table__, "credit_code"),  # type: ignore[attr-defined]
+    (_REGION, Region.__table__, "code"),  # type: ignore[attr-defined]
+)
+#: the entry, department and region an item names, in one round trip: each table's row
+#: (its columns in turn) or NULLs, outer-joined to a row of one
+_ONE = select(literal(1).label("one")).subquery("one")
+_CONTEXT = select(
+    *(c.label(f"t{n}_{c.name}") for n, (_, t, _) in enumerate(_PARTS) for c in t.columns)
+).select_from(
+    functools.reduce(
+        lambda joined, part: joined.outerjoin(
+            part[1][1], part[1][1].c[part[1][2]] == bindparam(f"key{part[0]}")
+        ),
+        enumerate(_PARTS),
+        _ONE,
+    )
+)
 
 
 class ItemLookups:
@@ -86,6 +107,22 @@ class ItemLookups:
     def code_lists(self, wanted: set[tuple[str, str]]) -> CodeLists:
         """The code lists, holding at least the ``wanted`` (list, code) pairs they hold."""
         return ItemCodeLists(self.session, wanted)
+
+    def preload(self, basic_code: str, credit_code: str, region: str) -> None:
+        """Read the entry, department and region an input names in one statement (three
+        were a tenth of a single write)."""
+        parts = list(zip(_PARTS, (basic_code, credit_code, region), strict=True))
+        if all((statement, key) in self._rows for (statement, _, _), key in parts):
+            return
+        values = self.session.execute(
+            _CONTEXT, {f"key{n}": key for n, (_, key) in enumerate(parts)}
+        ).one()
+        at = 0
+        for (statement, table, pk), key in parts:
+            names = [c.name for c in table.columns]
+            row = dict(zip(names, values[at : at + len(names)], strict=True))
+            at += len(names)
+            self._rows[(statement, key)] = None if row[pk] is None else SimpleNamespace(**row)
 
     def _row(self, statement: Any, key: str) -> Any:
         if (statement, key) not in self._rows:
@@ -134,6 +171,9 @@ class BatchLookups(ItemLookups):
         self._shared = super().shared_materials(
             {m.shared_material for d in items for m in d.materials if m.shared_material}
         )
+
+    def preload(self, basic_code: str, credit_code: str, region: str) -> None:
+        pass  # read for the whole batch already
 
     def entry(self, basic_code: str) -> CatalogueEntry | None:
         return self._entries.get(basic_code)
@@ -227,6 +267,7 @@ def validate_item(
     for a 四级四同 field that disagrees with the catalogue entry."""
     errors: Errors = []
     body = ["body"]
+    lookups.preload(data.basic_code, data.department, data.region)
     lists = lookups.code_lists(_coded(data))
     lists.check(errors, [*body, "level"], "levels", data.level)
     lists.check(errors, [*body, "power_source"], "power_sources", data.power_source)
