@@ -70,15 +70,23 @@ class Replaced(NamedTuple):
 _WRITTEN = (*sorted(ITEM_FIELDS), "version", "updated_at", "updated_by", "content_hash", "status")
 _ITEMS = Implementation.__table__  # type: ignore[attr-defined]
 #: the implementation rows of some codes, locked (built once, as the next)
+#: (their writable fields left out: a replacement brings its own)
+_KEPT = [c for c in _ITEMS.columns if c.name not in ITEM_FIELDS]
 _LOCKED = (
-    select(_ITEMS).where(_ITEMS.c.code.in_(bindparam("codes", expanding=True))).with_for_update()
+    select(*_KEPT).where(_ITEMS.c.code.in_(bindparam("codes", expanding=True))).with_for_update()
 )
+#: the same for one code (an expanding list is rendered anew at each execution)
+_LOCKED_ONE = select(*_KEPT).where(_ITEMS.c.code == bindparam("code")).with_for_update()
 
 
 def locked_rows(session: Session, codes: list[str]) -> dict[str, dict[str, Any]]:
-    """code → the implementation row (its columns' values), locked until the transaction
-    ends."""
-    return {r["code"]: dict(r) for r in session.execute(_LOCKED, {"codes": codes}).mappings()}
+    """code → the implementation row (its columns' values but the writable fields'), locked
+    until the transaction ends."""
+    if len(codes) == 1:
+        found = session.execute(_LOCKED_ONE, {"code": codes[0]})
+    else:
+        found = session.execute(_LOCKED, {"codes": codes})
+    return {r["code"]: dict(r) for r in found.mappings()}
 
 
 def replace_items(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import bindparam, literal
+from sqlalchemy import bindparam, literal, union_all
 from sqlmodel import Session, col, select
 
 from app import clock
@@ -45,10 +45,21 @@ def check_version(kind: str, code: str, current: int, expected: int | None) -> N
         )
 
 
-#: the codes among some that the code lists hold (one lookup on the primary key)
-_KNOWN_CODES = select(CodeListEntry.list_name, CodeListEntry.code, CodeListEntry.label).where(
-    col(CodeListEntry.list_name).in_(bindparam("names", expanding=True)),
-    col(CodeListEntry.code).in_(bindparam("codes", expanding=True)),
+_SHARED_CODE = SharedMaterial.__table__.c.code  # type: ignore[attr-defined]
+#: the shared materials among some codes
+_SHARED = select(_SHARED_CODE).where(_SHARED_CODE.in_(bindparam("codes", expanding=True)))
+#: the list name no code list has, under which :data:`_KNOWN_CODES` answers shared materials
+_SHARED_LIST = ""
+#: the codes among some that the code lists hold (one lookup on the primary key), and the
+#: shared materials among some, in one round trip
+_KNOWN_CODES = union_all(
+    select(CodeListEntry.list_name, CodeListEntry.code, CodeListEntry.label).where(
+        col(CodeListEntry.list_name).in_(bindparam("names", expanding=True)),
+        col(CodeListEntry.code).in_(bindparam("codes", expanding=True)),
+    ),
+    select(literal(_SHARED_LIST), _SHARED_CODE, literal("")).where(
+        _SHARED_CODE.in_(bindparam("shared", expanding=True))
+    ),
 )
 
 
@@ -56,14 +67,24 @@ class ItemCodeLists(CodeLists):
     """The code lists as far as one item names them: its few dozen codes looked up, not
     the lists' every row read (that read was a sixth of a single write's time)."""
 
-    def __init__(self, session: Session, wanted: set[tuple[str, str]]) -> None:
+    def __init__(
+        self, session: Session, wanted: set[tuple[str, str]], shared: set[str] | None = None
+    ) -> None:
         self._codes = {}
-        if not wanted:
+        #: those of the ``shared`` material codes the directory holds
+        self.shared: set[str] = set()
+        if not wanted and not shared:
             return
-        names = sorted({name for name, _ in wanted})
-        codes = sorted({code for _, code in wanted})
-        for name, code, text in session.execute(_KNOWN_CODES, {"names": names, "codes": codes}):
-            self._codes.setdefault(name, {})[code] = text
+        params = {
+            "names": sorted({name for name, _ in wanted}),
+            "codes": sorted({code for _, code in wanted}),
+            "shared": sorted(shared or ()),
+        }
+        for name, code, text in session.execute(_KNOWN_CODES, params):
+            if name == _SHARED_LIST:
+                self.shared.add(code)
+            else:
+                self._codes.setdefault(name, {})[code] = text
 
 
 def _by_key(model: Any) -> Any:
@@ -103,10 +124,16 @@ class ItemLookups:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._rows: dict[tuple[Any, str], Any] = {}
+        #: the shared material codes asked with the code lists, and those found
+        self._shared: tuple[set[str], set[str]] = (set(), set())
 
-    def code_lists(self, wanted: set[tuple[str, str]]) -> CodeLists:
-        """The code lists, holding at least the ``wanted`` (list, code) pairs they hold."""
-        return ItemCodeLists(self.session, wanted)
+    def code_lists(self, wanted: set[tuple[str, str]], shared: set[str] | None = None) -> CodeLists:
+        """The code lists, holding at least the ``wanted`` (list, code) pairs they hold;
+        the ``shared`` material codes looked up in the same statement (see
+        :meth:`shared_materials`)."""
+        lists = ItemCodeLists(self.session, wanted, shared)
+        self._shared = (set(shared or ()), lists.shared)
+        return lists
 
     def preload(self, basic_code: str, credit_code: str, region: str) -> None:
         """Read the entry, department and region an input names in one statement (three
@@ -142,8 +169,10 @@ class ItemLookups:
     def shared_materials(self, codes: set[str]) -> set[str]:
         if not codes:
             return set()
-        found = select(SharedMaterial.code).where(col(SharedMaterial.code).in_(codes))
-        return set(self.session.exec(found))
+        asked, found = self._shared
+        if codes <= asked:
+            return codes & found
+        return set(self.session.execute(_SHARED, {"codes": sorted(codes)}).scalars())
 
 
 class BatchLookups(ItemLookups):
@@ -187,7 +216,7 @@ class BatchLookups(ItemLookups):
     def shared_materials(self, codes: set[str]) -> set[str]:
         return codes & self._shared
 
-    def code_lists(self, wanted: set[tuple[str, str]]) -> CodeLists:
+    def code_lists(self, wanted: set[tuple[str, str]], shared: set[str] | None = None) -> CodeLists:
         """Every list, read once for the batch (its items name most of them)."""
         if self._lists is None:
             self._lists = CodeLists(self.session)
@@ -268,7 +297,8 @@ def validate_item(
     errors: Errors = []
     body = ["body"]
     lookups.preload(data.basic_code, data.department, data.region)
-    lists = lookups.code_lists(_coded(data))
+    shared = {m.shared_material for m in data.materials if m.shared_material}
+    lists = lookups.code_lists(_coded(data), shared)
     lists.check(errors, [*body, "level"], "levels", data.level)
     lists.check(errors, [*body, "power_source"], "power_sources", data.power_source)
     lists.check(errors, [*body, "body_nature"], "body_natures", data.body_nature)
@@ -277,9 +307,7 @@ def validate_item(
         lists.check(errors, [*body, "audience", i], "audiences", code)
     for i, code in enumerate(data.themes):
         lists.check(errors, [*body, "themes", i], "themes", code)
-    known_shared = lookups.shared_materials(
-        {m.shared_material for m in data.materials if m.shared_material}
-    )
+    known_shared = lookups.shared_materials(shared)
     for i, m in enumerate(data.materials):
         loc = [*body, "materials", i]
         lists.check(errors, [*loc, "material_type"], "material_types", m.material_type)

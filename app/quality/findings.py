@@ -41,14 +41,17 @@ _FINDINGS = QualityFinding.__table__  # type: ignore[attr-defined]
 #: the statements every recorded version runs, built once (built anew with the ORM's
 #: columns they were a fifth of a single PATCH)
 _SHARED = select(_SHARED_TABLE.c.code, _SHARED_TABLE.c.name, _SHARED_TABLE.c.licence_type)
-_HELD = select(
+_HELD_COLUMNS = (
     _FINDINGS.c.id,
     _FINDINGS.c.item_code,
     _FINDINGS.c.rule,
     _FINDINGS.c.field,
     _FINDINGS.c.message,
     _FINDINGS.c.department_code,
-).where(_FINDINGS.c.item_code.in_(bindparam("codes", expanding=True)))
+)
+_HELD = select(*_HELD_COLUMNS).where(_FINDINGS.c.item_code.in_(bindparam("codes", expanding=True)))
+#: the same for one item (an expanding list is rendered anew at each execution)
+_HELD_ONE = select(*_HELD_COLUMNS).where(_FINDINGS.c.item_code == bindparam("code"))
 
 
 def context(session: Session) -> Context:
@@ -104,7 +107,10 @@ def evaluate(
     for doc in docs:
         for (rule, field), row in _rows(doc, ctx).items():
             wanted[(doc["code"], rule, field)] = row
-    held = session.execute(_HELD, {"codes": codes}).all()
+    if len(codes) == 1:
+        held = session.execute(_HELD_ONE, {"code": codes[0]}).all()
+    else:
+        held = session.execute(_HELD, {"codes": codes}).all()
     stale: list[int] = []
     touched: set[str] = set()
     for id_, code, rule, field, message, department in held:
