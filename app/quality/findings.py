@@ -7,6 +7,7 @@ not with writes). A finding that no longer holds is deleted, one that still hold
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -56,12 +57,20 @@ _HELD_ONE = select(*_HELD_COLUMNS).where(_FINDINGS.c.item_code == bindparam("cod
 
 def context(session: Session) -> Context:
     """The rules' context now: the shared material catalogue, today, the period."""
-    shared = {
-        code: {"code": code, "name": name, "licence_type": licence}
-        for code, name, licence in session.execute(_SHARED)
-    }
-    by_name = {_norm(s["name"]): code for code, s in shared.items()}
+    shared, by_name = _shared_catalogue(tuple(session.execute(_SHARED).tuples()))
     return Context(shared, by_name, clock.today(), get_settings().quality_stale_days)
+
+
+@functools.lru_cache(maxsize=4)
+def _shared_catalogue(
+    rows: tuple[tuple[str, str, str | None], ...],
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """The shared materials by code and by normalised name, from their rows: built once for
+    the same rows (every recorded version reads them; the rules only read these dicts)."""
+    shared = {
+        code: {"code": code, "name": name, "licence_type": licence} for code, name, licence in rows
+    }
+    return shared, {_norm(s["name"]): code for code, s in shared.items()}
 
 
 @dataclass
