@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
-from app.catalogue.models import CatalogueEntry, Implementation, ItemFee
-from app.versionlog import RecordVersion
+from app.catalogue.models import CatalogueEntry, Implementation, ItemFee, ItemMaterial
+from app.versionlog import ChangeLog, RecordVersion
 from tests.conftest import Keys, department_at
 from tests.helpers import API, counts, error_at, new_item_body, problem, writable
 
@@ -230,6 +230,43 @@ def test_patch_keeps_material_codes_and_records_a_version(
         .order_by(RecordVersion.version)
     ).all()
     assert versions[-1] == (after["version"], after["updated_by"])
+
+
+def test_patch_rewrites_only_the_children_that_changed(
+    client: TestClient, session: Session, keys: Keys
+) -> None:
+    item = county_item(session)
+    headers = {
+        **keys.editor(item.department_code),
+        "Content-Type": "application/merge-patch+json",
+    }
+
+    def rows() -> dict[str, list[Any]]:
+        out = {}
+        for name, model in (("materials", ItemMaterial), ("fees", ItemFee)):
+            table = model.__table__  # type: ignore[attr-defined]
+            owned = table.c.implementation_code == item.code
+            out[name] = session.execute(select(table).where(owned).order_by(table.c.id)).all()
+        return out
+
+    def last_seq() -> int:
+        return session.execute(select(func.max(ChangeLog.seq))).scalar_one()
+
+    before, seq = rows(), last_seq()
+    resp = client.patch(f"{API}/items/{item.code}", json={"local_code": "L-1"}, headers=headers)
+    assert resp.status_code == 200, resp.text
+    assert rows() == before  # the same rows, ids included: nothing deleted and inserted
+    assert last_seq() == seq + 1  # the change log's next number, as before
+    doc = resp.json()
+    materials = [{k: v for k, v in m.items() if k != "position"} for m in doc["materials"]]
+    materials[0]["copies"] += 1
+    resp = client.patch(f"{API}/items/{item.code}", json={"materials": materials}, headers=headers)
+    assert resp.status_code == 200, resp.text
+    after = rows()
+    assert after["fees"] == before["fees"] and after["materials"] != before["materials"]
+    stored = {r.code: r.copies for r in session.execute(select(ItemMaterial)).scalars()}
+    assert all(stored[m["code"]] == m["copies"] for m in resp.json()["materials"])
+    assert last_seq() == seq + 2
 
 
 def test_put_with_unchanged_content_makes_no_version(
