@@ -39,7 +39,6 @@ from sqlalchemy import (
     Connection,
     Date,
     Engine,
-    String,
     Text,
     and_,
     bindparam,
@@ -55,6 +54,7 @@ from sqlmodel import Session, col
 from app import clock
 from app.catalogue.history import (
     EVENT_COLUMNS,
+    NO_EVENT,
     TAKES_EFFECT,
     Event,
     in_order,
@@ -65,7 +65,6 @@ from app.catalogue.history import (
 from app.catalogue.item_rows import save_item, update_items
 from app.catalogue.models import Implementation
 from app.db import for_writing
-from app.dbtypes import JSONType
 from app.leader import Leadership, run_in_thread
 from app.security import Principal
 from app.versionlog import (
@@ -179,12 +178,7 @@ _LOG = union_all(
         _NEWEST_VERSION.c.version,
         _NEWEST_VERSION.c.snapshot,
         _NEWEST_VERSION.c.next_change,
-        cast(null(), String).label("event"),
-        cast(null(), String).label("status_after"),
-        cast(null(), Date).label("effective_date"),
-        cast(null(), JSONType).label("decision"),
-        cast(null(), String).label("reason"),
-        cast(null(), JSONType).label("details"),
+        *NO_EVENT,
     ),
     select(
         literal(1),

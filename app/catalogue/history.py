@@ -115,6 +115,15 @@ EVENT_COLUMNS = (
     RecordVersion.reason,
     RecordVersion.details,
 )
+#: EVENT_COLUMNS but the version, as typed NULLs: the rows of a union that are not events
+NO_EVENT = (
+    cast(null(), String).label("event"),
+    cast(null(), String).label("status_after"),
+    cast(null(), Date).label("effective_date"),
+    cast(null(), JSONType).label("decision"),
+    cast(null(), String).label("reason"),
+    cast(null(), JSONType).label("details"),
+)
 _EVENTS = (
     select(*EVENT_COLUMNS)
     .where(
@@ -239,12 +248,7 @@ _AS_OF = union_all(
         literal(0).label("part"),
         _BASE.c.snapshot,
         _BASE.c.version,
-        cast(null(), String).label("event"),
-        cast(null(), String).label("status_after"),
-        cast(null(), Date).label("effective_date"),
-        cast(null(), JSONType).label("decision"),
-        cast(null(), String).label("reason"),
-        cast(null(), JSONType).label("details"),
+        *NO_EVENT,
     ),
     select(literal(1), cast(null(), Text), *EVENT_COLUMNS).where(
         RecordVersion.kind == "item",
