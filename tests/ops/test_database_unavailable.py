@@ -1,6 +1,6 @@
 """The database going away (a PostgreSQL restart, an operator's shutdown, a server nobody
-listens at) is a 503 problem with ``Retry-After``, which nginx retries on the other
-instance and a client after the pause: never a 500. For the item read answered ahead of the
+listens at) is a 503 problem with ``Retry-After``, which nginx passes on (or a stale cached copy) and a
+client retries after the pause: never a 500. For the item read answered ahead of the
 router (its own connections, app/http/readpath.py), a list, a write and a page; and once the
 database is back, the same app answers again without a restart.
 

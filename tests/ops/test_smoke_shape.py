@@ -20,6 +20,7 @@ PostgreSQL only (the shape's database); skipped without nginx."""
 from __future__ import annotations
 
 import http.server
+import itertools
 import re
 import subprocess
 import sys
@@ -107,7 +108,7 @@ def shape(own_engine: Engine, tmp_path: Path) -> Iterator[Any]:
 
 class Load:
     """Writers (one item each, so the last acknowledged write is what the item holds) and
-    readers (the item, a list, a search) through nginx, until stopped."""
+    readers (the item, a list, a search, a city's poll) through nginx, until stopped."""
 
     def __init__(self, base: str, key: str, codes: list[str]) -> None:
         self.base, self.key, self.codes = base, key, codes
@@ -116,6 +117,7 @@ class Load:
         self.refused = 0  # 503 with Retry-After, while they are allowed
         self.allow_503 = False
         self.requests = 0
+        self.polls = itertools.count()  # shared: each poll's URL is new
         self.stop = threading.Event()
         self.threads = [
             threading.Thread(target=self._write, args=(c,), daemon=True) for c in codes
@@ -174,6 +176,12 @@ class Load:
                 self._call(client, "GET item", "GET", f"/api/v1/items/{code}")
                 self._call(client, "GET list", "GET", "/api/v1/items", params={"limit": 5})
                 self._call(client, "GET search", "GET", "/api/v1/search", params={"q": "户口"})
+                # a city's poll: never the same URL twice, so nginx's cache never answers
+                # it and every one reaches an instance (a 503 there while the database is
+                # away must not take the instances out of nginx: writes would be 502s)
+                since = f"2020-01-01T00:00:00.{next(self.polls) % 10**6:06d}+08:00"
+                self._call(client, "GET poll", "GET", "/api/v1/items",
+                           params={"limit": 5, "updated_since": since})  # fmt: skip
                 time.sleep(0.05)
 
 
