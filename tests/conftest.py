@@ -298,6 +298,17 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def review_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Editors' writes need review (``CATALOGUE_REVIEW_EDITORS``), as a deployment has it
+    by default; the settings as they were afterwards."""
+    monkeypatch.setenv("CATALOGUE_REVIEW_EDITORS", "true")
+    get_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
 def own_engine(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """A seeded database of its own, of the kind of ``db_url``: writes commit for real."""
     databases: Iterator[str] = (

@@ -3,7 +3,6 @@ codes, scope, 四级四同, situations, read-only fields, the expected version."
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any, cast
@@ -95,24 +94,23 @@ def _by_key(model: Any) -> Any:
 
 
 _ENTRY, _DEPARTMENT, _REGION = _by_key(CatalogueEntry), _by_key(Department), _by_key(Region)
+_ENTRIES = CatalogueEntry.__table__  # type: ignore[attr-defined]
+_DEPARTMENTS = Department.__table__  # type: ignore[attr-defined]
+_REGIONS = Region.__table__  # type: ignore[attr-defined]
 _PARTS = (
-    (_ENTRY, CatalogueEntry.__table__, "basic_code"),  # type: ignore[attr-defined]
-    (_DEPARTMENT, Department.__table__, "credit_code"),  # type: ignore[attr-defined]
-    (_REGION, Region.__table__, "code"),  # type: ignore[attr-defined]
+    (_ENTRY, _ENTRIES, "basic_code"),
+    (_DEPARTMENT, _DEPARTMENTS, "credit_code"),
+    (_REGION, _REGIONS, "code"),
 )
-#: the entry, department and region an item names, in one round trip: each table's row
-#: (its columns in turn) or NULLs, outer-joined to a row of one
+#: the entry, department and region an item names, in one round trip: each table's
+#: columns in turn, or NULLs where no row has that key, outer-joined to a row of one
 _ONE = select(literal(1).label("one")).subquery("one")
-_CONTEXT = select(
-    *(c.label(f"t{n}_{c.name}") for n, (_, t, _) in enumerate(_PARTS) for c in t.columns)
-).select_from(
-    functools.reduce(
-        lambda joined, part: joined.outerjoin(
-            part[1][1], part[1][1].c[part[1][2]] == bindparam(f"key{part[0]}")
-        ),
-        enumerate(_PARTS),
-        _ONE,
-    )
+_CONTEXT = (
+    select(*(c.label(f"{pk}_{c.name}") for _, table, pk in _PARTS for c in table.columns))
+    .select_from(_ONE)
+    .outerjoin(_ENTRIES, _ENTRIES.c.basic_code == bindparam("basic_code"))
+    .outerjoin(_DEPARTMENTS, _DEPARTMENTS.c.credit_code == bindparam("credit_code"))
+    .outerjoin(_REGIONS, _REGIONS.c.code == bindparam("code"))
 )
 
 
@@ -141,9 +139,8 @@ class ItemLookups:
         parts = list(zip(_PARTS, (basic_code, credit_code, region), strict=True))
         if all((statement, key) in self._rows for (statement, _, _), key in parts):
             return
-        values = self.session.execute(
-            _CONTEXT, {f"key{n}": key for n, (_, key) in enumerate(parts)}
-        ).one()
+        keys = {pk: key for (_, _, pk), key in parts}  # basic_code, credit_code, code
+        values = self.session.execute(_CONTEXT, keys).one()
         at = 0
         for (statement, table, pk), key in parts:
             names = [c.name for c in table.columns]

@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
 from sqlmodel import Session
@@ -20,7 +19,6 @@ from sqlmodel import Session
 from app import clock
 from app.catalogue.models import Implementation
 from app.catalogue.situations import MAX_COMBINATIONS, Situations, check_item
-from app.config import get_settings
 from app.db import for_writing
 from app.http.readpath import ReadPath
 from app.versionlog import FEED_LOCK, ChangeLog, take_feed_lock
@@ -404,15 +402,6 @@ def test_every_list_refuses_a_cursor_it_did_not_issue(
 
 
 # --- 5. the feed's seq: a proposal spends none ------------------------------------------
-
-
-@pytest.fixture
-def review_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("CATALOGUE_REVIEW_EDITORS", "true")
-    get_settings.cache_clear()
-    yield
-    monkeypatch.undo()
-    get_settings.cache_clear()
 
 
 def _seqs(session: Session) -> tuple[int, int]:

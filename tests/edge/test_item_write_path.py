@@ -5,7 +5,6 @@ nothing refused is written."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -16,7 +15,6 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app.catalogue.models import Implementation
-from app.config import get_settings
 from app.http.item_write_path import ItemWritePath
 from app.review.models import ChangeRequest
 from app.security import Principal
@@ -138,14 +136,6 @@ def test_refusals_write_nothing_and_answer_as_the_route_does(
     stale = client.patch(url, json={"local_code": "S"}, headers={**admin, "If-Match": '"0"'})
     problem(stale, 412)
     assert client.get(url).json()["version"] == version
-
-
-@pytest.fixture
-def review_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Editors' writes need review, as a deployment has it by default."""
-    monkeypatch.setenv("CATALOGUE_REVIEW_EDITORS", "true")
-    get_settings.cache_clear()
-    yield
 
 
 @pytest.mark.usefixtures("review_on")

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-
-from app.config import get_settings
 
 
 @pytest.fixture(autouse=True)
-def review_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Editors' writes need review (``CATALOGUE_REVIEW_EDITORS``)."""
-    monkeypatch.setenv("CATALOGUE_REVIEW_EDITORS", "true")
-    get_settings.cache_clear()
-    yield
-    monkeypatch.undo()
-    get_settings.cache_clear()
+def _review_on_everywhere_here(review_on: None) -> None:
+    """Every test here with ``review_on`` (tests/conftest.py)."""
