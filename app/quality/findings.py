@@ -57,7 +57,7 @@ _HELD_ONE = select(*_HELD_COLUMNS).where(_FINDINGS.c.item_code == bindparam("cod
 
 def context(session: Session) -> Context:
     """The rules' context now: the shared material catalogue, today, the period."""
-    shared, by_name = _shared_catalogue(tuple(session.execute(_SHARED).tuples()))
+    shared, by_name = _shared_catalogue(tuple(session.execute(_SHARED)))  # rows hash as tuples
     return Context(shared, by_name, clock.today(), get_settings().quality_stale_days)
 
 
