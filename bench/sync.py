@@ -371,15 +371,17 @@ def changed(rows: list[dict[str, Any]], mark: str) -> list[dict[str, Any]]:
 
 def single_patches(
     url: str, codes: list[str], count: int = 200
-) -> tuple[list[float], float, float]:
+) -> tuple[list[float], float, float, list[float]]:
     """ms of each of ``count`` PATCH /api/v1/items/{code} (one field changed each time, an
     admin key) against one uvicorn worker on ``url``, over one keep-alive connection; the
-    worker's CPU ms a PATCH (user + system: what the host's load does not inflate); and the
+    worker's CPU ms a PATCH (user + system: what the host's load does not inflate); the
     p50 of ``GET /healthz`` over the same connection (what any request costs here: the
-    client, the loopback, the middleware, a hop to a worker thread; no work)."""
+    client, the loopback, the middleware, a hop to a worker thread; no work); and ms of
+    each of ``count`` PUTs of the whole item as GET gave it, one field changed."""
     import httpx
     from sqlmodel import Session
 
+    from app.catalogue.documents import item_input
     from app.db import make_engine
     from bench.common import cpu_seconds, server_process
 
@@ -420,7 +422,21 @@ def single_patches(
             t = time.perf_counter()
             client.get("/healthz")
             empty.append((time.perf_counter() - t) * 1000)
-    return sorted(times), cpu / count * 1000, sorted(empty)[len(empty) // 2]
+        whole = {code: item_input(client.get(f"/api/v1/items/{code}").json()) for code in codes}
+        puts = []
+        for i in range(count + 20):
+            code = codes[i % len(codes)]
+            t = time.perf_counter()
+            resp = client.put(
+                f"/api/v1/items/{code}",
+                json={**whole[code], "local_code": f"R{i}"},
+                headers=headers,
+            )
+            elapsed = (time.perf_counter() - t) * 1000
+            assert resp.status_code == 200, resp.text
+            if i >= 20:
+                puts.append(elapsed)
+    return sorted(times), cpu / count * 1000, sorted(empty)[len(empty) // 2], sorted(puts)
 
 
 def update_case(engine: Any, url: str, rows: list[dict[str, Any]], new_rate: float) -> None:
@@ -432,12 +448,16 @@ def update_case(engine: Any, url: str, rows: list[dict[str, Any]], new_rate: flo
     from app.codes.rules import implementation_code
 
     codes = [implementation_code(r["department"], r["level"], r["basic_code"]) for r in rows]
-    times, cpu, empty = single_patches(url, codes[:50])
+    times, cpu, empty, puts = single_patches(url, codes[:50])
     p50, p90 = times[len(times) // 2], times[int(len(times) * 0.9)]
     print(
         f"  single PATCH (HTTP)     p50 {p50:.1f} ms, p90 {p90:.1f} ms  (target p50 <= 5 ms); "
         f"server CPU {cpu:.1f} ms a PATCH; GET /healthz p50 {empty:.1f} ms; "
         f"load average {os.getloadavg()[0]:.2f}"
+    )
+    print(
+        f"  single PUT (HTTP)       p50 {puts[len(puts) // 2]:.1f} ms, "
+        f"p90 {puts[int(len(puts) * 0.9)]:.1f} ms  (the whole item, one field changed)"
     )
 
 

@@ -197,6 +197,14 @@ def replace_item(
     data: ImplementationIn,
     version: ExpectedVersion,
 ) -> Response:
+    return replace_whole_item(session, caller, code, version, data)
+
+
+def replace_whole_item(
+    session: Session, caller: Principal, code: str, version: int | None, data: ImplementationIn
+) -> Response:
+    """``PUT /items/{code}`` once its parameters are read (the route's, and
+    ``app.http.item_write_path``'s): the replacement published, or proposed for review."""
     proposal = review.instead_of_direct_write(
         session, caller, kind="edit", item=code, body=_sent(data), expected_version=version
     )

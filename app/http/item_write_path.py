@@ -1,18 +1,20 @@
-"""``PATCH /api/v1/items/{code}`` answered before the router: inside the edge (the key
-checked before the body was read, the body's size, media type and encoding checked), the
-merge patch parsed and the same edit run as the route runs it
-(:func:`app.http.catalogue.edit_item`), the transaction opened, written and committed in
-one hop to a worker thread. FastAPI's routing, dependencies and body machinery, and the
+"""``PATCH`` and ``PUT /api/v1/items/{code}`` answered before the router: inside the edge
+(the key checked before the body was read, the body's size, media type and encoding
+checked), the merge patch parsed (or the replacement parsed and validated as the route's
+``ImplementationIn``) and the same edit run as the route runs it
+(:func:`app.http.catalogue.edit_item`, :func:`~app.http.catalogue.replace_whole_item`),
+the transaction opened, written and committed in one hop to a worker thread. FastAPI's routing, dependencies and body machinery, and the
 write session's separate hop for its end, cost about as much as the write itself on a
 small item (bench/sync.py). A refusal of the write (404, 409, 412, 422…) is rolled back
 and answered by the app's own handler of domain errors, as the route's would be. Anything
-else (a body that is not a JSON object, a query string, a database error: rolled back,
-nothing written) goes on to the route, which answers it as every other request."""
+else (a body that is not a JSON object, a replacement the model refuses, a query string, a
+database error: rolled back, nothing written) goes on to the route, which answers it as
+every other request."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,12 +22,14 @@ import anyio.to_thread
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from app.catalogue.schemas import ImplementationIn
 from app.db import committing, get_engine, write_session
 from app.errors import DomainError
-from app.http.catalogue import edit_item
+from app.http.catalogue import edit_item, replace_whole_item
 from app.http.deps import expected_version
 from app.http.edge import replay_body
 from app.security import Principal
@@ -50,18 +54,36 @@ def _transaction(app: FastAPI) -> Iterator[Session]:
             yield session
 
 
-def _edit(
-    app: FastAPI, caller: Principal, code: str, version: int | None, patch: dict[str, Any]
-) -> Response | DomainError | None:
-    """The route's edit in one transaction: its answer, its refusal, or None when the route
-    is to answer."""
+#: what the route does with a parsed body, in the write's transaction; None: the route is
+#: to answer (a replacement its model refuses: the route's 422 says where)
+Write = Callable[[Session], Response | None]
+
+
+def _write(app: FastAPI, write: Write) -> Response | DomainError | None:
+    """The route's write in one transaction: its answer, its refusal, or None when the
+    route is to answer."""
     try:
         with _transaction(app) as session:
-            return edit_item(session, caller, code, version, patch)
+            return write(session)
     except DomainError as exc:
         return exc  # rolled back
     except SQLAlchemyError:
         return None  # rolled back: the route runs it again and answers as for any write
+
+
+def _merge(caller: Principal, code: str, version: int | None, patch: dict[str, Any]) -> Write:
+    return lambda session: edit_item(session, caller, code, version, patch)
+
+
+def _replacement(caller: Principal, code: str, version: int | None, body: dict[str, Any]) -> Write:
+    def write(session: Session) -> Response | None:
+        try:  # in the worker thread: a large body's validation off the event loop
+            data = ImplementationIn.model_validate(body)
+        except ValidationError:
+            return None
+        return replace_whole_item(session, caller, code, version, data)
+
+    return write
 
 
 class ItemWritePath:
@@ -74,7 +96,7 @@ class ItemWritePath:
         principal = scope.get("state", {}).get("principal")
         if (
             scope["type"] != "http"
-            or scope["method"] != "PATCH"
+            or scope["method"] not in ("PATCH", "PUT")
             or scope["query_string"]
             or principal is None  # the edge checked no key: the route says why
             or (match := ITEM_PATH.fullmatch(scope["path"])) is None
@@ -104,11 +126,14 @@ class ItemWritePath:
     ) -> Response | DomainError | None:
         raw = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
         try:
-            patch = orjson.loads(raw)
+            body = orjson.loads(raw)
         except orjson.JSONDecodeError:
             return None
-        if not isinstance(patch, dict):
+        if not isinstance(body, dict):
             return None
         if_match = next((v for k, v in scope["headers"] if k == b"if-match"), None)
         version = await expected_version(if_match.decode("latin-1") if if_match else None)
-        return await anyio.to_thread.run_sync(_edit, scope["app"], principal, code, version, patch)
+        write = (_replacement if scope["method"] == "PUT" else _merge)(
+            principal, code, version, body
+        )
+        return await anyio.to_thread.run_sync(_write, scope["app"], write)

@@ -19,7 +19,7 @@ from app.http.item_write_path import ItemWritePath
 from app.review.models import ChangeRequest
 from app.security import Principal
 from tests.conftest import Keys
-from tests.helpers import API, counts, error_at, problem
+from tests.helpers import API, counts, error_at, problem, writable
 
 ADMIN = Principal(name="admin-fast", role="admin")
 
@@ -37,7 +37,13 @@ def _code(session: Session) -> str:
 
 
 def _through_the_fast_path(
-    client: TestClient, code: str, body: bytes, *, principal: Principal = ADMIN, **headers: str
+    client: TestClient,
+    code: str,
+    body: bytes,
+    *,
+    principal: Principal = ADMIN,
+    method: str = "PATCH",
+    **headers: str,
 ) -> tuple[int, dict[str, str], bytes, list[bytes]]:
     """The fast path alone, over an inner app that records what reaches it (the route):
     (status, headers, body answered; the bodies the route was handed)."""
@@ -60,7 +66,7 @@ def _through_the_fast_path(
 
     scope = {
         "type": "http",
-        "method": "PATCH",
+        "method": method,
         "path": f"{API}/items/{code}",
         "query_string": b"",
         "headers": [
@@ -136,6 +142,43 @@ def test_refusals_write_nothing_and_answer_as_the_route_does(
     stale = client.patch(url, json={"local_code": "S"}, headers={**admin, "If-Match": '"0"'})
     problem(stale, 412)
     assert client.get(url).json()["version"] == version
+
+
+def test_a_replacement_is_written_here_and_what_its_model_refuses_reaches_the_route(
+    client: TestClient, session: Session, keys: Keys
+) -> None:
+    code = _code(session)
+    body = writable(client, code)
+    version = client.get(f"{API}/items/{code}").json()["version"]
+    replaced = {**body, "local_code": "PUT-1"}
+    status, headers, content, reached = _through_the_fast_path(
+        client, code, orjson.dumps(replaced), method="PUT"
+    )
+    assert (status, reached) == (200, []), content
+    after = client.get(f"{API}/items/{code}")
+    assert after.json()["local_code"] == "PUT-1"
+    assert after.json()["version"] == version + 1
+    assert after.json() == orjson.loads(content)
+    assert headers["etag"].removeprefix("W/") == after.headers["etag"].removeprefix("W/")
+
+    # a body the model refuses goes on whole to the route, which says where; nothing written
+    before = counts(session)
+    refused = orjson.dumps({**replaced, "guide": {**body["guide"], "visits": "often"}})
+    _, _, _, reached = _through_the_fast_path(client, code, refused, method="PUT")
+    assert reached == [refused]
+    assert counts(session) == before
+    through_the_app = client.put(
+        f"{API}/items/{code}",
+        content=refused,
+        headers={**keys.admin(), "Content-Type": "application/json"},
+    )
+    error_at(problem(through_the_app, 422), ["body", "guide", "visits"])
+    # a refusal of the write itself is answered here: a stale If-Match
+    status, answered, _, reached = _through_the_fast_path(
+        client, code, orjson.dumps(replaced), method="PUT", if_match=f'"{version}"'
+    )
+    assert (status, reached, answered["content-type"]) == (412, [], "application/problem+json")
+    assert client.get(f"{API}/items/{code}").json()["version"] == version + 1
 
 
 @pytest.mark.usefixtures("review_on")
