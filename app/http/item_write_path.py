@@ -7,9 +7,9 @@ the transaction opened, written and committed in one hop to a worker thread. Fas
 routing, dependencies and body machinery, and the write session's separate hop for its
 end, cost about as much as the write itself on a small item (bench/sync.py). A refusal of
 the write (404, 409, 412, 422…) is rolled back and answered by the app's own handler of
-domain errors, as the route's would be. Anything else (a body that is not a JSON object, a replacement the model refuses, a query string, a
-database error: rolled back, nothing written) goes on to the route, which answers it as
-every other request."""
+domain errors, as the route's would be. Anything else (a body that is not a JSON object, a
+replacement the model refuses, a query string, a database error: rolled back, nothing
+written) goes on to the route, which answers it as every other request."""
 
 from __future__ import annotations
 
